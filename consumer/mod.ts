@@ -1,0 +1,13 @@
+/**
+ * The consumer API (in progress).
+ *
+ * @example
+ * ```ts
+ * import * as consumer from "@denokafka/kafka/consumer";
+ * console.log(typeof consumer);
+ * ```
+ *
+ * @module
+ */
+
+export {};

@@ -1,0 +1,22 @@
+/**
+ * A Deno-native Apache Kafka client in pure TypeScript, built on Web Streams.
+ *
+ * @example
+ * ```ts
+ * import { KafkaError } from "@denokafka/kafka";
+ * console.log(new KafkaError("x") instanceof Error); // true
+ * ```
+ *
+ * @module
+ */
+
+export {
+  AuthenticationError,
+  ClosedError,
+  ConnectionError,
+  DecodeError,
+  KafkaError,
+  ProtocolError,
+  TimeoutError,
+  UnsupportedVersionError,
+} from "./protocol/errors.ts";

@@ -1,0 +1,362 @@
+/**
+ * A growable byte writer for the Kafka wire format. One buffer is grown (doubling) and reused,
+ * so a whole request, frame length included, is written into a single allocation.
+ *
+ * @module
+ */
+
+const encoder = new TextEncoder();
+const MAX_INT32 = 0x7fffffff;
+
+/**
+ * The UTF-8 length of a string, without encoding it.
+ *
+ * @example
+ * ```ts
+ * import { utf8Length } from "@denokafka/kafka/protocol";
+ * console.log(utf8Length("é")); // 2
+ * ```
+ */
+export function utf8Length(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 2; // 4 bytes for the pair, counted as 2 UTF-16 units already
+        i++;
+      } else n += 2; // lone surrogate becomes U+FFFD (3 bytes)
+    } else n += 2;
+  }
+  return n;
+}
+
+/**
+ * The size of an unsigned varint.
+ *
+ * @example
+ * ```ts
+ * import { uvarintSize } from "@denokafka/kafka/protocol";
+ * console.log(uvarintSize(300)); // 2
+ * ```
+ */
+export function uvarintSize(value: number): number {
+  let v = value >>> 0;
+  let n = 1;
+  while (v >= 0x80) {
+    v >>>= 7;
+    n++;
+  }
+  return n;
+}
+
+/**
+ * The size of a zigzag-encoded signed 32-bit varint.
+ *
+ * @example
+ * ```ts
+ * import { varintSize } from "@denokafka/kafka/protocol";
+ * console.log(varintSize(-1)); // 1
+ * ```
+ */
+export function varintSize(value: number): number {
+  return uvarintSize((value << 1) ^ (value >> 31));
+}
+
+/**
+ * The size of a zigzag varlong given as a JS number (must be a safe integer).
+ *
+ * @example
+ * ```ts
+ * import { varlongSize } from "@denokafka/kafka/protocol";
+ * console.log(varlongSize(2 ** 40)); // 6
+ * ```
+ */
+export function varlongSize(value: number): number {
+  let z = value >= 0 ? value * 2 : -value * 2 - 1;
+  let n = 1;
+  while (z >= 0x80) {
+    z = Math.floor(z / 128);
+    n++;
+  }
+  return n;
+}
+
+/**
+ * Writes Kafka primitives into one growing buffer.
+ *
+ * @example
+ * ```ts
+ * import { Writer } from "@denokafka/kafka/protocol";
+ * const w = new Writer();
+ * w.int16(18).int16(3).int32(1).string("my-client");
+ * console.log(w.finish().length); // 19
+ * ```
+ */
+export class Writer {
+  #buf: Uint8Array;
+  #view: DataView;
+  #pos = 0;
+
+  /** Creates a writer whose buffer starts at `initialCapacity` bytes. */
+  constructor(initialCapacity = 1024) {
+    this.#buf = new Uint8Array(Math.max(16, initialCapacity));
+    this.#view = new DataView(this.#buf.buffer);
+  }
+
+  /** Bytes written so far. */
+  get length(): number {
+    return this.#pos;
+  }
+
+  /** Makes room for `n` more bytes. */
+  ensure(n: number): this {
+    const need = this.#pos + n;
+    if (need <= this.#buf.length) return this;
+    let cap = this.#buf.length * 2;
+    while (cap < need) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.#buf.subarray(0, this.#pos));
+    this.#buf = next;
+    this.#view = new DataView(next.buffer);
+    return this;
+  }
+
+  /** Forgets what was written, keeping the buffer for reuse. */
+  reset(): this {
+    this.#pos = 0;
+    return this;
+  }
+
+  /** A view of the bytes written so far (valid until the next write or reset). */
+  finish(): Uint8Array {
+    return this.#buf.subarray(0, this.#pos);
+  }
+
+  /** A copy of the bytes written so far. */
+  toBytes(): Uint8Array {
+    return this.#buf.slice(0, this.#pos);
+  }
+
+  /** Skips `n` bytes to be patched later; returns their offset. */
+  reserve(n: number): number {
+    this.ensure(n);
+    const at = this.#pos;
+    this.#pos += n;
+    return at;
+  }
+
+  /** Writes a big-endian int32 at an earlier offset. */
+  setInt32At(offset: number, value: number): this {
+    this.#view.setInt32(offset, value);
+    return this;
+  }
+
+  /** Writes a big-endian uint32 at an earlier offset. */
+  setUint32At(offset: number, value: number): this {
+    this.#view.setUint32(offset, value);
+    return this;
+  }
+
+  /** Writes a big-endian int16 at an earlier offset. */
+  setInt16At(offset: number, value: number): this {
+    this.#view.setInt16(offset, value);
+    return this;
+  }
+
+  /** The live buffer, for in-place work such as computing a CRC over a written range. */
+  get buffer(): Uint8Array {
+    return this.#buf;
+  }
+
+  /** Writes a signed byte. */
+  int8(v: number): this {
+    this.ensure(1);
+    this.#view.setInt8(this.#pos, v);
+    this.#pos += 1;
+    return this;
+  }
+
+  /** Writes a boolean as one byte. */
+  bool(v: boolean): this {
+    this.ensure(1);
+    this.#buf[this.#pos++] = v ? 1 : 0;
+    return this;
+  }
+
+  /** Writes a big-endian int16. */
+  int16(v: number): this {
+    this.ensure(2);
+    this.#view.setInt16(this.#pos, v);
+    this.#pos += 2;
+    return this;
+  }
+
+  /** Writes a big-endian uint16. */
+  uint16(v: number): this {
+    this.ensure(2);
+    this.#view.setUint16(this.#pos, v);
+    this.#pos += 2;
+    return this;
+  }
+
+  /** Writes a big-endian int32. */
+  int32(v: number): this {
+    this.ensure(4);
+    this.#view.setInt32(this.#pos, v);
+    this.#pos += 4;
+    return this;
+  }
+
+  /** Writes a big-endian uint32. */
+  uint32(v: number): this {
+    this.ensure(4);
+    this.#view.setUint32(this.#pos, v);
+    this.#pos += 4;
+    return this;
+  }
+
+  /** Writes a big-endian int64 from a bigint. */
+  int64(v: bigint): this {
+    this.ensure(8);
+    this.#view.setBigInt64(this.#pos, v);
+    this.#pos += 8;
+    return this;
+  }
+
+  /** Writes a big-endian int64 from a safe-integer number, without a bigint. */
+  int64n(v: number): this {
+    this.ensure(8);
+    const hi = Math.floor(v / 0x100000000);
+    this.#view.setInt32(this.#pos, hi);
+    this.#view.setUint32(this.#pos + 4, v - hi * 0x100000000);
+    this.#pos += 8;
+    return this;
+  }
+
+  /** Writes a big-endian IEEE 754 double. */
+  float64(v: number): this {
+    this.ensure(8);
+    this.#view.setFloat64(this.#pos, v);
+    this.#pos += 8;
+    return this;
+  }
+
+  /** Writes an unsigned varint (up to 32 bits). */
+  uvarint(value: number): this {
+    this.ensure(5);
+    let v = value >>> 0;
+    const b = this.#buf;
+    let p = this.#pos;
+    while (v >= 0x80) {
+      b[p++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    b[p++] = v;
+    this.#pos = p;
+    return this;
+  }
+
+  /** Writes a zigzag signed 32-bit varint. */
+  varint(value: number): this {
+    return this.uvarint((value << 1) ^ (value >> 31));
+  }
+
+  /** Writes a zigzag varlong from a safe-integer number. */
+  varlongn(value: number): this {
+    if (value >= -0x40000000 && value < 0x40000000) return this.varint(value);
+    this.ensure(10);
+    let z = value >= 0 ? value * 2 : -value * 2 - 1;
+    const b = this.#buf;
+    let p = this.#pos;
+    while (z >= 0x80) {
+      b[p++] = (z % 128) | 0x80;
+      z = Math.floor(z / 128);
+    }
+    b[p++] = z;
+    this.#pos = p;
+    return this;
+  }
+
+  /** Writes a zigzag varlong from a bigint. */
+  varlong(value: bigint): this {
+    this.ensure(10);
+    let z = BigInt.asUintN(64, (value << 1n) ^ (value >> 63n));
+    const b = this.#buf;
+    let p = this.#pos;
+    while (z >= 0x80n) {
+      b[p++] = Number(z & 0x7fn) | 0x80;
+      z >>= 7n;
+    }
+    b[p++] = Number(z);
+    this.#pos = p;
+    return this;
+  }
+
+  /** Writes raw bytes. */
+  raw(bytes: Uint8Array): this {
+    this.ensure(bytes.length);
+    this.#buf.set(bytes, this.#pos);
+    this.#pos += bytes.length;
+    return this;
+  }
+
+  /** Writes a UTF-8 string with no length prefix; returns the byte count. */
+  utf8(s: string): number {
+    if (s.length === 0) return 0;
+    this.ensure(s.length * 3);
+    const { written } = encoder.encodeInto(s, this.#buf.subarray(this.#pos));
+    this.#pos += written;
+    return written;
+  }
+
+  /** Writes a classic string: int16 length then UTF-8; `null` is length -1. */
+  string(s: string | null): this {
+    if (s === null) return this.int16(-1);
+    const at = this.reserve(2);
+    const n = this.utf8(s);
+    if (n > 0x7fff) throw new RangeError(`string of ${n} bytes exceeds the int16 length limit`);
+    this.#view.setInt16(at, n);
+    return this;
+  }
+
+  /** Writes a compact string: uvarint(length + 1) then UTF-8; `null` is 0. */
+  compactString(s: string | null): this {
+    if (s === null) return this.uvarint(0);
+    this.uvarint(utf8Length(s) + 1);
+    this.utf8(s);
+    return this;
+  }
+
+  /** Writes classic bytes: int32 length then the bytes; `null` is length -1. */
+  bytes(b: Uint8Array | null): this {
+    if (b === null) return this.int32(-1);
+    if (b.length > MAX_INT32) throw new RangeError("bytes too long");
+    return this.int32(b.length).raw(b);
+  }
+
+  /** Writes compact bytes: uvarint(length + 1) then the bytes; `null` is 0. */
+  compactBytes(b: Uint8Array | null): this {
+    if (b === null) return this.uvarint(0);
+    return this.uvarint(b.length + 1).raw(b);
+  }
+
+  /** Writes a 16-byte UUID. */
+  uuid(bytes: Uint8Array): this {
+    if (bytes.length !== 16) throw new RangeError("a UUID is 16 bytes");
+    return this.raw(bytes);
+  }
+
+  /** Writes a classic array length (int32; -1 for null). */
+  arrayLength(n: number | null): this {
+    return this.int32(n === null ? -1 : n);
+  }
+
+  /** Writes a compact array length (uvarint(n + 1); 0 for null). */
+  compactArrayLength(n: number | null): this {
+    return this.uvarint(n === null ? 0 : n + 1);
+  }
+}
