@@ -17,3 +17,4 @@ export * from "./errors.ts";
 export * from "./error_codes.ts";
 export * from "./writer.ts";
 export * from "./reader.ts";
+export * from "./compression/mod.ts";
