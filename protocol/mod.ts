@@ -18,3 +18,4 @@ export * from "./error_codes.ts";
 export * from "./writer.ts";
 export * from "./reader.ts";
 export * from "./compression/mod.ts";
+export * from "./crc32c.ts";

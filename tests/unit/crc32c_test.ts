@@ -1,0 +1,58 @@
+import assert from "node:assert/strict";
+import { Crc32c, crc32c, crc32cUpdate } from "../../protocol/crc32c.ts";
+
+/** Bit-at-a-time reference, independent of the table code. */
+function reference(data: Uint8Array): number {
+  let c = 0xffffffff;
+  for (const b of data) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+  }
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+Deno.test("crc32c: RFC 3720 B.4 and check vectors", () => {
+  assert.equal(crc32c(new Uint8Array(32)), 0x8a9136aa);
+  assert.equal(crc32c(new Uint8Array(32).fill(0xff)), 0x62a8ab43);
+  assert.equal(crc32c(Uint8Array.from({ length: 32 }, (_, i) => i)), 0x46dd794e);
+  assert.equal(crc32c(Uint8Array.from({ length: 32 }, (_, i) => 31 - i)), 0x113fdb5c);
+  assert.equal(crc32c(new TextEncoder().encode("123456789")), 0xe3069283);
+  assert.equal(crc32c(new Uint8Array(0)), 0);
+});
+
+Deno.test("crc32c: every length 0..300 and unaligned offsets match the bitwise reference", () => {
+  const data = new Uint8Array(400);
+  let x = 12345;
+  for (let i = 0; i < data.length; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    data[i] = x >>> 24;
+  }
+  for (let start = 0; start < 17; start++) {
+    for (let len = 0; len <= 300; len += start === 0 ? 1 : 7) {
+      const want = reference(data.subarray(start, start + len));
+      assert.equal(crc32c(data, start, start + len), want, `start ${start} len ${len}`);
+      assert.equal(crc32c(data.subarray(start, start + len)), want);
+    }
+  }
+});
+
+Deno.test("crc32c: incremental forms equal the one-shot CRC", () => {
+  const data = Uint8Array.from({ length: 1000 }, (_, i) => (i * 31) & 0xff);
+  const whole = crc32c(data);
+  for (const cut of [0, 1, 15, 16, 17, 500, 999, 1000]) {
+    assert.equal(crc32cUpdate(crc32c(data, 0, cut), data, cut), whole, `cut ${cut}`);
+    const c = new Crc32c().update(data.subarray(0, cut)).update(data, cut);
+    assert.equal(c.value, whole);
+  }
+  assert.equal(crc32cUpdate(0, data), whole);
+  const c = new Crc32c().update(data);
+  assert.equal(c.reset().value, 0);
+});
+
+Deno.test("crc32c: bad ranges are RangeErrors", () => {
+  const d = new Uint8Array(4);
+  assert.throws(() => crc32c(d, 0, 5), RangeError);
+  assert.throws(() => crc32c(d, -1), RangeError);
+  assert.throws(() => crc32c(d, 3, 2), RangeError);
+  assert.throws(() => new Crc32c().update(d, 2, 9), RangeError);
+});
