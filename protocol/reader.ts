@@ -190,21 +190,39 @@ export class Reader {
     return (z >>> 1) ^ -(z & 1);
   }
 
-  /** Reads a zigzag varlong as a number (exact for |v| < 2^53). */
+  /**
+   * Reads a zigzag varlong as a number. Exact for -2^53 <= v <= 2^53; a value outside that
+   * range is a {@linkcode DecodeError} rather than a silently rounded number (use
+   * {@linkcode varlong} for full int64).
+   */
   varlongn(): number {
     const b = this.#buf;
     let p = this.#pos;
-    // Fast path: up to 4 bytes fit in 28 bits of plain integer arithmetic.
-    let z = 0;
-    let mul = 1;
-    for (let i = 0; i < 10; i++) {
+    if (p >= this.#end) throw new DecodeError(`truncated varlong at offset ${this.#pos}`);
+    let byte = b[p++]!;
+    // Fast path: one byte is the common case for deltas.
+    if (byte < 0x80) {
+      this.#pos = p;
+      return (byte >>> 1) ^ -(byte & 1);
+    }
+    // zigzag(v) = 2u + sign, u = v or -v - 1: the first byte holds the sign and 6 bits of u,
+    // the next ones the rest of u in base 128, so u is summed exactly without forming 2u + 1.
+    const neg = byte & 1;
+    const low = (byte & 0x7f) >>> 1;
+    let u = low;
+    let mul = 64;
+    for (let i = 1; i < 10; i++) {
       if (p >= this.#end) throw new DecodeError(`truncated varlong at offset ${this.#pos}`);
-      const byte = b[p++]!;
-      z += (byte & 0x7f) * mul;
+      byte = b[p++]!;
+      u += (byte & 0x7f) * mul;
       if (byte < 0x80) {
+        // Every integer up to 2^53 is exact; a true 2^53 + 1 would round to 2^53, told apart
+        // by its odd low bits. -2^53 - 1 (u = 2^53, negative) is not representable.
+        if (u > 2 ** 53 || (u === 2 ** 53 && (neg || (low & 1)))) {
+          throw new DecodeError(`varlong at offset ${this.#pos} is outside the safe-integer range`);
+        }
         this.#pos = p;
-        // zigzag: even -> z/2, odd -> -(z+1)/2
-        return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+        return neg ? -u - 1 : u;
       }
       mul *= 128;
     }

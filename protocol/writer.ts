@@ -76,10 +76,14 @@ export function varintSize(value: number): number {
  * ```
  */
 export function varlongSize(value: number): number {
-  let z = value >= 0 ? value * 2 : -value * 2 - 1;
+  // zigzag(v) = 2u + sign with u = v or -v - 1; forming 2u + 1 in a double would round for
+  // |v| > 2^52, so count the first 7 bits (6 of u) and then u / 64 in base 128.
+  let u = value >= 0 ? value : -value - 1;
   let n = 1;
-  while (z >= 0x80) {
-    z = Math.floor(z / 128);
+  if (u < 64) return 1;
+  u = Math.floor(u / 64);
+  while (u > 0) {
+    u = Math.floor(u / 128);
     n++;
   }
   return n;
@@ -269,14 +273,26 @@ export class Writer {
   varlongn(value: number): this {
     if (value >= -0x40000000 && value < 0x40000000) return this.varint(value);
     this.ensure(10);
-    let z = value >= 0 ? value * 2 : -value * 2 - 1;
+    // zigzag(v) = 2u + sign with u = v (v >= 0) or -v - 1 (v < 0); 2u + 1 is not exact in a
+    // double once |v| > 2^52, so u is split into 32-bit halves and shifted as integers.
+    const sign = value < 0 ? 1 : 0;
+    const u = sign ? -value - 1 : value;
+    const lo = u >>> 0;
+    const hi = (u - lo) / 0x100000000;
+    let zlo = ((lo << 1) | sign) >>> 0;
+    let zhi = (hi << 1) | (lo >>> 31);
     const b = this.#buf;
     let p = this.#pos;
-    while (z >= 0x80) {
-      b[p++] = (z % 128) | 0x80;
-      z = Math.floor(z / 128);
+    while (zhi !== 0) {
+      b[p++] = (zlo & 0x7f) | 0x80;
+      zlo = ((zlo >>> 7) | (zhi << 25)) >>> 0;
+      zhi >>>= 7;
     }
-    b[p++] = z;
+    while (zlo >= 0x80) {
+      b[p++] = (zlo & 0x7f) | 0x80;
+      zlo >>>= 7;
+    }
+    b[p++] = zlo;
     this.#pos = p;
     return this;
   }
