@@ -32,7 +32,7 @@ export interface OAuthBearerToken {
  * ```ts
  * import type { OAuthBearerTokenProvider } from "@denokafka/kafka/protocol";
  * const provider: OAuthBearerTokenProvider = async (signal) => {
- *   const res = await fetch("https://idp.example/token", { method: "POST", signal });
+ *   const res = await fetch("https://idp.example/token", { method: "POST", signal: signal ?? null });
  *   const body = await res.json();
  *   return { value: body.access_token, lifetimeMs: body.expires_in * 1000 };
  * };
