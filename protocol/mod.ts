@@ -19,3 +19,4 @@ export * from "./writer.ts";
 export * from "./reader.ts";
 export * from "./compression/mod.ts";
 export * from "./crc32c.ts";
+export * from "./sasl/mod.ts";
