@@ -16,7 +16,6 @@ import {
   type SaslSecret,
   type SaslSession,
 } from "./mechanism.ts";
-import { saslprep } from "./saslprep.ts";
 import {
   checkSecret,
   constantTimeEqual,
@@ -80,8 +79,8 @@ function randomNonce(): string {
 const PRINTABLE_RE = /^[\x21-\x2b\x2d-\x7e]+$/;
 
 /**
- * A SCRAM mechanism for Kafka. The password is fetched (when a callback) and SASLprep'd once
- * per authentication.
+ * A SCRAM mechanism for Kafka. The password is fetched (when a callback) once per
+ * authentication and, as Kafka does, used as raw UTF-8 (no SASLprep).
  *
  * @example
  * ```ts
@@ -132,22 +131,20 @@ function makeScram(
   if (typeof options.username !== "string" || options.username === "") {
     throw new TypeError(`${name}: username must be a non-empty string`);
   }
-  // The user name is not secret, but only the class of a bad character is reported anyway.
-  const saslName = escapeSaslName(saslprep(options.username, "username"));
+  // Kafka's own client and server hash the raw UTF-8 of the name and password, without
+  // SASLprep (ScramFormatter.normalize only encodes). Doing SASLprep here would make
+  // credentials created with Kafka's tools fail whenever NFKC changes them, so we match Kafka.
+  if (/[\x00-\x1f\x7f]/.test(options.username)) {
+    throw new RangeError(`${name}: username contains a control character`);
+  }
+  const saslName = escapeSaslName(options.username);
   const extensions = options.delegationToken === true ? ",tokenauth=true" : "";
   const password = options.password;
   checkSecret(name, "password", password);
   return {
     name,
     async start(ctx): Promise<SaslSession> {
-      const raw = await resolveSecret(name, "password", password, ctx.signal);
-      let prepared: string;
-      try {
-        prepared = saslprep(raw, "password");
-      } catch (e) {
-        // The RangeError names only the class of character, never the password.
-        throw new AuthenticationError(`${name}: ${(e as Error).message}`);
-      }
+      const prepared = await resolveSecret(name, "password", password, ctx.signal);
       const nonce = fixedNonce ?? randomNonce();
       return new ScramSession(
         name,

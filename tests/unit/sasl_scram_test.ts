@@ -56,10 +56,10 @@ import base64, hashlib, hmac, json, sys, unicodedata
 def scram(hname, user, password, cnonce, server_first):
     attrs = dict(a.split("=", 1) for a in server_first.split(","))
     salt = base64.b64decode(attrs["s"]); it = int(attrs["i"])
-    salted = hashlib.pbkdf2_hmac(hname, unicodedata.normalize("NFKC", password).encode(), salt, it)
+    salted = hashlib.pbkdf2_hmac(hname, password.encode(), salt, it)
     ck = hmac.new(salted, b"Client Key", hname).digest()
     sk = hashlib.new(hname, ck).digest()
-    name = unicodedata.normalize("NFKC", user).replace("=", "=3D").replace(",", "=2C")
+    name = user.replace("=", "=3D").replace(",", "=2C")
     bare = "n=" + name + ",r=" + cnonce
     cfwp = "c=biws,r=" + attrs["r"]
     am = (bare + "," + server_first + "," + cfwp).encode()
@@ -87,7 +87,7 @@ async function havePython(): Promise<boolean> {
 }
 
 Deno.test({
-  name: "SCRAM: live cross-check against Python's hashlib/hmac (escaping, NFKC, both hashes)",
+  name: "SCRAM: live cross-check against Python's hashlib/hmac (escaping, raw UTF-8 like Kafka, both hashes)",
   ignore: !(await havePython()),
   async fn() {
     const salt = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
@@ -95,7 +95,7 @@ Deno.test({
     const names = [
       ["alice", "s3cr3t"],
       ["a=b,c", "p,w=d"],
-      ["ﬁle", "pässwörd\u2168"], // NFKC: "ﬁ" -> "fi", U+2168 -> "IX"
+      ["ﬁle", "pässwörd\u2168"], // used as raw UTF-8, exactly as Kafka's ScramFormatter does
       ["bob", ""],
     ];
     for (const [user, password] of names) {
@@ -263,7 +263,7 @@ Deno.test("SCRAM: protocol misuse is an AuthenticationError", async () => {
   await rejects(Promise.resolve(done.step(enc.encode("more"))), /after the exchange/);
 });
 
-Deno.test("SCRAM: password callbacks, SASLprep failures and bad options", async () => {
+Deno.test("SCRAM: password callbacks and bad options", async () => {
   let calls = 0;
   const mech = scramMechanism("SCRAM-SHA-256", {
     username: "user",
@@ -277,15 +277,6 @@ Deno.test("SCRAM: password callbacks, SASLprep failures and bad options", async 
   await mech.start({ host: "h", port: 1 });
   assert.equal(calls, 2, "the password is fetched for each authentication");
 
-  await rejects(
-    Promise.resolve(
-      scramMechanism("SCRAM-SHA-256", { username: "u", password: "bad\u0007pw" }).start({
-        host: "h",
-        port: 1,
-      }),
-    ),
-    /control character/,
-  );
   const failing = scramMechanism("SCRAM-SHA-512", {
     username: "u",
     password: () => {
