@@ -134,6 +134,7 @@ function makeScram(
   // Kafka's own client and server hash the raw UTF-8 of the name and password, without
   // SASLprep (ScramFormatter.normalize only encodes). Doing SASLprep here would make
   // credentials created with Kafka's tools fail whenever NFKC changes them, so we match Kafka.
+  // deno-lint-ignore no-control-regex
   if (/[\x00-\x1f\x7f]/.test(options.username)) {
     throw new RangeError(`${name}: username contains a control character`);
   }
