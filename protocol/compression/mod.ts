@@ -14,8 +14,17 @@
  * @module
  */
 
-import { gunzipSync, gzipSync, zstdCompressSync, zstdDecompressSync } from "node:zlib";
 import { DecodeError, KafkaError } from "../errors.ts";
+import { gzipCompress, gzipDecompress } from "./gzip.ts";
+import { lz4CompressFrame, lz4DecompressFrame } from "./lz4.ts";
+import { snappyCompressXerial, snappyDecompress } from "./snappy.ts";
+import { zstdCompress, zstdDecompress } from "./zstd.ts";
+
+export { gzipCompress, gzipDecompress } from "./gzip.ts";
+export { lz4CompressFrame, lz4DecompressFrame, type Lz4FrameOptions } from "./lz4.ts";
+export { snappyCompressRaw, snappyCompressXerial, snappyDecompress } from "./snappy.ts";
+export { zstdCompress, zstdDecompress } from "./zstd.ts";
+export { xxhash32 } from "./xxhash32.ts";
 
 /** Compression codec ids, as stored in a RecordBatch's attributes. */
 export const Compression = {
@@ -59,7 +68,13 @@ export function compressionFromName(name: CompressionName): CompressionCodec {
 }
 
 /**
- * Compresses `data` with `codec`. `level` applies to gzip (1-9), lz4 and zstd (1-22).
+ * Compresses `data` with `codec`, producing what Kafka's Java producer produces: a gzip
+ * member, snappy-java's stream framing, an LZ4 frame with independent 64 KiB blocks, or a
+ * zstd frame.
+ *
+ * `level` applies to gzip (1-9, default 6) and zstd (-131072..22, default 3). For lz4 it is
+ * accepted (1-17) but the fast matcher is always used: Kafka's default level 9 also selects
+ * lz4-java's fast compressor. Snappy has no levels.
  *
  * @example
  * ```ts
@@ -72,17 +87,28 @@ export function compress(codec: CompressionCodec, data: Uint8Array, level?: numb
     case 0:
       return data;
     case 1:
-      return gzipSync(data, level === undefined ? {} : { level });
+      return gzipCompress(data, level);
+    case 2:
+      return snappyCompressXerial(data);
+    case 3:
+      if (level !== undefined && (!Number.isInteger(level) || level < 1 || level > 17)) {
+        throw new RangeError(`lz4 level ${level} is outside 1..17`);
+      }
+      return lz4CompressFrame(data);
     case 4:
-      return zstdCompressSync(data);
+      return zstdCompress(data, level);
     default:
-      throw new KafkaError(`compression codec ${codec} is not implemented yet`);
+      throw new TypeError(`unknown compression codec ${String(codec)}`);
   }
 }
 
 /**
  * Decompresses `data`. Output beyond `maxOutputBytes` is refused with a {@linkcode DecodeError},
- * so a hostile batch cannot make the client allocate without bound.
+ * so a hostile batch cannot make the client allocate without bound; so is any malformed input.
+ *
+ * Snappy accepts snappy-java's framing, a raw block, and Google's framing format; lz4 any valid
+ * frame; gzip concatenated members (trailing non-gzip bytes are ignored, as Java does); zstd
+ * concatenated and skippable frames.
  *
  * @example
  * ```ts
@@ -96,19 +122,30 @@ export function decompress(
   data: Uint8Array,
   maxOutputBytes: number,
 ): Uint8Array {
+  if (!Number.isSafeInteger(maxOutputBytes) || maxOutputBytes < 0) {
+    throw new RangeError(`maxOutputBytes must be a non-negative integer, got ${maxOutputBytes}`);
+  }
   try {
     switch (codec) {
       case 0:
+        if (data.length > maxOutputBytes) {
+          throw new DecodeError(`uncompressed data exceeds the limit of ${maxOutputBytes} bytes`);
+        }
         return data;
       case 1:
-        return gunzipSync(data, { maxOutputLength: maxOutputBytes });
+        return gzipDecompress(data, maxOutputBytes);
+      case 2:
+        return snappyDecompress(data, maxOutputBytes);
+      case 3:
+        return lz4DecompressFrame(data, maxOutputBytes);
       case 4:
-        return zstdDecompressSync(data, { maxOutputLength: maxOutputBytes });
+        return zstdDecompress(data, maxOutputBytes);
       default:
-        throw new KafkaError(`compression codec ${codec} is not implemented yet`);
+        throw new DecodeError(`unknown compression codec ${String(codec)}`);
     }
   } catch (e) {
     if (e instanceof KafkaError) throw e;
+    // Defence in depth: a codec bug must still surface as a decoding failure of this batch.
     throw new DecodeError(`cannot decompress codec ${codec}: ${(e as Error).message}`, {
       cause: e,
     });

@@ -1,0 +1,137 @@
+/**
+ * zstd on `node:zlib`, with the frame walking that the binding lacks: `zstdDecompressSync`
+ * decodes only the first frame and returns what it has of a truncated one without complaint,
+ * while zstd-jni (the Kafka broker's reader) decodes concatenated frames and rejects
+ * truncation. Walking the block headers (no decoding) finds each frame's end first.
+ *
+ * @module
+ */
+
+import { constants, zstdCompressSync, zstdDecompressSync } from "node:zlib";
+import { DecodeError } from "../errors.ts";
+
+const MAGIC = 0xfd2fb528;
+const SKIPPABLE_MASK = 0xfffffff0;
+const SKIPPABLE_MAGIC = 0x184d2a50;
+const DID_SIZE = [0, 1, 2, 4] as const;
+const FCS_SIZE = [0, 2, 4, 8] as const;
+
+function u32(b: Uint8Array, i: number): number {
+  return (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0;
+}
+
+function plain(b: Uint8Array): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+function truncated(): never {
+  throw new DecodeError("zstd: truncated frame");
+}
+
+/** Returns the end of the zstd frame whose magic is at `pos`, checking it is all present. */
+function frameEnd(data: Uint8Array, pos: number): number {
+  if (data.length - pos < 5) truncated();
+  const fhd = data[pos + 4]!;
+  if (fhd & 0x08) throw new DecodeError("zstd: reserved frame header bit is set");
+  const single = (fhd >>> 5) & 1;
+  const fcsFlag = fhd >>> 6;
+  const header = 1 + (single ? 0 : 1) + DID_SIZE[fhd & 3]! +
+    (fcsFlag === 0 ? single : FCS_SIZE[fcsFlag]!);
+  let p = pos + 4 + header;
+  for (;;) {
+    if (data.length - p < 3) truncated();
+    const bh = data[p]! | (data[p + 1]! << 8) | (data[p + 2]! << 16);
+    p += 3;
+    const type = (bh >>> 1) & 3;
+    if (type === 3) throw new DecodeError("zstd: reserved block type");
+    // An RLE block stores one byte however long its run is.
+    p += type === 1 ? 1 : bh >>> 3;
+    if (p > data.length) truncated();
+    if (bh & 1) break;
+  }
+  if (fhd & 0x04) p += 4;
+  if (p > data.length) truncated();
+  return p;
+}
+
+/**
+ * Compresses `data` as one zstd frame at `level` (default 3, as Kafka's default).
+ *
+ * @example
+ * ```ts
+ * import { zstdCompress, zstdDecompress } from "@denokafka/kafka/protocol";
+ * const z = zstdCompress(new Uint8Array(1000), 19);
+ * console.log(zstdDecompress(z, 1000).length); // 1000
+ * ```
+ */
+export function zstdCompress(data: Uint8Array, level?: number): Uint8Array {
+  if (level === undefined) return plain(zstdCompressSync(data));
+  if (!Number.isInteger(level) || level < -131072 || level > 22) {
+    throw new RangeError(`zstd level ${level} is outside -131072..22`);
+  }
+  return plain(zstdCompressSync(data, { params: { [constants.ZSTD_c_compressionLevel]: level } }));
+}
+
+/**
+ * Decompresses one or more zstd frames (skippable frames are skipped), refusing output beyond
+ * `maxOutputBytes` with a {@linkcode DecodeError}.
+ *
+ * @example
+ * ```ts
+ * import { zstdCompress, zstdDecompress } from "@denokafka/kafka/protocol";
+ * const two = new Uint8Array([...zstdCompress(new Uint8Array(3)), ...zstdCompress(new Uint8Array(4))]);
+ * console.log(zstdDecompress(two, 100).length); // 7
+ * ```
+ */
+export function zstdDecompress(data: Uint8Array, maxOutputBytes: number): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  let pos = 0;
+  let frames = 0;
+  while (pos < data.length) {
+    if (data.length - pos < 4) truncated();
+    const magic = u32(data, pos);
+    if (((magic & SKIPPABLE_MASK) >>> 0) === SKIPPABLE_MAGIC) {
+      if (data.length - pos < 8) truncated();
+      const size = u32(data, pos + 4);
+      if (size > data.length - pos - 8) truncated();
+      pos += 8 + size;
+      frames++;
+      continue;
+    }
+    if (magic !== MAGIC) {
+      throw new DecodeError(
+        frames === 0 ? "zstd: not a zstd frame" : `zstd: unexpected bytes after frame ${frames}`,
+      );
+    }
+    const end = frameEnd(data, pos);
+    const room = maxOutputBytes - total;
+    let out: Uint8Array;
+    try {
+      out = zstdDecompressSync(data.subarray(pos, end), { maxOutputLength: Math.max(1, room) });
+    } catch (e) {
+      if (e instanceof RangeError) {
+        throw new DecodeError(
+          `zstd: decompressed data exceeds the limit of ${maxOutputBytes} bytes`,
+        );
+      }
+      throw new DecodeError(`zstd: ${(e as Error).message}`, { cause: e });
+    }
+    if (out.length > room) {
+      throw new DecodeError(`zstd: decompressed data exceeds the limit of ${maxOutputBytes} bytes`);
+    }
+    parts.push(out);
+    total += out.length;
+    pos = end;
+    frames++;
+  }
+  if (frames === 0) throw new DecodeError("zstd: no frame in the input");
+  if (parts.length === 1) return plain(parts[0]!);
+  const all = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.length;
+  }
+  return all;
+}
