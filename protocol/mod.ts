@@ -19,4 +19,8 @@ export * from "./writer.ts";
 export * from "./reader.ts";
 export * from "./compression/mod.ts";
 export * from "./crc32c.ts";
+export * from "./record_batch.ts";
+export * from "./record_batch_builder.ts";
+export * from "./record_batch_decoder.ts";
+export * from "./control_record.ts";
 export * from "./sasl/mod.ts";
