@@ -105,36 +105,84 @@ function readVarlong(b: Uint8Array, p: number, end: number): number {
   return neg ? -u - 1 : u;
 }
 
-/** Decodes a header key: short ASCII by hand (the usual case), else TextDecoder. */
+/**
+ * Header keys repeat from record to record (trace ids, content types...): a small
+ * direct-mapped cache of recently decoded keys turns most of them into a byte compare
+ * instead of a new string.
+ */
+const KEY_CACHE_SLOTS = 64;
+const keyCacheBytes: (Uint8Array | undefined)[] = new Array(KEY_CACHE_SLOTS).fill(undefined);
+const keyCacheStrings: string[] = new Array(KEY_CACHE_SLOTS).fill("");
+
+/** Decodes a header key: cached when seen recently, short ASCII by hand, else TextDecoder. */
 function readKey(b: Uint8Array, p: number, n: number): string {
-  if (n <= 24) {
-    let s = "";
-    for (let i = p; i < p + n; i++) {
-      const c = b[i]!;
-      if (c >= 0x80) return utf8.decode(b.subarray(p, p + n));
-      s += String.fromCharCode(c);
+  if (n === 0) return "";
+  if (n > 32) return utf8.decode(b.subarray(p, p + n));
+  const slot = (n * 7 + b[p]! * 3 + b[p + n - 1]! * 5 + b[p + (n >>> 1)]!) & (KEY_CACHE_SLOTS - 1);
+  const cached = keyCacheBytes[slot];
+  if (cached !== undefined && cached.length === n) {
+    let same = true;
+    for (let i = 0; i < n; i++) {
+      if (cached[i] !== b[p + i]) {
+        same = false;
+        break;
+      }
     }
-    return s;
+    if (same) return keyCacheStrings[slot]!;
   }
-  return utf8.decode(b.subarray(p, p + n));
+  let s = "";
+  for (let i = p; i < p + n; i++) {
+    const c = b[i]!;
+    if (c >= 0x80) {
+      s = utf8.decode(b.subarray(p, p + n));
+      break;
+    }
+    s += String.fromCharCode(c);
+  }
+  keyCacheBytes[slot] = b.slice(p, p + n);
+  keyCacheStrings[slot] = s;
+  return s;
 }
 
 /** Decodes the headers section at `p` up to the record end `end`; sets `P`. */
 function readHeaders(b: Uint8Array, p: number, end: number): readonly RecordHeader[] {
-  const n = readVarint(b, p, end);
-  p = P;
-  if (n === 0) return EMPTY_HEADERS;
+  let n = b[p]!;
+  if (n < 0x80) {
+    n = (n >>> 1) ^ -(n & 1);
+    p++;
+  } else {
+    n = readVarint(b, p, end);
+    p = P;
+  }
+  if (n === 0) {
+    P = p;
+    return EMPTY_HEADERS;
+  }
   // Each header is at least two one-byte varints: reject a count the record cannot hold.
   if (n < 0 || n * 2 > end - p) fail(`header count ${n}`, p);
   const headers: RecordHeader[] = [];
   for (let i = 0; i < n; i++) {
-    const kLen = readVarint(b, p, end);
-    p = P;
+    if (p >= end) fail("truncated header", p);
+    let kLen = b[p]!;
+    if (kLen < 0x80) {
+      kLen = (kLen >>> 1) ^ -(kLen & 1);
+      p++;
+    } else {
+      kLen = readVarint(b, p, end);
+      p = P;
+    }
     if (kLen < 0 || kLen > end - p) fail(`header key length ${kLen}`, p);
     const key = readKey(b, p, kLen);
     p += kLen;
-    const vLen = readVarint(b, p, end);
-    p = P;
+    if (p >= end) fail("truncated header", p);
+    let vLen = b[p]!;
+    if (vLen < 0x80) {
+      vLen = (vLen >>> 1) ^ -(vLen & 1);
+      p++;
+    } else {
+      vLen = readVarint(b, p, end);
+      p = P;
+    }
     let value: Uint8Array | null = null;
     if (vLen >= 0) {
       if (vLen > end - p) fail(`header value length ${vLen}`, p);
@@ -276,11 +324,9 @@ function decodeV2(
   const records = readRecords(data, p, end, count);
   const isControl = (attributes & 0x20) !== 0;
   let control: ControlRecord | null = null;
-  if (isControl) {
-    const first = records[0];
-    if (first === undefined) fail("control batch without a record", s);
-    control = decodeControlRecord(first.key, first.value);
-  }
+  // The log cleaner keeps emptied batches (count 0) to preserve producer state; an emptied
+  // control batch then has no marker, which is not an error.
+  if (isControl && count > 0) control = decodeControlRecord(records[0]!.key, records[0]!.value);
   return {
     magic: 2,
     baseOffset: view.getBigInt64(s),

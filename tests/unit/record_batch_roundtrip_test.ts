@@ -342,6 +342,33 @@ Deno.test("record batch: impossible lengths and counts are DecodeErrors", () => 
   assert.throws(() => decodeRecordBatches(fixCrc(ctrl)), DecodeError);
 });
 
+Deno.test("record batch: empty batches left by the log cleaner are decoded", () => {
+  // The cleaner keeps a batch header with no records to preserve producer state; it may be a
+  // (formerly) control or compressed batch.
+  for (const attrs of [0x30, 0x04, 0x00]) {
+    const b = encodeControlBatch({
+      type: "commit",
+      coordinatorEpoch: 1,
+      producerId: 5n,
+      producerEpoch: 1,
+      timestamp: T0,
+      baseOffset: 40n,
+    }).slice(0, RecordBatchLayout.HeaderSize);
+    const v = new DataView(b.buffer);
+    v.setInt32(RecordBatchLayout.BatchLength, RecordBatchLayout.HeaderSize - 12);
+    v.setInt16(RecordBatchLayout.Attributes, attrs);
+    v.setInt32(RecordBatchLayout.RecordCount, 0);
+    const d = one(fixCrc(b));
+    assert.deepEqual([d.count, d.records.length, d.control, d.compression], [
+      0,
+      0,
+      null,
+      attrs & 7,
+    ]);
+    assert.equal(nextOffset(d), 41n);
+  }
+});
+
 Deno.test("record batch builder: size estimates, producer state, misuse", () => {
   const b = new RecordBatchBuilder({ initialCapacity: 16 });
   assert.equal(b.sizeInBytes, 61);
