@@ -1,0 +1,691 @@
+/**
+ * One connection to one broker: framing, correlation ids, pipelining with a max in-flight,
+ * per-request timeouts and AbortSignal, ApiVersions negotiation and SASL. It never retries:
+ * retries, routing and metadata belong to the cluster layer.
+ *
+ * @module
+ */
+
+import { type ApiDef, decodeResponse, encodeRequestFrame } from "./apis.ts";
+import {
+  abortReason,
+  AuthenticationError,
+  ClosedError,
+  ConnectionError,
+  DecodeError,
+  KafkaError,
+  ProtocolError,
+  TimeoutError,
+  UnsupportedVersionError,
+} from "./errors.ts";
+import { FrameReader } from "./frame_reader.ts";
+import { type Logger, silentLogger } from "./logger.ts";
+import { negotiateVersions, type VersionTable } from "./negotiate.ts";
+import { authenticate, type SaslOptions } from "./sasl_flow.ts";
+import { Writer } from "./writer.ts";
+
+/** The byte-stream a connection runs on. `Deno.Conn` fits; tests pass fake sockets. */
+export interface Socket {
+  /** Reads into `p`; resolves with the byte count, or null at end of stream. */
+  read(p: Uint8Array): Promise<number | null>;
+  /** Writes some of `p`; resolves with the byte count written. */
+  write(p: Uint8Array): Promise<number>;
+  /** Closes the socket; pending reads end. */
+  close(): void;
+}
+
+/** TLS settings. `true` means TLS with the system roots and hostname verification. */
+export interface TlsOptions {
+  /** Extra trusted CA certificates, PEM. */
+  caCerts?: string[];
+  /** Client certificate chain (PEM) for mutual TLS. */
+  cert?: string;
+  /** Client private key (PEM) for mutual TLS. */
+  key?: string;
+  /**
+   * The name to verify the broker's certificate against, when it differs from the host
+   * connected to. (Deno cannot combine this with a client certificate.)
+   */
+  serverName?: string;
+}
+
+/** Options for {@linkcode Connection.connect}. */
+export interface ConnectionOptions {
+  /** Broker host name or IP. */
+  host: string;
+  /** Broker port. */
+  port: number;
+  /** Client id sent in every request header. Default `denokafka`. */
+  clientId?: string;
+  /** TLS settings; omit for plaintext. */
+  tls?: TlsOptions | boolean;
+  /** SASL settings; omit for none. */
+  sasl?: SaslOptions;
+  /** Time allowed for TCP/TLS connect, ApiVersions and SASL together. Default 10 s. */
+  connectTimeoutMs?: number;
+  /** Default per-request timeout. Default 30 s. */
+  requestTimeoutMs?: number;
+  /** Requests sent but not yet answered, at most. Default 5. */
+  maxInFlight?: number;
+  /** Largest response frame accepted. Default 100 MiB. */
+  maxFrameBytes?: number;
+  /** Aborts the connect. */
+  signal?: AbortSignal;
+  /** Where to log. Default: silent. */
+  logger?: Logger;
+  /** Opens the socket; for tests with fake sockets. Default: Deno.connect / connectTls. */
+  socketFactory?: (opts: { host: string; port: number; tls?: TlsOptions }) => Promise<Socket>;
+  /** Skip ApiVersions (tests only): use these versions instead. */
+  versions?: VersionTable;
+}
+
+/** Per-request options. */
+export interface RequestOptions {
+  /** Use this version instead of the negotiated highest. */
+  version?: number;
+  /** Overrides the connection's default request timeout. */
+  timeoutMs?: number;
+  /** Cancels the request; its late reply, if any, is dropped. */
+  signal?: AbortSignal;
+  /** Whether the broker will answer (false only for Produce with acks=0). Default true. */
+  expectResponse?: boolean;
+}
+
+interface Pending {
+  api: ApiDef<unknown, unknown>;
+  version: number;
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+  /** Timed out or aborted: the reply is dropped when it comes. */
+  abandoned: boolean;
+}
+
+const DEFAULT_MAX_FRAME = 100 * 1024 * 1024;
+/** Small frames queued together are merged into one write (fewer syscalls). */
+const MERGE_LIMIT = 256 * 1024;
+
+/**
+ * A connection to one Kafka broker.
+ *
+ * @example
+ * ```ts ignore
+ * import { Api, Connection } from "@denokafka/kafka/protocol";
+ * await using conn = await Connection.connect({ host: "127.0.0.1", port: 9092 });
+ * const md = await conn.request(Api.Metadata, { topics: null });
+ * console.log(md.brokers.length);
+ * ```
+ */
+export class Connection {
+  readonly #socket: Socket;
+  readonly #broker: string;
+  readonly #clientId: string;
+  readonly #requestTimeoutMs: number;
+  readonly #maxInFlight: number;
+  readonly #logger: Logger;
+  readonly #frames: FrameReader;
+  readonly #writer = new Writer(64 * 1024);
+  readonly #pending = new Map<number, Pending>();
+  readonly #slotWaiters: Array<() => void> = [];
+  #writeQueue: Uint8Array[] = [];
+  #writeLoop: Promise<void> | undefined;
+  #inFlight = 0;
+  #nextCorrelationId = 0;
+  #closed = false;
+  #closeError: KafkaError | undefined;
+  #versions: VersionTable = new Map();
+  #readLoop: Promise<void>;
+  #exclusive: Promise<void> | undefined;
+  readonly #closeListeners: Array<(error: KafkaError | undefined) => void> = [];
+  #reauthTimer: ReturnType<typeof setTimeout> | undefined;
+  #sasl: SaslOptions | undefined;
+
+  private constructor(socket: Socket, opts: ConnectionOptions) {
+    this.#socket = socket;
+    this.#broker = `${opts.host}:${opts.port}`;
+    this.#clientId = opts.clientId ?? "denokafka";
+    this.#requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
+    this.#maxInFlight = Math.max(1, opts.maxInFlight ?? 5);
+    this.#logger = opts.logger ?? silentLogger;
+    this.#frames = new FrameReader(socket, opts.maxFrameBytes ?? DEFAULT_MAX_FRAME);
+    this.#sasl = opts.sasl;
+    this.#readLoop = this.#runReadLoop();
+  }
+
+  /**
+   * Opens a connection: TCP or TLS, then ApiVersions negotiation, then SASL when configured.
+   * Fails with {@linkcode ConnectionError}, {@linkcode TimeoutError},
+   * {@linkcode AuthenticationError} or {@linkcode UnsupportedVersionError}.
+   */
+  static async connect(opts: ConnectionOptions): Promise<Connection> {
+    validateOptions(opts);
+    const timeoutMs = opts.connectTimeoutMs ?? 10_000;
+    const broker = `${opts.host}:${opts.port}`;
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
+    const tls = opts.tls === true ? {} : opts.tls || undefined;
+    let socket: Socket;
+    try {
+      socket = await raceSignal(
+        (opts.socketFactory ?? openSocket)({ host: opts.host, port: opts.port, ...tls && { tls } }),
+        signal,
+        (s) => s.close(),
+      );
+    } catch (e) {
+      throw connectFailure(e, broker, signal, opts.signal, timeoutMs);
+    }
+    const conn = new Connection(socket, opts);
+    try {
+      await raceSignal(conn.#handshake(opts, signal), signal);
+    } catch (e) {
+      await conn.close();
+      throw connectFailure(e, broker, signal, opts.signal, timeoutMs);
+    }
+    return conn;
+  }
+
+  /** `host:port` of the broker. */
+  get broker(): string {
+    return this.#broker;
+  }
+
+  /** Whether the connection is closed (by either side). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Requests written and not yet answered. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** The versions negotiated with the broker, by API key. */
+  get versions(): VersionTable {
+    return this.#versions;
+  }
+
+  /**
+   * The version to use for `api`: the highest both sides support.
+   * Throws {@linkcode UnsupportedVersionError} naming the API when there is none.
+   */
+  versionFor(api: ApiDef<unknown, unknown>): number {
+    const v = this.#versions.get(api.key);
+    if (v === undefined) {
+      throw new UnsupportedVersionError(api.name, {
+        apiKey: api.key,
+        detail: `broker ${this.#broker} offers no overlapping version`,
+      });
+    }
+    return v;
+  }
+
+  /** Registers a callback run once when the connection closes, with the error if it broke. */
+  onClose(listener: (error: KafkaError | undefined) => void): void {
+    if (this.#closed) listener(this.#closeError);
+    else this.#closeListeners.push(listener);
+  }
+
+  /**
+   * Sends one request and resolves with its decoded response. For Produce with acks=0 pass
+   * `expectResponse: false`; it then resolves with `undefined` once written.
+   */
+  async request<Req, Res>(
+    api: ApiDef<Req, Res>,
+    body: Req,
+    options: RequestOptions = {},
+  ): Promise<Res> {
+    if (this.#closed) throw this.#closeError ?? new ClosedError(`connection to ${this.#broker}`);
+    const version = options.version ?? this.versionFor(api as ApiDef<unknown, unknown>);
+    if (this.#exclusive) await this.#exclusive;
+    return await this.#send(api, version, body, options);
+  }
+
+  async #send<Req, Res>(
+    api: ApiDef<Req, Res>,
+    version: number,
+    body: Req,
+    options: RequestOptions,
+  ): Promise<Res> {
+    const signal = options.signal;
+    if (signal?.aborted) throw abortReason(signal);
+    const expectResponse = options.expectResponse ?? true;
+    if (expectResponse) await this.#acquireSlot(signal);
+    if (this.#closed) {
+      if (expectResponse) this.#releaseSlot();
+      throw this.#closeError ?? new ClosedError(`connection to ${this.#broker}`);
+    }
+    const correlationId = this.#nextCorrelationId;
+    this.#nextCorrelationId = (correlationId + 1) & 0x7fffffff;
+    let frame: Uint8Array;
+    try {
+      frame = encodeRequestFrame(api, version, correlationId, this.#clientId, body, this.#writer)
+        .slice();
+    } catch (e) {
+      if (expectResponse) this.#releaseSlot();
+      throw e;
+    }
+    if (!expectResponse) {
+      await this.#enqueueWrite(frame);
+      return undefined as Res;
+    }
+    const timeoutMs = options.timeoutMs ?? this.#requestTimeoutMs;
+    return await new Promise<Res>((resolve, reject) => {
+      const p: Pending = {
+        api: api as ApiDef<unknown, unknown>,
+        version,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        timer: undefined,
+        signal,
+        onAbort: undefined,
+        abandoned: false,
+      };
+      p.timer = setTimeout(() => {
+        this.#abandon(
+          correlationId,
+          p,
+          new TimeoutError(
+            `${api.name} v${version} to ${this.#broker} timed out after ${timeoutMs} ms`,
+            { timeoutMs },
+          ),
+        );
+      }, timeoutMs);
+      if (signal) {
+        p.onAbort = () => this.#abandon(correlationId, p, abortReason(signal));
+        signal.addEventListener("abort", p.onAbort, { once: true });
+      }
+      this.#pending.set(correlationId, p);
+      this.#enqueueWrite(frame).catch(() => {/* reported through the read loop / close */});
+    });
+  }
+
+  /** Gives up on a request: the caller is rejected now, the late reply will be dropped. */
+  #abandon(correlationId: number, p: Pending, error: unknown): void {
+    if (p.abandoned || !this.#pending.has(correlationId)) return;
+    p.abandoned = true;
+    this.#settle(p);
+    this.#releaseSlot();
+    p.reject(error);
+  }
+
+  #settle(p: Pending): void {
+    if (p.timer !== undefined) clearTimeout(p.timer);
+    p.timer = undefined;
+    if (p.onAbort && p.signal) p.signal.removeEventListener("abort", p.onAbort);
+    p.onAbort = undefined;
+  }
+
+  #acquireSlot(signal: AbortSignal | undefined): Promise<void> {
+    if (this.#inFlight < this.#maxInFlight) {
+      this.#inFlight++;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const grant = () => {
+        signal?.removeEventListener("abort", onAbort);
+        this.#inFlight++;
+        resolve();
+      };
+      const onAbort = () => {
+        const i = this.#slotWaiters.indexOf(grant);
+        if (i >= 0) this.#slotWaiters.splice(i, 1);
+        reject(abortReason(signal!));
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#slotWaiters.push(grant);
+    });
+  }
+
+  #releaseSlot(): void {
+    this.#inFlight--;
+    const next = this.#slotWaiters.shift();
+    if (next) next();
+  }
+
+  #enqueueWrite(frame: Uint8Array): Promise<void> {
+    this.#writeQueue.push(frame);
+    if (!this.#writeLoop) {
+      this.#writeLoop = this.#runWriteLoop().finally(() => {
+        this.#writeLoop = undefined;
+      });
+    }
+    return this.#writeLoop;
+  }
+
+  async #runWriteLoop(): Promise<void> {
+    try {
+      while (this.#writeQueue.length > 0 && !this.#closed) {
+        const batch = this.#writeQueue;
+        this.#writeQueue = [];
+        for (const chunk of mergeSmall(batch)) await writeAll(this.#socket, chunk);
+      }
+    } catch (e) {
+      this.#fail(
+        new ConnectionError(`write to ${this.#broker} failed: ${errorText(e)}`, {
+          broker: this.#broker,
+          cause: e,
+        }),
+      );
+      throw this.#closeError;
+    }
+  }
+
+  async #runReadLoop(): Promise<void> {
+    try {
+      while (true) {
+        const frame = await this.#frames.next();
+        if (frame === null) {
+          this.#fail(
+            new ConnectionError(`connection to ${this.#broker} closed by the broker`, {
+              broker: this.#broker,
+            }),
+          );
+          return;
+        }
+        this.#dispatch(frame);
+      }
+    } catch (e) {
+      if (this.#closed) return;
+      const err = e instanceof KafkaError ? e : new ConnectionError(
+        `read from ${this.#broker} failed: ${errorText(e)}`,
+        { broker: this.#broker, cause: e },
+      );
+      this.#fail(err);
+    }
+  }
+
+  #dispatch(frame: Uint8Array): void {
+    if (frame.length < 4) throw new DecodeError(`response frame of ${frame.length} bytes`);
+    const correlationId = ((frame[0]! << 24) | (frame[1]! << 16) | (frame[2]! << 8) | frame[3]!) >>>
+      0;
+    const p = this.#pending.get(correlationId);
+    if (p === undefined) {
+      // Kafka answers in order on a connection; an id we never sent means the stream is
+      // out of sync, and nothing after it can be trusted.
+      throw new DecodeError(`response with unknown correlation id ${correlationId}`);
+    }
+    this.#pending.delete(correlationId);
+    if (p.abandoned) return; // a timed-out or aborted request's late reply
+    this.#settle(p);
+    this.#releaseSlot();
+    let body: unknown;
+    try {
+      body = decodeResponse(p.api, p.version, frame);
+    } catch (e) {
+      // A response we cannot decode leaves the stream position uncertain for nothing else
+      // (frames are length-delimited), so only this request fails.
+      p.reject(
+        e instanceof KafkaError
+          ? e
+          : new DecodeError(`cannot decode ${p.api.name} v${p.version}: ${errorText(e)}`),
+      );
+      return;
+    }
+    p.resolve(body);
+  }
+
+  /** Runs `fn` with no other request in flight (used by re-authentication, KIP-368). */
+  async #runExclusive<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.#exclusive) await this.#exclusive;
+    let release!: () => void;
+    this.#exclusive = new Promise<void>((r) => release = r);
+    try {
+      while (this.#inFlight > 0 && !this.#closed) await delay(1);
+      return await fn();
+    } finally {
+      this.#exclusive = undefined;
+      release();
+    }
+  }
+
+  async #handshake(opts: ConnectionOptions, signal: AbortSignal): Promise<void> {
+    this.#versions = opts.versions ?? await negotiateVersions(
+      (api, version, body) => this.#send(api, version, body, { signal }),
+      this.#broker,
+    );
+    if (this.#sasl) await this.#authenticate(signal);
+  }
+
+  async #authenticate(signal: AbortSignal | undefined): Promise<void> {
+    const sasl = this.#sasl!;
+    const [host, port] = splitBroker(this.#broker);
+    const reauthAfterMs = await authenticate({
+      options: sasl,
+      host,
+      port,
+      ...signal && { signal },
+      request: (api, body) =>
+        this.#send(api, this.versionFor(api as ApiDef<unknown, unknown>), body, {
+          ...signal && { signal },
+        }),
+    });
+    this.#scheduleReauth(reauthAfterMs);
+  }
+
+  /**
+   * KIP-368: when the broker gives a session lifetime, re-authenticate before it runs out
+   * (`afterMs` is already jittered to 85-95% of it so a fleet does not re-authenticate at once).
+   */
+  #scheduleReauth(afterMs: number): void {
+    if (afterMs <= 0 || this.#closed) return;
+    const timer = setTimeout(() => {
+      this.#reauthTimer = undefined;
+      this.#runExclusive(() => this.#authenticate(undefined)).then(
+        () => this.#logger.debug("re-authenticated", { broker: this.#broker }),
+        (e) => {
+          this.#logger.warn("re-authentication failed", {
+            broker: this.#broker,
+            error: errorText(e),
+          });
+          this.#fail(e instanceof KafkaError ? e : new ConnectionError(errorText(e)));
+        },
+      );
+    }, afterMs);
+    Deno.unrefTimer(timer);
+    this.#reauthTimer = timer;
+  }
+
+  /** Marks the connection broken: every pending request fails with `error`. */
+  #fail(error: KafkaError): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closeError = error;
+    this.#logger.debug("connection closed", { broker: this.#broker, error: error.message });
+    this.#teardown(error);
+  }
+
+  #teardown(error: KafkaError): void {
+    if (this.#reauthTimer !== undefined) clearTimeout(this.#reauthTimer);
+    try {
+      this.#socket.close();
+    } catch { /* already closed */ }
+    for (const p of this.#pending.values()) {
+      if (p.abandoned) continue;
+      this.#settle(p);
+      p.reject(error);
+    }
+    this.#pending.clear();
+    for (const w of this.#slotWaiters.splice(0)) w();
+    this.#writeQueue = [];
+    for (const l of this.#closeListeners.splice(0)) l(this.#closeError);
+  }
+
+  /**
+   * Closes the connection. Pending requests fail with {@linkcode ConnectionError}; later
+   * calls fail with {@linkcode ClosedError}. Safe to call twice.
+   */
+  async close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#teardown(
+        new ConnectionError(`connection to ${this.#broker} was closed`, { broker: this.#broker }),
+      );
+      this.#closeError = undefined;
+    }
+    await this.#readLoop;
+  }
+
+  /** Closes the connection (`await using`). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+function validateOptions(opts: ConnectionOptions): void {
+  if (typeof opts.host !== "string" || opts.host === "") {
+    throw new TypeError("host must be a non-empty string");
+  }
+  if (!Number.isInteger(opts.port) || opts.port < 1 || opts.port > 65535) {
+    throw new RangeError(`port must be an integer in 1..65535, got ${opts.port}`);
+  }
+  for (
+    const k of ["connectTimeoutMs", "requestTimeoutMs", "maxInFlight", "maxFrameBytes"] as const
+  ) {
+    const v = opts[k];
+    if (v !== undefined && (!Number.isFinite(v) || v <= 0)) {
+      throw new RangeError(`${k} must be a positive number, got ${v}`);
+    }
+  }
+}
+
+async function openSocket(
+  opts: { host: string; port: number; tls?: TlsOptions },
+): Promise<Socket> {
+  const { host, port, tls } = opts;
+  if (!tls) {
+    const conn = await Deno.connect({ hostname: host, port });
+    conn.setNoDelay(true);
+    return conn;
+  }
+  const caCerts = tls.caCerts ?? [];
+  let conn: Deno.TlsConn;
+  if (tls.serverName && tls.serverName !== host) {
+    if (tls.cert || tls.key) {
+      throw new TypeError("tls.serverName cannot be combined with a client certificate in Deno");
+    }
+    const tcp = await Deno.connect({ hostname: host, port });
+    tcp.setNoDelay(true);
+    conn = await Deno.startTls(tcp, { hostname: tls.serverName, caCerts });
+  } else {
+    const base = { hostname: host, port, caCerts };
+    conn = tls.cert && tls.key
+      ? await Deno.connectTls({ ...base, cert: tls.cert, key: tls.key })
+      : await Deno.connectTls(base);
+  }
+  try {
+    // Fail here, with a TLS error, rather than on the first request.
+    await conn.handshake();
+  } catch (e) {
+    conn.close();
+    // A certificate the client cannot trust will not become trustworthy on retry: like
+    // Java's SslAuthenticationException, this is an authentication failure, not retriable.
+    if (e instanceof Deno.errors.ConnectionRefused || e instanceof Deno.errors.ConnectionReset) {
+      throw e;
+    }
+    throw new AuthenticationError(`TLS handshake with ${host}:${port} failed: ${errorText(e)}`, {
+      cause: e,
+    });
+  }
+  return conn;
+}
+
+function connectFailure(
+  e: unknown,
+  broker: string,
+  signal: AbortSignal,
+  userSignal: AbortSignal | undefined,
+  timeoutMs: number,
+): Error {
+  if (userSignal?.aborted) return abortReason(userSignal);
+  if (e instanceof KafkaError && !(e instanceof ConnectionError && signal.aborted)) {
+    if (!(e instanceof ProtocolError) || e.code !== 0) return e;
+  }
+  if (signal.aborted) {
+    return new TimeoutError(`connecting to ${broker} timed out after ${timeoutMs} ms`, {
+      timeoutMs,
+      cause: e,
+    });
+  }
+  if (e instanceof TypeError || e instanceof RangeError) return e;
+  return new ConnectionError(`cannot connect to ${broker}: ${errorText(e)}`, {
+    broker,
+    cause: e,
+  });
+}
+
+/** Resolves like `p`, or rejects when `signal` aborts (disposing of a late result). */
+function raceSignal<T>(
+  p: Promise<T>,
+  signal: AbortSignal,
+  dispose?: (late: T) => void,
+): Promise<T> {
+  if (signal.aborted) {
+    p.then((v) => dispose?.(v), () => {});
+    return Promise.reject(abortReason(signal));
+  }
+  return new Promise<T>((resolve, reject) => {
+    let done = false;
+    const onAbort = () => {
+      done = true;
+      reject(abortReason(signal));
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then((v) => {
+      signal.removeEventListener("abort", onAbort);
+      if (done) dispose?.(v);
+      else resolve(v);
+    }, (e) => {
+      signal.removeEventListener("abort", onAbort);
+      if (!done) reject(e);
+    });
+  });
+}
+
+async function writeAll(socket: Socket, data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.length) off += await socket.write(data.subarray(off));
+}
+
+/** Merges runs of small frames so one write carries many requests. */
+function mergeSmall(frames: Uint8Array[]): Uint8Array[] {
+  if (frames.length < 2) return frames;
+  const out: Uint8Array[] = [];
+  let run: Uint8Array[] = [];
+  let runBytes = 0;
+  const flush = () => {
+    if (run.length === 1) out.push(run[0]!);
+    else if (run.length > 1) {
+      const merged = new Uint8Array(runBytes);
+      let o = 0;
+      for (const f of run) {
+        merged.set(f, o);
+        o += f.length;
+      }
+      out.push(merged);
+    }
+    run = [];
+    runBytes = 0;
+  };
+  for (const f of frames) {
+    if (runBytes + f.length > MERGE_LIMIT) flush();
+    run.push(f);
+    runBytes += f.length;
+  }
+  flush();
+  return out;
+}
+
+function splitBroker(broker: string): [string, number] {
+  const i = broker.lastIndexOf(":");
+  return [broker.slice(0, i), Number(broker.slice(i + 1))];
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

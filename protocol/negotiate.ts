@@ -1,0 +1,80 @@
+/**
+ * ApiVersions negotiation: for each API, the highest version both the broker and this client
+ * speak.
+ *
+ * @module
+ */
+
+import { Api, type ApiDef } from "./apis.ts";
+import type { ApiVersionsResponse } from "./messages/api_versions.ts";
+import { KafkaError, ProtocolError } from "./errors.ts";
+
+/** API key to the version chosen for it on one connection. */
+export type VersionTable = Map<number, number>;
+
+/** The name and version this client reports to brokers (KIP-511). */
+export const CLIENT_SOFTWARE_NAME = "denokafka";
+/** The client version reported to brokers (KIP-511). */
+export const CLIENT_SOFTWARE_VERSION = "0.1.0";
+
+const UNSUPPORTED_VERSION = 35;
+
+type Send = <Req, Res>(api: ApiDef<Req, Res>, version: number, body: Req) => Promise<Res>;
+
+/**
+ * Sends ApiVersions at the newest version this client knows; when the broker answers
+ * UNSUPPORTED_VERSION, retries at the newest version the broker listed for ApiVersions itself
+ * (or v0 when it listed none), as KIP-511 specifies.
+ *
+ * @example
+ * ```ts ignore
+ * const table = await negotiateVersions(send, "127.0.0.1:9092");
+ * console.log(table.get(3)); // the Metadata version to use
+ * ```
+ */
+export async function negotiateVersions(send: Send, broker: string): Promise<VersionTable> {
+  let version = Api.ApiVersions.maxVersion;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const res = await send(Api.ApiVersions, version, {
+      clientSoftwareName: CLIENT_SOFTWARE_NAME,
+      clientSoftwareVersion: CLIENT_SOFTWARE_VERSION,
+    }) as ApiVersionsResponse;
+    if (res.errorCode === UNSUPPORTED_VERSION) {
+      const own = res.apiKeys.find((k) => k.apiKey === Api.ApiVersions.key);
+      const next = own ? Math.min(own.maxVersion, Api.ApiVersions.maxVersion) : 0;
+      if (next >= version) break;
+      version = next;
+      continue;
+    }
+    if (res.errorCode !== 0) throw new ProtocolError(res.errorCode, `ApiVersions from ${broker}`);
+    return chooseVersions(res.apiKeys);
+  }
+  throw new KafkaError(`ApiVersions negotiation with ${broker} did not converge`);
+}
+
+/**
+ * Picks, for every API this client knows, the highest version inside both ranges.
+ * APIs with no overlap are left out; using one raises UnsupportedVersionError.
+ *
+ * @example
+ * ```ts
+ * import { chooseVersions } from "@denokafka/kafka/protocol";
+ * const t = chooseVersions([{ apiKey: 3, minVersion: 0, maxVersion: 99 }]);
+ * console.log(t.has(3)); // true
+ * ```
+ */
+export function chooseVersions(
+  brokerRanges: ReadonlyArray<{ apiKey: number; minVersion: number; maxVersion: number }>,
+): VersionTable {
+  const table: VersionTable = new Map();
+  const byKey = new Map<number, ApiDef<unknown, unknown>>();
+  for (const api of Object.values(Api) as ApiDef<unknown, unknown>[]) byKey.set(api.key, api);
+  for (const r of brokerRanges) {
+    const api = byKey.get(r.apiKey);
+    if (!api) continue;
+    const hi = Math.min(api.maxVersion, r.maxVersion);
+    const lo = Math.max(api.minVersion, r.minVersion);
+    if (hi >= lo) table.set(r.apiKey, hi);
+  }
+  return table;
+}

@@ -1,0 +1,338 @@
+// Edge cases of one connection that a real broker cannot produce on demand: silence, late
+// replies, truncated and garbage frames, oversized length claims, a dribbling peer.
+import assert from "node:assert/strict";
+import { Api } from "../../protocol/apis.ts";
+import { Connection, type ConnectionOptions } from "../../protocol/connection.ts";
+import {
+  AuthenticationError,
+  ClosedError,
+  ConnectionError,
+  DecodeError,
+  TimeoutError,
+  UnsupportedVersionError,
+} from "../../protocol/errors.ts";
+import { chooseVersions } from "../../protocol/negotiate.ts";
+import { FakeSocket, type SeenRequest } from "../helpers/fake_socket.ts";
+
+const ALL_VERSIONS = chooseVersions(
+  [{ apiKey: 12, minVersion: 0, maxVersion: 4 }, { apiKey: 3, minVersion: 0, maxVersion: 12 }],
+);
+
+async function open(
+  socket: FakeSocket,
+  extra: Partial<ConnectionOptions> = {},
+): Promise<Connection> {
+  return await Connection.connect({
+    host: "fake",
+    port: 9092,
+    socketFactory: () => Promise.resolve(socket),
+    versions: ALL_VERSIONS,
+    ...extra,
+  });
+}
+
+const hb = { groupId: "g", generationId: 1, memberId: "m" };
+const hbOk = { throttleTimeMs: 0, errorCode: 0 };
+
+function nextRequest(socket: FakeSocket): Promise<SeenRequest> {
+  return new Promise((resolve) => {
+    socket.onRequest = (r) => {
+      socket.onRequest = undefined;
+      resolve(r);
+    };
+  });
+}
+
+Deno.test("a request resolves with its decoded response", async () => {
+  const s = new FakeSocket();
+  await using conn = await open(s);
+  const seen = nextRequest(s);
+  const res = conn.request(Api.Heartbeat, hb);
+  const req = await seen;
+  assert.equal(req.api.name, "Heartbeat");
+  assert.equal(req.version, 4);
+  s.reply(req, { throttleTimeMs: 7, errorCode: 0 });
+  assert.deepEqual(await res, { throttleTimeMs: 7, errorCode: 0 });
+});
+
+Deno.test("ApiVersions falls back when the broker answers UNSUPPORTED_VERSION (KIP-511)", async () => {
+  const s = new FakeSocket();
+  const versions: number[] = [];
+  s.onRequest = function answer(req) {
+    versions.push(req.version);
+    s.onRequest = answer;
+    if (req.version > 2) {
+      // The broker answers in v0 format with its own range for ApiVersions.
+      s.reply({ ...req, version: 0 }, {
+        errorCode: 35,
+        apiKeys: [{ apiKey: 18, minVersion: 0, maxVersion: 2 }],
+      });
+    } else {
+      s.reply(req, {
+        errorCode: 0,
+        apiKeys: [{ apiKey: 18, minVersion: 0, maxVersion: 2 }, {
+          apiKey: 12,
+          minVersion: 0,
+          maxVersion: 3,
+        }],
+        throttleTimeMs: 0,
+      });
+    }
+  };
+  await using conn = await Connection.connect({
+    host: "fake",
+    port: 1,
+    socketFactory: () => Promise.resolve(s),
+  });
+  assert.deepEqual(versions, [4, 2]);
+  assert.equal(conn.versionFor(Api.Heartbeat), 3);
+  assert.throws(() => conn.versionFor(Api.Fetch), (e: unknown) => {
+    assert.ok(e instanceof UnsupportedVersionError);
+    assert.equal(e.apiName, "Fetch");
+    assert.match(e.message, /Fetch/);
+    return true;
+  });
+});
+
+Deno.test("no more than maxInFlight requests are written before replies come", async () => {
+  const s = new FakeSocket();
+  await using conn = await open(s, { maxInFlight: 2 });
+  const results = Array.from({ length: 5 }, () => conn.request(Api.Heartbeat, hb));
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(s.requests.length, 2);
+  assert.equal(conn.inFlight, 2);
+  let answered = 0;
+  while (answered < 5) {
+    const pending = s.requests.slice(answered);
+    for (const r of pending) s.reply(r, hbOk);
+    answered += pending.length;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.equal((await Promise.all(results)).length, 5);
+  assert.equal(conn.inFlight, 0);
+});
+
+Deno.test("a timed-out request's late reply is dropped and the connection stays usable", async () => {
+  const s = new FakeSocket();
+  await using conn = await open(s);
+  const seen = nextRequest(s);
+  const slow = conn.request(Api.Heartbeat, hb, { timeoutMs: 30 });
+  const req = await seen;
+  await assert.rejects(slow, (e: unknown) => e instanceof TimeoutError && e.retriable);
+  s.reply(req, { throttleTimeMs: 99, errorCode: 0 }); // late
+  const seen2 = nextRequest(s);
+  const next = conn.request(Api.Heartbeat, hb);
+  s.reply(await seen2, { throttleTimeMs: 1, errorCode: 0 });
+  assert.equal((await next).throttleTimeMs, 1);
+  assert.equal(conn.closed, false);
+});
+
+Deno.test("an aborted request rejects with the signal's reason; the connection survives", async () => {
+  const s = new FakeSocket();
+  await using conn = await open(s);
+  const ac = new AbortController();
+  const seen = nextRequest(s);
+  const p = conn.request(Api.Heartbeat, hb, { signal: ac.signal });
+  const req = await seen;
+  ac.abort(new Error("user gave up"));
+  await assert.rejects(p, /user gave up/);
+  s.reply(req, hbOk);
+  const seen2 = nextRequest(s);
+  const q = conn.request(Api.Heartbeat, hb);
+  s.reply(await seen2, hbOk);
+  assert.equal((await q).errorCode, 0);
+  // An already-aborted signal never writes anything.
+  const before = s.requests.length;
+  await assert.rejects(conn.request(Api.Heartbeat, hb, { signal: AbortSignal.abort() }));
+  assert.equal(s.requests.length, before);
+});
+
+Deno.test("close fails pending requests with ConnectionError, later calls with ClosedError", async () => {
+  const s = new FakeSocket();
+  const conn = await open(s);
+  const seen = nextRequest(s);
+  const pending = conn.request(Api.Heartbeat, hb);
+  await seen;
+  await conn.close();
+  await assert.rejects(pending, ConnectionError);
+  await assert.rejects(conn.request(Api.Heartbeat, hb), ClosedError);
+  await conn.close(); // twice is fine
+  assert.ok(s.closed);
+});
+
+Deno.test("a peer that closes mid-frame fails pending requests with ConnectionError", async () => {
+  const s = new FakeSocket();
+  await using conn = await open(s);
+  const closedWith = new Promise((r) => conn.onClose(r));
+  const p = conn.request(Api.Heartbeat, hb);
+  s.push(new Uint8Array([0, 0, 0, 50, 0, 0])); // claims 50 bytes, sends 2
+  s.end();
+  await assert.rejects(p, (e: unknown) => e instanceof ConnectionError && e.retriable);
+  assert.ok((await closedWith) instanceof ConnectionError);
+  assert.equal(conn.closed, true);
+});
+
+Deno.test("an oversized frame length is refused without allocating it", async () => {
+  const s = new FakeSocket();
+  await using conn = await open(s, { maxFrameBytes: 1024 * 1024 });
+  const p = conn.request(Api.Heartbeat, hb);
+  s.push(new Uint8Array([0x7f, 0xff, 0xff, 0xff])); // 2 GiB claimed
+  await assert.rejects(
+    p,
+    (e: unknown) => e instanceof DecodeError && /maxFrameBytes/.test(e.message),
+  );
+  assert.equal(conn.closed, true);
+});
+
+Deno.test("a negative frame length is a DecodeError", async () => {
+  const s = new FakeSocket();
+  await using conn = await open(s);
+  const p = conn.request(Api.Heartbeat, hb);
+  s.push(new Uint8Array([0xff, 0xff, 0xff, 0xfe]));
+  await assert.rejects(p, DecodeError);
+});
+
+Deno.test("a large valid frame is buffered as it arrives, not as claimed", async () => {
+  const s = new FakeSocket();
+  await using conn = await open(s, { maxFrameBytes: 64 * 1024 * 1024 });
+  const p = conn.request(Api.Heartbeat, hb, { timeoutMs: 200 });
+  // 50 MiB claimed, nothing more ever sent: the reader must not allocate 50 MiB.
+  s.push(new Uint8Array([0x03, 0x20, 0x00, 0x00]));
+  const before = Deno.memoryUsage().rss;
+  await assert.rejects(p, TimeoutError);
+  assert.ok(Deno.memoryUsage().rss - before < 32 * 1024 * 1024);
+});
+
+Deno.test("a garbage body fails only its request; the connection stays usable", async () => {
+  const s = new FakeSocket();
+  await using conn = await open(s);
+  const seen = nextRequest(s);
+  const p = conn.request(Api.Heartbeat, hb);
+  const req = await seen;
+  const id = req.correlationId;
+  // correlation id, then 1 byte where the header's tagged fields and a body should be
+  s.push(
+    new Uint8Array([
+      0,
+      0,
+      0,
+      5,
+      (id >> 24) & 0xff,
+      (id >> 16) & 0xff,
+      (id >> 8) & 0xff,
+      id & 0xff,
+      0x7f,
+    ]),
+  );
+  await assert.rejects(p, DecodeError);
+  const seen2 = nextRequest(s);
+  const q = conn.request(Api.Heartbeat, hb);
+  s.reply(await seen2, hbOk);
+  assert.equal((await q).errorCode, 0);
+});
+
+Deno.test("a reply with an unknown correlation id closes the connection", async () => {
+  const s = new FakeSocket();
+  await using conn = await open(s);
+  const seen = nextRequest(s);
+  const p = conn.request(Api.Heartbeat, hb);
+  s.reply(await seen, hbOk, 424242);
+  await assert.rejects(p, DecodeError);
+  assert.equal(conn.closed, true);
+});
+
+Deno.test("a peer dribbling one byte at a time is still understood", async () => {
+  const s = new FakeSocket();
+  await using conn = await open(s);
+  const seen = nextRequest(s);
+  const p = conn.request(Api.Metadata, { topics: [] });
+  const req = await seen;
+  const { encodeResponse } = await import("../../protocol/apis.ts");
+  const frame = encodeResponse(req.api, req.version, req.correlationId, {
+    throttleTimeMs: 0,
+    brokers: [{ nodeId: 1, host: "h", port: 9092, rack: null }],
+    clusterId: "c",
+    controllerId: 1,
+    topics: [],
+  });
+  for (const b of frame) {
+    s.push(new Uint8Array([b]));
+    await Promise.resolve();
+  }
+  const md = await p;
+  assert.equal(md.brokers[0]!.host, "h");
+});
+
+Deno.test("connect gives up with TimeoutError when the socket never opens", async () => {
+  const started = Date.now();
+  await assert.rejects(
+    Connection.connect({
+      host: "fake",
+      port: 1,
+      connectTimeoutMs: 50,
+      socketFactory: () => new Promise(() => {}),
+    }),
+    TimeoutError,
+  );
+  assert.ok(Date.now() - started < 2000);
+});
+
+Deno.test("connect gives up with TimeoutError when the broker never answers ApiVersions", async () => {
+  const s = new FakeSocket();
+  await assert.rejects(
+    Connection.connect({
+      host: "fake",
+      port: 1,
+      connectTimeoutMs: 50,
+      socketFactory: () => Promise.resolve(s),
+    }),
+    TimeoutError,
+  );
+  assert.ok(s.closed);
+});
+
+Deno.test("a refused connection is a retriable ConnectionError naming the broker", async () => {
+  // Port 1 on loopback: nothing listens there.
+  await assert.rejects(
+    Connection.connect({ host: "127.0.0.1", port: 1, connectTimeoutMs: 2000 }),
+    (e: unknown) => e instanceof ConnectionError && e.retriable && /127\.0\.0\.1:1/.test(e.message),
+  );
+});
+
+Deno.test("a failed write fails the connection with ConnectionError", async () => {
+  const s = new FakeSocket();
+  await using conn = await open(s);
+  s.failWrites = true;
+  await assert.rejects(conn.request(Api.Heartbeat, hb), ConnectionError);
+  assert.equal(conn.closed, true);
+});
+
+Deno.test("bad options are TypeError / RangeError", async () => {
+  await assert.rejects(Connection.connect({ host: "", port: 1 }), TypeError);
+  await assert.rejects(Connection.connect({ host: "h", port: 70000 }), RangeError);
+  await assert.rejects(
+    Connection.connect({ host: "h", port: 1, requestTimeoutMs: -1 }),
+    RangeError,
+  );
+});
+
+Deno.test("SASL with an unsupported mechanism is an AuthenticationError naming the enabled ones", async () => {
+  const s = new FakeSocket();
+  s.onRequest = (req) => {
+    s.reply(req, { errorCode: 33, mechanisms: ["PLAIN"] });
+  };
+  await assert.rejects(
+    Connection.connect({
+      host: "fake",
+      port: 1,
+      socketFactory: () => Promise.resolve(s),
+      versions: chooseVersions([{ apiKey: 17, minVersion: 0, maxVersion: 1 }, {
+        apiKey: 36,
+        minVersion: 0,
+        maxVersion: 2,
+      }]),
+      sasl: { mechanism: "scram-sha-256", username: "u", password: "p" },
+    }),
+    (e: unknown) => e instanceof AuthenticationError && /PLAIN/.test(e.message),
+  );
+});
