@@ -20,3 +20,8 @@ export {
   TimeoutError,
   UnsupportedVersionError,
 } from "./protocol/errors.ts";
+export * from "./cluster/mod.ts";
+export type { LogFields, Logger, LogLevel } from "./protocol/logger.ts";
+export { consoleLogger, silentLogger } from "./protocol/logger.ts";
+export type { TlsOptions } from "./protocol/connection.ts";
+export type { SaslOptions } from "./protocol/sasl_flow.ts";
