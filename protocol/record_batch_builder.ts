@@ -70,15 +70,25 @@ function varlongSize(v: number): number {
   return n;
 }
 
+/**
+ * UTF-8 lengths of the header keys measured by the last {@linkcode headersSize} call, so
+ * `append` encodes each key without measuring it twice (JS is single-threaded; `append` reads
+ * them right after sizing).
+ */
+let keyLengths = new Int32Array(16);
+
 /** Bytes of the headers section: count varint, then each key and value with its length. */
 function headersSize(headers: readonly RecordHeader[] | undefined): number {
   if (headers === undefined || headers.length === 0) return 1;
+  if (headers.length > keyLengths.length) keyLengths = new Int32Array(headers.length * 2);
   let n = varintSize(headers.length);
   for (let i = 0; i < headers.length; i++) {
     const h = headers[i]!;
     const k = utf8Len(h.key);
-    n += varintSize(k) + k;
-    n += h.value === null ? 1 : varintSize(h.value.length) + h.value.length;
+    keyLengths[i] = k;
+    n += (k < 64 ? 1 : varintSize(k)) + k;
+    const v = h.value;
+    n += v === null ? 1 : (v.length < 64 ? 1 : varintSize(v.length)) + v.length;
   }
   return n;
 }
@@ -307,18 +317,17 @@ export class RecordBatchBuilder {
     if (key === null) b[p++] = 1;
     else {
       p = keyLen < 64 ? (b[p] = keyLen << 1, p + 1) : putVarint(b, p, keyLen);
-      if (keyLen > 0) {
-        b.set(key, p);
-        p += keyLen;
-      }
+      // TypedArray#set has a fixed cost that dominates for short keys: copy those by hand.
+      if (keyLen < 16) { for (let j = 0; j < keyLen; j++) b[p + j] = key[j]!; }
+      else b.set(key, p);
+      p += keyLen;
     }
     if (value === null) b[p++] = 1;
     else {
       p = valueLen < 64 ? (b[p] = valueLen << 1, p + 1) : putVarint(b, p, valueLen);
-      if (valueLen > 0) {
-        b.set(value, p);
-        p += valueLen;
-      }
+      if (valueLen < 16) { for (let j = 0; j < valueLen; j++) b[p + j] = value[j]!; }
+      else b.set(value, p);
+      p += valueLen;
     }
     if (hasHeaders) p = this.#putHeaders(b, p, headers);
     else b[p++] = 0;
@@ -326,13 +335,14 @@ export class RecordBatchBuilder {
     this.#count = count + 1;
   }
 
+  /** Writes the headers; `headersSize(headers)` must have just run (it measured the keys). */
   #putHeaders(b: Uint8Array, p: number, headers: readonly RecordHeader[]): number {
     p = putVarint(b, p, headers.length);
     for (let i = 0; i < headers.length; i++) {
       const h = headers[i]!;
       const k = h.key;
-      const kLen = utf8Len(k);
-      p = putVarint(b, p, kLen);
+      const kLen = keyLengths[i]!;
+      p = kLen < 64 ? (b[p] = kLen << 1, p + 1) : putVarint(b, p, kLen);
       if (kLen === k.length) {
         for (let j = 0; j < kLen; j++) b[p + j] = k.charCodeAt(j);
       } else {
@@ -342,9 +352,11 @@ export class RecordBatchBuilder {
       const v = h.value;
       if (v === null) b[p++] = 1;
       else {
-        p = putVarint(b, p, v.length);
-        b.set(v, p);
-        p += v.length;
+        const vLen = v.length;
+        p = vLen < 64 ? (b[p] = vLen << 1, p + 1) : putVarint(b, p, vLen);
+        if (vLen < 16) { for (let j = 0; j < vLen; j++) b[p + j] = v[j]!; }
+        else b.set(v, p);
+        p += vLen;
       }
     }
     return p;

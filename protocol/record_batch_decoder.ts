@@ -208,6 +208,11 @@ function readRecords(b: Uint8Array, p: number, end: number, count: number): Batc
     if (len < 0x80) {
       len = (len >>> 1) ^ -(len & 1);
       p++;
+    } else if (p + 1 < end && b[p + 1]! < 0x80) {
+      // two bytes: lengths up to 8 KiB, deltas up to +-8191
+      len = (len & 0x7f) | (b[p + 1]! << 7);
+      len = (len >>> 1) ^ -(len & 1);
+      p += 2;
     } else {
       len = readVarint(b, p, end);
       p = P;
@@ -220,6 +225,11 @@ function readRecords(b: Uint8Array, p: number, end: number, count: number): Batc
     if (tsDelta < 0x80) {
       tsDelta = (tsDelta >>> 1) ^ -(tsDelta & 1);
       p++;
+    } else if (p + 1 < recEnd && b[p + 1]! < 0x80) {
+      // two bytes: lengths up to 8 KiB, deltas up to +-8191
+      tsDelta = (tsDelta & 0x7f) | (b[p + 1]! << 7);
+      tsDelta = (tsDelta >>> 1) ^ -(tsDelta & 1);
+      p += 2;
     } else {
       tsDelta = readVarlong(b, p, recEnd);
       p = P;
@@ -229,6 +239,11 @@ function readRecords(b: Uint8Array, p: number, end: number, count: number): Batc
     if (offsetDelta < 0x80) {
       offsetDelta = (offsetDelta >>> 1) ^ -(offsetDelta & 1);
       p++;
+    } else if (p + 1 < recEnd && b[p + 1]! < 0x80) {
+      // two bytes: lengths up to 8 KiB, deltas up to +-8191
+      offsetDelta = (offsetDelta & 0x7f) | (b[p + 1]! << 7);
+      offsetDelta = (offsetDelta >>> 1) ^ -(offsetDelta & 1);
+      p += 2;
     } else {
       offsetDelta = readVarint(b, p, recEnd);
       p = P;
@@ -239,6 +254,11 @@ function readRecords(b: Uint8Array, p: number, end: number, count: number): Batc
     if (n < 0x80) {
       n = (n >>> 1) ^ -(n & 1);
       p++;
+    } else if (p + 1 < recEnd && b[p + 1]! < 0x80) {
+      // two bytes: lengths up to 8 KiB, deltas up to +-8191
+      n = (n & 0x7f) | (b[p + 1]! << 7);
+      n = (n >>> 1) ^ -(n & 1);
+      p += 2;
     } else {
       n = readVarint(b, p, recEnd);
       p = P;
@@ -256,6 +276,11 @@ function readRecords(b: Uint8Array, p: number, end: number, count: number): Batc
     if (n < 0x80) {
       n = (n >>> 1) ^ -(n & 1);
       p++;
+    } else if (p + 1 < recEnd && b[p + 1]! < 0x80) {
+      // two bytes: lengths up to 8 KiB, deltas up to +-8191
+      n = (n & 0x7f) | (b[p + 1]! << 7);
+      n = (n >>> 1) ^ -(n & 1);
+      p += 2;
     } else {
       n = readVarint(b, p, recEnd);
       p = P;
