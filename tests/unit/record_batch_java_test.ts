@@ -24,7 +24,7 @@ import {
   recordTimestamp,
   TimestampType,
 } from "../../protocol/record_batch.ts";
-import { defaultJarDir } from "../../scripts/kafka/versions.ts";
+import { defaultJarDir, PINNED_KAFKA_VERSION } from "../../scripts/kafka/versions.ts";
 
 const T0 = 1_700_000_000_000;
 const enc = new TextEncoder();
@@ -131,9 +131,11 @@ function big(): Rec[] {
 }
 
 function javaClasspath(): string {
-  const dir = defaultJarDir();
+  // Always the pinned release: the fixture uses the 4.x package names of the record classes
+  // (org.apache.kafka.common.record.internal), whatever KAFKA_VERSION the broker tests use.
+  const dir = defaultJarDir(PINNED_KAFKA_VERSION);
   try {
-    Deno.statSync(`${dir}/kafka-clients-${dir.split("/").at(-2)}.jar`);
+    Deno.statSync(`${dir}/kafka-clients-${PINNED_KAFKA_VERSION}.jar`);
   } catch {
     assert.fail(
       `Kafka jars not found in ${dir}: run the broker launcher (deno task kafka:up) once to fetch them`,
