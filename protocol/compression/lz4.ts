@@ -190,41 +190,54 @@ function truncated(): never {
   throw new DecodeError("lz4: truncated block");
 }
 
+function overrun(): never {
+  throw new DecodeError("lz4: block output overruns its limit");
+}
+
 /**
- * Decodes one LZ4 block `src[sp, end)` onto `out`. Matches may reach back to `windowStart`
- * (the block's own start for independent blocks, the frame's start for linked ones).
+ * Decodes the LZ4 block `src[sp, end)` into `dst` at `op`, writing nothing at or past `limit`
+ * (which must be at most `dst.length`). Matches may reach back to `windowStart`: the block's
+ * own start for independent blocks, the frame's start for linked ones. Returns the new `op`.
+ *
+ * The buffer is fixed for the whole block (the caller reserves what the block can produce), so
+ * the hot loop works on a constant array, which V8 compiles much better than a growable one.
  */
 export function lz4DecompressBlock(
   src: Uint8Array,
   sp: number,
   end: number,
-  out: Output,
+  dst: Uint8Array,
+  op: number,
+  limit: number,
   windowStart: number,
-): void {
-  let dst = out.buf;
-  let op = out.length;
+): number {
   for (;;) {
     if (sp >= end) truncated();
     const token = src[sp++]!;
     let lit = token >>> 4;
-    if (lit === 15) {
-      let b: number;
-      do {
-        if (sp >= end) truncated();
-        b = src[sp++]!;
-        lit += b;
-      } while (b === 255);
+    if (lit !== 0) {
+      if (lit === 15) {
+        let b: number;
+        do {
+          if (sp >= end) truncated();
+          b = src[sp++]!;
+          lit += b;
+        } while (b === 255);
+      }
+      if (lit > end - sp) truncated();
+      if (lit > limit - op) overrun();
+      // Inlined by hand: most literal runs are a few bytes, where a call would dominate.
+      if (lit < 32) {
+        const stop = sp + lit;
+        while (sp < stop) dst[op++] = src[sp++]!;
+      } else {
+        dst.set(src.subarray(sp, sp + lit), op);
+        sp += lit;
+        op += lit;
+      }
     }
-    if (lit > end - sp) truncated();
-    if (op + lit > dst.length) {
-      out.length = op;
-      dst = out.reserve(op + lit);
-    }
-    copyBytes(dst, op, src, sp, lit);
-    sp += lit;
-    op += lit;
     // The last sequence of a block has literals only.
-    if (sp === end) break;
+    if (sp === end) return op;
     if (end - sp < 2) truncated();
     const off = src[sp]! | (src[sp + 1]! << 8);
     sp += 2;
@@ -241,18 +254,16 @@ export function lz4DecompressBlock(
     if (off === 0 || off > op - windowStart) {
       throw new DecodeError(`lz4: match offset ${off} points before the start of the output`);
     }
-    if (op + ml > dst.length) {
-      out.length = op;
-      dst = out.reserve(op + ml);
-    }
+    if (ml > limit - op) overrun();
     let m = op - off;
     if (off >= ml) {
       if (ml < 32) {
-        for (let k = 0; k < ml; k++) dst[op + k] = dst[m + k]!;
+        const stop = m + ml;
+        while (m < stop) dst[op++] = dst[m++]!;
       } else {
         dst.copyWithin(op, m, m + ml);
+        op += ml;
       }
-      op += ml;
     } else if (off === 1) {
       dst.fill(dst[m]!, op, op + ml);
       op += ml;
@@ -271,7 +282,6 @@ export function lz4DecompressBlock(
       }
     }
   }
-  out.length = op;
 }
 
 /** Options of {@linkcode lz4CompressFrame}. */
@@ -464,9 +474,30 @@ function decodeFrame(data: Uint8Array, start: number, out: Output): number {
       buf.set(data.subarray(pos, end), blockStart);
       out.length = blockStart + size;
     } else {
-      lz4DecompressBlock(data, pos, end, out, independent ? blockStart : frameStart);
-      if (out.length - blockStart > blockMax) {
-        throw new DecodeError(`lz4: block decodes to more than the frame's ${blockMax} bytes`);
+      // A block yields at most its maximum size, and at most ~255 bytes per input byte (a
+      // run of 255s in a length): reserve that much, never more than the cap allows.
+      const most = Math.min(blockMax, size * 255 + 64);
+      const limit = Math.min(out.cap, blockStart + most);
+      const dst = out.reserve(limit);
+      try {
+        out.length = lz4DecompressBlock(
+          data,
+          pos,
+          end,
+          dst,
+          blockStart,
+          limit,
+          independent ? blockStart : frameStart,
+        );
+      } catch (e) {
+        if (!(e instanceof DecodeError) || e.message !== "lz4: block output overruns its limit") {
+          throw e;
+        }
+        throw new DecodeError(
+          limit === out.cap && most > out.cap - blockStart
+            ? `lz4: decompressed data exceeds the limit of ${out.cap} bytes`
+            : `lz4: block decodes to more than the frame's ${blockMax} bytes`,
+        );
       }
     }
     pos = end + (blockChecksum ? 4 : 0);

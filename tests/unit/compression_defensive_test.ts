@@ -117,7 +117,7 @@ Deno.test("compression lz4: a long-match bomb is cut at the cap", () => {
   // One literal, then one match of offset 1 whose length is 60,000 bytes of 255: ~15 MB.
   const block = [0x1f, 0x61, 1, 0, ...new Array(60_000).fill(255), 0, 0x10, 0x61];
   const frame = lz4Frame(0x60, [[block]]);
-  assert.throws(() => lz4DecompressFrame(frame, 1 << 20), /limit/);
+  assert.throws(() => lz4DecompressFrame(frame, 30_000), /limit of 30000/);
   // Block maximum size is enforced even under a generous cap.
   assert.throws(() => lz4DecompressFrame(frame, 1 << 30), /block decodes to more/);
 });
