@@ -413,6 +413,16 @@ Deno.test("record batch builder: size estimates, producer state, misuse", () => 
   assert.throws(() => rewriteProducerState(new Uint8Array(10), 1, 1, 1), RangeError);
 });
 
+Deno.test("record batch: decodes from an unaligned view inside a larger buffer", () => {
+  const batch = encodeRecordBatch(RECORDS, { compression: Compression.None });
+  for (const shift of [1, 2, 3, 5]) {
+    const big = new Uint8Array(batch.length + 16).fill(0xee);
+    big.set(batch, shift);
+    const view = big.subarray(shift, shift + batch.length);
+    assertRecords(one(view), RECORDS);
+  }
+});
+
 Deno.test("record batch: decoded keys and values are views, not copies", () => {
   const bytes = encodeRecordBatch([{
     timestamp: T0,
