@@ -6,8 +6,8 @@
  * - The Java client writes snappy-java's `SnappyOutputStream`: the header
  *   `\x82SNAPPY\0`, version 1, compatible version 1 (int32 big-endian each), then for every
  *   32 KiB of input an int32 big-endian length and one raw snappy block.
- * - librdkafka, sarama, franz-go and kafka-js write one raw snappy block without any framing;
- *   the Java reader (`SnappyInputStream`) falls back to raw when the header is absent.
+ * - Other clients (librdkafka and sarama, for example) write one raw snappy block without any
+ *   framing; the Java reader (`SnappyInputStream`) falls back to raw when the header is absent.
  * - No Kafka client is known to write the official framing format (stream identifier
  *   `0xff "sNaPpY"`); it is accepted because detecting it costs one comparison.
  *

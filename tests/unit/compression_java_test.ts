@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { defaultJarDir } from "../../scripts/kafka/versions.ts";
+import { defaultJarDir, PINNED_KAFKA_VERSION } from "../../scripts/kafka/versions.ts";
 import {
   compress,
   Compression,
@@ -18,11 +18,12 @@ import {
 } from "../../protocol/compression/mod.ts";
 import { standardInputs } from "./fixtures/compression/data.ts";
 
-const JAR_DIR = defaultJarDir();
+// The pinned jars, whatever KAFKA_VERSION says: the program uses the 4.x compression classes.
+const JAR_DIR = defaultJarDir(PINNED_KAFKA_VERSION);
 const PROGRAM = new URL("./fixtures/compression/CodecVectors.java", import.meta.url).pathname;
 
 function javaAvailable(): boolean {
-  if (!existsSync(`${JAR_DIR}/kafka-clients-${JAR_DIR.split("/").at(-2)}.jar`)) return false;
+  if (!existsSync(`${JAR_DIR}/kafka-clients-${PINNED_KAFKA_VERSION}.jar`)) return false;
   try {
     return new Deno.Command("java", { args: ["-version"], stderr: "null", stdout: "null" })
       .outputSync().success;
