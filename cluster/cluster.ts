@@ -169,7 +169,11 @@ export class Cluster {
   }
 
   /** The connection for `lane` to broker `nodeId`, refreshing metadata if it is unknown. */
-  async connectToNode(nodeId: number, lane: Lane = "default", signal?: AbortSignal) {
+  async connectToNode(
+    nodeId: number,
+    lane: Lane = "default",
+    signal?: AbortSignal,
+  ): Promise<Connection> {
     let broker = this.#cache.broker(nodeId);
     if (!broker) {
       await this.refreshMetadata([], { signal });

@@ -58,9 +58,13 @@ export interface ClusterInfo {
 
 /** The parts of a Metadata response the cache reads. */
 export interface MetadataPayload {
+  /** Live brokers. */
   brokers: ReadonlyArray<{ nodeId: number; host: string; port: number; rack: string | null }>;
+  /** The cluster id. */
   clusterId: string | null;
+  /** The controller (in KRaft, a random broker). */
   controllerId: number;
+  /** Topics and their partitions. */
   topics: ReadonlyArray<{
     errorCode: number;
     name: string | null;
@@ -124,6 +128,7 @@ export class MetadataCache {
     }
     this.#clusterId = res.clusterId ?? this.#clusterId;
     this.#controllerId = res.controllerId;
+    const previous = full ? new Map(this.#topics) : this.#topics;
     if (full) {
       this.#topics.clear();
       this.#byId.clear();
@@ -136,15 +141,23 @@ export class MetadataCache {
         continue;
       }
       if (t.errorCode !== 0) errors.set(t.name, t.errorCode);
-      const partitions = t.partitions.map((p) => ({
-        partition: p.partitionIndex,
-        leader: p.leaderId,
-        leaderEpoch: p.leaderEpoch,
-        replicas: p.replicaNodes,
-        isr: p.isrNodes,
-        offlineReplicas: p.offlineReplicas,
-        errorCode: p.errorCode,
-      })).sort((a, b) => a.partition - b.partition);
+      const old = previous.get(t.name);
+      // KIP-320: a broker that lags behind may describe an older leader; keep the newer view
+      // (unless the topic was deleted and recreated, which restarts the epochs).
+      const sameTopic = old !== undefined && old.topicId === t.topicId;
+      const partitions = t.partitions.map((p): PartitionInfo => {
+        const was = sameTopic ? findPartition(old.partitions, p.partitionIndex) : undefined;
+        if (was && p.leaderEpoch >= 0 && was.leaderEpoch > p.leaderEpoch) return was;
+        return {
+          partition: p.partitionIndex,
+          leader: p.leaderId,
+          leaderEpoch: p.leaderEpoch,
+          replicas: p.replicaNodes,
+          isr: p.isrNodes,
+          offlineReplicas: p.offlineReplicas,
+          errorCode: p.errorCode,
+        };
+      }).sort((a, b) => a.partition - b.partition);
       this.#topics.set(t.name, {
         name: t.name,
         topicId: t.topicId,
@@ -185,9 +198,7 @@ export class MetadataCache {
   /** One partition's placement. */
   partition(topic: string, partition: number): PartitionInfo | undefined {
     const t = this.#topics.get(topic);
-    if (!t) return undefined;
-    const p = t.partitions[partition];
-    return p?.partition === partition ? p : t.partitions.find((x) => x.partition === partition);
+    return t && findPartition(t.partitions, partition);
   }
 
   /** Forgets one topic, e.g. after it was deleted. */
@@ -205,4 +216,12 @@ export class MetadataCache {
       brokers: this.brokers(),
     };
   }
+}
+
+function findPartition(
+  partitions: readonly PartitionInfo[],
+  partition: number,
+): PartitionInfo | undefined {
+  const p = partitions[partition];
+  return p?.partition === partition ? p : partitions.find((x) => x.partition === partition);
 }

@@ -33,4 +33,4 @@ export * from "./logger.ts";
 export * from "./frame_reader.ts";
 export * from "./negotiate.ts";
 export * from "./connection.ts";
-export { authenticate, type AuthenticateParams } from "./sasl_flow.ts";
+export { authenticate, type AuthenticateParams, type SaslRequestFn } from "./sasl_flow.ts";

@@ -19,7 +19,12 @@ export const CLIENT_SOFTWARE_VERSION = "0.1.0";
 
 const UNSUPPORTED_VERSION = 35;
 
-type Send = <Req, Res>(api: ApiDef<Req, Res>, version: number, body: Req) => Promise<Res>;
+/** Sends one request at a given version on the connection being negotiated. */
+export type VersionedSendFn = <Req, Res>(
+  api: ApiDef<Req, Res>,
+  version: number,
+  body: Req,
+) => Promise<Res>;
 
 /**
  * Sends ApiVersions at the newest version this client knows; when the broker answers
@@ -32,7 +37,10 @@ type Send = <Req, Res>(api: ApiDef<Req, Res>, version: number, body: Req) => Pro
  * console.log(table.get(3)); // the Metadata version to use
  * ```
  */
-export async function negotiateVersions(send: Send, broker: string): Promise<VersionTable> {
+export async function negotiateVersions(
+  send: VersionedSendFn,
+  broker: string,
+): Promise<VersionTable> {
   let version = Api.ApiVersions.maxVersion;
   for (let attempt = 0; attempt < 3; attempt++) {
     const res = await send(Api.ApiVersions, version, {

@@ -10,7 +10,8 @@ import { saslMechanism, type SaslOptions } from "./sasl/options.ts";
 
 export type { SaslOptions };
 
-type Request = <Req, Res>(api: ApiDef<Req, Res>, body: Req) => Promise<Res>;
+/** Sends one request on the connection being authenticated. */
+export type SaslRequestFn = <Req, Res>(api: ApiDef<Req, Res>, body: Req) => Promise<Res>;
 
 /** What {@linkcode authenticate} needs from the connection. */
 export interface AuthenticateParams {
@@ -23,7 +24,7 @@ export interface AuthenticateParams {
   /** Aborts the exchange. */
   signal?: AbortSignal;
   /** Sends one request on this connection (never through a retrying layer). */
-  request: Request;
+  request: SaslRequestFn;
 }
 
 /**
@@ -32,7 +33,7 @@ export interface AuthenticateParams {
  *
  * @example
  * ```ts ignore
- * const reauthAfterMs = await authenticate({ options, host, port, request });;
+ * const reauthAfterMs = await authenticate({ options, host, port, request });
  * ```
  */
 export async function authenticate(params: AuthenticateParams): Promise<number> {
