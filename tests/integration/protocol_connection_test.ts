@@ -1,0 +1,144 @@
+/**
+ * The connection layer against the real broker: ApiVersions on all four listeners, SASL
+ * PLAIN / SCRAM-SHA-256 / SCRAM-SHA-512, wrong passwords, TLS trust and hostname checks, mTLS.
+ */
+
+import assert from "node:assert/strict";
+import { Cluster } from "../../cluster/cluster.ts";
+import { Api } from "../../protocol/apis.ts";
+import { Connection, type ConnectionOptions } from "../../protocol/connection.ts";
+import { AuthenticationError } from "../../protocol/errors.ts";
+import type { Logger } from "../../protocol/logger.ts";
+import { broker } from "../helpers/broker.ts";
+
+const b = await broker();
+
+function addr(listener: "PLAINTEXT" | "SASL_PLAINTEXT" | "SSL" | "SASL_SSL") {
+  const [host, port] = b.bootstrap(listener)[0]!.split(":");
+  return { host: host!, port: Number(port) };
+}
+
+const ca = b.tls.caPem;
+const user = b.user;
+const mechanisms = ["plain", "scram-sha-256", "scram-sha-512"] as const;
+
+async function apiVersionsAndMetadata(opts: ConnectionOptions) {
+  await using conn = await Connection.connect(opts);
+  // Negotiation happened: the versions cover what the clients need.
+  for (const api of [Api.Produce, Api.Fetch, Api.Metadata, Api.ApiVersions]) {
+    assert.ok(conn.versionFor(api) >= api.minVersion, api.name);
+  }
+  const md = await conn.request(Api.Metadata, { topics: [] });
+  assert.ok(md.brokers.length >= 1);
+  return conn.versions;
+}
+
+Deno.test("ApiVersions and Metadata over PLAINTEXT", async () => {
+  const versions = await apiVersionsAndMetadata(addr("PLAINTEXT"));
+  assert.ok(versions.size >= 40, `negotiated ${versions.size} APIs`);
+});
+
+Deno.test({
+  name: "ApiVersions over SSL with the test CA, and with a client certificate (mTLS)",
+  ignore: !b.listeners.SSL || !ca,
+  async fn() {
+    await apiVersionsAndMetadata({ ...addr("SSL"), tls: { caCerts: [ca!] } });
+    await apiVersionsAndMetadata({ ...addr("SSL"), host: "localhost", tls: { caCerts: [ca!] } });
+    if (b.tls.clientCertPem && b.tls.clientKeyPem) {
+      await apiVersionsAndMetadata({
+        ...addr("SSL"),
+        tls: { caCerts: [ca!], cert: b.tls.clientCertPem, key: b.tls.clientKeyPem },
+      });
+    }
+  },
+});
+
+for (const mechanism of mechanisms) {
+  Deno.test({
+    name: `SASL ${mechanism} succeeds on SASL_PLAINTEXT and SASL_SSL`,
+    ignore: !user || !b.listeners.SASL_PLAINTEXT,
+    async fn() {
+      const sasl = { mechanism, username: user!.username, password: user!.password };
+      await apiVersionsAndMetadata({ ...addr("SASL_PLAINTEXT"), sasl });
+      if (b.listeners.SASL_SSL && ca) {
+        await apiVersionsAndMetadata({ ...addr("SASL_SSL"), sasl, tls: { caCerts: [ca] } });
+      }
+    },
+  });
+
+  Deno.test({
+    name: `SASL ${mechanism} with a wrong password is an AuthenticationError, without secrets`,
+    ignore: !user || !b.listeners.SASL_PLAINTEXT,
+    async fn() {
+      const password = "definitely-not-the-password";
+      const err = await Connection.connect({
+        ...addr("SASL_PLAINTEXT"),
+        sasl: { mechanism, username: user!.username, password },
+      }).then(() => undefined, (e) => e);
+      assert.ok(err instanceof AuthenticationError, String(err));
+      assert.equal(err.retriable, false);
+      assert.ok(!err.message.includes(password));
+      assert.ok(!Deno.inspect(err, { depth: 10 }).includes(password));
+    },
+  });
+}
+
+Deno.test({
+  name: "a wrong password through the cluster layer fails at once, with no retry loop",
+  ignore: !user || !b.listeners.SASL_PLAINTEXT,
+  async fn() {
+    const events: string[] = [];
+    const logger: Logger = {
+      debug: (m) => events.push(m),
+      info: (m) => events.push(m),
+      warn: (m) => events.push(m),
+      error: (m) => events.push(m),
+    };
+    const target = b.bootstrap("SASL_PLAINTEXT")[0]!;
+    await using cluster = new Cluster({
+      brokers: [target, target],
+      sasl: { mechanism: "scram-sha-512", username: user!.username, password: "wrong" },
+      retry: { deadlineMs: 60_000 },
+      logger,
+    });
+    await assert.rejects(cluster.refreshMetadata([]), AuthenticationError);
+    assert.equal(events.filter((e) => e === "retrying").length, 0, events.join(", "));
+    assert.equal(events.filter((e) => e === "broker unreachable").length, 0, events.join(", "));
+  },
+});
+
+Deno.test({
+  name: "TLS without the test CA fails with a clear AuthenticationError",
+  ignore: !b.listeners.SSL || !b.tls.untrustedCaPem,
+  async fn() {
+    for (const caCerts of [[], [b.tls.untrustedCaPem!]]) {
+      const err = await Connection.connect({ ...addr("SSL"), tls: { caCerts } })
+        .then(() => undefined, (e) => e);
+      assert.ok(err instanceof AuthenticationError, String(err));
+      assert.match(err.message, /TLS handshake .* failed: .*(certificate|issuer)/i);
+    }
+  },
+});
+
+Deno.test({
+  name: "TLS to a name the certificate does not cover fails",
+  ignore: !b.listeners.SSL || !ca,
+  async fn() {
+    const err = await Connection.connect({
+      ...addr("SSL"),
+      tls: { caCerts: [ca!], serverName: "kafka.invalid" },
+    }).then(() => undefined, (e) => e);
+    assert.ok(err instanceof AuthenticationError, String(err));
+    assert.match(err.message, /not valid for name "kafka\.invalid"/);
+  },
+});
+
+Deno.test("pipelined requests on one connection all complete, in order", async () => {
+  await using conn = await Connection.connect({ ...addr("PLAINTEXT"), maxInFlight: 5 });
+  const replies = await Promise.all(
+    Array.from({ length: 200 }, () => conn.request(Api.Metadata, { topics: [] })),
+  );
+  assert.equal(replies.length, 200);
+  assert.ok(replies.every((r) => r.brokers.length >= 1));
+  assert.equal(conn.inFlight, 0);
+});
