@@ -32,7 +32,7 @@ import {
   stateFile,
   TEST_USER,
 } from "./config.ts";
-import { ensureJars, LauncherError, type Progress, stderrProgress } from "./jars.ts";
+import { checkJava, ensureJars, LauncherError, type Progress, stderrProgress } from "./jars.ts";
 import {
   isOurProcess,
   metadataBrokerIds,
@@ -605,6 +605,7 @@ async function upLocked(layout: ClusterLayout, options: UpOptions): Promise<Clus
     progress(`kafka: ${layout.name} (Docker) ready in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
     return state;
   }
+  await checkJava(version); // also when the jars are cached: the broker needs it either way
   const jarsDir = await ensureJars(version, progress);
   const tls = await ensureTls();
   const logs = await ensureLogConfigs(version);

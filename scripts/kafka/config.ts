@@ -205,8 +205,28 @@ export function stateFile(name: ClusterName): string {
 }
 
 /**
+ * `KAFKA_PORT_OFFSET` (default 0), added to every port of the jar-based clusters, so a second
+ * checkout on the same machine can run its own brokers (compose.yaml keeps the fixed ports).
+ *
+ * @example
+ * ```ts
+ * import { portOffset } from "./config.ts";
+ * console.log(portOffset()); // 0 unless KAFKA_PORT_OFFSET is set
+ * ```
+ */
+export function portOffset(): number {
+  const raw = Deno.env.get("KAFKA_PORT_OFFSET");
+  if (!raw) return 0;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 20000) {
+    throw new RangeError(`KAFKA_PORT_OFFSET must be an integer in 0..20000, not ${raw}`);
+  }
+  return n;
+}
+
+/**
  * The layout of the single node (ports 9092-9095, controller 9099) or of the trio (node N on
- * N9092-N9095 and N9099), chosen so both can run at once.
+ * N9092-N9095 and N9099), chosen so both can run at once; plus {@linkcode portOffset}.
  *
  * @example
  * ```ts
@@ -219,7 +239,7 @@ export function clusterLayout(nodes: NodeCount): ClusterLayout {
   const dir = `${KAFKA_DIR}/clusters/${name}`;
   const list: NodeLayout[] = [];
   for (let id = 1; id <= nodes; id++) {
-    const base = nodes === 1 ? 9092 : id * 10000 + 9092;
+    const base = (nodes === 1 ? 9092 : id * 10000 + 9092) + portOffset();
     const nodeDir = `${dir}/node-${id}`;
     list.push({
       id,

@@ -13,6 +13,7 @@ import {
   clusterLayout,
   KAFKA_DIR,
   type NodeCount,
+  portOffset,
 } from "./config.ts";
 import { LauncherError, type Progress } from "./jars.ts";
 import type { TlsFiles } from "./tls.ts";
@@ -103,6 +104,12 @@ export async function dockerAvailable(): Promise<boolean> {
  * ```
  */
 export async function prepareDocker(nodes: NodeCount, version: string): Promise<string> {
+  if (portOffset() !== 0) {
+    throw new LauncherError(
+      "KAFKA_PORT_OFFSET is not supported by compose.yaml (fixed ports): unset it, or set " +
+        "KAFKA_LAUNCHER=jars",
+    );
+  }
   const layout = clusterLayout(nodes);
   const dir = `${KAFKA_DIR}/docker/${layout.name}`;
   await Deno.mkdir(dir, { recursive: true });

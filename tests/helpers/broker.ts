@@ -191,6 +191,16 @@ async function fromState(state: ClusterState, nodes: NodeCount): Promise<Broker>
   }, nodes);
 }
 
+/** Java's PEM key store wants key and certificate in one file: join the two given ones. */
+async function bundle(tls: { clientCertFile?: string; clientKeyFile?: string }) {
+  const cert = await readOptional(tls.clientCertFile);
+  const key = await readOptional(tls.clientKeyFile);
+  if (cert === undefined || key === undefined) return undefined;
+  const file = await Deno.makeTempFile({ prefix: "kafka-client-bundle-", suffix: ".pem" });
+  await Deno.writeTextFile(file, key.trimEnd() + "\n" + cert);
+  return file;
+}
+
 async function fromEnv(plaintext?: string): Promise<Broker | undefined> {
   const ext = externalFromEnv();
   if (!ext) return undefined;
@@ -205,7 +215,7 @@ async function fromEnv(plaintext?: string): Promise<Broker | undefined> {
     saslMechanisms: ext.saslMechanisms,
     admin: ext.admin,
     user: ext.user,
-    tls: await tlsOf(ext.tls),
+    tls: await tlsOf({ ...ext.tls, clientBundleFile: await bundle(ext.tls) }),
     jarsDir: ext.jarsDir,
     state: undefined,
   });
