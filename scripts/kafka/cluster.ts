@@ -804,7 +804,18 @@ export async function startNode(id: number, options: NodeOptions = {}): Promise<
       await waitReady(state, [{ node, logOffset: 0 }], progress, options.timeoutMs ?? 120_000);
     } else if (!isOurProcess(node.pid, node.configFile)) {
       const logs = await ensureLogConfigs(state.version);
-      const started = await startNodeProcess(state, layout.nodes[id - 1]!, logs.broker);
+      const nodeLayout = layout.nodes[id - 1]!;
+      // Rewrite the properties, as a cold start does, so config changes apply on restart.
+      const tls = await ensureTls();
+      await Deno.writeTextFile(
+        nodeLayout.configFile,
+        brokerProperties(layout, nodeLayout, state.version, {
+          dataDir: nodeLayout.dataDir,
+          keystore: tls.brokerKeystore,
+          caFile: tls.caFile,
+        }),
+      );
+      const started = await startNodeProcess(state, nodeLayout, logs.broker);
       await writeState(state);
       await waitReady(state, [started], progress, options.timeoutMs ?? 120_000);
     }

@@ -288,6 +288,9 @@ export interface BrokerPaths {
   readonly caFile: string;
 }
 
+/** Session lifetime the broker gives PLAIN logins on SASL_SSL (KIP-368 tests). */
+export const REAUTH_TEST_MS = 5000;
+
 function jaas(listener: string, mechanism: string): string {
   const prefix = `listener.name.${listener.toLowerCase()}.${mechanism.toLowerCase()}`;
   if (mechanism === "PLAIN") {
@@ -346,6 +349,9 @@ export function brokerProperties(
     "# SASL: the default mechanism list is GSSAPI only.",
     `sasl.enabled.mechanisms=${SASL_MECHANISMS.join(",")}`,
     ...["SASL_PLAINTEXT", "SASL_SSL"].flatMap((l) => SASL_MECHANISMS.map((m) => jaas(l, m))),
+    // KIP-368: sessions of PLAIN over SASL_SSL (only) expire after 5 s, so the client's
+    // re-authentication is exercised; every other listener/mechanism keeps unlimited sessions.
+    `listener.name.sasl_ssl.plain.connections.max.reauth.ms=${REAUTH_TEST_MS}`,
     "",
     "# TLS: requested client auth, so mTLS can be tested while plain TLS still works.",
     "ssl.keystore.type=PKCS12",

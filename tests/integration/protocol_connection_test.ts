@@ -142,3 +142,37 @@ Deno.test("pipelined requests on one connection all complete, in order", async (
   assert.ok(replies.every((r) => r.brokers.length >= 1));
   assert.equal(conn.inFlight, 0);
 });
+
+Deno.test({
+  name: "KIP-368: the connection re-authenticates before the broker's session lifetime ends",
+  ignore: !user || !b.listeners.SASL_SSL || !ca,
+  async fn() {
+    const events: string[] = [];
+    const logger: Logger = {
+      debug: (m) => events.push(m),
+      info: () => {},
+      warn: (m) => events.push(m),
+      error: (m) => events.push(m),
+    };
+    // The test bed gives PLAIN sessions on SASL_SSL a 5 s lifetime (scripts/kafka/config.ts).
+    await using conn = await Connection.connect({
+      ...addr("SASL_SSL"),
+      tls: { caCerts: [ca!] },
+      sasl: { mechanism: "plain", username: user!.username, password: user!.password },
+      logger,
+    });
+    const deadline = Date.now() + 12_000;
+    let requests = 0;
+    while (Date.now() < deadline) {
+      // The broker closes a connection whose session expired on its next request, so every
+      // request succeeding across two lifetimes proves re-authentication happened.
+      const md = await conn.request(Api.Metadata, { topics: [] });
+      assert.ok(md.brokers.length >= 1);
+      requests++;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.ok(requests > 20);
+    assert.ok(events.filter((e) => e === "re-authenticated").length >= 2, events.join(", "));
+    assert.equal(conn.closed, false);
+  },
+});
