@@ -1,13 +1,27 @@
 /**
- * The producer API (in progress).
+ * The producer: a `WritableStream<ProducerRecord>` with backpressure, awaited sends, batching
+ * per partition, compression, idempotence (on by default), transactions, and the partitioners
+ * of the Java client, sarama, kafka-go and librdkafka.
  *
  * @example
- * ```ts
- * import * as producer from "@denokafka/kafka/producer";
- * console.log(typeof producer);
+ * ```ts ignore
+ * import { Producer } from "@denokafka/kafka/producer";
+ * await using producer = new Producer({ brokers: ["127.0.0.1:9092"], defaultTopic: "events" });
+ * const md = await producer.send({ key: "user-1", value: "signed up" });
+ * console.log(md.partition, md.offset);
  * ```
  *
  * @module
  */
 
-export {};
+export * from "./producer.ts";
+export type { Acks, ProducerOptions } from "./options.ts";
+// Types the producer's API refers to, re-exported so its documentation is complete.
+export { ClosedError, KafkaError, ProtocolError, TimeoutError } from "../protocol/errors.ts";
+export type { ClientOptions, RetryOptions } from "../cluster/options.ts";
+export type { LogFields, Logger, LogLevel } from "../protocol/logger.ts";
+export type { TlsOptions } from "../protocol/connection.ts";
+export type { CompressionName } from "../protocol/compression/mod.ts";
+export * from "./record.ts";
+export * from "./errors.ts";
+export * from "./partitioners.ts";

@@ -1,0 +1,126 @@
+/**
+ * The accumulator's state: one batch of records bound for one partition, and the per-topic and
+ * per-partition bookkeeping (queues, sequence numbers) the sender works from.
+ *
+ * @module
+ */
+
+import type { RecordBatchBuilder } from "../protocol/record_batch_builder.ts";
+import type { ProducerRecord, RecordMetadata } from "./record.ts";
+import { StickyPartition } from "./partitioners.ts";
+
+/** How one `send()` learns its record's fate. Nothing of the sort exists for stream writes. */
+export interface Delivery {
+  /** The record's timestamp, reported back unless the topic uses LogAppendTime. */
+  readonly timestamp: number;
+  /** Called once with the record's metadata. */
+  resolve(md: RecordMetadata): void;
+  /** Called once with the error that failed the record. */
+  reject(error: Error): void;
+}
+
+/** A topic's partitions as the producer uses them. */
+export class TopicState {
+  readonly name: string;
+  /** Base64url topic id (Produce v13 addresses topics by id), or the zero UUID. */
+  topicId = "";
+  partitions: PartitionState[] = [];
+  /** Partitions that have a leader now, for the keyless partitioners. */
+  available: number[] = [];
+  readonly sticky: StickyPartition;
+  /** Metadata is known. */
+  ready = false;
+  /** Metadata could not be had: records for the topic fail with this. */
+  error: Error | undefined;
+  /** When the wait for metadata started. */
+  readonly since = Date.now();
+
+  constructor(name: string, batchSize: number) {
+    this.name = name;
+    this.sticky = new StickyPartition(batchSize);
+  }
+}
+
+/** One partition's queue of batches and its idempotence bookkeeping (Java's TxnPartitionEntry). */
+export class PartitionState {
+  readonly topic: TopicState;
+  readonly partition: number;
+  /** Batches waiting to be sent, oldest first; the last may still be open for appends. */
+  readonly queue: ProducerBatch[] = [];
+  /** The batch records are appended to, if any (it is also the queue's last element). */
+  open: ProducerBatch | null = null;
+  /** Requests outstanding for this partition (for ordering without idempotence). */
+  sending = 0;
+  /** Whether the partition is in the active set the sender scans. */
+  active = false;
+
+  // Idempotence, as Java's TransactionManager keeps it per partition.
+  /** Drained, not yet completed batches (sequence order): sent, or queued for a retry. */
+  readonly inflight: ProducerBatch[] = [];
+  /** Producer id/epoch the sequences below belong to (`-1n` until the first drain). */
+  producerId = -1n;
+  producerEpoch = -1;
+  nextSequence = 0;
+  lastAckedSequence = -1;
+  lastAckedOffset = -1n;
+  /** Sequence after a batch whose fate is unknown (expired after a send), or -1. */
+  unresolvedSequence = -1;
+
+  // Transactions (v1): the partition was added to the ongoing transaction.
+  inTransaction = false;
+  pendingAdd = false;
+
+  constructor(topic: TopicState, partition: number) {
+    this.topic = topic;
+    this.partition = partition;
+  }
+}
+
+/** Records bound for one partition, encoded once into a RecordBatch v2 buffer. */
+export class ProducerBatch {
+  readonly ps: PartitionState;
+  /** Appends go here until the batch is drained. */
+  builder: RecordBatchBuilder | null;
+  /** The finished batch (after the first drain); retries resend these bytes. */
+  bytes: Uint8Array | null = null;
+  count = 0;
+  /** Bytes counted against the producer's buffer budget. */
+  size = 0;
+  readonly createdMs: number;
+  attempts = 0;
+  retryAtMs = 0;
+  /** A request carrying this batch is outstanding. */
+  sending = false;
+  done = false;
+  /** Idempotence fields once assigned at the first drain. */
+  baseSequence = -1;
+  producerId = -1n;
+  producerEpoch = -1;
+  /** Sequences were rewritten after an epoch bump (Java's sequenceHasBeenReset). */
+  sequenceReset = false;
+  /** `send()` callbacks by record index (sparse; null when every record came from the stream). */
+  deliveries: (Delivery | undefined)[] | null = null;
+  /** Records written through the stream, kept only while a delivery-report reader exists. */
+  reported: (ProducerRecord | undefined)[] | null = null;
+  /** Records in this batch that came from the stream. */
+  streamCount = 0;
+  /** Resolvers waiting for this batch to complete (flush). */
+  waiters: (() => void)[] | null = null;
+
+  constructor(ps: PartitionState, builder: RecordBatchBuilder, now: number) {
+    this.ps = ps;
+    this.builder = builder;
+    this.createdMs = now;
+  }
+
+  /** The sequence of the batch's last record. */
+  get lastSequence(): number {
+    return incrementSequence(this.baseSequence, this.count - 1);
+  }
+}
+
+/** Adds to a sequence number, wrapping past int32 max to 0 as Kafka does. */
+export function incrementSequence(sequence: number, increment: number): number {
+  const next = sequence + increment;
+  return next > 0x7fffffff ? next - 0x80000000 : next;
+}

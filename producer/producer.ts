@@ -1,0 +1,1960 @@
+/**
+ * The producer: a `WritableStream<ProducerRecord>` with Web Streams backpressure, awaited
+ * `send()`s, per-partition batching (the accumulator), one Produce request per broker (the
+ * sender), idempotence and transactions.
+ *
+ * Design, in Java's terms: each record is encoded once, straight into its partition's open
+ * `RecordBatchBuilder` (no per-record object is kept besides a `send()` promise's callbacks).
+ * A batch is ready when it is full, when it has lingered `lingerMs`, or when something waits
+ * (flush, close, a full buffer). The sender drains at most one batch per partition into one
+ * request per leader, keeps at most `maxInFlight` requests per broker, and settles each batch
+ * from its partition response: success, retry (in sequence order, with backoff, until the
+ * delivery timeout), split (MESSAGE_TOO_LARGE) or failure. Sequence numbers, epoch bumps and
+ * the retry rules for OUT_OF_ORDER_SEQUENCE_NUMBER and UNKNOWN_PRODUCER_ID follow the Java
+ * client's TransactionManager.
+ *
+ * @module
+ */
+
+import { Cluster } from "../cluster/cluster.ts";
+import { backoffMs, sleep } from "../cluster/retry.ts";
+import { Api, type ApiDef } from "../protocol/apis.ts";
+import { type CompressionCodec, compressionFromName } from "../protocol/compression/mod.ts";
+import {
+  abortReason,
+  ClosedError,
+  ConnectionError,
+  errorCodeInfo,
+  KafkaError,
+  ProtocolError,
+  TimeoutError,
+  UnsupportedVersionError,
+} from "../protocol/errors.ts";
+import type { Logger } from "../protocol/logger.ts";
+import type {
+  ProduceRequestPartitionProduceData,
+  ProduceRequestTopicProduceData,
+  ProduceResponse,
+  ProduceResponsePartitionProduceResponse,
+} from "../protocol/messages/produce.ts";
+import { decodeRecordBatches } from "../protocol/record_batch_decoder.ts";
+import {
+  maxRecordSize,
+  RecordBatchBuilder,
+  rewriteProducerState,
+} from "../protocol/record_batch_builder.ts";
+import { RecordBatchLayout, type RecordHeader } from "../protocol/record_batch.ts";
+import { ZERO_UUID } from "../protocol/uuid.ts";
+import {
+  type Delivery,
+  incrementSequence,
+  PartitionState,
+  ProducerBatch,
+  TopicState,
+} from "./batch.ts";
+import { ProducerFencedError, TransactionStateError, UnknownTopicError } from "./errors.ts";
+import {
+  type ProducerOptions,
+  type ResolvedProducerOptions,
+  resolveProducerOptions,
+} from "./options.ts";
+import { builtInPartitioner, javaPartitionForKey, type Partitioner } from "./partitioners.ts";
+import type {
+  ConsumerGroupMetadata,
+  DeliveryReport,
+  ProducerRecord,
+  RecordMetadata,
+  TransactionOffset,
+} from "./record.ts";
+
+const HEADER = RecordBatchLayout.HeaderSize;
+const encoder = new TextEncoder();
+
+// Error codes the producer treats specially.
+const MESSAGE_TOO_LARGE = 10;
+const OUT_OF_ORDER_SEQUENCE_NUMBER = 45;
+const DUPLICATE_SEQUENCE_NUMBER = 46;
+const INVALID_PRODUCER_EPOCH = 47;
+const UNKNOWN_PRODUCER_ID = 59;
+const PRODUCER_FENCED = 90;
+const CONCURRENT_TRANSACTIONS = 51;
+const COORDINATOR_LOAD_IN_PROGRESS = 14;
+const COORDINATOR_NOT_AVAILABLE = 15;
+const NOT_COORDINATOR = 16;
+const UNKNOWN_TOPIC_OR_PARTITION = 3;
+const TRANSACTIONAL_ID_AUTHORIZATION_FAILED = 53;
+const CLUSTER_AUTHORIZATION_FAILED = 31;
+/** The last Produce version without KIP-890 implicit partition adds (transactions v1). */
+const PRODUCE_TXN_V1_MAX = 11;
+
+/** Options of {@linkcode Producer.send}. */
+export interface SendOptions {
+  /**
+   * Stops waiting: while the record waits for metadata or buffer space it is dropped; once it
+   * is in a batch it is still delivered, but the promise rejects with the abort reason.
+   */
+  signal?: AbortSignal;
+}
+
+/** Options of {@linkcode Producer.close}. */
+export interface CloseOptions {
+  /** Give up delivering after this long: what is left fails with ClosedError. Default: wait. */
+  timeoutMs?: number;
+}
+
+/**
+ * Counters and gauges of a producer.
+ *
+ * @example
+ * ```ts
+ * import type { ProducerMetrics } from "@denokafka/kafka/producer";
+ * const show = (m: ProducerMetrics) => `${m.bufferedBytes}/${m.bufferMemory}`;
+ * console.log(typeof show);
+ * ```
+ */
+export interface ProducerMetrics {
+  /** Bytes of records accepted and not yet acknowledged (the backpressure figure). */
+  readonly bufferedBytes: number;
+  /** The most `bufferedBytes` has ever been. */
+  readonly maxBufferedBytes: number;
+  /** The byte budget (`bufferMemory`). */
+  readonly bufferMemory: number;
+  /** Records waiting for metadata or buffer space. */
+  readonly waitingRecords: number;
+  /** Batches not yet completed. */
+  readonly incompleteBatches: number;
+  /** Produce requests outstanding. */
+  readonly inFlightRequests: number;
+  /** Records acknowledged. */
+  readonly recordsSent: number;
+  /** Records that failed. */
+  readonly recordsFailed: number;
+  /** Batches sent (retries included). */
+  readonly batchesSent: number;
+  /** Produce requests sent. */
+  readonly requestsSent: number;
+  /** Batch retries. */
+  readonly retries: number;
+  /** Batches split after MESSAGE_TOO_LARGE. */
+  readonly splits: number;
+  /** The idempotent producer id, or -1n. */
+  readonly producerId: bigint;
+  /** Its epoch, or -1. */
+  readonly producerEpoch: number;
+}
+
+type TxnState =
+  | "uninitialized"
+  | "initializing"
+  | "ready"
+  | "in_transaction"
+  | "committing"
+  | "aborting"
+  | "abortable_error"
+  | "fatal_error";
+
+interface IntakeEntry {
+  readonly record: ProducerRecord;
+  readonly delivery: SendDelivery | null;
+  readonly accepted: (() => void) | null;
+  readonly failed: (e: Error) => void;
+  readonly signal: AbortSignal | undefined;
+}
+
+class SendDelivery implements Delivery {
+  timestamp = 0;
+  resolve: (md: RecordMetadata) => void;
+  reject: (e: Error) => void;
+  constructor(resolve: (md: RecordMetadata) => void, reject: (e: Error) => void) {
+    this.resolve = resolve;
+    this.reject = reject;
+  }
+}
+
+function toBytes(v: Uint8Array | string | null | undefined, what: string): Uint8Array | null {
+  if (v === null || v === undefined) return null;
+  if (v instanceof Uint8Array) return v;
+  if (typeof v === "string") return encoder.encode(v);
+  throw new TypeError(`record ${what} must be a Uint8Array, a string or null`);
+}
+
+function toHeaders(
+  headers: readonly { key: string; value: Uint8Array | string | null }[],
+): readonly RecordHeader[] {
+  if (!Array.isArray(headers)) throw new TypeError("record headers must be an array");
+  let ok = true;
+  for (let i = 0; i < headers.length; i++) {
+    const h = headers[i]!;
+    if (typeof h?.key !== "string") throw new TypeError("a header key must be a string");
+    if (h.value !== null && !(h.value instanceof Uint8Array)) ok = false;
+  }
+  if (ok) return headers as readonly RecordHeader[];
+  return headers.map((h) => ({ key: h.key, value: toBytes(h.value, "header value") }));
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * A Kafka producer. Write records through {@linkcode Producer.writable} (a
+ * `WritableStream<ProducerRecord>` whose writes resolve once the record is in a batch, and
+ * which waits while the byte budget is full), or `await producer.send(record)` for the
+ * broker's acknowledgement.
+ *
+ * @example
+ * ```ts ignore
+ * import { Producer } from "@denokafka/kafka/producer";
+ * await using producer = new Producer({ brokers: ["127.0.0.1:9092"], defaultTopic: "events" });
+ * const md = await producer.send({ key: "k", value: "hello" });
+ * console.log(md.partition, md.offset);
+ * await ReadableStream.from([{ value: "a" }, { value: "b" }]).pipeTo(producer.writable);
+ * ```
+ */
+export class Producer implements AsyncDisposable {
+  readonly #o: ResolvedProducerOptions;
+  readonly #cluster: Cluster;
+  readonly #ownsCluster: boolean;
+  readonly #logger: Logger;
+  readonly #partitioner: Partitioner | null;
+  readonly #codec: CompressionCodec;
+  readonly #topics = new Map<string, TopicState>();
+  readonly #active = new Set<PartitionState>();
+  readonly #incomplete = new Set<ProducerBatch>();
+  readonly #nodes = new Map<number, number>();
+  readonly #intake: IntakeEntry[] = [];
+  readonly #background = new Set<Promise<unknown>>();
+  readonly #closeController = new AbortController();
+  readonly #writable: WritableStream<ProducerRecord>;
+  #streamController: WritableStreamDefaultController | undefined;
+  #streamError: Error | undefined;
+  #reports: ReadableStreamDefaultController<DeliveryReport> | null = null;
+  #buffered = 0;
+  #maxBuffered = 0;
+  #memoryWait = false;
+  #flushing = 0;
+  #state: "open" | "closing" | "closed" = "open";
+  #closePromise: Promise<void> | undefined;
+  #forced: Error | undefined;
+  #wakeQueued = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt = Infinity;
+  #metadataRefresh: Promise<void> | undefined;
+  #lastMetadataRefresh = 0;
+  #seenMetadataAt = -1;
+  // Idempotence.
+  #producerId = -1n;
+  #producerEpoch = -1;
+  #initializing: Promise<void> | undefined;
+  #epochBumpRequired = false;
+  readonly #rewrite = new Set<PartitionState>();
+  readonly #unresolved = new Set<PartitionState>();
+  // Transactions.
+  readonly #txnId: string | undefined;
+  #txn: TxnState = "uninitialized";
+  #txnError: Error | undefined;
+  #txnStarted = false;
+  readonly #txnPartitions: PartitionState[] = [];
+  readonly #toAdd = new Set<PartitionState>();
+  #adding: Promise<void> | undefined;
+  // Metrics.
+  #recordsSent = 0;
+  #recordsFailed = 0;
+  #batchesSent = 0;
+  #requestsSent = 0;
+  #retries = 0;
+  #splits = 0;
+  #inFlight = 0;
+
+  /** Creates a producer. Nothing connects until the first record (or `initTransactions`). */
+  constructor(options: ProducerOptions) {
+    this.#o = resolveProducerOptions(options);
+    const p = options.partitioner ?? "default";
+    if (typeof p === "function") this.#partitioner = p;
+    else this.#partitioner = p === "default" ? null : builtInPartitioner(p);
+    this.#codec = compressionFromName(this.#o.compression);
+    this.#txnId = this.#o.transactionalId;
+    if (options.cluster) {
+      this.#cluster = options.cluster;
+      this.#ownsCluster = false;
+    } else {
+      this.#cluster = new Cluster(options);
+      this.#ownsCluster = true;
+    }
+    this.#logger = this.#cluster.logger;
+    this.#writable = new WritableStream<ProducerRecord>({
+      start: (c) => {
+        this.#streamController = c;
+      },
+      write: (record) => this.#streamWrite(record),
+      close: async () => {
+        await this.flush();
+        if (this.#streamError) throw this.#streamError;
+      },
+      // Aborting the stream (e.g. a pipe whose source failed) stops the stream only: records
+      // already accepted are still delivered. `producer.abort()` discards them.
+      abort: () => {},
+    }, new CountQueuingStrategy({ highWaterMark: 1 }));
+  }
+
+  /**
+   * The producer as a `WritableStream`: each write resolves once the record is in a batch, and
+   * waits (backpressure) while `bufferedBytes` is at the budget. Closing it waits until every
+   * record is acknowledged, and rejects if one failed. A record that fails errors the stream,
+   * unless {@linkcode deliveryReports} is being read, where its error is reported instead.
+   */
+  get writable(): WritableStream<ProducerRecord> {
+    return this.#writable;
+  }
+
+  /** Bytes of records accepted and not yet acknowledged. */
+  get bufferedBytes(): number {
+    return this.#buffered;
+  }
+
+  /** Counters and gauges. */
+  metrics(): ProducerMetrics {
+    return {
+      bufferedBytes: this.#buffered,
+      maxBufferedBytes: this.#maxBuffered,
+      bufferMemory: this.#o.bufferMemory,
+      waitingRecords: this.#intake.length,
+      incompleteBatches: this.#incomplete.size,
+      inFlightRequests: this.#inFlight,
+      recordsSent: this.#recordsSent,
+      recordsFailed: this.#recordsFailed,
+      batchesSent: this.#batchesSent,
+      requestsSent: this.#requestsSent,
+      retries: this.#retries,
+      splits: this.#splits,
+      producerId: this.#producerId,
+      producerEpoch: this.#producerEpoch,
+    };
+  }
+
+  /**
+   * A stream of the outcome of every record written through {@linkcode writable} from now on,
+   * in order per partition. While it is open, a failed record is reported here instead of
+   * erroring the writable. Cancel it to stop (its queue is unbounded: keep reading). One
+   * reader at a time.
+   */
+  deliveryReports(): ReadableStream<DeliveryReport> {
+    if (this.#reports !== null) {
+      throw new TypeError("deliveryReports() is already being read; cancel it first");
+    }
+    if (this.#state === "closed") throw new ClosedError("producer");
+    return new ReadableStream<DeliveryReport>({
+      start: (c) => {
+        this.#reports = c;
+      },
+      cancel: () => {
+        this.#reports = null;
+      },
+    }, { highWaterMark: 0 });
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Intake
+
+  /**
+   * Sends a record (or several) and resolves with where each was written once the broker
+   * acknowledged it. Bad records reject with TypeError/RangeError or a typed KafkaError.
+   */
+  send(record: ProducerRecord, options?: SendOptions): Promise<RecordMetadata>;
+  /** Sends records in order; resolves with their metadata in the same order. */
+  send(records: readonly ProducerRecord[], options?: SendOptions): Promise<RecordMetadata[]>;
+  send(
+    input: ProducerRecord | readonly ProducerRecord[],
+    options: SendOptions = {},
+  ): Promise<RecordMetadata | RecordMetadata[]> {
+    if (Array.isArray(input)) {
+      return Promise.all((input as readonly ProducerRecord[]).map((r) => this.#send(r, options)));
+    }
+    return this.#send(input as ProducerRecord, options);
+  }
+
+  #send(record: ProducerRecord, options: SendOptions): Promise<RecordMetadata> {
+    const refused = this.#refuse();
+    if (refused) return Promise.reject(refused);
+    const signal = options.signal;
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    const { promise, resolve, reject } = Promise.withResolvers<RecordMetadata>();
+    const d = new SendDelivery(resolve, reject);
+    if (signal) {
+      const onAbort = () => {
+        const i = this.#intake.findIndex((e) => e.delivery === d);
+        if (i >= 0) this.#intake.splice(i, 1);
+        reject(abortReason(signal));
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      d.resolve = (md) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(md);
+      };
+      d.reject = (e) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      };
+    }
+    try {
+      if (this.#intake.length === 0 && this.#tryAppend(record, d)) return promise;
+    } catch (e) {
+      d.reject(e as Error);
+      return promise;
+    }
+    this.#intake.push({ record, delivery: d, accepted: null, failed: d.reject, signal });
+    return promise;
+  }
+
+  #streamWrite(record: ProducerRecord): Promise<void> | undefined {
+    const refused = this.#refuse();
+    if (refused) throw refused;
+    if (this.#intake.length === 0 && this.#tryAppend(record, null)) return undefined;
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    this.#intake.push({
+      record,
+      delivery: null,
+      accepted: resolve,
+      failed: reject,
+      signal: undefined,
+    });
+    return promise;
+  }
+
+  #refuse(): Error | undefined {
+    if (this.#state !== "open") return new ClosedError("producer");
+    if (this.#txn === "fatal_error") return this.#txnError;
+    if (this.#txnId !== undefined) {
+      if (this.#txn === "abortable_error") {
+        return new TransactionStateError(
+          "the transaction failed and must be aborted",
+          { abortable: true, cause: this.#txnError },
+        );
+      }
+      if (this.#txn !== "in_transaction") {
+        return new TransactionStateError(
+          this.#txn === "uninitialized"
+            ? "call initTransactions() before sending"
+            : "call beginTransaction() before sending",
+        );
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Encodes a record into its partition's batch. Returns false when it must wait (topic
+   * metadata unknown, or the buffer budget full); throws for a bad record.
+   */
+  #tryAppend(r: ProducerRecord, d: SendDelivery | null): boolean {
+    if (r === null || typeof r !== "object") throw new TypeError("a record must be an object");
+    const name = r.topic ?? this.#o.defaultTopic;
+    if (typeof name !== "string" || name === "") {
+      throw new TypeError("the record names no topic and the producer has no defaultTopic");
+    }
+    let t = this.#topics.get(name);
+    if (t === undefined) t = this.#loadTopic(name);
+    if (!t.ready) return false;
+    const key = toBytes(r.key, "key");
+    const value = toBytes(r.value, "value");
+    const headers = r.headers === undefined || r.headers.length === 0
+      ? undefined
+      : toHeaders(r.headers);
+    const rt = r.timestamp;
+    const ts = rt === undefined ? Date.now() : typeof rt === "number" ? rt : rt.getTime();
+    if (!Number.isSafeInteger(ts) || ts < 0) {
+      throw new RangeError(`record timestamp must be a non-negative integer ms, got ${ts}`);
+    }
+    const count = t.partitions.length;
+    let p: number;
+    let sticky = false;
+    if (r.partition !== undefined) {
+      p = r.partition;
+      if (!Number.isInteger(p) || p < 0 || p >= count) {
+        throw new RangeError(`partition ${p} does not exist: topic "${name}" has ${count}`);
+      }
+    } else if (this.#partitioner === null) {
+      if (key === null) sticky = true;
+      p = key === null ? -1 : javaPartitionForKey(key, count);
+    } else {
+      p = this.#partitioner({ topic: name, key, partitionCount: count, available: t.available });
+      if (p === -1) sticky = true;
+      else if (!Number.isInteger(p) || p < 0 || p >= count) {
+        throw new RangeError(`the partitioner chose partition ${p} of ${count} for "${name}"`);
+      }
+    }
+    if (sticky) p = t.sticky.current(count, t.available);
+    const ps = t.partitions[p]!;
+    let b = ps.open;
+    let need: number;
+    if (b !== null) {
+      const after = b.builder!.estimatedSizeAfter(ts, key, value, headers);
+      if (after > this.#o.batchSize) {
+        ps.open = null;
+        b = null;
+      }
+      need = after - (b === null ? 0 : b.size);
+    } else need = 0;
+    if (b === null) {
+      need = HEADER + maxRecordSize(key?.length ?? -1, value?.length ?? -1, headers);
+      const limit = Math.min(this.#o.maxRequestSize, this.#o.bufferMemory);
+      if (need > limit) {
+        throw new ProtocolError(
+          MESSAGE_TOO_LARGE,
+          `a record of ${need} bytes (in its batch) for "${name}" exceeds ` +
+            (limit === this.#o.maxRequestSize
+              ? `maxRequestSize ${limit}`
+              : `bufferMemory ${limit}`),
+        );
+      }
+    }
+    if (this.#buffered + need > this.#o.bufferMemory && this.#buffered > 0) {
+      // Full: every batch becomes ready (as Java does when memory is exhausted).
+      this.#memoryWait = true;
+      this.#wake();
+      return false;
+    }
+    if (b === null) b = this.#newBatch(ps, need);
+    const builder = b.builder!;
+    builder.append(ts, key, value, headers);
+    const idx = b.count++;
+    const size = builder.sizeInBytes;
+    const grew = size - b.size;
+    this.#buffered += grew;
+    if (this.#buffered > this.#maxBuffered) this.#maxBuffered = this.#buffered;
+    b.size = size;
+    if (d !== null) {
+      d.timestamp = ts;
+      (b.deliveries ??= [])[idx] = d;
+    } else {
+      b.streamCount++;
+      if (this.#reports !== null) (b.reported ??= [])[idx] = r;
+    }
+    if (sticky) t.sticky.produced(grew, count, t.available);
+    if (this.#txnId !== undefined && !ps.inTransaction && !ps.pendingAdd) this.#needAdd(ps);
+    if (size >= this.#o.batchSize) {
+      ps.open = null;
+      this.#wake();
+    } else if (this.#o.lingerMs === 0) this.#wake();
+    return true;
+  }
+
+  #newBatch(ps: PartitionState, need: number): ProducerBatch {
+    const builder = new RecordBatchBuilder({
+      compression: this.#codec,
+      ...this.#o.compressionLevel !== undefined && { level: this.#o.compressionLevel },
+      transactional: this.#txnId !== undefined,
+      initialCapacity: Math.max(need, Math.min(this.#o.batchSize, 1 << 20)),
+    });
+    const now = Date.now();
+    const b = new ProducerBatch(ps, builder, now);
+    ps.queue.push(b);
+    ps.open = b;
+    this.#activate(ps);
+    this.#incomplete.add(b);
+    if (this.#o.lingerMs > 0) this.#scheduleAt(now + this.#o.lingerMs);
+    return b;
+  }
+
+  #activate(ps: PartitionState): void {
+    if (!ps.active) {
+      ps.active = true;
+      this.#active.add(ps);
+    }
+  }
+
+  /** Moves waiting records into batches, in order, as far as metadata and memory allow. */
+  #pump(): void {
+    while (this.#intake.length > 0) {
+      const e = this.#intake[0]!;
+      if (e.signal?.aborted) {
+        this.#intake.shift();
+        e.failed(abortReason(e.signal));
+        continue;
+      }
+      const refused = this.#refuse();
+      let ok: boolean;
+      try {
+        if (refused) throw refused;
+        ok = this.#tryAppend(e.record, e.delivery);
+      } catch (err) {
+        this.#intake.shift();
+        e.failed(err as Error);
+        continue;
+      }
+      if (!ok) return;
+      this.#intake.shift();
+      e.accepted?.();
+    }
+    this.#memoryWait = false;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Metadata
+
+  #loadTopic(name: string): TopicState {
+    const t = new TopicState(name, this.#o.batchSize);
+    this.#topics.set(name, t);
+    this.#cluster.addInterest([name]);
+    this.#track(this.#fetchTopic(t));
+    return t;
+  }
+
+  async #fetchTopic(t: TopicState): Promise<void> {
+    const signal = this.#closeController.signal;
+    for (let attempt = 1; !signal.aborted; attempt++) {
+      let code: number | undefined;
+      let error: unknown;
+      try {
+        const errors = await this.#cluster.refreshMetadata([t.name], {
+          allowAutoCreate: this.#o.allowAutoTopicCreation,
+          signal,
+        });
+        code = errors.get(t.name);
+      } catch (e) {
+        error = e;
+      }
+      if (signal.aborted) return;
+      if (this.#applyTopic(t)) {
+        t.ready = true;
+        this.#pump();
+        this.#wake();
+        return;
+      }
+      const waited = Date.now() - t.since;
+      if (code !== undefined && code !== 0 && !errorCodeInfo(code).retriable) {
+        return this.#failTopic(t, new ProtocolError(code, `topic "${t.name}"`));
+      }
+      if (error !== undefined && !(error instanceof KafkaError && error.retriable)) {
+        return this.#failTopic(t, error as Error);
+      }
+      if (waited >= this.#o.maxBlockMs) {
+        const e = code === undefined || code === 0 || code === UNKNOWN_TOPIC_OR_PARTITION
+          ? error !== undefined
+            ? new TimeoutError(
+              `no metadata for topic "${t.name}" after ${waited} ms: ${errorText(error)}`,
+              { timeoutMs: this.#o.maxBlockMs, cause: error },
+            )
+            : new UnknownTopicError(t.name, waited)
+          : new ProtocolError(code, `topic "${t.name}" after ${waited} ms`);
+        return this.#failTopic(t, e);
+      }
+      const wait = Math.min(
+        backoffMs(this.#cluster.retryPolicy, attempt),
+        this.#o.maxBlockMs - waited,
+      );
+      try {
+        await sleep(Math.max(1, wait), signal);
+      } catch {
+        return;
+      }
+    }
+  }
+
+  /** Copies the cache's view of a topic into its state; false when the topic is unknown. */
+  #applyTopic(t: TopicState): boolean {
+    const info = this.#cluster.metadata.topic(t.name);
+    if (info === undefined || info.partitions.length === 0) return false;
+    t.topicId = info.topicId;
+    const count = Math.max(info.partitions.length, t.partitions.length);
+    for (let i = t.partitions.length; i < count; i++) t.partitions.push(new PartitionState(t, i));
+    const available: number[] = [];
+    for (const p of info.partitions) if (p.leader >= 0) available.push(p.partition);
+    t.available = available;
+    return true;
+  }
+
+  #failTopic(t: TopicState, error: Error): void {
+    t.error = error;
+    if (this.#topics.get(t.name) === t) this.#topics.delete(t.name);
+    this.#cluster.removeInterest([t.name]);
+    const keep: IntakeEntry[] = [];
+    for (const e of this.#intake) {
+      if ((e.record.topic ?? this.#o.defaultTopic) === t.name) e.failed(error);
+      else keep.push(e);
+    }
+    this.#intake.splice(0, this.#intake.length, ...keep);
+    this.#pump();
+  }
+
+  #syncMetadata(): void {
+    const at = this.#cluster.metadata.updatedAt;
+    if (at === this.#seenMetadataAt) return;
+    this.#seenMetadataAt = at;
+    for (const t of this.#topics.values()) if (t.ready) this.#applyTopic(t);
+  }
+
+  /** Refreshes metadata for every topic in use (after a leader change), at most every 100 ms. */
+  #refreshMetadataSoon(): void {
+    if (this.#metadataRefresh || this.#state === "closed") return;
+    const wait = Math.max(0, this.#lastMetadataRefresh + 100 - Date.now());
+    this.#metadataRefresh = this.#track((async () => {
+      try {
+        if (wait > 0) await sleep(wait, this.#closeController.signal);
+        await this.#cluster.refreshMetadata([...this.#topics.keys()], {
+          signal: this.#closeController.signal,
+        });
+      } catch (e) {
+        if (!this.#closeController.signal.aborted) {
+          this.#logger.warn("metadata refresh failed", { error: errorText(e) });
+        }
+      } finally {
+        this.#lastMetadataRefresh = Date.now();
+        this.#metadataRefresh = undefined;
+        this.#wake();
+      }
+    })());
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Sender
+
+  #wake(): void {
+    if (this.#wakeQueued) return;
+    this.#wakeQueued = true;
+    queueMicrotask(() => {
+      this.#wakeQueued = false;
+      this.#drain();
+    });
+  }
+
+  #scheduleAt(at: number): void {
+    if (at >= this.#timerAt || this.#state === "closed") return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#timerAt = Infinity;
+      this.#drain();
+    }, Math.max(0, at - Date.now()));
+  }
+
+  #drain(): void {
+    if (this.#state === "closed") return;
+    try {
+      this.#drainOnce();
+    } catch (e) {
+      // A bug here must not leave records hanging: fail everything loudly.
+      this.#logger.error("producer sender failed", { error: errorText(e) });
+      this.#failAll(e instanceof Error ? e : new KafkaError(String(e)));
+    }
+  }
+
+  #drainOnce(): void {
+    const now = Date.now();
+    this.#syncMetadata();
+    const o = this.#o;
+    if (this.#txnId !== undefined) {
+      if (this.#txn === "fatal_error") return this.#failUndrained(this.#txnError!);
+      if (this.#txn === "abortable_error" || this.#txn === "aborting") {
+        this.#failUndrained(
+          new TransactionStateError("the transaction is being aborted", {
+            abortable: true,
+            cause: this.#txnError,
+          }),
+        );
+      }
+    }
+    if (o.idempotent) {
+      if (this.#unresolved.size > 0) this.#resolveSequences();
+      if (this.#epochBumpRequired && this.#txnId === undefined) this.#bumpEpoch();
+      if (this.#producerId < 0n) {
+        if (this.#txnId === undefined) this.#initIdempotent();
+        return;
+      }
+    }
+    const urgent = this.#flushing > 0 || this.#state !== "open" || this.#memoryWait;
+    let nextAt = Infinity;
+    let requests: Map<number, ProducerBatch[]> | undefined;
+    let sizes: Map<number, number> | undefined;
+    for (const ps of this.#active) {
+      const b = ps.queue[0];
+      if (b === undefined) {
+        ps.active = false;
+        this.#active.delete(ps);
+        continue;
+      }
+      if (now - b.createdMs >= o.deliveryTimeoutMs) {
+        this.#expire(b);
+        nextAt = now;
+        continue;
+      }
+      if (b === ps.open && !urgent) {
+        const at = b.createdMs + o.lingerMs;
+        if (at > now) {
+          if (at < nextAt) nextAt = at;
+          continue;
+        }
+      }
+      if (b.retryAtMs > now) {
+        if (b.retryAtMs < nextAt) nextAt = b.retryAtMs;
+        continue;
+      }
+      const leader = this.#cluster.leaderFor(ps.topic.name, ps.partition);
+      if (leader < 0) {
+        this.#refreshMetadataSoon();
+        continue;
+      }
+      if ((this.#nodes.get(leader) ?? 0) >= o.maxInFlight) continue;
+      if (!o.idempotent && ps.sending > 0) continue;
+      if (o.idempotent && this.#shouldStopDrain(ps, b)) continue;
+      if (this.#txnId !== undefined && !ps.inTransaction) {
+        if (!ps.pendingAdd) this.#needAdd(ps);
+        continue;
+      }
+      requests ??= new Map();
+      sizes ??= new Map();
+      const size = sizes.get(leader) ?? 0;
+      if (size > 0 && size + b.size > o.maxRequestSize) continue;
+      if (b === ps.open) ps.open = null;
+      ps.queue.shift();
+      this.#prepare(ps, b);
+      sizes.set(leader, size + b.bytes!.length);
+      const list = requests.get(leader);
+      if (list) list.push(b);
+      else requests.set(leader, [b]);
+    }
+    if (requests !== undefined) {
+      for (const [node, batches] of requests) this.#sendProduce(node, batches);
+      // Partitions may hold more ready batches; drain again once these are on their way.
+      this.#wake();
+    }
+    if (nextAt < Infinity) this.#scheduleAt(nextAt);
+  }
+
+  /** Java's RecordAccumulator.shouldStopDrainBatchesForPartition, for idempotent producers. */
+  #shouldStopDrain(ps: PartitionState, b: ProducerBatch): boolean {
+    if (this.#producerId < 0n) return true;
+    if (b.baseSequence < 0) {
+      const stale = ps.producerId !== this.#producerId || ps.producerEpoch !== this.#producerEpoch;
+      // A new epoch starts at sequence 0: not before the old epoch's batches are settled.
+      if (ps.inflight.length > 0 && stale) return true;
+      if (ps.unresolvedSequence >= 0) return true;
+    }
+    // A retried batch goes only when it is the lowest outstanding sequence: during recovery
+    // a partition has one request in flight, so the broker sees sequences in order.
+    const first = ps.inflight.length > 0 ? ps.inflight[0]!.baseSequence : -1;
+    return first !== -1 && b.baseSequence >= 0 && b.baseSequence !== first;
+  }
+
+  /** Assigns the sequence (first drain only) and finishes the batch's bytes. */
+  #prepare(ps: PartitionState, b: ProducerBatch): void {
+    if (b.bytes !== null) return;
+    const builder = b.builder!;
+    if (this.#o.idempotent && b.baseSequence < 0) {
+      if (
+        (ps.producerId !== this.#producerId || ps.producerEpoch !== this.#producerEpoch) &&
+        ps.inflight.length === 0
+      ) {
+        ps.producerId = this.#producerId;
+        ps.producerEpoch = this.#producerEpoch;
+        ps.nextSequence = 0;
+        ps.lastAckedSequence = -1;
+      }
+      b.baseSequence = ps.nextSequence;
+      b.producerId = this.#producerId;
+      b.producerEpoch = this.#producerEpoch;
+      ps.nextSequence = incrementSequence(ps.nextSequence, b.count);
+      ps.inflight.push(b);
+      builder.setProducerState(b.producerId, b.producerEpoch, b.baseSequence);
+    }
+    b.bytes = builder.finish();
+    b.builder = null;
+  }
+
+  #sendProduce(node: number, batches: ProducerBatch[]): void {
+    this.#nodes.set(node, (this.#nodes.get(node) ?? 0) + 1);
+    this.#inFlight++;
+    for (const b of batches) {
+      b.sending = true;
+      b.attempts++;
+      b.ps.sending++;
+    }
+    this.#requestsSent++;
+    this.#batchesSent += batches.length;
+    this.#track(
+      this.#produce(node, batches).catch((e) => {
+        this.#logger.error("produce response handling failed", { error: errorText(e) });
+        this.#failAll(e instanceof Error ? e : new KafkaError(String(e)));
+      }).finally(() => {
+        this.#inFlight--;
+        this.#nodes.set(node, (this.#nodes.get(node) ?? 1) - 1);
+        this.#wake();
+      }),
+    );
+  }
+
+  async #produce(node: number, batches: ProducerBatch[]): Promise<void> {
+    const o = this.#o;
+    let res: ProduceResponse | undefined;
+    let useIds = false;
+    try {
+      const conn = await this.#cluster.connectToNode(node, "produce");
+      let version = conn.versionFor(Api.Produce as ApiDef<unknown, unknown>);
+      if (this.#txnId !== undefined) version = Math.min(version, PRODUCE_TXN_V1_MAX);
+      if (version >= 13) {
+        useIds = batches.every((b) =>
+          b.ps.topic.topicId !== "" && b.ps.topic.topicId !== ZERO_UUID
+        );
+        if (!useIds) version = 12;
+      }
+      const byTopic = new Map<TopicState, ProduceRequestPartitionProduceData[]>();
+      for (const b of batches) {
+        const list = byTopic.get(b.ps.topic);
+        const data = { index: b.ps.partition, records: b.bytes };
+        if (list) list.push(data);
+        else byTopic.set(b.ps.topic, [data]);
+      }
+      const topicData: ProduceRequestTopicProduceData[] = [];
+      for (const [t, partitionData] of byTopic) {
+        topicData.push(
+          useIds ? { topicId: t.topicId, partitionData } : { name: t.name, partitionData },
+        );
+      }
+      res = await conn.request(Api.Produce, {
+        transactionalId: this.#txnId ?? null,
+        acks: o.acks,
+        timeoutMs: o.requestTimeoutMs,
+        topicData,
+      }, { version, timeoutMs: o.requestTimeoutMs, expectResponse: o.acks !== 0 });
+    } catch (e) {
+      for (const b of batches) this.#onSendFailed(b, e);
+      return;
+    }
+    if (o.acks === 0) {
+      for (const b of batches) {
+        this.#settleSending(b);
+        this.#succeed(b, -1n, -1);
+      }
+      return;
+    }
+    const lookup = new Map<string, ProducerBatch>();
+    for (const b of batches) {
+      lookup.set(`${useIds ? b.ps.topic.topicId : b.ps.topic.name}\0${b.ps.partition}`, b);
+    }
+    for (const tr of res!.responses) {
+      const tkey = useIds ? tr.topicId : tr.name;
+      for (const pr of tr.partitionResponses) {
+        const k = `${tkey}\0${pr.index}`;
+        const b = lookup.get(k);
+        if (b === undefined) continue;
+        lookup.delete(k);
+        this.#onPartitionResponse(b, pr);
+      }
+    }
+    for (const b of lookup.values()) {
+      this.#onSendFailed(
+        b,
+        new KafkaError(
+          `the broker's Produce response left out ${b.ps.topic.name}-${b.ps.partition}`,
+          { retriable: true },
+        ),
+      );
+    }
+  }
+
+  #settleSending(b: ProducerBatch): void {
+    b.sending = false;
+    b.ps.sending--;
+  }
+
+  #onPartitionResponse(b: ProducerBatch, pr: ProduceResponsePartitionProduceResponse): void {
+    this.#settleSending(b);
+    if (b.done) return;
+    const code = pr.errorCode;
+    if (code === 0) {
+      return this.#succeed(b, pr.baseOffset, Number(pr.logAppendTimeMs));
+    }
+    if (code === MESSAGE_TOO_LARGE && b.count > 1 && this.#forced === undefined) {
+      return this.#split(b);
+    }
+    const info = errorCodeInfo(code);
+    if (this.#canRetry(b, code, pr.logStartOffset)) {
+      this.#reenqueue(b);
+      if (info.refreshMetadata) this.#refreshMetadataSoon();
+      return;
+    }
+    if (code === DUPLICATE_SEQUENCE_NUMBER) {
+      // The broker has the batch but no longer its offset (as Java: success, offset unknown).
+      return this.#succeed(b, -1n, -1);
+    }
+    let message = pr.errorMessage;
+    if (pr.recordErrors.length > 0) {
+      const first = pr.recordErrors[0]!;
+      message = `${message ?? ""} (record ${first.batchIndex}: ${
+        first.batchIndexErrorMessage ?? ""
+      })`;
+    }
+    const error = (code === PRODUCER_FENCED || code === INVALID_PRODUCER_EPOCH)
+      ? new ProducerFencedError(this.#txnId, {
+        cause: new ProtocolError(code, `${b.ps.topic.name}-${b.ps.partition}`),
+      })
+      : new ProtocolError(code, `${b.ps.topic.name}-${b.ps.partition}`, message);
+    this.#fail(b, error, { code, adjustSequences: true });
+    if (info.refreshMetadata) this.#refreshMetadataSoon();
+  }
+
+  /** The request failed as a whole (connection lost, timeout...): the outcome is unknown. */
+  #onSendFailed(b: ProducerBatch, e: unknown): void {
+    this.#settleSending(b);
+    if (b.done) return;
+    const retriable = e instanceof KafkaError && e.retriable &&
+      !(e instanceof UnsupportedVersionError);
+    if (retriable && this.#canRetry(b, -1, -1n)) {
+      this.#reenqueue(b);
+      if (e instanceof ConnectionError || e instanceof TimeoutError) this.#refreshMetadataSoon();
+      return;
+    }
+    const error = e instanceof Error ? e : new KafkaError(String(e));
+    this.#fail(b, error, { code: -1, adjustSequences: false });
+  }
+
+  #canRetry(b: ProducerBatch, code: number, logStartOffset: bigint): boolean {
+    if (this.#state === "closed" || this.#forced !== undefined) return false;
+    if (Date.now() - b.createdMs >= this.#o.deliveryTimeoutMs) return false;
+    if (code === -1) return true;
+    if (!this.#o.idempotent) return errorCodeInfo(code).retriable;
+    // Java's TransactionManager.canRetry.
+    const ps = b.ps;
+    const transactional = this.#txnId !== undefined;
+    if (code === UNKNOWN_PRODUCER_ID) {
+      if (logStartOffset === -1n) return true;
+      if (b.sequenceReset) return true;
+      if (ps.lastAckedOffset < logStartOffset) {
+        // Retention removed the producer's state with the head of the log: expected.
+        if (transactional) this.#startSequencesAtBeginning(ps);
+        else this.#requestEpochBump(ps);
+        return true;
+      }
+      if (!transactional) {
+        this.#requestEpochBump(ps);
+        return true;
+      }
+      return false;
+    }
+    if (code === OUT_OF_ORDER_SEQUENCE_NUMBER) {
+      const unresolved = ps.unresolvedSequence >= 0;
+      if (!unresolved && (b.sequenceReset || b.baseSequence - ps.lastAckedSequence !== 1)) {
+        // Not the next batch: an earlier one failed, this one is retried after it.
+        return true;
+      }
+      if (!transactional) {
+        if (!unresolved || b.baseSequence === ps.unresolvedSequence) this.#requestEpochBump(ps);
+        return true;
+      }
+      return false;
+    }
+    return errorCodeInfo(code).retriable;
+  }
+
+  #reenqueue(b: ProducerBatch): void {
+    this.#retries++;
+    b.retryAtMs = Date.now() + backoffMs(this.#cluster.retryPolicy, b.attempts);
+    const q = b.ps.queue;
+    let i = 0;
+    if (b.baseSequence >= 0) {
+      while (i < q.length && q[i]!.baseSequence >= 0 && q[i]!.baseSequence < b.baseSequence) i++;
+    }
+    q.splice(i, 0, b);
+    this.#activate(b.ps);
+    this.#scheduleAt(b.retryAtMs);
+  }
+
+  /** Java's splitAndReenqueue: re-batch the records of a batch the broker found too large. */
+  #split(b: ProducerBatch): void {
+    this.#splits++;
+    const ps = b.ps;
+    const decoded = decodeRecordBatches(b.bytes!).batches[0]!;
+    const base = decoded.baseTimestamp;
+    const parts: ProducerBatch[] = [];
+    let cur: ProducerBatch | null = null;
+    let offsetInOld = 0;
+    for (const rec of decoded.records) {
+      const ts = base + rec.timestampDelta;
+      if (
+        cur !== null &&
+        cur.builder!.estimatedSizeAfter(ts, rec.key, rec.value, rec.headers) > this.#o.batchSize
+      ) cur = null;
+      if (cur === null) {
+        const builder = new RecordBatchBuilder({
+          compression: this.#codec,
+          ...this.#o.compressionLevel !== undefined && { level: this.#o.compressionLevel },
+          transactional: this.#txnId !== undefined,
+          initialCapacity: Math.min(b.size, this.#o.batchSize) + 128,
+        });
+        cur = new ProducerBatch(ps, builder, b.createdMs);
+        cur.attempts = b.attempts;
+        parts.push(cur);
+      }
+      // Records copy out of the decoded view before it is dropped.
+      cur.builder!.append(ts, rec.key, rec.value, rec.headers);
+      const d = b.deliveries?.[offsetInOld];
+      if (d !== undefined) (cur.deliveries ??= [])[cur.count] = d;
+      else {
+        cur.streamCount++;
+        const r = b.reported?.[offsetInOld];
+        if (r !== undefined) (cur.reported ??= [])[cur.count] = r;
+      }
+      cur.count++;
+      offsetInOld++;
+    }
+    // The parts inherit the big batch's accounting and its place in sequence order.
+    let seq = b.baseSequence;
+    const inflightAt = ps.inflight.indexOf(b);
+    if (inflightAt >= 0) ps.inflight.splice(inflightAt, 1);
+    const sizes = parts.map((p) => p.builder!.sizeInBytes);
+    const total = sizes.reduce((a, c) => a + c, 0);
+    this.#buffered += total - b.size;
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i]!;
+      p.size = sizes[i]!;
+      this.#incomplete.add(p);
+      if (seq >= 0) {
+        p.baseSequence = seq;
+        p.producerId = b.producerId;
+        p.producerEpoch = b.producerEpoch;
+        p.builder!.setProducerState(b.producerId, b.producerEpoch, seq);
+        seq = incrementSequence(seq, p.count);
+      }
+      p.bytes = p.builder!.finish();
+      p.builder = null;
+    }
+    if (inflightAt >= 0) ps.inflight.splice(inflightAt, 0, ...parts);
+    let i = 0;
+    const q = ps.queue;
+    if (b.baseSequence >= 0) {
+      while (i < q.length && q[i]!.baseSequence >= 0 && q[i]!.baseSequence < b.baseSequence) i++;
+    }
+    q.splice(i, 0, ...parts);
+    b.done = true;
+    this.#incomplete.delete(b);
+    const waiters = b.waiters;
+    b.waiters = null;
+    if (waiters) {
+      // A flush waiting for the big batch now waits for its parts.
+      Promise.all(parts.map((p) => this.#whenDone(p))).then(() => waiters.forEach((w) => w()));
+    }
+    this.#activate(ps);
+    this.#wake();
+  }
+
+  #expire(b: ProducerBatch): void {
+    const q = b.ps.queue;
+    const i = q.indexOf(b);
+    if (i >= 0) q.splice(i, 1);
+    if (b.ps.open === b) b.ps.open = null;
+    const error = new TimeoutError(
+      `${b.count} record(s) for ${b.ps.topic.name}-${b.ps.partition} expired: ` +
+        `${Date.now() - b.createdMs} ms passed since the batch was created ` +
+        `(deliveryTimeoutMs ${this.#o.deliveryTimeoutMs})`,
+      { timeoutMs: this.#o.deliveryTimeoutMs },
+    );
+    this.#fail(b, error, { code: -1, adjustSequences: false });
+  }
+
+  #succeed(b: ProducerBatch, baseOffset: bigint, logAppendTime: number): void {
+    const ps = b.ps;
+    if (this.#o.idempotent && b.baseSequence >= 0) {
+      const last = b.lastSequence;
+      if (last > ps.lastAckedSequence) ps.lastAckedSequence = last;
+      if (baseOffset >= 0n) {
+        const lastOffset = baseOffset + BigInt(b.count - 1);
+        if (lastOffset > ps.lastAckedOffset) ps.lastAckedOffset = lastOffset;
+      }
+      const i = ps.inflight.indexOf(b);
+      if (i >= 0) ps.inflight.splice(i, 1);
+    }
+    this.#recordsSent += b.count;
+    this.#complete(b, undefined, baseOffset, logAppendTime);
+  }
+
+  /** Java's Sender.failBatch + TransactionManager.handleFailedBatch. */
+  #fail(b: ProducerBatch, error: Error, how: { code: number; adjustSequences: boolean }): void {
+    const ps = b.ps;
+    const q = ps.queue;
+    const qi = q.indexOf(b);
+    if (qi >= 0) q.splice(qi, 1);
+    if (ps.open === b) ps.open = null;
+    if (this.#o.idempotent && b.baseSequence >= 0) {
+      const transactional = this.#txnId !== undefined;
+      if (transactional) this.#transactionError(error);
+      const i = ps.inflight.indexOf(b);
+      if (i >= 0) ps.inflight.splice(i, 1);
+      if (this.#txn !== "fatal_error") {
+        if (how.code === OUT_OF_ORDER_SEQUENCE_NUMBER && !transactional) {
+          this.#requestEpochBump(ps);
+        } else if (how.code === UNKNOWN_PRODUCER_ID) {
+          // The broker has no state for us: it accepts sequence 0 next.
+          ps.nextSequence = 0;
+          ps.lastAckedSequence = -1;
+          ps.unresolvedSequence = -1;
+          this.#unresolved.delete(ps);
+        } else if (how.adjustSequences) {
+          if (!transactional) this.#requestEpochBump(ps);
+          else this.#adjustSequencesAfter(b);
+        } else {
+          // Sent at least once with no answer: the broker may or may not have it.
+          const next = incrementSequence(b.lastSequence, 1);
+          if (next > ps.unresolvedSequence) ps.unresolvedSequence = next;
+          this.#unresolved.add(ps);
+        }
+      }
+    } else if (this.#txnId !== undefined) {
+      this.#transactionError(error);
+    }
+    this.#recordsFailed += b.count;
+    this.#complete(b, error, -1n, -1);
+  }
+
+  #complete(b: ProducerBatch, error: Error | undefined, baseOffset: bigint, logAppend: number) {
+    if (b.done) return;
+    b.done = true;
+    this.#buffered -= b.size;
+    this.#incomplete.delete(b);
+    const topic = b.ps.topic.name;
+    const partition = b.ps.partition;
+    const ds = b.deliveries;
+    if (ds !== null) {
+      for (let i = 0; i < ds.length; i++) {
+        const d = ds[i];
+        if (d === undefined) continue;
+        if (error !== undefined) d.reject(error);
+        else {
+          d.resolve({
+            topic,
+            partition,
+            offset: baseOffset < 0n ? -1n : baseOffset + BigInt(i),
+            timestamp: logAppend >= 0 ? logAppend : d.timestamp,
+          });
+        }
+      }
+    }
+    if (b.streamCount > 0) {
+      const reports = this.#reports;
+      const recs = b.reported;
+      if (reports !== null && recs !== null) {
+        for (let i = 0; i < recs.length; i++) {
+          const record = recs[i];
+          if (record === undefined) continue;
+          const rt = record.timestamp;
+          const own = rt === undefined ? -1 : typeof rt === "number" ? rt : rt.getTime();
+          reports.enqueue({
+            topic,
+            partition,
+            offset: error !== undefined || baseOffset < 0n ? -1n : baseOffset + BigInt(i),
+            timestamp: logAppend >= 0 ? logAppend : own,
+            record,
+            ...error !== undefined && { error },
+          });
+        }
+      } else if (error !== undefined) this.#failStream(error);
+    }
+    const waiters = b.waiters;
+    if (waiters !== null) {
+      b.waiters = null;
+      for (const w of waiters) w();
+    }
+    if (this.#intake.length > 0) this.#pump();
+  }
+
+  #failStream(error: Error): void {
+    if (this.#streamError !== undefined) return;
+    this.#streamError = error;
+    try {
+      this.#streamController?.error(error);
+    } catch { /* already closed */ }
+  }
+
+  /** Fails every batch not yet drained (transaction aborting, or fatal). */
+  #failUndrained(error: Error): void {
+    for (const ps of [...this.#active]) {
+      for (const b of [...ps.queue]) {
+        if (b.bytes === null) this.#fail(b, error, { code: -1, adjustSequences: false });
+      }
+    }
+  }
+
+  /** Fails everything: queued and waiting records (used on abort and on internal errors). */
+  #failAll(error: Error): void {
+    this.#forced ??= error;
+    for (const e of this.#intake.splice(0)) e.failed(error);
+    for (const b of [...this.#incomplete]) {
+      if (!b.sending) this.#fail(b, error, { code: -1, adjustSequences: false });
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Idempotence (Java's TransactionManager, the parts an idempotent producer uses)
+
+  #requestEpochBump(ps: PartitionState): void {
+    this.#epochBumpRequired = true;
+    this.#rewrite.add(ps);
+  }
+
+  /** An idempotent producer bumps its own epoch (KIP-360) and restarts the sequences. */
+  #bumpEpoch(): void {
+    if (this.#producerEpoch >= 32767) {
+      this.#producerId = -1n;
+      this.#producerEpoch = -1;
+    } else this.#producerEpoch++;
+    this.#logger.info("bumped the producer epoch", {
+      producerId: String(this.#producerId),
+      epoch: this.#producerEpoch,
+    });
+    for (const ps of this.#rewrite) {
+      this.#startSequencesAtBeginning(ps);
+      ps.unresolvedSequence = -1;
+      this.#unresolved.delete(ps);
+    }
+    this.#rewrite.clear();
+    this.#epochBumpRequired = false;
+  }
+
+  /** Renumbers a partition's outstanding batches from 0 under the current id and epoch. */
+  #startSequencesAtBeginning(ps: PartitionState): void {
+    let seq = 0;
+    for (const b of ps.inflight) {
+      b.producerId = this.#producerId;
+      b.producerEpoch = this.#producerEpoch;
+      b.baseSequence = seq;
+      b.sequenceReset = true;
+      if (b.bytes !== null) rewriteProducerState(b.bytes, b.producerId, b.producerEpoch, seq);
+      seq = incrementSequence(seq, b.count);
+    }
+    ps.producerId = this.#producerId;
+    ps.producerEpoch = this.#producerEpoch;
+    ps.nextSequence = seq;
+    ps.lastAckedSequence = -1;
+  }
+
+  /** A transactional batch failed for sure: later sequences move down to close the gap. */
+  #adjustSequencesAfter(failed: ProducerBatch): void {
+    const ps = failed.ps;
+    ps.nextSequence = Math.max(0, ps.nextSequence - failed.count);
+    for (const b of ps.inflight) {
+      if (b.baseSequence < failed.baseSequence) continue;
+      b.baseSequence -= failed.count;
+      if (b.bytes !== null) {
+        rewriteProducerState(b.bytes, b.producerId, b.producerEpoch, b.baseSequence);
+      }
+    }
+  }
+
+  /** Java's maybeResolveSequences: once a partition with an unknown outcome is quiet. */
+  #resolveSequences(): void {
+    for (const ps of [...this.#unresolved]) {
+      if (ps.inflight.length > 0) continue;
+      this.#unresolved.delete(ps);
+      if (ps.nextSequence === incrementSequence(ps.lastAckedSequence, 1)) {
+        ps.unresolvedSequence = -1;
+        continue;
+      }
+      ps.unresolvedSequence = -1;
+      if (this.#txnId !== undefined) {
+        this.#epochBumpRequired = true;
+        this.#transactionError(
+          new KafkaError(
+            "some records were sent but never acknowledged; abort the transaction to continue",
+          ),
+        );
+      } else this.#requestEpochBump(ps);
+    }
+  }
+
+  #initIdempotent(): void {
+    if (this.#initializing) return;
+    this.#initializing = this.#track((async () => {
+      try {
+        const res = await this.#cluster.retry(async (_attempt, signal) => {
+          const conn = await this.#cluster.connectToAny(signal);
+          const r = await conn.request(Api.InitProducerId, {
+            transactionalId: null,
+            transactionTimeoutMs: 2147483647,
+          }, { signal });
+          if (r.errorCode !== 0) throw new ProtocolError(r.errorCode, "InitProducerId");
+          return r;
+        }, {
+          signal: this.#closeController.signal,
+          deadlineMs: this.#o.deliveryTimeoutMs,
+        });
+        this.#producerId = res.producerId;
+        this.#producerEpoch = res.producerEpoch;
+        this.#logger.debug("idempotent producer id", {
+          producerId: String(res.producerId),
+          epoch: res.producerEpoch,
+        });
+      } catch (e) {
+        if (this.#closeController.signal.aborted) return;
+        // Without an id nothing can be sent: fail what waits, try again on the next record.
+        const error = e instanceof Error ? e : new KafkaError(String(e));
+        for (const b of [...this.#incomplete]) {
+          if (!b.sending) this.#fail(b, error, { code: -1, adjustSequences: false });
+        }
+      } finally {
+        this.#initializing = undefined;
+        this.#wake();
+      }
+    })());
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Transactions
+
+  #requireTransactional(): string {
+    if (this.#txnId === undefined) {
+      throw new TransactionStateError("this producer has no transactionalId");
+    }
+    if (this.#state !== "open") throw new ClosedError("producer");
+    if (this.#txn === "fatal_error") throw this.#txnError!;
+    return this.#txnId;
+  }
+
+  /** Moves the transaction to an error state after a failed batch or request. */
+  #transactionError(error: Error): void {
+    if (this.#txnId === undefined) return;
+    const fatal = error instanceof ProducerFencedError ||
+      (error instanceof ProtocolError &&
+        (error.code === TRANSACTIONAL_ID_AUTHORIZATION_FAILED ||
+          error.code === CLUSTER_AUTHORIZATION_FAILED)) ||
+      error instanceof UnsupportedVersionError;
+    if (fatal) {
+      if (this.#txn !== "fatal_error") {
+        this.#txn = "fatal_error";
+        this.#txnError = error;
+        this.#wake();
+      }
+      return;
+    }
+    if (this.#txn === "in_transaction" || this.#txn === "committing") {
+      this.#txn = "abortable_error";
+      this.#txnError = error;
+      this.#epochBumpRequired = true;
+      this.#wake();
+    }
+  }
+
+  /** Runs a request against the transaction coordinator with Java's retry rules. */
+  async #coordinatorRequest<Req, Res extends { errorCode: number }>(
+    api: ApiDef<Req, Res>,
+    body: Req,
+    what: string,
+    options: { signal?: AbortSignal | undefined; maxVersion?: number } = {},
+  ): Promise<Res> {
+    const txnId = this.#txnId!;
+    return await this.#cluster.retry(async (_attempt, signal) => {
+      const broker = await this.#cluster.coordinator("transaction", txnId, signal);
+      const conn = await this.#cluster.connectTo(broker, "default", signal);
+      let version = conn.versionFor(api as ApiDef<unknown, unknown>);
+      if (options.maxVersion !== undefined) version = Math.min(version, options.maxVersion);
+      const res = await conn.request(api, body, { signal, version });
+      const code = res.errorCode;
+      if (code === 0) return res;
+      if (code === PRODUCER_FENCED || code === INVALID_PRODUCER_EPOCH) {
+        throw new ProducerFencedError(txnId, { cause: new ProtocolError(code, what) });
+      }
+      if (code === NOT_COORDINATOR || code === COORDINATOR_NOT_AVAILABLE) {
+        this.#cluster.forgetCoordinator("transaction", txnId);
+      }
+      throw new ProtocolError(code, `${what} for transactional id "${txnId}"`);
+    }, {
+      coordinator: ["transaction", txnId],
+      signal: options.signal
+        ? AbortSignal.any([options.signal, this.#closeController.signal])
+        : this.#closeController.signal,
+      deadlineMs: this.#o.maxBlockMs,
+    });
+  }
+
+  /**
+   * Registers the transactional id with its coordinator and gets the producer id and epoch,
+   * fencing any older producer with the same id (and completing its open transaction).
+   */
+  async initTransactions(options: { signal?: AbortSignal } = {}): Promise<void> {
+    const txnId = this.#requireTransactional();
+    if (this.#txn !== "uninitialized") {
+      throw new TransactionStateError(`initTransactions() was already called (state ${this.#txn})`);
+    }
+    this.#txn = "initializing";
+    try {
+      await this.#initProducerId(txnId, -1n, -1, options.signal);
+      this.#txn = "ready";
+    } catch (e) {
+      if (this.#txn === "initializing") this.#txn = "uninitialized";
+      if (e instanceof ProducerFencedError) this.#enterFatal(e);
+      throw e;
+    }
+  }
+
+  async #initProducerId(
+    txnId: string,
+    producerId: bigint,
+    epoch: number,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const res = await this.#coordinatorRequest(
+      Api.InitProducerId,
+      {
+        transactionalId: txnId,
+        transactionTimeoutMs: this.#o.transactionTimeoutMs,
+        producerId,
+        producerEpoch: epoch,
+      },
+      "InitProducerId",
+      { signal },
+    );
+    this.#producerId = res.producerId;
+    this.#producerEpoch = res.producerEpoch;
+    this.#epochBumpRequired = false;
+    // A new id or epoch: every partition restarts its sequence at 0.
+    for (const t of this.#topics.values()) {
+      for (const ps of t.partitions) {
+        ps.producerId = -1n;
+        ps.producerEpoch = -1;
+        ps.nextSequence = 0;
+        ps.lastAckedSequence = -1;
+        ps.unresolvedSequence = -1;
+      }
+    }
+    this.#unresolved.clear();
+    this.#wake();
+  }
+
+  #enterFatal(error: Error): void {
+    this.#txn = "fatal_error";
+    this.#txnError = error;
+    this.#wake();
+  }
+
+  /** Starts a transaction: records sent from now on are committed or aborted together. */
+  beginTransaction(): void {
+    this.#requireTransactional();
+    if (this.#txn !== "ready") {
+      throw new TransactionStateError(
+        this.#txn === "uninitialized"
+          ? "call initTransactions() first"
+          : `cannot begin a transaction in state ${this.#txn}`,
+      );
+    }
+    this.#txn = "in_transaction";
+    this.#txnStarted = false;
+    this.#txnError = undefined;
+  }
+
+  #needAdd(ps: PartitionState): void {
+    ps.pendingAdd = true;
+    this.#toAdd.add(ps);
+    if (this.#adding) return;
+    this.#adding = this.#track(
+      this.#addPartitions().finally(() => {
+        this.#adding = undefined;
+        this.#wake();
+      }),
+    );
+  }
+
+  /** AddPartitionsToTxn (v3 and below: the client form of transactions v1). */
+  async #addPartitions(): Promise<void> {
+    const txnId = this.#txnId!;
+    while (this.#toAdd.size > 0 && this.#txn === "in_transaction") {
+      const batch = [...this.#toAdd];
+      this.#toAdd.clear();
+      const byTopic = new Map<string, number[]>();
+      for (const ps of batch) {
+        const l = byTopic.get(ps.topic.name);
+        if (l) l.push(ps.partition);
+        else byTopic.set(ps.topic.name, [ps.partition]);
+      }
+      const topics = [...byTopic].map(([name, partitions]) => ({ name, partitions }));
+      try {
+        await this.#cluster.retry(async (_attempt, signal) => {
+          const broker = await this.#cluster.coordinator("transaction", txnId, signal);
+          const conn = await this.#cluster.connectTo(broker, "default", signal);
+          const version = Math.min(
+            conn.versionFor(Api.AddPartitionsToTxn as ApiDef<unknown, unknown>),
+            3,
+          );
+          const res = await conn.request(Api.AddPartitionsToTxn, {
+            v3AndBelowTransactionalId: txnId,
+            v3AndBelowProducerId: this.#producerId,
+            v3AndBelowProducerEpoch: this.#producerEpoch,
+            v3AndBelowTopics: topics,
+          }, { signal, version });
+          let retriable: ProtocolError | undefined;
+          let failed: ProtocolError | undefined;
+          for (const tr of res.resultsByTopicV3AndBelow) {
+            for (const pr of tr.resultsByPartition) {
+              const code = pr.partitionErrorCode;
+              if (code === 0) continue;
+              const e = new ProtocolError(
+                code,
+                `AddPartitionsToTxn ${tr.name}-${pr.partitionIndex}`,
+              );
+              if (code === PRODUCER_FENCED || code === INVALID_PRODUCER_EPOCH) {
+                throw new ProducerFencedError(txnId, { cause: e });
+              }
+              if (code === NOT_COORDINATOR || code === COORDINATOR_NOT_AVAILABLE) {
+                this.#cluster.forgetCoordinator("transaction", txnId);
+                retriable = e;
+              } else if (
+                code === CONCURRENT_TRANSACTIONS || code === COORDINATOR_LOAD_IN_PROGRESS ||
+                code === UNKNOWN_TOPIC_OR_PARTITION
+              ) retriable = e;
+              else if (code !== 55) failed ??= e; // 55 OPERATION_NOT_ATTEMPTED: collateral
+            }
+          }
+          if (failed) {
+            throw new TransactionStateError(failed.message, { abortable: true, cause: failed });
+          }
+          if (retriable) throw retriable;
+        }, {
+          coordinator: ["transaction", txnId],
+          signal: this.#closeController.signal,
+          deadlineMs: this.#o.maxBlockMs,
+        });
+        for (const ps of batch) {
+          ps.pendingAdd = false;
+          ps.inTransaction = true;
+          this.#txnPartitions.push(ps);
+        }
+        this.#txnStarted = true;
+      } catch (e) {
+        for (const ps of batch) ps.pendingAdd = false;
+        if (this.#closeController.signal.aborted) return;
+        // Fenced is fatal; anything else makes the transaction abortable (Java's abortableError).
+        this.#transactionError(e instanceof Error ? e : new KafkaError(String(e)));
+        return;
+      }
+    }
+    // Partitions queued while the transaction left in_transaction are dropped with it.
+    for (const ps of this.#toAdd) ps.pendingAdd = false;
+    this.#toAdd.clear();
+  }
+
+  /**
+   * Adds consumed offsets to the transaction (AddOffsetsToTxn, then TxnOffsetCommit to the
+   * group coordinator): they are committed if and only if the transaction commits.
+   * `group` is what `consumer.groupMetadata()` returns.
+   */
+  async sendOffsetsToTransaction(
+    offsets: readonly TransactionOffset[],
+    group: ConsumerGroupMetadata,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<void> {
+    const txnId = this.#requireTransactional();
+    if (this.#txn !== "in_transaction") {
+      throw this.#txn === "abortable_error"
+        ? new TransactionStateError("the transaction failed and must be aborted", {
+          abortable: true,
+          cause: this.#txnError,
+        })
+        : new TransactionStateError("sendOffsetsToTransaction() needs an open transaction");
+    }
+    if (typeof group?.groupId !== "string") throw new TypeError("group.groupId must be a string");
+    try {
+      await this.#coordinatorRequest(
+        Api.AddOffsetsToTxn,
+        {
+          transactionalId: txnId,
+          producerId: this.#producerId,
+          producerEpoch: this.#producerEpoch,
+          groupId: group.groupId,
+        },
+        "AddOffsetsToTxn",
+        { signal: options.signal },
+      );
+      this.#txnStarted = true;
+      const byTopic = new Map<string, TransactionOffset[]>();
+      for (const o of offsets) {
+        const l = byTopic.get(o.topic);
+        if (l) l.push(o);
+        else byTopic.set(o.topic, [o]);
+      }
+      const topics = [...byTopic].map(([name, list]) => ({
+        name,
+        partitions: list.map((o) => ({
+          partitionIndex: o.partition,
+          committedOffset: o.offset,
+          committedLeaderEpoch: o.leaderEpoch ?? -1,
+          committedMetadata: o.metadata ?? "",
+        })),
+      }));
+      const signal = options.signal
+        ? AbortSignal.any([options.signal, this.#closeController.signal])
+        : this.#closeController.signal;
+      await this.#cluster.retry(async (_attempt, s) => {
+        const res = await this.#cluster.sendToCoordinator(
+          "group",
+          group.groupId,
+          Api.TxnOffsetCommit,
+          {
+            transactionalId: txnId,
+            groupId: group.groupId,
+            producerId: this.#producerId,
+            producerEpoch: this.#producerEpoch,
+            generationId: group.generationId,
+            memberId: group.memberId,
+            groupInstanceId: group.groupInstanceId,
+            topics,
+          },
+          { signal: s },
+        );
+        for (const t of res.topics) {
+          for (const p of t.partitions) {
+            if (p.errorCode === 0) continue;
+            const e = new ProtocolError(
+              p.errorCode,
+              `TxnOffsetCommit ${t.name}-${p.partitionIndex}`,
+            );
+            if (p.errorCode === PRODUCER_FENCED || p.errorCode === INVALID_PRODUCER_EPOCH) {
+              throw new ProducerFencedError(txnId, { cause: e });
+            }
+            if (p.errorCode === NOT_COORDINATOR || p.errorCode === COORDINATOR_NOT_AVAILABLE) {
+              this.#cluster.forgetCoordinator("group", group.groupId);
+            }
+            throw e;
+          }
+        }
+      }, { coordinator: ["group", group.groupId], signal, deadlineMs: this.#o.maxBlockMs });
+    } catch (e) {
+      const error = e instanceof Error ? e : new KafkaError(String(e));
+      if (!(error instanceof DOMException)) this.#transactionError(error);
+      throw e;
+    }
+  }
+
+  /**
+   * Commits the transaction: waits until every record sent in it is acknowledged, then
+   * EndTxn(commit). If a record failed, it throws an abortable TransactionStateError.
+   */
+  async commitTransaction(options: { signal?: AbortSignal } = {}): Promise<void> {
+    const txnId = this.#requireTransactional();
+    if (this.#txn === "abortable_error") {
+      throw new TransactionStateError("the transaction failed and must be aborted", {
+        abortable: true,
+        cause: this.#txnError,
+      });
+    }
+    if (this.#txn !== "in_transaction") {
+      throw new TransactionStateError(`no transaction to commit (state ${this.#txn})`);
+    }
+    this.#txn = "committing";
+    await this.#flushAll(options.signal);
+    while (this.#adding) await this.#adding;
+    if (this.#txn !== "committing") {
+      if (this.#txn === "fatal_error") throw this.#txnError!;
+      throw new TransactionStateError("the transaction failed and must be aborted", {
+        abortable: true,
+        cause: this.#txnError,
+      });
+    }
+    await this.#endTransaction(txnId, true, options.signal);
+  }
+
+  /** Aborts the transaction: unsent records fail, sent ones are discarded by readers. */
+  async abortTransaction(options: { signal?: AbortSignal } = {}): Promise<void> {
+    const txnId = this.#requireTransactional();
+    if (
+      this.#txn !== "in_transaction" && this.#txn !== "abortable_error" &&
+      this.#txn !== "committing"
+    ) {
+      throw new TransactionStateError(`no transaction to abort (state ${this.#txn})`);
+    }
+    this.#txn = "aborting";
+    this.#drain();
+    await this.#flushAll(options.signal);
+    while (this.#adding) await this.#adding;
+    if ((this.#txn as TxnState) === "fatal_error") throw this.#txnError!;
+    await this.#endTransaction(txnId, false, options.signal);
+  }
+
+  async #endTransaction(txnId: string, commit: boolean, signal: AbortSignal | undefined) {
+    try {
+      if (this.#txnStarted) {
+        await this.#coordinatorRequest(
+          Api.EndTxn,
+          {
+            transactionalId: txnId,
+            producerId: this.#producerId,
+            producerEpoch: this.#producerEpoch,
+            committed: commit,
+          },
+          commit ? "EndTxn(commit)" : "EndTxn(abort)",
+          { signal, maxVersion: 4 },
+        );
+      }
+      if (this.#epochBumpRequired) {
+        // KIP-360: after an aborted failure, bump the epoch instead of re-initializing.
+        await this.#initProducerId(txnId, this.#producerId, this.#producerEpoch, signal);
+      }
+    } catch (e) {
+      if (e instanceof ProducerFencedError) this.#enterFatal(e);
+      else if (!(e instanceof DOMException)) {
+        this.#txn = commit ? "abortable_error" : this.#txn;
+        this.#txnError ??= e as Error;
+      }
+      throw e;
+    }
+    for (const ps of this.#txnPartitions) ps.inTransaction = false;
+    this.#txnPartitions.length = 0;
+    this.#txnStarted = false;
+    this.#txnError = undefined;
+    this.#txn = "ready";
+  }
+
+  /**
+   * Runs `fn` inside a transaction: commits when it resolves, aborts (and rethrows) when it
+   * throws.
+   *
+   * ```ts ignore
+   * await producer.transaction(async (tx) => {
+   *   await tx.send({ topic: "out", value: "x" });
+   *   await tx.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
+   * });
+   * ```
+   */
+  async transaction<T>(fn: (tx: this) => Promise<T> | T): Promise<T> {
+    this.beginTransaction();
+    let result: T;
+    try {
+      result = await fn(this);
+    } catch (e) {
+      if (this.#txn !== "fatal_error" && this.#state === "open") {
+        await this.abortTransaction().catch((abortError) => {
+          this.#logger.warn("abort after a failed transaction body failed", {
+            error: errorText(abortError),
+          });
+        });
+      }
+      throw e;
+    }
+    try {
+      await this.commitTransaction();
+    } catch (e) {
+      if (e instanceof TransactionStateError && e.abortable) {
+        await this.abortTransaction().catch(() => {});
+      }
+      throw e;
+    }
+    return result;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Flush, close
+
+  #whenDone(b: ProducerBatch): Promise<void> {
+    if (b.done) return Promise.resolve();
+    return new Promise((resolve) => (b.waiters ??= []).push(resolve));
+  }
+
+  async #flushAll(signal?: AbortSignal): Promise<void> {
+    this.#flushing++;
+    try {
+      this.#drain();
+      while (this.#intake.length > 0 || this.#incomplete.size > 0) {
+        if (signal?.aborted) throw abortReason(signal);
+        if (this.#incomplete.size === 0) {
+          // Records wait for metadata: poll until they are in batches or failed.
+          await sleep(5, signal);
+          continue;
+        }
+        const pending = [...this.#incomplete].map((b) => this.#whenDone(b));
+        this.#drain();
+        if (signal) {
+          await Promise.race([
+            Promise.all(pending),
+            new Promise((_, reject) =>
+              signal.addEventListener("abort", () => reject(abortReason(signal)), { once: true })
+            ),
+          ]);
+        } else await Promise.all(pending);
+      }
+    } finally {
+      this.#flushing--;
+    }
+  }
+
+  /**
+   * Sends everything accepted so far without waiting for `lingerMs`, and resolves once all of
+   * it is acknowledged or failed (failures are reported where the records came from).
+   */
+  async flush(options: { signal?: AbortSignal } = {}): Promise<void> {
+    await this.#flushAll(options.signal);
+  }
+
+  /**
+   * Stops accepting records, delivers what was accepted (giving up after `timeoutMs`, if set),
+   * and closes the connections. An open transaction is aborted. Safe to call twice.
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    this.#closePromise ??= this.#close(options);
+    return this.#closePromise;
+  }
+
+  async #close(options: CloseOptions): Promise<void> {
+    if (this.#state === "open") this.#state = "closing";
+    try {
+      if (
+        this.#txnId !== undefined &&
+        (this.#txn === "in_transaction" || this.#txn === "abortable_error")
+      ) {
+        this.#state = "open";
+        try {
+          await this.abortTransaction();
+        } catch { /* best effort: the coordinator times it out otherwise */ }
+        this.#state = "closing";
+      }
+      const timeout = options.timeoutMs === undefined
+        ? undefined
+        : AbortSignal.timeout(options.timeoutMs);
+      try {
+        await this.#flushAll(timeout);
+      } catch { /* timed out: fail the rest below */ }
+    } finally {
+      await this.#shutdown(new ClosedError("producer"));
+    }
+  }
+
+  /**
+   * Closes at once: records not yet acknowledged fail with ClosedError (whose cause is
+   * `reason`), and open connections are dropped.
+   */
+  abort(reason?: unknown): Promise<void> {
+    this.#closePromise ??= this.#shutdown(
+      new ClosedError("producer", reason === undefined ? {} : { cause: reason }),
+    );
+    return this.#closePromise;
+  }
+
+  async #shutdown(error: ClosedError): Promise<void> {
+    this.#state = "closing";
+    this.#failAll(error);
+    this.#state = "closed";
+    this.#closeController.abort(error);
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#ownsCluster) await this.#cluster.close();
+    // In-flight requests now fail; their batches fail with them.
+    while (this.#background.size > 0) await Promise.allSettled([...this.#background]);
+    for (const b of [...this.#incomplete]) {
+      this.#fail(b, error, { code: -1, adjustSequences: false });
+    }
+    try {
+      this.#reports?.close();
+    } catch { /* cancelled */ }
+    this.#reports = null;
+    try {
+      this.#streamController?.error(error);
+    } catch { /* closed */ }
+  }
+
+  /** `await using` support: {@linkcode close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #track<T>(p: Promise<T>): Promise<T> {
+    this.#background.add(p);
+    p.then(() => this.#background.delete(p), () => this.#background.delete(p));
+    return p;
+  }
+}
