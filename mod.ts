@@ -25,3 +25,15 @@ export type { LogFields, Logger, LogLevel } from "./protocol/logger.ts";
 export { consoleLogger, silentLogger } from "./protocol/logger.ts";
 export type { TlsOptions } from "./protocol/connection.ts";
 export type { SaslOptions } from "./protocol/sasl_flow.ts";
+export * from "./admin/mod.ts";
+export type {
+  OAuthBearerOptions,
+  OAuthBearerToken,
+  OAuthBearerTokenProvider,
+  PlainOptions,
+  SaslContext,
+  SaslMechanism,
+  SaslSecret,
+  SaslSession,
+  ScramOptions,
+} from "./protocol/sasl/mod.ts";

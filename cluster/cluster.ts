@@ -8,11 +8,13 @@
 import { Api, type ApiDef } from "../protocol/apis.ts";
 import { Connection, type RequestOptions } from "../protocol/connection.ts";
 import {
+  abortReason,
   AuthenticationError,
   ClosedError,
   ConnectionError,
   KafkaError,
   ProtocolError,
+  TimeoutError,
 } from "../protocol/errors.ts";
 import { type Logger, silentLogger } from "../protocol/logger.ts";
 import { type BrokerInfo, type ClusterInfo, MetadataCache, type TopicErrors } from "./metadata.ts";
@@ -27,11 +29,33 @@ import { type RetryPolicy, retryPolicy, withRetry, type WithRetryOptions } from 
  */
 export type Lane = string;
 
-/** Where to send a request. */
+/**
+ * Where to send a request: a node id, an address, any live broker, or the controller (as
+ * metadata names it; in KRaft that is any broker, which forwards to the active controller).
+ */
 export type Target =
   | { node: number }
   | { address: { host: string; port: number } }
-  | { any: true };
+  | { any: true }
+  | { controller: true };
+
+/** Hints for {@linkcode Cluster.recover}: what to refresh after a failure. */
+export interface RecoverHints {
+  /** Topics whose metadata to refresh on stale-metadata errors (default: the interest set). */
+  topics?: readonly string[] | undefined;
+  /** The coordinator to forget on coordinator errors. */
+  coordinator?: [CoordinatorType, string] | undefined;
+  /** Bounds the metadata refresh. */
+  signal?: AbortSignal | undefined;
+}
+
+/** Options of {@linkcode Cluster.retry}. */
+export interface ClusterRetryOptions extends WithRetryOptions {
+  /** The coordinator the operation talks to, forgotten on coordinator errors. */
+  coordinator?: [CoordinatorType, string] | undefined;
+  /** Topics to refresh on stale-metadata errors (default: the interest set). */
+  topics?: readonly string[] | undefined;
+}
 
 /** Coordinator kinds for FindCoordinator (key type 0 and 1). */
 export type CoordinatorType = "group" | "transaction";
@@ -43,6 +67,9 @@ export interface SendOptions extends RequestOptions {
 }
 
 const COORDINATOR_ERRORS = new Set([14, 15, 16]); // LOAD_IN_PROGRESS, NOT_AVAILABLE, NOT_COORDINATOR
+const NOT_CONTROLLER = 41;
+const UNKNOWN_TOPIC_OR_PARTITION = 3;
+const LEADER_NOT_AVAILABLE = 5;
 const ZERO_UUID = "AAAAAAAAAAAAAAAAAAAAAA";
 
 /**
@@ -64,10 +91,15 @@ export class Cluster {
   readonly #bootstrap: { host: string; port: number }[];
   readonly #cache = new MetadataCache();
   readonly #conns = new Map<string, Promise<Connection>>();
+  /** The settled, open subset of #conns. */
+  readonly #live = new Map<string, Connection>();
   readonly #coordinators = new Map<string, BrokerInfo>();
   readonly #interest = new Set<string>();
-  #refresh: Promise<TopicErrors> | undefined;
-  #refreshAll = false;
+  /** Topics being created, by expiry time: UNKNOWN_TOPIC_OR_PARTITION for them is transient. */
+  readonly #expected = new Map<string, number>();
+  /** Aborted by close(), so that retries and backoffs in progress end at once. */
+  readonly #closing = new AbortController();
+  #refresh: { topics: Set<string> | null; run: Promise<TopicErrors> } | undefined;
   #timer: ReturnType<typeof setInterval>;
   #closed = false;
 
@@ -123,6 +155,29 @@ export class Cluster {
     for (const t of topics) this.#interest.delete(t);
   }
 
+  /**
+   * Notes topics that were just created: for `forMs`, UNKNOWN_TOPIC_OR_PARTITION about them
+   * means "not propagated yet" (retry after a refresh) rather than "no such topic".
+   */
+  expectTopics(topics: Iterable<string>, forMs = 15_000): void {
+    const until = Date.now() + forMs;
+    for (const t of topics) this.#expected.set(t, until);
+  }
+
+  /** Whether `topic` was created recently enough that its absence is still transient. */
+  topicMayAppear(topic: string): boolean {
+    const until = this.#expected.get(topic);
+    if (until === undefined) return false;
+    if (until >= Date.now()) return true;
+    this.#expected.delete(topic);
+    return false;
+  }
+
+  /** Aborts when {@linkcode close} is called: for long waits of the clients built on this. */
+  get closeSignal(): AbortSignal {
+    return this.#closing.signal;
+  }
+
   #checkOpen(): void {
     if (this.#closed) throw new ClosedError("client");
   }
@@ -148,24 +203,29 @@ export class Cluster {
       ...o.requestTimeoutMs !== undefined && { requestTimeoutMs: o.requestTimeoutMs },
       ...o.maxInFlight !== undefined && { maxInFlight: o.maxInFlight },
       ...o.maxFrameBytes !== undefined && { maxFrameBytes: o.maxFrameBytes },
-      ...signal !== undefined && { signal },
+      // The connection is shared, so one caller's signal must not abort it for the others:
+      // only close() does; each caller stops waiting on its own signal below.
+      signal: this.#closing.signal,
       logger: this.#logger,
     }).then((conn) => {
       if (this.#closed) {
         conn.close();
         throw new ClosedError("client");
       }
-      this.#logger.debug("connected", { broker: key });
+      this.#logger.debug("connected", { broker: `${address.host}:${address.port}`, lane });
+      this.#live.set(key, conn);
       conn.onClose(() => {
         if (this.#conns.get(key) === opening) this.#conns.delete(key);
+        if (this.#live.get(key) === conn) this.#live.delete(key);
       });
       return conn;
     }, (e) => {
       if (this.#conns.get(key) === opening) this.#conns.delete(key);
+      if (this.#closed) throw new ClosedError("client", { cause: e });
       throw e;
     });
     this.#conns.set(key, opening);
-    return opening;
+    return followSignal(opening, signal);
   }
 
   /** The connection for `lane` to broker `nodeId`, refreshing metadata if it is unknown. */
@@ -193,11 +253,12 @@ export class Cluster {
    */
   async connectToAny(signal?: AbortSignal): Promise<Connection> {
     this.#checkOpen();
+    // Only settled connections count: waiting on one still connecting (perhaps to a host that
+    // swallows packets) would stall every request behind it.
     let best: Connection | undefined;
-    for (const [key, p] of this.#conns) {
+    for (const [key, c] of this.#live) {
       if (!key.endsWith("#default")) continue;
-      const c = await p.catch(() => undefined);
-      if (c && !c.closed && (!best || c.inFlight < best.inFlight)) best = c;
+      if (!c.closed && (!best || c.inFlight < best.inFlight)) best = c;
     }
     if (best) return best;
     const candidates = [...shuffle(this.#cache.brokers()), ...this.#bootstrap];
@@ -227,30 +288,53 @@ export class Cluster {
     options: { signal?: AbortSignal | undefined; allowAutoCreate?: boolean } = {},
   ): Promise<TopicErrors> {
     this.#checkOpen();
-    if (this.#refresh && (this.#refreshAll || (topics !== null && topics.length === 0))) {
-      return this.#refresh;
+    const current = this.#refresh;
+    // A refresh in flight that covers these topics answers this call too.
+    if (
+      current && !options.allowAutoCreate &&
+      (current.topics === null || (topics !== null && topics.every((t) => current.topics!.has(t))))
+    ) {
+      return followSignal(current.run, options.signal);
     }
     const run = this.#fetchMetadata(topics, options).finally(() => {
-      if (this.#refresh === run) this.#refresh = undefined;
+      if (this.#refresh?.run === run) this.#refresh = undefined;
     });
-    this.#refresh = run;
-    this.#refreshAll = topics === null;
-    return run;
+    this.#refresh = { topics: topics === null ? null : new Set(topics), run };
+    return followSignal(run, options.signal);
   }
 
   async #fetchMetadata(
     topics: readonly string[] | null,
     options: { signal?: AbortSignal | undefined; allowAutoCreate?: boolean },
   ): Promise<TopicErrors> {
-    return await this.retry(async (_attempt, signal) => {
+    // Not this.retry(): its recovery refreshes metadata, which would wait on this very call.
+    // A failed attempt drops its connection from the pool, so the next one tries another
+    // broker (or the next bootstrap address).
+    return await withRetry(this.#policy, async (_attempt, signal) => {
       const conn = await this.connectToAny(signal);
       const res = await conn.request(Api.Metadata, {
         topics: topics === null ? null : topics.map((name) => ({ name, topicId: ZERO_UUID })),
         allowAutoTopicCreation: options.allowAutoCreate ?? false,
         includeTopicAuthorizedOperations: false,
       }, { signal });
+      if (res.errorCode !== 0) throw new ProtocolError(res.errorCode, "Metadata");
       return this.#cache.update(res, topics === null);
-    }, { signal: options.signal });
+    }, {
+      signal: this.#withClosing(options.signal),
+      onError: (e, ctx) => {
+        if (this.#closed || !(e instanceof KafkaError) || !e.retriable) return false;
+        this.#logger.debug("metadata request failed, retrying", {
+          attempt: ctx.attempt,
+          error: errorName(e),
+        });
+        return true;
+      },
+    });
+  }
+
+  /** `signal` combined with the close signal, so close() ends waits at once. */
+  #withClosing(signal: AbortSignal | undefined): AbortSignal {
+    return signal ? AbortSignal.any([signal, this.#closing.signal]) : this.#closing.signal;
   }
 
   #periodicRefresh(): void {
@@ -264,6 +348,46 @@ export class Cluster {
   /** The leader's node id for a partition, or -1 when unknown. */
   leaderFor(topic: string, partition: number): number {
     return this.#cache.partition(topic, partition)?.leader ?? -1;
+  }
+
+  /**
+   * The leader of a partition, refreshing the topic's metadata when it is not cached or has no
+   * leader. Fails with ProtocolError UNKNOWN_TOPIC_OR_PARTITION (no such topic or partition)
+   * or LEADER_NOT_AVAILABLE (retriable).
+   */
+  async leaderOf(topic: string, partition: number, signal?: AbortSignal): Promise<number> {
+    let p = this.#cache.partition(topic, partition);
+    let topicError: number | undefined;
+    if (!p || p.leader < 0) {
+      const errors = await this.refreshMetadata([topic], { signal });
+      topicError = errors.get(topic);
+      p = this.#cache.partition(topic, partition);
+    }
+    if (!p) {
+      const code = topicError ?? UNKNOWN_TOPIC_OR_PARTITION;
+      throw new ProtocolError(code, `${topic}-${partition}`);
+    }
+    if (p.leader < 0) {
+      throw new ProtocolError(
+        p.errorCode !== 0 ? p.errorCode : LEADER_NOT_AVAILABLE,
+        `${topic}-${partition}`,
+      );
+    }
+    return p.leader;
+  }
+
+  /**
+   * The controller's node id from metadata (refreshed when unknown). In KRaft, brokers name a
+   * random live broker here and forward controller requests themselves.
+   */
+  async controller(signal?: AbortSignal): Promise<number> {
+    let id = this.#cache.info().controllerId;
+    if (id < 0 || !this.#cache.broker(id)) {
+      await this.refreshMetadata([], { signal });
+      id = this.#cache.info().controllerId;
+    }
+    if (id < 0) throw new ConnectionError("the cluster reports no controller", { retriable: true });
+    return id;
   }
 
   /** The coordinator of a group or transactional id (cached until it moves). */
@@ -325,6 +449,8 @@ export class Cluster {
       ? await this.connectToNode(target.node, lane, options.signal)
       : "address" in target
       ? await this.connectTo(target.address, lane, options.signal)
+      : "controller" in target
+      ? await this.connectToNode(await this.controller(options.signal), lane, options.signal)
       : await this.connectToAny(options.signal);
     return await conn.request(api, body, options);
   }
@@ -353,26 +479,54 @@ export class Cluster {
    */
   retry<T>(
     fn: (attempt: number, signal: AbortSignal) => Promise<T>,
-    options: WithRetryOptions & { coordinator?: [CoordinatorType, string] } = {},
+    options: ClusterRetryOptions = {},
   ): Promise<T> {
-    const { coordinator, onError, ...rest } = options;
+    const { coordinator, topics, onError, ...rest } = options;
+    const signal = this.#withClosing(options.signal);
     return withRetry(this.#policy, fn, {
       ...rest,
+      signal,
       onError: async (e, ctx) => {
         if (this.#closed) return false;
         if (onError) return await onError(e, ctx);
-        if (!(e instanceof KafkaError) || !e.retriable) return false;
-        this.#logger.debug("retrying", { attempt: ctx.attempt, error: e.message });
-        if (e instanceof ProtocolError && COORDINATOR_ERRORS.has(e.code) && coordinator) {
-          this.forgetCoordinator(...coordinator);
+        const again = await this.recover(e, { topics, coordinator, signal });
+        if (again) {
+          this.#logger.debug("retrying", {
+            attempt: ctx.attempt,
+            error: errorName(e),
+            message: (e as Error).message,
+          });
         }
-        if (e instanceof ConnectionError && coordinator) this.forgetCoordinator(...coordinator);
-        if ((e instanceof ProtocolError && e.refreshMetadata) || e instanceof ConnectionError) {
-          await this.refreshMetadata([...this.#interest]).catch(() => {});
-        }
-        return true;
+        return again;
       },
+    }).catch((e) => {
+      // An operation cut short by close() reports the close, not a bare AbortError.
+      if (this.#closed && !options.signal?.aborted) throw new ClosedError("client", { cause: e });
+      throw e;
     });
+  }
+
+  /**
+   * Decides whether a failure is worth retrying and prepares the retry: a stale-metadata
+   * error (NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE, FENCED_LEADER_EPOCH, ...), a broken
+   * connection or NOT_CONTROLLER refreshes metadata; coordinator errors forget the coordinator.
+   */
+  async recover(error: unknown, hints: RecoverHints = {}): Promise<boolean> {
+    if (this.#closed || !(error instanceof KafkaError) || !error.retriable) return false;
+    const { coordinator } = hints;
+    const isProtocol = error instanceof ProtocolError;
+    const broken = error instanceof ConnectionError || error instanceof TimeoutError;
+    if (coordinator && ((isProtocol && COORDINATOR_ERRORS.has(error.code)) || broken)) {
+      this.forgetCoordinator(...coordinator);
+    }
+    if (
+      (isProtocol && (error.refreshMetadata || error.code === NOT_CONTROLLER)) ||
+      error instanceof ConnectionError
+    ) {
+      const topics = hints.topics ?? [...this.#interest];
+      await this.refreshMetadata(topics, { signal: hints.signal }).catch(() => {});
+    }
+    return true;
   }
 
   /** Closes every connection and timer. Later calls fail with {@linkcode ClosedError}. */
@@ -380,16 +534,35 @@ export class Cluster {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
+    this.#closing.abort(new ClosedError("client"));
     const all = [...this.#conns.values()];
     this.#conns.clear();
+    this.#live.clear();
     await Promise.all(all.map((p) => p.then((c) => c.close(), () => {})));
-    await this.#refresh?.catch(() => {});
+    await this.#refresh?.run.catch(() => {});
   }
 
   /** Closes the cluster (`await using`). */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+/** Kafka's error name for protocol errors, else the class name: a log field. */
+function errorName(e: unknown): string {
+  if (e instanceof ProtocolError) return e.errorName;
+  return e instanceof Error ? e.name : typeof e;
+}
+
+/** Resolves like `p` unless `signal` aborts first (the shared `p` carries on for others). */
+function followSignal<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(abortReason(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortReason(signal));
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 function shuffle<T>(items: T[]): T[] {

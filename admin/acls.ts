@@ -1,0 +1,224 @@
+/**
+ * ACLs: describe, create and delete (KIP-140; prefixed patterns, KIP-290).
+ *
+ * @module
+ */
+
+import { Api } from "../protocol/apis.ts";
+import { ProtocolError } from "../protocol/errors.ts";
+import {
+  type AdminCallOptions,
+  type AdminContext,
+  checkArray,
+  checkTopLevel,
+  itemError,
+  type Outcome,
+} from "./context.ts";
+import {
+  ACL_OPERATION,
+  ACL_PATTERN,
+  ACL_PERMISSION,
+  ACL_RESOURCE,
+  type AclOperation,
+  type AclPatternType,
+  type AclPermission,
+  type AclResourceType,
+} from "./enums.ts";
+
+/**
+ * An ACL: `principal` from `host` is allowed/denied `operation` on a resource.
+ *
+ * @example
+ * ```ts
+ * import type { AclBinding } from "@denokafka/kafka/admin";
+ * const deny: AclBinding = { resourceType: "topic", resourceName: "payments",
+ *   principal: "User:alice", operation: "describe", permission: "deny" };
+ * console.log(deny.permission);
+ * ```
+ */
+export interface AclBinding {
+  /** The kind of resource. */
+  readonly resourceType: AclResourceType;
+  /** Its name (`kafka-cluster` for the cluster; `*` for all). */
+  readonly resourceName: string;
+  /** How the name matches. Default `literal`. */
+  readonly patternType?: AclPatternType | undefined;
+  /** Who, e.g. `User:alice` (`User:*` for everyone). */
+  readonly principal: string;
+  /** From where. Default `*`. */
+  readonly host?: string | undefined;
+  /** What. */
+  readonly operation: AclOperation;
+  /** Allow or deny. */
+  readonly permission: AclPermission;
+}
+
+/**
+ * Which ACLs to describe or delete; omitted fields match anything.
+ *
+ * @example
+ * ```ts
+ * import type { AclFilter } from "@denokafka/kafka/admin";
+ * const aliceOnTopics: AclFilter = { resourceType: "topic", principal: "User:alice" };
+ * console.log(aliceOnTopics.principal);
+ * ```
+ */
+export interface AclFilter {
+  /** Default `any`. */
+  readonly resourceType?: AclResourceType | undefined;
+  /** Default any name. */
+  readonly resourceName?: string | null | undefined;
+  /** Default `any` (`match` finds every ACL that applies to `resourceName`). */
+  readonly patternType?: AclPatternType | undefined;
+  /** Default any principal. */
+  readonly principal?: string | null | undefined;
+  /** Default any host. */
+  readonly host?: string | null | undefined;
+  /** Default `any`. */
+  readonly operation?: AclOperation | undefined;
+  /** Default `any`. */
+  readonly permission?: AclPermission | undefined;
+}
+
+function bindingName(b: AclBinding): string {
+  return `${b.permission} ${b.principal}@${b.host ?? "*"} ${b.operation} ` +
+    `${b.resourceType}:${b.patternType ?? "literal"}:${b.resourceName}`;
+}
+
+function filterName(f: AclFilter, i: number): string {
+  return `filter ${i} (${f.resourceType ?? "any"}:${f.resourceName ?? "*"} ` +
+    `${f.principal ?? "*"} ${f.operation ?? "any"} ${f.permission ?? "any"})`;
+}
+
+function checkBinding(b: AclBinding): void {
+  if (b === null || typeof b !== "object") throw new TypeError("an ACL binding is an object");
+  for (const k of ["resourceName", "principal"] as const) {
+    if (typeof b[k] !== "string" || b[k] === "") throw new TypeError(`an ACL needs a ${k}`);
+  }
+  ACL_RESOURCE.code(b.resourceType, "ACL resource type");
+  ACL_PATTERN.code(b.patternType ?? "literal", "ACL pattern type");
+  ACL_OPERATION.code(b.operation, "ACL operation");
+  ACL_PERMISSION.code(b.permission, "ACL permission");
+}
+
+function filterBody(f: AclFilter) {
+  if (f === null || typeof f !== "object") throw new TypeError("an ACL filter is an object");
+  return {
+    resourceTypeFilter: ACL_RESOURCE.code(f.resourceType ?? "any", "ACL resource type"),
+    resourceNameFilter: f.resourceName ?? null,
+    patternTypeFilter: ACL_PATTERN.code(f.patternType ?? "any", "ACL pattern type"),
+    principalFilter: f.principal ?? null,
+    hostFilter: f.host ?? null,
+    operation: ACL_OPERATION.code(f.operation ?? "any", "ACL operation"),
+    permissionType: ACL_PERMISSION.code(f.permission ?? "any", "ACL permission"),
+  };
+}
+
+function toBinding(
+  r: { resourceType: number; resourceName: string; patternType: number },
+  a: { principal: string; host: string; operation: number; permissionType: number },
+): AclBinding {
+  return {
+    resourceType: ACL_RESOURCE.name(r.resourceType, "unknown"),
+    resourceName: r.resourceName,
+    patternType: ACL_PATTERN.name(r.patternType, "unknown"),
+    principal: a.principal,
+    host: a.host,
+    operation: ACL_OPERATION.name(a.operation, "unknown"),
+    permission: ACL_PERMISSION.name(a.permissionType, "unknown"),
+  };
+}
+
+/** DescribeAcls: the ACLs matching a filter. */
+export function describeAcls(
+  ctx: AdminContext,
+  filter: AclFilter = {},
+  o: AdminCallOptions = {},
+): Promise<AclBinding[]> {
+  const body = filterBody(filter);
+  return ctx.call(o, async (signal) => {
+    const res = await ctx.cluster.send({ any: true }, Api.DescribeAcls, body, { signal });
+    checkTopLevel(res.errorCode, "DescribeAcls", res.errorMessage);
+    return res.resources.flatMap((r) => r.acls.map((a) => toBinding(r, a)));
+  });
+}
+
+/** CreateAcls; per-binding errors as AdminBatchError. */
+export async function createAcls(
+  ctx: AdminContext,
+  bindings: readonly AclBinding[],
+  o: AdminCallOptions = {},
+): Promise<void> {
+  checkArray(bindings, "bindings");
+  bindings.forEach(checkBinding);
+  await ctx.items<AclBinding, void>(
+    o,
+    "createAcls",
+    bindings,
+    bindingName,
+    async (pending, signal) => {
+      const res = await ctx.cluster.send({ controller: true }, Api.CreateAcls, {
+        creations: pending.map((b) => ({
+          resourceType: ACL_RESOURCE.code(b.resourceType, "ACL resource type"),
+          resourceName: b.resourceName,
+          resourcePatternType: ACL_PATTERN.code(b.patternType ?? "literal", "ACL pattern type"),
+          principal: b.principal,
+          host: b.host ?? "*",
+          operation: ACL_OPERATION.code(b.operation, "ACL operation"),
+          permissionType: ACL_PERMISSION.code(b.permission, "ACL permission"),
+        })),
+      }, { signal });
+      // Results come back in request order.
+      const out: Outcome<AclBinding, void>[] = [];
+      pending.forEach((b, i) => {
+        const r = res.results[i];
+        if (r) out.push([b, itemError(r.errorCode, bindingName(b), r.errorMessage)]);
+      });
+      return out;
+    },
+  );
+}
+
+/**
+ * DeleteAcls: for each filter, the ACLs it matched and deleted; per-filter errors as
+ * AdminBatchError.
+ */
+export function deleteAcls(
+  ctx: AdminContext,
+  filters: readonly AclFilter[],
+  o: AdminCallOptions = {},
+): Promise<AclBinding[][]> {
+  checkArray(filters, "filters");
+  const bodies = new Map(filters.map((f) => [f, filterBody(f)]));
+  const index = new Map(filters.map((f, i) => [f, i]));
+  return ctx.items<AclFilter, AclBinding[]>(
+    o,
+    "deleteAcls",
+    filters,
+    (f) => filterName(f, index.get(f)!),
+    async (pending, signal) => {
+      const res = await ctx.cluster.send({ controller: true }, Api.DeleteAcls, {
+        filters: pending.map((f) => bodies.get(f)!),
+      }, { signal });
+      const out: Outcome<AclFilter, AclBinding[]>[] = [];
+      pending.forEach((f, i) => {
+        const r = res.filterResults[i];
+        if (!r) return;
+        const err = itemError(r.errorCode, filterName(f, index.get(f)!), r.errorMessage);
+        const failed = r.matchingAcls.find((m) => m.errorCode !== 0);
+        if (err) out.push([f, err]);
+        else if (failed) {
+          out.push([
+            f,
+            new ProtocolError(
+              failed.errorCode,
+              bindingName(toBinding(failed, failed)),
+              failed.errorMessage,
+            ),
+          ]);
+        } else out.push([f, r.matchingAcls.map((m) => toBinding(m, m))]);
+      });
+      return out;
+    },
+  );
+}
