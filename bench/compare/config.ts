@@ -1,0 +1,192 @@
+/**
+ * What the side-by-side benchmark runs: the clients, the workloads and the settings every
+ * client gets. See bench/README.md for the reasoning behind each choice.
+ *
+ * @module
+ */
+
+/**
+ * The clients compared, by the names used in bench/results/latest.json.
+ *
+ * @example
+ * ```ts
+ * import { CLIENTS } from "./config.ts";
+ * console.log(CLIENTS.includes("java")); // true
+ * ```
+ */
+export const CLIENTS = [
+  "ours",
+  "java",
+  "librdkafka",
+  "franz-go",
+  "kafkajs",
+  "platformatic",
+] as const;
+
+/**
+ * One of {@linkcode CLIENTS}.
+ *
+ * @example
+ * ```ts
+ * import type { ClientName } from "./config.ts";
+ * const c: ClientName = "franz-go";
+ * console.log(c);
+ * ```
+ */
+export type ClientName = typeof CLIENTS[number];
+
+/**
+ * What a peer process does: produce as fast as it can, await single sends, or read a full
+ * topic from the start.
+ *
+ * @example
+ * ```ts
+ * import type { Mode } from "./config.ts";
+ * const m: Mode = "latency";
+ * console.log(m);
+ * ```
+ */
+export type Mode = "produce" | "latency" | "consume";
+
+/**
+ * Compression codecs the workloads use.
+ *
+ * @example
+ * ```ts
+ * import type { Codec } from "./config.ts";
+ * const c: Codec = "zstd";
+ * console.log(c);
+ * ```
+ */
+export type Codec = "none" | "lz4" | "zstd";
+
+/**
+ * One workload: a mode, a value size, a codec and how many records are measured after how
+ * many warm-up records (in the same process).
+ *
+ * @example
+ * ```ts
+ * import { workloads } from "./config.ts";
+ * const p1 = workloads(false).find((w) => w.id === "P1")!;
+ * console.log(p1.records, p1.size); // 1000000 100
+ * ```
+ */
+export interface Workload {
+  /** Short id used in results: P1, P2, P3-lz4-100B, ..., P4, C1-100B, C1-1KiB. */
+  id: string;
+  /** What it measures, for the README. */
+  title: string;
+  /** Peer mode. */
+  mode: Mode;
+  /** Value size in bytes (no key, no headers). */
+  size: number;
+  /** Producer compression. */
+  compression: Codec;
+  /** Measured records. */
+  records: number;
+  /** Warm-up records, produced or consumed before the measured phase by the same process. */
+  warmup: number;
+}
+
+const SIZES = [[100, "100B"], [1024, "1KiB"]] as const;
+const human = (size: number) => size === 1024 ? "1 KiB" : `${size} B`;
+
+/**
+ * The full list of workloads; `quick` shrinks them to 100k records (1k awaited sends) for
+ * development runs.
+ *
+ * @example
+ * ```ts
+ * import { workloads } from "./config.ts";
+ * console.log(workloads(true).map((w) => w.id).join(" "));
+ * ```
+ */
+export function workloads(quick: boolean): Workload[] {
+  const n = quick ? 100_000 : 1_000_000;
+  const warm = n / 10;
+  const sends = quick ? 1_000 : 10_000;
+  const out: Workload[] = [
+    {
+      id: "P1",
+      title: "produce 100 B",
+      mode: "produce",
+      size: 100,
+      compression: "none",
+      records: n,
+      warmup: warm,
+    },
+    {
+      id: "P2",
+      title: "produce 1 KiB",
+      mode: "produce",
+      size: 1024,
+      compression: "none",
+      records: n,
+      warmup: warm,
+    },
+  ];
+  for (const codec of ["lz4", "zstd"] as const) {
+    for (const [size, label] of SIZES) {
+      out.push({
+        id: `P3-${codec}-${label}`,
+        title: `produce ${human(size)}, ${codec}`,
+        mode: "produce",
+        size,
+        compression: codec,
+        records: n,
+        warmup: warm,
+      });
+    }
+  }
+  out.push({
+    id: "P4",
+    title: "awaited single sends, 100 B",
+    mode: "latency",
+    size: 100,
+    compression: "none",
+    records: sends,
+    warmup: quick ? 100 : 500,
+  });
+  for (const [size, label] of SIZES) {
+    out.push({
+      id: `C1-${label}`,
+      title: `catch-up consume ${human(size)}`,
+      mode: "consume",
+      size,
+      compression: "none",
+      records: n,
+      warmup: warm,
+    });
+  }
+  return out;
+}
+
+/**
+ * Settings every client gets (translated into each client's own option names by the peers).
+ *
+ * @example
+ * ```ts
+ * import { SETTINGS } from "./config.ts";
+ * console.log(SETTINGS.lingerMs); // 5
+ * ```
+ */
+export const SETTINGS = {
+  /** Producer linger: how long a partition's batch waits for more records. */
+  lingerMs: 5,
+  /** Producer batch size; for clients without one (KafkaJS, platformatic), records per send(). */
+  batchBytes: 1_048_576,
+  /** Produce requests in flight per connection; for KafkaJS/platformatic, concurrent send()s. */
+  inFlight: 5,
+  /** Idempotent producer everywhere (Java's and franz-go's default). */
+  idempotence: true,
+  /** acks=all (with one broker, the same as acks=1). */
+  acks: "all",
+  /** Producer buffer: Java's buffer.memory default. */
+  bufferBytes: 33_554_432,
+  /** Partitions of every topic. */
+  partitions: 4,
+  /** Bytes in the shared payload pool of each size (seeded random letters). */
+  poolBytes: 8 * 1_048_576,
+  /** Seed of the payload generator. */
+  seed: 20240601,
+} as const;

@@ -1,0 +1,311 @@
+/**
+ * `deno task bench:compare`: the side-by-side benchmark against the best clients.
+ *
+ * ```
+ * deno run -A bench/compare/main.ts [--quick] [--rounds N] [--clients a,b] [--workloads P1,C1-100B]
+ *                                   [--records N] [--timeout S] [--caveat TEXT] [--no-write]
+ * ```
+ *
+ * It starts (or reuses) the local broker with the launcher, installs every peer into
+ * bench/peers/, writes the shared payload files, fills the C1 topics once, then runs every
+ * workload for every client, alternating the client order over the rounds, each run on a
+ * fresh topic that is deleted afterwards. Medians go to bench/results/latest.json ("e2e") and
+ * into bench/README.md with the chart bench/results/e2e.svg.
+ *
+ * @module
+ */
+
+import { KafkaError } from "../../protocol/errors.ts";
+import { up } from "../../scripts/kafka/cluster.ts";
+import { logConfigProperty } from "../../scripts/kafka/config.ts";
+import { type ClientName, CLIENTS, SETTINGS, type Workload, workloads } from "./config.ts";
+import { ensurePayloadFile } from "./payloads.ts";
+import { type Installed, installPeer } from "./peers.ts";
+import { updateReadme } from "./readme.ts";
+import { aggregate, type E2eResult, machineInfo, readResults, writeResults } from "./results.ts";
+import { type RunOutcome, runPeer } from "./runner.ts";
+import { createTopic, deleteTopic } from "./topics.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+const PEERS = `${ROOT}/bench/peers`;
+const RESULTS = `${ROOT}/bench/results/latest.json`;
+
+interface Args {
+  quick: boolean;
+  rounds: number;
+  clients: ClientName[];
+  workloads: string[] | undefined;
+  records: number | undefined;
+  timeoutS: number;
+  caveat: string | undefined;
+  write: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = {
+    quick: false,
+    rounds: 0,
+    clients: [...CLIENTS],
+    workloads: undefined,
+    records: undefined,
+    timeoutS: 0,
+    caveat: undefined,
+    write: true,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const f = argv[i]!;
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new TypeError(`${f} needs a value`);
+      return v;
+    };
+    if (f === "--quick") a.quick = true;
+    else if (f === "--no-write") a.write = false;
+    else if (f === "--rounds") a.rounds = Number(value());
+    else if (f === "--records") a.records = Number(value());
+    else if (f === "--timeout") a.timeoutS = Number(value());
+    else if (f === "--caveat") a.caveat = value();
+    else if (f === "--workloads") a.workloads = value().split(",");
+    else if (f === "--clients") {
+      a.clients = value().split(",").map((c) => {
+        if (!(CLIENTS as readonly string[]).includes(c)) {
+          throw new RangeError(`unknown client ${c}`);
+        }
+        return c as ClientName;
+      });
+    } else throw new TypeError(`unknown flag ${f}`);
+  }
+  a.rounds ||= a.quick ? 1 : 3;
+  a.timeoutS ||= a.quick ? 180 : 600;
+  return a;
+}
+
+function log(line: string): void {
+  console.error(`${new Date().toISOString().slice(11, 19)} ${line}`);
+}
+
+function short(n: number): string {
+  return n >= 1e6
+    ? `${(n / 1e6).toFixed(2)}M`
+    : n >= 1e3
+    ? `${(n / 1e3).toFixed(1)}k`
+    : n.toFixed(0);
+}
+
+function describe(o: RunOutcome, w: Workload): string {
+  if (o.status !== "ok") return `${o.status}: ${o.note ?? ""}`;
+  const rate = o.records! / o.elapsedS!;
+  const parts = [
+    `${short(rate)} rec/s`,
+    `${((rate * w.size) / 1e6).toFixed(1)} MB/s`,
+    `cpu ${((o.cpuS ?? NaN) / o.records! * 1e6).toFixed(2)} s/M`,
+    `broker ${((o.brokerCpuS ?? NaN) / o.records! * 1e6).toFixed(2)} s/M`,
+    `rss ${o.peakRssMiB?.toFixed(0)} MiB`,
+  ];
+  if (o.latenciesUs) {
+    const l = [...o.latenciesUs].sort((a, b) => a - b);
+    parts.push(`p50 ${l[Math.floor(l.length / 2)]!.toFixed(0)} µs`);
+  }
+  return parts.join(", ");
+}
+
+function peerArgs(w: Workload, topic: string, bootstrap: string, payloads: string): string[] {
+  const flags: Record<string, string | number> = {
+    mode: w.mode,
+    bootstrap,
+    topic,
+    records: w.records,
+    warmup: w.warmup,
+    size: w.size,
+    payloads,
+    compression: w.compression,
+    "linger-ms": SETTINGS.lingerMs,
+    "batch-bytes": SETTINGS.batchBytes,
+    "in-flight": SETTINGS.inFlight,
+    idempotence: String(SETTINGS.idempotence),
+    acks: SETTINGS.acks,
+    "buffer-bytes": SETTINGS.bufferBytes,
+    partitions: SETTINGS.partitions,
+  };
+  return Object.entries(flags).flatMap(([k, v]) => [`--${k}`, String(v)]);
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(Deno.args);
+  const t0 = performance.now();
+  let list = workloads(args.quick);
+  if (args.workloads) {
+    const unknown = args.workloads.filter((id) => !list.some((w) => w.id === id));
+    if (unknown.length > 0) throw new RangeError(`unknown workload(s) ${unknown.join(", ")}`);
+    list = list.filter((w) => args.workloads!.includes(w.id));
+  }
+  if (args.records) {
+    list = list.map((w) => ({
+      ...w,
+      records: args.records!,
+      warmup: Math.floor(args.records! / 10),
+    }));
+  }
+
+  log("broker: starting or reusing the local test bed (scripts/kafka/cluster.ts up())");
+  const state = await up({ progress: (l) => log(l) });
+  const bootstrap = state.listeners.PLAINTEXT.split(",")[0]!;
+  const brokerPid = state.mode === "jars" ? state.brokers[0]!.pid : 0;
+  if (!brokerPid) log("broker: runs under Docker, its CPU time is not measured");
+
+  await Deno.mkdir(PEERS, { recursive: true });
+  const ctx = {
+    root: ROOT,
+    peersDir: PEERS,
+    jarsDir: state.jarsDir,
+    javaLogProperty: logConfigProperty(state.version, state.toolsLogConfig),
+    log,
+  };
+  const peers = new Map<ClientName, Installed>();
+  for (const c of args.clients) {
+    log(`install: ${c}`);
+    const p = await installPeer(c, ctx);
+    peers.set(c, p);
+    log(p.ok ? `install: ${c} ready: ${p.version}` : `install: ${c} NOT AVAILABLE: ${p.reason}`);
+  }
+
+  const payloadDir = `${PEERS}/payloads`;
+  const payloadFiles = new Map<number, string>();
+  for (const size of new Set(list.map((w) => w.size))) {
+    payloadFiles.set(
+      size,
+      await ensurePayloadFile(payloadDir, size, SETTINGS.poolBytes, SETTINGS.seed),
+    );
+  }
+
+  const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  const logDir = `${PEERS}/logs/${runId}`;
+  await Deno.mkdir(logDir, { recursive: true });
+  log(`run ${runId}: ${args.rounds} round(s), ${list.length} workload(s), logs in ${logDir}`);
+
+  // C1: one topic per size, filled once (same bytes for every client) by the first producer
+  // peer that is available, preferring Java's ProducerPerformance.
+  const filled = new Map<string, string>();
+  const fillers = (["java", "franz-go", "librdkafka"] as const).map((c) =>
+    [c, peers.get(c)] as const
+  );
+  for (const w of list.filter((w) => w.mode === "consume")) {
+    const topic = `bench-${runId}-${w.id}`;
+    await createTopic(bootstrap, topic, SETTINGS.partitions);
+    let done = false;
+    for (const [name, p] of fillers) {
+      const peer = p ?? (name === "java" ? await installPeer("java", ctx) : undefined);
+      if (!peer?.ok) continue;
+      log(`fill ${topic}: ${w.records} x ${w.size} B with ${name}`);
+      const fill: Workload = { ...w, mode: "produce", warmup: 0 };
+      const o = await runPeer({
+        cmd: peer.command(peerArgs(fill, topic, bootstrap, payloadFiles.get(w.size)!)),
+        timeoutMs: args.timeoutS * 1000,
+        logFile: `${logDir}/fill-${w.id}.log`,
+      });
+      if (o.status === "ok") {
+        done = true;
+        break;
+      }
+      log(`fill with ${name} failed: ${o.note}`);
+    }
+    if (!done) throw new KafkaError(`could not fill ${topic}: no producer peer works`);
+    filled.set(w.id, topic);
+  }
+
+  const outcomes = new Map<string, RunOutcome[]>();
+  const key = (c: ClientName, w: string) => `${c}\u0000${w}`;
+  try {
+    for (let round = 0; round < args.rounds; round++) {
+      // Alternate: each round starts one client later, so no client always runs first.
+      const order = args.clients.map((_, i) => args.clients[(i + round) % args.clients.length]!);
+      for (const w of list) {
+        for (const c of order) {
+          const peer = peers.get(c)!;
+          let o: RunOutcome;
+          if (!peer.ok) {
+            o = { status: "unavailable", note: peer.reason };
+          } else {
+            const topic = w.mode === "consume"
+              ? filled.get(w.id)!
+              : `bench-${runId}-${w.id}-${c}-r${round + 1}`;
+            if (w.mode !== "consume") await createTopic(bootstrap, topic, SETTINGS.partitions);
+            try {
+              o = await runPeer({
+                cmd: peer.command(peerArgs(w, topic, bootstrap, payloadFiles.get(w.size)!)),
+                brokerPid,
+                timeoutMs: args.timeoutS * 1000,
+                logFile: `${logDir}/r${round + 1}-${w.id}-${c}.log`,
+                ...(peer.env && { env: peer.env }),
+              });
+            } finally {
+              if (w.mode !== "consume") await deleteTopic(bootstrap, topic).catch(() => {});
+            }
+            log(`[r${round + 1}] ${w.id} ${c}: ${describe(o, w)}`);
+          }
+          const k = key(c, w.id);
+          outcomes.set(k, [...(outcomes.get(k) ?? []), o]);
+        }
+      }
+    }
+  } finally {
+    for (const topic of filled.values()) await deleteTopic(bootstrap, topic).catch(() => {});
+  }
+
+  const rows: E2eResult[] = [];
+  for (const w of list) {
+    for (const c of args.clients) {
+      rows.push(aggregate(c, w.id, w.size, outcomes.get(key(c, w.id)) ?? []));
+    }
+  }
+  const durationS = Math.round((performance.now() - t0) / 1000);
+  log(`done in ${durationS} s`);
+  for (const r of rows) {
+    console.log(
+      `${r.workload.padEnd(13)} ${r.client.padEnd(12)} ${
+        r.status === "ok"
+          ? `${short(r.records_per_s!).padStart(7)} rec/s ${String(r.mb_per_s).padStart(7)} MB/s` +
+            ` cpu ${r.cpu_s_per_million} s/M` +
+            (r.p50_us !== null ? ` p50 ${r.p50_us} p99 ${r.p99_us} p99.9 ${r.p999_us} µs` : "")
+          : `${r.status}: ${r.note}`
+      }`,
+    );
+  }
+  if (!args.write) return;
+
+  const file = await readResults(RESULTS);
+  file.date = new Date().toISOString();
+  file.machine = await machineInfo();
+  const versions: Record<string, string> = {
+    ...Object.fromEntries(Object.entries(file.versions).filter(([k]) => !k.startsWith("e2e "))),
+    "e2e broker": `Apache Kafka ${state.version} (${state.mode}, 1 node, loopback PLAINTEXT)`,
+  };
+  for (const [c, p] of peers) if (p.ok) versions[`e2e ${c}`] = p.version;
+  file.versions = versions;
+  file.unavailable = [...peers].flatMap((
+    [client, p],
+  ) => (p.ok ? [] : [{ client, reason: p.reason }]));
+  file.e2e_meta = {
+    date: new Date().toISOString(),
+    quick: args.quick,
+    rounds: args.rounds,
+    duration_s: durationS,
+    workloads: Object.fromEntries(list.map((w) => [w.id, {
+      title: w.title,
+      mode: w.mode,
+      size: w.size,
+      compression: w.compression,
+      records: w.records,
+      warmup: w.warmup,
+    }])),
+    settings: SETTINGS,
+    ...(args.caveat && { caveat: args.caveat }),
+  };
+  file.e2e = rows;
+  await writeResults(RESULTS, file);
+  const titles = Object.fromEntries(list.map((w) => [w.id, w.title]));
+  await updateReadme(`${ROOT}/bench/README.md`, `${ROOT}/bench/results/e2e.svg`, file, titles);
+  log(`wrote ${RESULTS}, bench/README.md and bench/results/e2e.svg`);
+}
+
+if (import.meta.main) await main();

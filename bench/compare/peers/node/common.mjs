@@ -1,0 +1,95 @@
+// Shared by the Node peers of the side-by-side benchmark (bench/compare): flags, the payload
+// pool, and the BEGIN/END protocol (flags in, "BEGIN" when the measured phase starts,
+// "END {json}" when it is over, then wait for stdin to close so the harness can read /proc).
+import { readFileSync } from "node:fs";
+
+export function flags(argv = process.argv.slice(2)) {
+  const o = {};
+  for (let i = 0; i + 1 < argv.length; i += 2) {
+    if (!argv[i].startsWith("--")) throw new TypeError(`bad flag ${argv[i]}`);
+    o[argv[i].slice(2)] = argv[i + 1];
+  }
+  for (
+    const k of [
+      "records",
+      "warmup",
+      "size",
+      "linger-ms",
+      "batch-bytes",
+      "in-flight",
+      "buffer-bytes",
+      "partitions",
+    ]
+  ) {
+    if (k in o) o[k] = Number(o[k]);
+  }
+  o.idempotence = o.idempotence !== "false";
+  return o;
+}
+
+export function payloads(file) {
+  const data = readFileSync(file);
+  const pool = [];
+  let start = 0;
+  for (let i = 0; i <= data.length; i++) {
+    if (i === data.length || data[i] === 10) {
+      if (i > start) pool.push(data.subarray(start, i));
+      start = i + 1;
+    }
+  }
+  if (pool.length === 0) throw new RangeError("empty payload file");
+  return pool;
+}
+
+export function begin() {
+  process.stdout.write("BEGIN\n");
+}
+
+export function end(result) {
+  const lat = result.latencies_us;
+  const body = { records: result.records, bytes: result.bytes, elapsed_s: result.elapsed_s };
+  let json = JSON.stringify(body);
+  if (lat) {
+    json = json.slice(0, -1) + `,"latencies_us":[${lat.map((v) => v.toFixed(1)).join(",")}]}`;
+  }
+  process.stdout.write(`END ${json}\n`);
+}
+
+/** Resolves when the harness closes our stdin (after it has read /proc). */
+export function awaitRelease() {
+  return new Promise((resolve) => {
+    process.stdin.on("data", () => {});
+    process.stdin.on("end", resolve);
+    process.stdin.on("close", resolve);
+    process.stdin.resume();
+  });
+}
+
+/** Runs `count` sends of `chunk` records each with at most `concurrency` in flight. */
+export async function chunked(from, n, chunk, concurrency, sendChunk) {
+  let next = from;
+  const stop = from + n;
+  async function worker() {
+    while (next < stop) {
+      const start = next;
+      const end = Math.min(stop, start + chunk);
+      next = end;
+      await sendChunk(start, end);
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, worker));
+}
+
+export const now = () => performance.now() / 1000;
+
+export async function main(run) {
+  try {
+    const o = flags();
+    await run(o);
+  } catch (e) {
+    process.stderr.write(`peer failed: ${e?.stack ?? e}\n`);
+    process.exit(1);
+  }
+  await awaitRelease();
+  process.exit(0);
+}

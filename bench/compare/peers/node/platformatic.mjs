@@ -1,0 +1,119 @@
+// The `platformatic` peer (@platformatic/kafka) of the side-by-side benchmark (bench/compare),
+// run under the Node >= 22 from the `node` npm package (bench/peers/node). Its send() takes an
+// array of records and has no linger or batch size, so, like KafkaJS, produce sends chunks of
+// batch-bytes worth of records with in-flight sends at once (its producer stream flushes only
+// one batch at a time, which would be slower).
+import { Consumer, MessagesStreamModes, ProduceAcks, Producer } from "@platformatic/kafka";
+import { begin, chunked, end, main, now, payloads } from "./common.mjs";
+
+function producer(o) {
+  return new Producer({
+    clientId: "bench-platformatic",
+    bootstrapBrokers: [o.bootstrap],
+    acks: o.acks === "all" ? ProduceAcks.ALL : ProduceAcks.LEADER,
+    idempotent: o.idempotence,
+    compression: o.compression,
+    autocreateTopics: false,
+    maxInflights: o["in-flight"],
+  });
+}
+
+async function produce(o) {
+  const pool = payloads(o.payloads);
+  const p = producer(o);
+  const chunk = Math.max(1, Math.floor(o["batch-bytes"] / o.size));
+  const send = (from, n) =>
+    chunked(from, n, chunk, o["in-flight"], async (start, stop) => {
+      const messages = new Array(stop - start);
+      for (let i = start; i < stop; i++) {
+        messages[i - start] = { topic: o.topic, value: pool[i % pool.length] };
+      }
+      await p.send({ messages });
+    });
+  if (o.warmup > 0) await send(0, o.warmup);
+  begin();
+  const t0 = now();
+  await send(o.warmup, o.records);
+  end({ records: o.records, bytes: o.records * o.size, elapsed_s: now() - t0 });
+  await p.close();
+}
+
+async function latency(o) {
+  const pool = payloads(o.payloads);
+  const p = producer(o);
+  const lat = new Float64Array(o.records);
+  let t0 = 0;
+  for (let i = 0; i < o.warmup + o.records; i++) {
+    if (i === o.warmup) {
+      begin();
+      t0 = now();
+    }
+    const s = performance.now();
+    await p.send({ messages: [{ topic: o.topic, value: pool[i % pool.length] }] });
+    if (i >= o.warmup) lat[i - o.warmup] = (performance.now() - s) * 1000;
+  }
+  end({
+    records: o.records,
+    bytes: o.records * o.size,
+    elapsed_s: now() - t0,
+    latencies_us: Array.from(lat),
+  });
+  await p.close();
+}
+
+/** Reads n records from the beginning with a fresh group member; times from the join. */
+async function consumeN(o, n, tag) {
+  const c = new Consumer({
+    groupId: `bench-platformatic-${tag}-${Date.now()}-${process.pid}`,
+    clientId: "bench-platformatic",
+    bootstrapBrokers: [o.bootstrap],
+    autocommit: false,
+    minBytes: 1,
+    maxBytes: 50 << 20,
+    maxBytesPerPartition: 1 << 20,
+    maxWaitTime: 500,
+    isolationLevel: 0, // read_uncommitted, as every other peer
+  });
+  const stream = await c.consume({
+    topics: [o.topic],
+    mode: MessagesStreamModes.EARLIEST,
+    autocommit: false,
+  });
+  const t0 = now();
+  let count = 0;
+  let bytes = 0;
+  const { promise, resolve, reject } = Promise.withResolvers();
+  const timer = setTimeout(() => reject(new Error("no completion in 300 s")), 300_000);
+  let elapsed = 0;
+  stream.on("data", (m) => {
+    count++;
+    bytes += (m.value?.length ?? 0) + (m.key?.length ?? 0);
+    if (count === n) {
+      elapsed = now() - t0;
+      resolve();
+    }
+  });
+  stream.on("error", reject);
+  try {
+    await promise;
+  } finally {
+    clearTimeout(timer);
+    await stream.close();
+    await c.close(true);
+  }
+  return { elapsed, bytes };
+}
+
+async function consume(o) {
+  if (o.warmup > 0) await consumeN(o, o.warmup, "w");
+  begin();
+  const { elapsed, bytes } = await consumeN(o, o.records, "m");
+  end({ records: o.records, bytes, elapsed_s: elapsed });
+}
+
+main(async (o) => {
+  if (o.mode === "produce") await produce(o);
+  else if (o.mode === "latency") await latency(o);
+  else if (o.mode === "consume") await consume(o);
+  else throw new TypeError(`unknown --mode ${o.mode}`);
+});
