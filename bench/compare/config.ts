@@ -82,7 +82,7 @@ export interface Workload {
   size: number;
   /** Producer compression. */
   compression: Codec;
-  /** Measured records. */
+  /** Measured records; for latency workloads, sends in all, split evenly over the rounds. */
   records: number;
   /** Warm-up records, produced or consumed before the measured phase by the same process. */
   warmup: number;
@@ -145,7 +145,7 @@ export function workloads(quick: boolean): Workload[] {
     size: 100,
     compression: "none",
     records: sends,
-    warmup: quick ? 100 : 500,
+    warmup: quick ? 100 : 300,
   });
   for (const [size, label] of SIZES) {
     out.push({

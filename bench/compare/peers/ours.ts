@@ -1,13 +1,18 @@
 /**
  * The `ours` peer of the side-by-side benchmark: this project's producer and consumer, under
  * the same protocol as every other peer (flags in, `BEGIN` / `END {json}` on stdout, then wait
- * for stdin to close). Until producer/mod.ts and consumer/mod.ts export a client, it answers
- * `UNAVAILABLE <reason>` instead of numbers.
+ * for stdin to close). What is not there yet answers `UNAVAILABLE <reason>` instead of
+ * numbers. `--mode probe` prints `OK` when the producer can be benchmarked.
  *
- * `--mode probe` prints `OK` when the producer can be benchmarked.
+ * Produce writes through `producer.writable` (the fast path: writes resolve once a record is
+ * in a batch, and wait while the 32 MiB budget is full), then `flush()`; latency awaits
+ * `producer.send()` per record.
  *
  * @module
  */
+
+import { KafkaError } from "../../../protocol/errors.ts";
+import type { ProducerOptions, ProducerRecord } from "../../../producer/mod.ts";
 
 type Flags = Record<string, string>;
 
@@ -17,9 +22,105 @@ function flags(argv: string[]): Flags {
   return o;
 }
 
-// Loaded dynamically so this file type-checks and runs whatever the modules export today.
+// Loaded dynamically so this file runs (and says what is missing) whatever the modules export.
 const producerMod: Record<string, unknown> = await import("../../../producer/mod.ts");
 const consumerMod: Record<string, unknown> = await import("../../../consumer/mod.ts");
+
+interface ProducerLike extends AsyncDisposable {
+  readonly writable: WritableStream<ProducerRecord>;
+  send(record: ProducerRecord): Promise<unknown>;
+  flush(): Promise<void>;
+  close(): Promise<void>;
+  metrics(): { recordsFailed: number };
+}
+type ProducerCtor = new (options: ProducerOptions) => ProducerLike;
+
+function payloads(file: string): Uint8Array[] {
+  const data = Deno.readFileSync(file);
+  const pool: Uint8Array[] = [];
+  let start = 0;
+  for (let i = 0; i <= data.length; i++) {
+    if (i === data.length || data[i] === 10) {
+      if (i > start) pool.push(data.subarray(start, i));
+      start = i + 1;
+    }
+  }
+  return pool;
+}
+
+function end(records: number, bytes: number, elapsedS: number, lat?: Float64Array): void {
+  let json = JSON.stringify({ records, bytes, elapsed_s: elapsedS });
+  if (lat) {
+    json = json.slice(0, -1) +
+      `,"latencies_us":[${Array.from(lat, (v) => v.toFixed(1)).join(",")}]}`;
+  }
+  console.log(`END ${json}`);
+}
+
+async function awaitRelease(): Promise<void> {
+  // The harness closes our stdin once it has read /proc.
+  for await (const _ of Deno.stdin.readable) { /* drain */ }
+}
+
+function producer(o: Flags): ProducerLike {
+  const Producer = producerMod.Producer as ProducerCtor;
+  return new Producer({
+    brokers: [o.bootstrap!],
+    clientId: "bench-ours",
+    acks: o.acks === "all" ? "all" : 1,
+    idempotent: o.idempotence === "true",
+    lingerMs: Number(o["linger-ms"]),
+    batchSize: Number(o["batch-bytes"]),
+    bufferMemory: Number(o["buffer-bytes"]),
+    maxInFlight: Number(o["in-flight"]),
+    compression: o.compression as ProducerOptions["compression"] & string,
+    allowAutoTopicCreation: false,
+  });
+}
+
+async function produce(o: Flags): Promise<void> {
+  const pool = payloads(o.payloads!);
+  const topic = o.topic!;
+  const n = Number(o.records);
+  const warmup = Number(o.warmup);
+  await using p = producer(o);
+  const writer = p.writable.getWriter();
+  const send = async (from: number, count: number) => {
+    for (let i = from; i < from + count; i++) {
+      if (writer.desiredSize === null || writer.desiredSize <= 0) await writer.ready;
+      // Failures error the stream (and so the next `ready`) and fail the flush check below.
+      writer.write({ topic, value: pool[i % pool.length]! });
+    }
+    await p.flush();
+    if (p.metrics().recordsFailed > 0) throw new KafkaError("some records failed");
+  };
+  if (warmup > 0) await send(0, warmup);
+  console.log("BEGIN");
+  const t0 = performance.now();
+  await send(warmup, n);
+  end(n, n * Number(o.size), (performance.now() - t0) / 1000);
+  writer.releaseLock();
+}
+
+async function latency(o: Flags): Promise<void> {
+  const pool = payloads(o.payloads!);
+  const topic = o.topic!;
+  const n = Number(o.records);
+  const warmup = Number(o.warmup);
+  await using p = producer(o);
+  const lat = new Float64Array(n);
+  let t0 = 0;
+  for (let i = 0; i < warmup + n; i++) {
+    if (i === warmup) {
+      console.log("BEGIN");
+      t0 = performance.now();
+    }
+    const s = performance.now();
+    await p.send({ topic, value: pool[i % pool.length]! });
+    if (i >= warmup) lat[i - warmup] = (performance.now() - s) * 1000;
+  }
+  end(n, n * Number(o.size), (performance.now() - t0) / 1000, lat);
+}
 
 const o = flags(Deno.args);
 const missing = (mod: Record<string, unknown>, name: string) => typeof mod[name] !== "function";
@@ -32,8 +133,14 @@ if (o.mode === "probe") {
   );
 } else if (o.mode === "consume" && missing(consumerMod, "Consumer")) {
   console.log("UNAVAILABLE not yet available: consumer/mod.ts exports no Consumer");
-} else if (missing(producerMod, "Producer")) {
+} else if (o.mode !== "consume" && missing(producerMod, "Producer")) {
   console.log("UNAVAILABLE not yet available: producer/mod.ts exports no Producer");
+} else if (o.mode === "produce") {
+  await produce(o);
+  await awaitRelease();
+} else if (o.mode === "latency") {
+  await latency(o);
+  await awaitRelease();
 } else {
-  console.log("UNAVAILABLE not yet wired: the harness does not drive this API yet");
+  console.log(`UNAVAILABLE not yet wired: the harness does not drive mode ${o.mode} yet`);
 }
