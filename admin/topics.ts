@@ -382,7 +382,10 @@ export async function deleteTopics(
           : res.responses.find((x) => x.topicId === t.topicId);
         if (!r) continue;
         const err = itemError(r.errorCode, `topic ${nameOf(t)}`, r.errorMessage);
-        if (!err && r.name) ctx.cluster.metadata.forget(r.name);
+        if (!err && r.name) {
+          ctx.cluster.metadata.forget(r.name);
+          ctx.cluster.expectTopics([r.name], 0);
+        }
         out.push([t, err]);
       }
       return out;

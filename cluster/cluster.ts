@@ -158,10 +158,14 @@ export class Cluster {
   /**
    * Notes topics that were just created: for `forMs`, UNKNOWN_TOPIC_OR_PARTITION about them
    * means "not propagated yet" (retry after a refresh) rather than "no such topic".
+   * `forMs <= 0` withdraws that (after a delete).
    */
   expectTopics(topics: Iterable<string>, forMs = 15_000): void {
     const until = Date.now() + forMs;
-    for (const t of topics) this.#expected.set(t, until);
+    for (const t of topics) {
+      if (forMs > 0) this.#expected.set(t, until);
+      else this.#expected.delete(t);
+    }
   }
 
   /** Whether `topic` was created recently enough that its absence is still transient. */
