@@ -1,0 +1,352 @@
+/**
+ * The fetcher (internal): one loop per broker that leads assigned partitions, sending one
+ * Fetch at a time for all of them through a fetch session (KIP-227) on the `fetch` lane. The
+ * next fetch goes out as soon as the previous one is back and the budget has room, so the
+ * network works while the reader reads; when the budget is full, fetching simply stops.
+ *
+ * @module
+ */
+
+import type { Cluster } from "../cluster/cluster.ts";
+import { backoffMs, sleep } from "../cluster/retry.ts";
+import { Api } from "../protocol/apis.ts";
+import type { FetchRequestTopic, FetchResponse } from "../protocol/messages/fetch.ts";
+import { KafkaError } from "../protocol/errors.ts";
+import { ZERO_UUID } from "../protocol/uuid.ts";
+import type { ByteBudget } from "./budget.ts";
+import { Chunk, type FrameRef, scanBatches } from "./chunk.ts";
+import { FetchSession, type SessionPartition } from "./fetch_session.ts";
+import { Notifier } from "./notifier.ts";
+import type { ResolvedConsumerOptions } from "./options.ts";
+import type { PartitionState } from "./partition_state.ts";
+
+/** What the fetcher needs from the consumer. */
+export interface FetcherHost {
+  /** Every assigned partition. */
+  partitions(): Iterable<PartitionState>;
+  /** The partition, if assigned. */
+  partition(topic: string, partition: number): PartitionState | undefined;
+  /** Bytes to keep free for decompressing the next batch. */
+  readonly decodeReserve: number;
+  /** New data for the reader. */
+  addChunk(chunk: Chunk): void;
+  /** A partition error code from a fetch (not 0). */
+  partitionError(ps: PartitionState, code: number, response: PartitionErrorInfo): void;
+  /** The log diverged (KIP-320): `endOffset` of `epoch` is where it is still the same. */
+  diverged(ps: PartitionState, epoch: number, endOffset: bigint, requestOffset: bigint): void;
+  /** A fetch to `node` failed as a whole (connection lost, timeout...). */
+  brokerFailed(node: number, error: unknown): void;
+  /** An unrecoverable error: the stream fails with it. */
+  fail(error: unknown): void;
+}
+
+/** Leader hints in a partition error (KIP-951). */
+export interface PartitionErrorInfo {
+  leaderId: number;
+  leaderEpoch: number;
+}
+
+/** Fetch session errors: start a new session, no backoff. */
+const SESSION_ERRORS = new Set([70, 71, 106]);
+
+/**
+ * Runs the per-broker fetch loops.
+ *
+ * @example
+ * ```ts ignore
+ * const fetcher = new Fetcher(cluster, options, budget, host);
+ * fetcher.wake(); // partitions changed
+ * await fetcher.close();
+ * ```
+ */
+export class Fetcher {
+  readonly #cluster: Cluster;
+  readonly #o: ResolvedConsumerOptions;
+  readonly #budget: ByteBudget;
+  readonly #host: FetcherHost;
+  readonly #loops = new Map<number, Promise<void>>();
+  readonly #inFlight = new Set<number>();
+  readonly #wakeup = new Notifier();
+  readonly #idle = new Notifier();
+  readonly #abort = new AbortController();
+  #hold = 0;
+
+  /** A fetcher for the host's partitions. */
+  constructor(
+    cluster: Cluster,
+    options: ResolvedConsumerOptions,
+    budget: ByteBudget,
+    host: FetcherHost,
+  ) {
+    this.#cluster = cluster;
+    this.#o = options;
+    this.#budget = budget;
+    this.#host = host;
+  }
+
+  /** Something changed (partitions, leaders, budget, pauses): loops look again. */
+  wake(): void {
+    if (this.#abort.signal.aborted) return;
+    const leaders = new Set<number>();
+    for (const ps of this.#host.partitions()) {
+      if (ps.phase === "ready" && ps.leader >= 0 && !ps.removed) leaders.add(ps.leader);
+    }
+    for (const node of leaders) {
+      if (!this.#loops.has(node)) {
+        const loop = this.#run(node).finally(() => {
+          if (this.#loops.get(node) === loop) this.#loops.delete(node);
+        });
+        this.#loops.set(node, loop);
+      }
+    }
+    this.#wakeup.notify();
+  }
+
+  /**
+   * Stops new fetches and resolves once none is in flight, so that everything fetched is in
+   * chunks (to be evicted). Pair with {@linkcode unhold}.
+   */
+  async hold(): Promise<void> {
+    this.#hold++;
+    while (this.#inFlight.size > 0 && !this.#abort.signal.aborted) {
+      await this.#idle.wait(this.#abort.signal, 1000).catch(() => {});
+    }
+  }
+
+  /** Lets fetching resume after {@linkcode hold}. */
+  unhold(): void {
+    this.#hold = Math.max(0, this.#hold - 1);
+    this.wake();
+  }
+
+  /** Stops every loop and waits for them. */
+  async close(): Promise<void> {
+    this.#abort.abort(new KafkaError("consumer closed"));
+    this.#wakeup.notify();
+    await Promise.all([...this.#loops.values()]);
+  }
+
+  #fetchable(node: number): { parts: PartitionState[]; led: boolean } {
+    const now = Date.now();
+    const parts: PartitionState[] = [];
+    let led = false;
+    for (const ps of this.#host.partitions()) {
+      if (ps.removed || ps.leader !== node) continue;
+      if (ps.phase === "ready") led = true;
+      if (
+        ps.phase === "ready" && !ps.paused && !ps.needsMetadata && ps.backoffUntil <= now &&
+        (ps.end === undefined || ps.fetchOffset < ps.end)
+      ) parts.push(ps);
+    }
+    return { parts, led };
+  }
+
+  async #run(node: number): Promise<void> {
+    const signal = this.#abort.signal;
+    const session = new FetchSession();
+    let throttleUntil = 0;
+    let failures = 0;
+    const policy = this.#cluster.retryPolicy;
+    try {
+      while (!signal.aborted) {
+        if (this.#hold > 0) {
+          await this.#wakeup.wait(signal, 1000);
+          continue;
+        }
+        const { parts, led } = this.#fetchable(node);
+        if (!led) return;
+        if (parts.length === 0) {
+          // Paused or backing off: look again when told, or soon (backoffs expire).
+          await this.#wakeup.wait(signal, 200);
+          continue;
+        }
+        const now = Date.now();
+        if (throttleUntil > now) {
+          await sleep(throttleUntil - now, signal);
+          continue;
+        }
+        const free = this.#budget.free - this.#host.decodeReserve;
+        const minFetch = Math.min(this.#budget.limit / 4, 1024 * 1024);
+        if (free < minFetch) {
+          await this.#wakeup.wait(signal, 1000);
+          continue;
+        }
+        const maxBytes = Math.floor(Math.min(this.#o.fetchMaxBytes, free));
+        const perPartition = Math.min(this.#o.maxPartitionFetchBytes, maxBytes);
+        let res: FetchResponse;
+        let wanted: SessionPartition[];
+        const sent = new Map<PartitionState, { gen: number; offset: bigint }>();
+        this.#inFlight.add(node);
+        this.#budget.reserve(maxBytes);
+        let settled = false;
+        try {
+          const conn = await this.#cluster.connectToNode(node, "fetch", signal);
+          let version = conn.versionFor(Api.Fetch);
+          const ids = parts.map((ps) => this.#cluster.metadata.topic(ps.topic)?.topicId);
+          if (version >= 13 && ids.some((id) => !id || id === ZERO_UUID)) version = 12;
+          wanted = parts.map((ps, i) => ({
+            topic: ps.topic,
+            topicId: ids[i] ?? ZERO_UUID,
+            partition: ps.partition,
+            fetchOffset: ps.fetchOffset,
+            lastFetchedEpoch: ps.fetchEpoch,
+            currentLeaderEpoch: ps.leaderEpoch,
+            maxBytes: perPartition,
+          }));
+          for (const ps of parts) sent.set(ps, { gen: ps.gen, offset: ps.fetchOffset });
+          const req = session.build(wanted);
+          const useIds = version >= 13;
+          res = await conn.request(Api.Fetch, {
+            maxWaitMs: this.#o.fetchMaxWaitMs,
+            minBytes: this.#o.fetchMinBytes,
+            maxBytes,
+            isolationLevel: this.#o.isolationLevel,
+            sessionId: req.sessionId,
+            sessionEpoch: req.sessionEpoch,
+            topics: groupTopics(req.send, useIds, false),
+            forgottenTopicsData: groupTopics(req.forget, useIds, true),
+            rackId: this.#o.rackId ?? "",
+          }, {
+            version,
+            signal,
+            timeoutMs: (this.#cluster.options.requestTimeoutMs ?? 30_000) + this.#o.fetchMaxWaitMs,
+          });
+          if (res.errorCode !== 0) {
+            this.#budget.settle(maxBytes, 0);
+            settled = true;
+            session.reset();
+            if (!SESSION_ERRORS.has(res.errorCode)) {
+              this.#cluster.logger.warn("fetch failed", { broker: node, errorCode: res.errorCode });
+              await sleep(backoffMs(policy, ++failures), signal);
+            }
+            continue;
+          }
+          session.succeeded(req, wanted, res.sessionId);
+          failures = 0;
+          if (res.throttleTimeMs > 0) throttleUntil = Date.now() + res.throttleTimeMs;
+          this.#accept(res, sent, maxBytes);
+          settled = true;
+        } catch (e) {
+          if (!settled) this.#budget.settle(maxBytes, 0);
+          session.reset();
+          if (signal.aborted) return;
+          this.#host.brokerFailed(node, e);
+          await sleep(backoffMs(policy, ++failures), signal);
+        } finally {
+          this.#inFlight.delete(node);
+          this.#idle.notify();
+        }
+      }
+    } catch (e) {
+      if (signal.aborted) return;
+      this.#host.fail(e);
+    }
+  }
+
+  /** Turns a fetch response into chunks, charging its memory to the budget. */
+  #accept(
+    res: FetchResponse,
+    sent: Map<PartitionState, { gen: number; offset: bigint }>,
+    reserved: number,
+  ): void {
+    const host = this.#host;
+    const frame: FrameRef = { bytes: 0, refs: 0 };
+    const chunks: Chunk[] = [];
+    for (const t of res.responses) {
+      const topic = t.topic || this.#cluster.metadata.topicName(t.topicId);
+      if (topic === undefined) continue;
+      for (const p of t.partitions) {
+        const ps = host.partition(topic, p.partitionIndex);
+        const at = ps && sent.get(ps);
+        // Results for a partition that was since sought, reset or revoked are stale.
+        if (!ps || !at || ps.removed || ps.gen !== at.gen || ps.fetchOffset !== at.offset) {
+          continue;
+        }
+        if (p.errorCode !== 0) {
+          host.partitionError(ps, p.errorCode, {
+            leaderId: p.currentLeader?.leaderId ?? -1,
+            leaderEpoch: p.currentLeader?.leaderEpoch ?? -1,
+          });
+          continue;
+        }
+        ps.highWatermark = p.highWatermark;
+        if (p.lastStableOffset >= 0n) ps.lastStableOffset = p.lastStableOffset;
+        if (p.logStartOffset >= 0n) ps.logStartOffset = p.logStartOffset;
+        const div = p.divergingEpoch;
+        if (div && div.epoch >= 0 && div.endOffset >= 0n) {
+          host.diverged(ps, div.epoch, div.endOffset, at.offset);
+          continue;
+        }
+        const records = p.records;
+        if (!records || records.length === 0) continue;
+        const scan = scanBatches(records);
+        // Only a partial batch: the next fetch (with this partition first) gets it whole.
+        if (scan.count === 0 || scan.nextOffset <= ps.fetchOffset) continue;
+        if (frame.bytes === 0) frame.bytes = records.buffer.byteLength;
+        const aborted = p.abortedTransactions?.length ? p.abortedTransactions : null;
+        chunks.push(
+          new Chunk(
+            ps,
+            records.subarray(0, scan.used),
+            aborted,
+            frame,
+            ps.fetchOffset,
+            ps.fetchEpoch,
+            scan.nextOffset,
+            scan.lastEpoch,
+          ),
+        );
+        ps.fetchOffset = scan.nextOffset;
+        if (scan.lastEpoch >= 0) ps.fetchEpoch = scan.lastEpoch;
+      }
+    }
+    frame.refs = chunks.length;
+    this.#budget.settle(reserved, chunks.length > 0 ? frame.bytes : 0);
+    for (const c of chunks) host.addChunk(c);
+  }
+}
+
+/** Groups session partitions into Fetch topics (by id from v13, by name before). */
+function groupTopics(
+  parts: readonly SessionPartition[],
+  useIds: boolean,
+  forgotten: true,
+): { topic?: string; topicId?: string; partitions: number[] }[];
+function groupTopics(
+  parts: readonly SessionPartition[],
+  useIds: boolean,
+  forgotten: false,
+): FetchRequestTopic[];
+function groupTopics(
+  parts: readonly SessionPartition[],
+  useIds: boolean,
+  forgotten: boolean,
+): unknown[] {
+  const byTopic = new Map<string, SessionPartition[]>();
+  for (const p of parts) {
+    const k = useIds ? p.topicId : p.topic;
+    let list = byTopic.get(k);
+    if (!list) byTopic.set(k, list = []);
+    list.push(p);
+  }
+  const out: unknown[] = [];
+  for (const list of byTopic.values()) {
+    const first = list[0]!;
+    const id = useIds ? { topicId: first.topicId } : { topic: first.topic };
+    if (forgotten) out.push({ ...id, partitions: list.map((p) => p.partition) });
+    else {
+      out.push({
+        ...id,
+        partitions: list.map((p) => ({
+          partition: p.partition,
+          currentLeaderEpoch: p.currentLeaderEpoch,
+          fetchOffset: p.fetchOffset,
+          lastFetchedEpoch: p.lastFetchedEpoch,
+          logStartOffset: -1n,
+          partitionMaxBytes: p.maxBytes,
+        })),
+      });
+    }
+  }
+  return out;
+}

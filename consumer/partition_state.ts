@@ -1,0 +1,103 @@
+/**
+ * Per-partition state of the consumer (internal): where the reader is, what is fetched ahead,
+ * and what must be looked up before fetching.
+ *
+ * @module
+ */
+
+import type { Chunk } from "./chunk.ts";
+import { type EndOffset, tpKey } from "./types.ts";
+
+/**
+ * What a partition waits for before it can be fetched:
+ * - `committed`: the group's committed offset (OffsetFetch);
+ * - `reset`: an offset by policy or time (ListOffsets);
+ * - `validate`: a position checked against the leader's log (OffsetForLeaderEpoch, KIP-320);
+ * - `ready`: fetchable; `done`: its end offset was reached.
+ */
+export type Phase = "committed" | "reset" | "validate" | "ready" | "done";
+
+/** Where a `reset` goes. */
+export type ResetTarget = "earliest" | "latest" | "error" | { timestamp: number };
+
+/**
+ * One assigned partition.
+ *
+ * @example
+ * ```ts ignore
+ * const ps = new PartitionState("t", 0);
+ * ps.startAt(5n, -1);
+ * console.log(ps.phase); // ready
+ * ```
+ */
+export class PartitionState {
+  readonly topic: string;
+  readonly partition: number;
+  readonly key: string;
+  phase: Phase = "committed";
+  resetTo: ResetTarget = "latest";
+  /** Why the reset happens (for the error when the policy is `error`). */
+  resetReason = "no committed offset";
+  /** The requested end, until resolved into `end`. */
+  endSpec: EndOffset | undefined;
+  /** The exclusive end offset, once known. */
+  end: bigint | undefined;
+  /** The next offset to hand to the reader. */
+  position = -1n;
+  /** The leader epoch of the record before `position` (-1 unknown). */
+  positionEpoch = -1;
+  /** The offset after the last record the reader took (what auto-commit commits). */
+  taken = -1n;
+  /** The leader epoch of the last record taken. */
+  takenEpoch = -1;
+  /** The next offset to fetch (ahead of `position` when data is buffered). */
+  fetchOffset = -1n;
+  /** The leader epoch of the last fetched batch (Fetch's LastFetchedEpoch, KIP-320). */
+  fetchEpoch = -1;
+  /** The last offset this consumer committed or read from the group, if any. */
+  committed: bigint | undefined;
+  paused = false;
+  /** Whether it was revoked or unassigned: stale work for it is dropped. */
+  removed = false;
+  /** Bumped by seeks, resets and evictions: older fetch results are then discarded. */
+  gen = 0;
+  highWatermark: bigint | undefined;
+  lastStableOffset: bigint | undefined;
+  logStartOffset: bigint | undefined;
+  leader = -1;
+  leaderEpoch = -1;
+  /** Set when a fetch error says the leader moved: refresh metadata before fetching again. */
+  needsMetadata = false;
+  /** When metadata first lacked this partition (0: it has it). */
+  unknownSince = 0;
+  /** No fetches before this time (ms since epoch), after a partition error. */
+  backoffUntil = 0;
+  /** Fetched data not yet handed to the reader, in offset order. */
+  readonly chunks: Chunk[] = [];
+  /** Whether it sits in the consumer's ready queue. */
+  queued = false;
+
+  /** A partition, waiting for its committed offset by default. */
+  constructor(topic: string, partition: number) {
+    this.topic = topic;
+    this.partition = partition;
+    this.key = tpKey(topic, partition);
+  }
+
+  /** Sets every offset to `offset` (a seek, a reset, a committed offset) and makes it ready. */
+  startAt(offset: bigint, epoch: number): void {
+    this.position = offset;
+    this.positionEpoch = epoch;
+    this.taken = offset;
+    this.takenEpoch = epoch;
+    this.fetchOffset = offset;
+    this.fetchEpoch = epoch;
+    this.gen++;
+    this.phase = this.end !== undefined && offset >= this.end ? "done" : "ready";
+  }
+
+  /** Whether the reader has everything before `end`. */
+  get finished(): boolean {
+    return this.phase === "done";
+  }
+}
