@@ -6,7 +6,8 @@
  *
  * Produce writes through `producer.writable` (the fast path: writes resolve once a record is
  * in a batch, and wait while the 32 MiB budget is full), then `flush()`; latency awaits
- * `producer.send()` per record.
+ * `producer.send()` per record; consume assigns every partition from the earliest offset (no
+ * group, like the librdkafka and franz-go peers) and reads the stream record by record.
  *
  * @module
  */
@@ -122,6 +123,58 @@ async function latency(o: Flags): Promise<void> {
   end(n, n * Number(o.size), (performance.now() - t0) / 1000, lat);
 }
 
+interface ConsumerLike
+  extends ReadableStream<{ value: Uint8Array | null; key: Uint8Array | null }> {
+  assign(partitions: { topic: string; partition: number; offset: "earliest" }[]): void;
+  close(): Promise<void>;
+}
+type ConsumerCtor = new (options: Record<string, unknown>) => ConsumerLike;
+
+/** Reads n records from the start of every partition with a fresh consumer (no group). */
+async function consumeN(o: Flags, n: number): Promise<number> {
+  const Consumer = consumerMod.Consumer as ConsumerCtor;
+  const c = new Consumer({
+    brokers: [o.bootstrap!],
+    clientId: "bench-ours",
+    fetchMaxBytes: 52_428_800,
+    maxPartitionFetchBytes: 1_048_576,
+    isolationLevel: "read_uncommitted",
+  });
+  try {
+    const parts = Number(o.partitions);
+    c.assign(Array.from({ length: parts }, (_, partition) => ({
+      topic: o.topic!,
+      partition,
+      offset: "earliest" as const,
+    })));
+    const t0 = performance.now();
+    let count = 0;
+    let bytes = 0;
+    const reader = c.getReader();
+    while (count < n) {
+      const { done, value } = await reader.read();
+      if (done) throw new KafkaError(`the stream ended after ${count} of ${n} records`);
+      count++;
+      bytes += (value.value?.length ?? 0) + (value.key?.length ?? 0);
+    }
+    const elapsed = (performance.now() - t0) / 1000;
+    reader.releaseLock();
+    if (bytes < 0) console.error(bytes); // keeps `bytes` observable
+    return elapsed;
+  } finally {
+    await c.close();
+  }
+}
+
+async function consume(o: Flags): Promise<void> {
+  const n = Number(o.records);
+  const warmup = Number(o.warmup);
+  if (warmup > 0) await consumeN(o, warmup);
+  console.log("BEGIN");
+  const elapsed = await consumeN(o, n);
+  end(n, n * Number(o.size), elapsed);
+}
+
 const o = flags(Deno.args);
 const missing = (mod: Record<string, unknown>, name: string) => typeof mod[name] !== "function";
 
@@ -140,6 +193,9 @@ if (o.mode === "probe") {
   await awaitRelease();
 } else if (o.mode === "latency") {
   await latency(o);
+  await awaitRelease();
+} else if (o.mode === "consume") {
+  await consume(o);
   await awaitRelease();
 } else {
   console.log(`UNAVAILABLE not yet wired: the harness does not drive mode ${o.mode} yet`);
