@@ -57,11 +57,11 @@ export class Admin {
   // ---- topics ----
 
   /** Creates topics (CreateTopics). */
-  createTopics(
+  async createTopics(
     list: readonly topics.NewTopic[],
     options?: topics.CreateTopicsOptions,
   ): Promise<topics.CreatedTopic[]> {
-    return topics.createTopics(this.#ctx, list, options);
+    return await topics.createTopics(this.#ctx, list, options);
   }
 
   /** Creates one topic; rejects with its ProtocolError (e.g. TOPIC_ALREADY_EXISTS). */
@@ -82,8 +82,8 @@ export class Admin {
   }
 
   /** Deletes topics by name or id (DeleteTopics). */
-  deleteTopics(list: readonly topics.TopicRef[], options?: AdminCallOptions): Promise<void> {
-    return topics.deleteTopics(this.#ctx, list, options);
+  async deleteTopics(list: readonly topics.TopicRef[], options?: AdminCallOptions): Promise<void> {
+    return await topics.deleteTopics(this.#ctx, list, options);
   }
 
   /** Deletes one topic; rejects with its ProtocolError (e.g. UNKNOWN_TOPIC_OR_PARTITION). */
@@ -92,16 +92,16 @@ export class Admin {
   }
 
   /** Lists topics (internal ones with `includeInternal`), sorted by name. */
-  listTopics(options?: topics.ListTopicsOptions): Promise<topics.TopicListing[]> {
-    return topics.listTopics(this.#ctx, options);
+  async listTopics(options?: topics.ListTopicsOptions): Promise<topics.TopicListing[]> {
+    return await topics.listTopics(this.#ctx, options);
   }
 
   /** Describes topics: partitions, leaders, replicas, ISR. */
-  describeTopics(
+  async describeTopics(
     names: readonly string[],
     options?: topics.DescribeTopicsOptions,
   ): Promise<topics.TopicDescription[]> {
-    return topics.describeTopics(this.#ctx, names, options);
+    return await topics.describeTopics(this.#ctx, names, options);
   }
 
   /** Describes one topic; rejects with its ProtocolError. */
@@ -114,11 +114,11 @@ export class Admin {
   }
 
   /** Grows topics to new partition counts (CreatePartitions). */
-  createPartitions(
+  async createPartitions(
     list: readonly topics.NewPartitions[],
     options?: topics.CreatePartitionsOptions,
   ): Promise<void> {
-    return topics.createPartitions(this.#ctx, list, options);
+    return await topics.createPartitions(this.#ctx, list, options);
   }
 
   /** Grows one topic to `count` partitions; rejects with its ProtocolError (INVALID_PARTITIONS...). */
@@ -140,11 +140,11 @@ export class Admin {
   // ---- configs ----
 
   /** Describes the configs of topics, brokers, broker loggers, groups (DescribeConfigs). */
-  describeConfigs(
+  async describeConfigs(
     resources: readonly configs.DescribeConfigsResource[],
     options?: configs.DescribeConfigsOptions,
   ): Promise<configs.ResourceConfigs[]> {
-    return configs.describeConfigs(this.#ctx, resources, options);
+    return await configs.describeConfigs(this.#ctx, resources, options);
   }
 
   /** Describes one resource's configs; rejects with its ProtocolError. */
@@ -157,11 +157,11 @@ export class Admin {
   }
 
   /** Alters configs incrementally: set, delete, append, subtract (IncrementalAlterConfigs). */
-  alterConfigs(
+  async alterConfigs(
     alterations: readonly configs.ConfigAlteration[],
     options?: configs.AlterConfigsOptions,
   ): Promise<void> {
-    return configs.alterConfigs(this.#ctx, alterations, options);
+    return await configs.alterConfigs(this.#ctx, alterations, options);
   }
 
   /** Alters one resource's configs; rejects with its ProtocolError. */
@@ -175,16 +175,16 @@ export class Admin {
   // ---- groups ----
 
   /** Lists groups on every broker, sorted by id. */
-  listGroups(options?: groups.ListGroupsOptions): Promise<groups.GroupListing[]> {
-    return groups.listGroups(this.#ctx, options);
+  async listGroups(options?: groups.ListGroupsOptions): Promise<groups.GroupListing[]> {
+    return await groups.listGroups(this.#ctx, options);
   }
 
   /** Describes groups (classic and KIP-848) at their coordinators. */
-  describeGroups(
+  async describeGroups(
     groupIds: readonly string[],
     options?: groups.DescribeGroupsOptions,
   ): Promise<groups.GroupDescription[]> {
-    return groups.describeGroups(this.#ctx, groupIds, options);
+    return await groups.describeGroups(this.#ctx, groupIds, options);
   }
 
   /** Describes one group; rejects with its ProtocolError (e.g. GROUP_ID_NOT_FOUND). */
@@ -197,8 +197,8 @@ export class Admin {
   }
 
   /** Deletes empty groups with their committed offsets. */
-  deleteGroups(groupIds: readonly string[], options?: AdminCallOptions): Promise<void> {
-    return groups.deleteGroups(this.#ctx, groupIds, options);
+  async deleteGroups(groupIds: readonly string[], options?: AdminCallOptions): Promise<void> {
+    return await groups.deleteGroups(this.#ctx, groupIds, options);
   }
 
   /** Deletes one group; rejects with its ProtocolError (e.g. NON_EMPTY_GROUP). */
@@ -207,51 +207,51 @@ export class Admin {
   }
 
   /** A group's committed offsets (OffsetFetch), sorted by topic and partition. */
-  listGroupOffsets(
+  async listGroupOffsets(
     groupId: string,
     options?: groups.ListGroupOffsetsOptions,
   ): Promise<TopicPartitionOffset[]> {
-    return groups.listGroupOffsets(this.#ctx, groupId, options);
+    return await groups.listGroupOffsets(this.#ctx, groupId, options);
   }
 
   /**
    * Sets a group's committed offsets (the group must have no active members), as
    * `kafka-consumer-groups.sh --reset-offsets` does.
    */
-  alterGroupOffsets(
+  async alterGroupOffsets(
     groupId: string,
     list: readonly TopicPartitionOffset[],
     options?: AdminCallOptions,
   ): Promise<void> {
-    return groups.alterGroupOffsets(this.#ctx, groupId, list, options);
+    return await groups.alterGroupOffsets(this.#ctx, groupId, list, options);
   }
 
   /** Deletes a group's committed offsets for some partitions (OffsetDelete). */
-  deleteGroupOffsets(
+  async deleteGroupOffsets(
     groupId: string,
     partitions: readonly TopicPartition[],
     options?: AdminCallOptions,
   ): Promise<void> {
-    return groups.deleteGroupOffsets(this.#ctx, groupId, partitions, options);
+    return await groups.deleteGroupOffsets(this.#ctx, groupId, partitions, options);
   }
 
   /** Removes members from a group (LeaveGroup for them); without a list, every member. */
-  removeGroupMembers(
+  async removeGroupMembers(
     groupId: string,
     members?: readonly groups.MemberToRemove[],
     options?: AdminCallOptions,
   ): Promise<void> {
-    return groups.removeGroupMembers(this.#ctx, groupId, members, options);
+    return await groups.removeGroupMembers(this.#ctx, groupId, members, options);
   }
 
   // ---- offsets and records ----
 
   /** Looks up offsets: earliest, latest, max timestamp, or by timestamp (ListOffsets). */
-  listOffsets(
+  async listOffsets(
     queries: readonly offsets.OffsetQuery[],
     options?: offsets.ListOffsetsOptions,
   ): Promise<offsets.ListedOffset[]> {
-    return offsets.listOffsets(this.#ctx, queries, options);
+    return await offsets.listOffsets(this.#ctx, queries, options);
   }
 
   /** Looks up one offset spec for every partition of a topic, by partition. */
@@ -266,91 +266,97 @@ export class Admin {
   }
 
   /** Deletes records before an offset in each partition (DeleteRecords). */
-  deleteRecords(
+  async deleteRecords(
     items: readonly offsets.RecordsToDelete[],
     options?: AdminCallOptions,
   ): Promise<offsets.DeletedRecords[]> {
-    return offsets.deleteRecords(this.#ctx, items, options);
+    return await offsets.deleteRecords(this.#ctx, items, options);
   }
 
   // ---- cluster ----
 
   /** Describes the cluster: id, controller, brokers (DescribeCluster). */
-  describeCluster(
+  async describeCluster(
     options?: clusterOps.DescribeClusterOptions,
   ): Promise<clusterOps.ClusterDescription> {
-    return clusterOps.describeCluster(this.#ctx, options);
+    return await clusterOps.describeCluster(this.#ctx, options);
   }
 
   /** Describes the brokers' log dirs and the replicas in them. */
-  describeLogDirs(
+  async describeLogDirs(
     options?: clusterOps.DescribeLogDirsOptions,
   ): Promise<clusterOps.LogDirDescription[]> {
-    return clusterOps.describeLogDirs(this.#ctx, options);
+    return await clusterOps.describeLogDirs(this.#ctx, options);
   }
 
   /** Elects leaders: `preferred` or `unclean`, for some partitions or (null) all. */
-  electLeaders(
+  async electLeaders(
     type: "preferred" | "unclean",
     partitions: readonly TopicPartition[] | null,
     options?: AdminCallOptions,
   ): Promise<clusterOps.ElectionResult[]> {
-    return clusterOps.electLeaders(this.#ctx, type, partitions, options);
+    return await clusterOps.electLeaders(this.#ctx, type, partitions, options);
   }
 
   /** Starts (or, with `replicas: null`, cancels) partition reassignments. */
-  alterPartitionReassignments(
+  async alterPartitionReassignments(
     list: readonly clusterOps.PartitionReassignment[],
     options?: AdminCallOptions,
   ): Promise<void> {
-    return clusterOps.alterPartitionReassignments(this.#ctx, list, options);
+    return await clusterOps.alterPartitionReassignments(this.#ctx, list, options);
   }
 
   /** Lists reassignments in progress. */
-  listPartitionReassignments(
+  async listPartitionReassignments(
     partitions?: readonly TopicPartition[] | null,
     options?: AdminCallOptions,
   ): Promise<clusterOps.OngoingReassignment[]> {
-    return clusterOps.listPartitionReassignments(this.#ctx, partitions ?? null, options);
+    return await clusterOps.listPartitionReassignments(this.#ctx, partitions ?? null, options);
   }
 
   // ---- security ----
 
   /** The ACLs matching a filter (default: all). */
-  describeAcls(filter?: acls.AclFilter, options?: AdminCallOptions): Promise<acls.AclBinding[]> {
-    return acls.describeAcls(this.#ctx, filter, options);
+  async describeAcls(
+    filter?: acls.AclFilter,
+    options?: AdminCallOptions,
+  ): Promise<acls.AclBinding[]> {
+    return await acls.describeAcls(this.#ctx, filter, options);
   }
 
   /** Creates ACLs. */
-  createAcls(bindings: readonly acls.AclBinding[], options?: AdminCallOptions): Promise<void> {
-    return acls.createAcls(this.#ctx, bindings, options);
+  async createAcls(
+    bindings: readonly acls.AclBinding[],
+    options?: AdminCallOptions,
+  ): Promise<void> {
+    return await acls.createAcls(this.#ctx, bindings, options);
   }
 
   /** Deletes the ACLs matching each filter; resolves with what each filter deleted. */
-  deleteAcls(
+  async deleteAcls(
     filters: readonly acls.AclFilter[],
     options?: AdminCallOptions,
   ): Promise<acls.AclBinding[][]> {
-    return acls.deleteAcls(this.#ctx, filters, options);
+    return await acls.deleteAcls(this.#ctx, filters, options);
   }
 
   /** SCRAM credentials of the listed users, or of every user. */
-  describeUserScramCredentials(
+  async describeUserScramCredentials(
     users?: readonly string[],
     options?: AdminCallOptions,
   ): Promise<scram.UserScramCredentials[]> {
-    return scram.describeUserScramCredentials(this.#ctx, users, options);
+    return await scram.describeUserScramCredentials(this.#ctx, users, options);
   }
 
   /** Upserts and deletes SCRAM credentials in one request. */
-  alterUserScramCredentials(
+  async alterUserScramCredentials(
     changes: {
       upsertions?: readonly scram.ScramUpsertion[];
       deletions?: readonly scram.ScramDeletion[];
     },
     options?: AdminCallOptions,
   ): Promise<void> {
-    return scram.alterUserScramCredentials(
+    return await scram.alterUserScramCredentials(
       this.#ctx,
       changes.upsertions ?? [],
       changes.deletions ?? [],
@@ -377,42 +383,44 @@ export class Admin {
   }
 
   /** Client quotas of the entities matching a filter. */
-  describeClientQuotas(
+  async describeClientQuotas(
     filter: readonly quotas.QuotaFilterComponent[],
     options?: quotas.DescribeClientQuotasOptions,
   ): Promise<quotas.ClientQuotas[]> {
-    return quotas.describeClientQuotas(this.#ctx, filter, options);
+    return await quotas.describeClientQuotas(this.#ctx, filter, options);
   }
 
   /** Sets or removes client quotas. */
-  alterClientQuotas(
+  async alterClientQuotas(
     alterations: readonly quotas.QuotaAlteration[],
     options?: quotas.AlterClientQuotasOptions,
   ): Promise<void> {
-    return quotas.alterClientQuotas(this.#ctx, alterations, options);
+    return await quotas.alterClientQuotas(this.#ctx, alterations, options);
   }
 
   // ---- producers and transactions ----
 
   /** The active producers of partitions (DescribeProducers, at each leader). */
-  describeProducers(
+  async describeProducers(
     partitions: readonly TopicPartition[],
     options?: AdminCallOptions,
   ): Promise<txns.PartitionProducers[]> {
-    return txns.describeProducers(this.#ctx, partitions, options);
+    return await txns.describeProducers(this.#ctx, partitions, options);
   }
 
   /** Lists transactions on every broker. */
-  listTransactions(options?: txns.ListTransactionsOptions): Promise<txns.TransactionListing[]> {
-    return txns.listTransactions(this.#ctx, options);
+  async listTransactions(
+    options?: txns.ListTransactionsOptions,
+  ): Promise<txns.TransactionListing[]> {
+    return await txns.listTransactions(this.#ctx, options);
   }
 
   /** Describes transactions at their coordinators. */
-  describeTransactions(
+  async describeTransactions(
     transactionalIds: readonly string[],
     options?: AdminCallOptions,
   ): Promise<txns.TransactionDescription[]> {
-    return txns.describeTransactions(this.#ctx, transactionalIds, options);
+    return await txns.describeTransactions(this.#ctx, transactionalIds, options);
   }
 
   // ---- lifecycle ----

@@ -206,7 +206,17 @@ export class AdminContext {
         ? { name, ok: false, error: r }
         : { name, ok: true, value: r as V };
     });
-    if (results.some((r) => !r.ok)) throw new AdminBatchError<V>(operation, results);
+    if (results.some((r) => !r.ok)) {
+      const error = new AdminBatchError<V>(operation, results);
+      logger.debug("admin call had failed items", {
+        operation,
+        failed: error.failures().map((f) => ({
+          item: f.name,
+          error: f.error instanceof ProtocolError ? f.error.errorName : f.error.name,
+        })),
+      });
+      throw error;
+    }
     return results.map((r) => (r as { value: V }).value);
   }
 

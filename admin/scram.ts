@@ -251,27 +251,43 @@ export async function alterUserScramCredentials(
       items,
       nameOf,
       async (pending, signal) => {
-        const res = await ctx.cluster.send({ controller: true }, Api.AlterUserScramCredentials, {
-          deletions: pending.filter((a) => a.kind === "delete").map((a) => ({
-            name: a.value.user,
-            mechanism: SCRAM_MECHANISM.code(a.value.mechanism, "SCRAM mechanism"),
-          })),
-          upsertions: pending.flatMap((a) => {
-            if (a.kind !== "upsert") return [];
-            const p = prepared.get(a.value)!;
-            return [{
+        // Kafka refuses two alterations of one user in a request (DUPLICATE_RESOURCE), even
+        // for different mechanisms: send rounds in which each user appears once.
+        const out: Outcome<Alteration, void>[] = [];
+        let left = [...pending];
+        while (left.length > 0) {
+          const users = new Set<string>();
+          const round: Alteration[] = [];
+          const later: Alteration[] = [];
+          for (const a of left) {
+            if (users.has(a.value.user)) later.push(a);
+            else {
+              users.add(a.value.user);
+              round.push(a);
+            }
+          }
+          left = later;
+          const res = await ctx.cluster.send({ controller: true }, Api.AlterUserScramCredentials, {
+            deletions: round.filter((a) => a.kind === "delete").map((a) => ({
               name: a.value.user,
               mechanism: SCRAM_MECHANISM.code(a.value.mechanism, "SCRAM mechanism"),
-              iterations: p.iterations,
-              salt: p.salt,
-              saltedPassword: p.saltedPassword,
-            }];
-          }),
-        }, { signal });
-        const out: Outcome<Alteration, void>[] = [];
-        for (const a of pending) {
-          const r = res.results.find((x) => x.user === a.value.user);
-          if (r) out.push([a, itemError(r.errorCode, nameOf(a), r.errorMessage)]);
+            })),
+            upsertions: round.flatMap((a) => {
+              if (a.kind !== "upsert") return [];
+              const p = prepared.get(a.value)!;
+              return [{
+                name: a.value.user,
+                mechanism: SCRAM_MECHANISM.code(a.value.mechanism, "SCRAM mechanism"),
+                iterations: p.iterations,
+                salt: p.salt,
+                saltedPassword: p.saltedPassword,
+              }];
+            }),
+          }, { signal });
+          for (const a of round) {
+            const r = res.results.find((x) => x.user === a.value.user);
+            if (r) out.push([a, itemError(r.errorCode, nameOf(a), r.errorMessage)]);
+          }
         }
         return out;
       },

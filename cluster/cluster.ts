@@ -168,11 +168,15 @@ export class Cluster {
     }
   }
 
-  /** Whether `topic` was created recently enough that its absence is still transient. */
+  /**
+   * Whether `topic` was created recently enough that its absence is still transient: until
+   * the grace period ends or metadata shows the topic (after which a missing partition is
+   * really missing).
+   */
   topicMayAppear(topic: string): boolean {
     const until = this.#expected.get(topic);
     if (until === undefined) return false;
-    if (until >= Date.now()) return true;
+    if (until >= Date.now() && !this.#cache.topic(topic)) return true;
     this.#expected.delete(topic);
     return false;
   }
@@ -540,6 +544,7 @@ export class Cluster {
     clearInterval(this.#timer);
     this.#closing.abort(new ClosedError("client"));
     const all = [...this.#conns.values()];
+    this.#logger.debug("closing", { connections: all.length });
     this.#conns.clear();
     this.#live.clear();
     await Promise.all(all.map((p) => p.then((c) => c.close(), () => {})));
