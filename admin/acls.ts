@@ -99,6 +99,19 @@ function checkBinding(b: AclBinding): void {
   ACL_PATTERN.code(b.patternType ?? "literal", "ACL pattern type");
   ACL_OPERATION.code(b.operation, "ACL operation");
   ACL_PERMISSION.code(b.permission, "ACL permission");
+  // Filter-only values make no ACL (Java's AclBinding refuses them too); a KRaft broker fails
+  // the whole request with UNKNOWN_SERVER_ERROR on one, so they never leave the client.
+  const filterOnly: [string, string][] = [
+    ["resource type", b.resourceType],
+    ["pattern type", b.patternType ?? "literal"],
+    ["operation", b.operation],
+    ["permission", b.permission],
+  ];
+  for (const [what, v] of filterOnly) {
+    if (v === "any" || v === "unknown" || (what === "pattern type" && v === "match")) {
+      throw new TypeError(`an ACL binding cannot have ${what} "${v}" (filters only)`);
+    }
+  }
 }
 
 function filterBody(f: AclFilter) {

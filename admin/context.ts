@@ -145,9 +145,10 @@ export class AdminContext {
         await this.cluster.retry(async (_n, signal) => {
           const out = await attempt(pending, signal);
           const again: (readonly [I, KafkaError])[] = [];
+          const asked = new Set(pending);
           const seen = new Set<I>();
           for (const [item, result] of out) {
-            if (seen.has(item) || !pending.includes(item)) continue;
+            if (seen.has(item) || !asked.has(item)) continue;
             seen.add(item);
             if (result instanceof KafkaError && this.#retriable(result, item, policy)) {
               again.push([item, result]);
