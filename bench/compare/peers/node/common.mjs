@@ -3,6 +3,14 @@
 // "END {json}" when it is over, then wait for stdin to close so the harness can read /proc).
 import { readFileSync } from "node:fs";
 
+/**
+ * Imports an npm package by a name Deno's module graph cannot see (`deno check bench/` runs
+ * over this folder, and these packages live in bench/peers/node/node_modules, for Node only).
+ */
+export function load(name) {
+  return import(name);
+}
+
 export function flags(argv = process.argv.slice(2)) {
   const o = {};
   for (let i = 0; i + 1 < argv.length; i += 2) {

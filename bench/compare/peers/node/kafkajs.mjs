@@ -4,10 +4,11 @@
 // batch-bytes worth of records with in-flight sends at once. It has gzip only: lz4 and zstd
 // are registered here (WASM lz4 from @platformatic/wasm-utils, zstd from node:zlib), because
 // the usual plugins (kafkajs-lz4, @kafkajs/zstd) are native addons that do not build here.
-import kafkajs from "kafkajs";
-import { lz4Compress, lz4Decompress } from "@platformatic/wasm-utils";
 import zlib from "node:zlib";
-import { begin, chunked, end, main, now, payloads } from "./common.mjs";
+import { begin, chunked, end, load, main, now, payloads } from "./common.mjs";
+
+const kafkajs = (await load("kafkajs")).default;
+const { lz4Compress, lz4Decompress } = await load("@platformatic/wasm-utils");
 
 const { Kafka, logLevel, CompressionTypes, CompressionCodecs } = kafkajs;
 

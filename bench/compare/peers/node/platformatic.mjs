@@ -3,8 +3,9 @@
 // array of records and has no linger or batch size, so, like KafkaJS, produce sends chunks of
 // batch-bytes worth of records with in-flight sends at once (its producer stream flushes only
 // one batch at a time, which would be slower).
-import { Consumer, MessagesStreamModes, ProduceAcks, Producer } from "@platformatic/kafka";
-import { begin, chunked, end, main, now, payloads } from "./common.mjs";
+import { begin, chunked, end, load, main, now, payloads } from "./common.mjs";
+
+const { Consumer, MessagesStreamModes, ProduceAcks, Producer } = await load("@platformatic/kafka");
 
 function producer(o) {
   return new Producer({
