@@ -280,11 +280,23 @@ async function installOurs(ctx: InstallContext): Promise<Installed> {
   }
   const manifest = JSON.parse(await Deno.readTextFile(`${ctx.root}/deno.json`));
   const git = await run("git", ["-C", ctx.root, "rev-parse", "--short", "HEAD"]);
+  // Uncommitted changes in the client's folders are measured too: say so.
+  const dirty = await run("git", [
+    "-C",
+    ctx.root,
+    "status",
+    "--porcelain",
+    "--",
+    "protocol",
+    "cluster",
+    "producer",
+    "consumer",
+    "mod.ts",
+  ]);
+  const rev = git.ok ? git.out + (dirty.ok && dirty.out !== "" ? "+uncommitted" : "") : "?";
   return {
     ok: true,
-    version: `${manifest.name} ${manifest.version} (git ${
-      git.ok ? git.out : "?"
-    }, Deno ${Deno.version.deno})`,
+    version: `${manifest.name} ${manifest.version} (git ${rev}, Deno ${Deno.version.deno})`,
     command,
   };
 }
