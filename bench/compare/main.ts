@@ -109,6 +109,14 @@ function describe(o: RunOutcome, w: Workload): string {
   return parts.join(", ");
 }
 
+/**
+ * Writes dirty pages out between runs (`sync`): a run that wrote a gigabyte would otherwise
+ * leave the kernel flushing it during the next client's measured phase.
+ */
+async function settle(): Promise<void> {
+  await new Deno.Command("sync", { stdout: "null", stderr: "null" }).output().catch(() => {});
+}
+
 function peerArgs(w: Workload, topic: string, bootstrap: string, payloads: string): string[] {
   const flags: Record<string, string | number> = {
     mode: w.mode,
@@ -211,6 +219,7 @@ async function main(): Promise<void> {
     }
     if (!done) throw new KafkaError(`could not fill ${topic}: no producer peer works`);
     filled.set(w.id, topic);
+    await settle();
   }
 
   const outcomes = new Map<string, RunOutcome[]>();
@@ -243,7 +252,10 @@ async function main(): Promise<void> {
                 ...(peer.env && { env: peer.env }),
               });
             } finally {
-              if (w.mode !== "consume") await deleteTopic(bootstrap, topic).catch(() => {});
+              if (w.mode !== "consume") {
+                await deleteTopic(bootstrap, topic).catch(() => {});
+                await settle();
+              }
             }
             log(`[r${round + 1}] ${w.id} ${c}: ${describe(o, w)}`);
           }
