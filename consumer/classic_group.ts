@@ -153,15 +153,26 @@ export class ClassicGroup implements GroupMembership {
     }
     if (leave && this.#memberId !== "") {
       try {
-        await this.#cluster.sendToCoordinator("group", this.#groupId, Api.LeaveGroup, {
-          groupId: this.#groupId,
-          memberId: this.#memberId,
-          members: [{
-            memberId: this.#memberId,
-            groupInstanceId: this.#o.groupInstanceId,
-            reason: "the consumer is closing",
-          }],
-        }, { lane: "commit", timeoutMs: 5_000 });
+        const broker = await this.#cluster.coordinator("group", this.#groupId);
+        const conn = await this.#cluster.connectTo(broker, "commit");
+        const version = conn.versionFor(Api.LeaveGroup);
+        // v3+ (KIP-345) names members, with their static ids; before, one member id.
+        const res = await conn.request(
+          Api.LeaveGroup,
+          version >= 3
+            ? {
+              groupId: this.#groupId,
+              members: [{
+                memberId: this.#memberId,
+                groupInstanceId: this.#o.groupInstanceId,
+                reason: "the consumer is closing",
+              }],
+            }
+            : { groupId: this.#groupId, memberId: this.#memberId },
+          { timeoutMs: 5_000 },
+        );
+        const code = res.errorCode || (res.members?.[0]?.errorCode ?? 0);
+        if (code !== 0) throw new ProtocolError(code, `LeaveGroup ${this.#groupId}`);
       } catch (e) {
         this.#host.logger.warn("LeaveGroup failed", { error: (e as Error).message });
       }

@@ -102,6 +102,11 @@ export class Fetcher {
     this.#wakeup.notify();
   }
 
+  /** Whether a fetch is in flight (its response needs the event loop to arrive). */
+  get busy(): boolean {
+    return this.#inFlight.size > 0;
+  }
+
   /**
    * Stops new fetches and resolves once none is in flight, so that everything fetched is in
    * chunks (to be evicted). Pair with {@linkcode unhold}.
@@ -134,7 +139,8 @@ export class Fetcher {
       if (ps.removed || ps.leader !== node) continue;
       if (ps.phase === "ready") led = true;
       if (
-        ps.phase === "ready" && !ps.paused && !ps.needsMetadata && ps.backoffUntil <= now &&
+        ps.phase === "ready" && !ps.paused && !ps.revoking && !ps.needsMetadata &&
+        ps.backoffUntil <= now &&
         (ps.end === undefined || ps.fetchOffset < ps.end)
       ) parts.push(ps);
     }

@@ -57,6 +57,8 @@ export class PartitionState {
   /** The last offset this consumer committed or read from the group, if any. */
   committed: bigint | undefined;
   paused = false;
+  /** Being revoked: nothing more is handed out or fetched for it. */
+  revoking = false;
   /** Whether it was revoked or unassigned: stale work for it is dropped. */
   removed = false;
   /** Bumped by seeks, resets and evictions: older fetch results are then discarded. */

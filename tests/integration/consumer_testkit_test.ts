@@ -116,17 +116,25 @@ export async function produce(
           r.headers?.map((h) => ({ key: h.key, value: bytes(h.value) })),
         );
       }
-      const res = await conn.request(Api.Produce, {
-        acks: -1,
-        timeoutMs: 30_000,
-        topicData: [{
-          name: topic,
-          partitionData: [{ index: partition, records: builder.finish() }],
-        }],
-      }, { version: Math.min(12, conn.versionFor(Api.Produce)) });
-      const p = res.responses[0]?.partitionResponses[0];
-      if (!p || p.errorCode !== 0) throw new KafkaError(`Produce ${topic}: error ${p?.errorCode}`);
-      if (first < 0n) first = p.baseOffset;
+      const batch = builder.finish();
+      for (let attempt = 0;; attempt++) {
+        const res = await conn.request(Api.Produce, {
+          acks: -1,
+          timeoutMs: 30_000,
+          topicData: [{ name: topic, partitionData: [{ index: partition, records: batch }] }],
+        }, { version: Math.min(12, conn.versionFor(Api.Produce)) });
+        const p = res.responses[0]?.partitionResponses[0];
+        // A new topic's leader may not know it leads yet: retry briefly.
+        if (p && [3, 5, 6].includes(p.errorCode) && attempt < 50) {
+          await new Promise((r) => setTimeout(r, 100));
+          continue;
+        }
+        if (!p || p.errorCode !== 0) {
+          throw new KafkaError(`Produce ${topic}: error ${p?.errorCode}`);
+        }
+        if (first < 0n) first = p.baseOffset;
+        break;
+      }
     }
   } finally {
     await conn.close();
