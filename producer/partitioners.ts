@@ -179,7 +179,8 @@ export function javaPartitionForKey(key: Uint8Array, partitionCount: number): nu
  */
 export function saramaHashPartition(key: Uint8Array, partitionCount: number): number {
   const p = (fnv1a32(key) | 0) % partitionCount;
-  return p < 0 ? -p : p;
+  // `| 0` turns JavaScript's -0 (e.g. -14 % 7) into 0.
+  return (p < 0 ? -p : p) | 0;
 }
 
 /**

@@ -830,6 +830,11 @@ export class Producer implements AsyncDisposable {
       // A new epoch starts at sequence 0: not before the old epoch's batches are settled.
       if (ps.inflight.length > 0 && stale) return true;
       if (ps.unresolvedSequence >= 0) return true;
+      // Until the broker acknowledged a first batch it has no state for this producer, and
+      // then it accepts any first sequence: a later batch could land while an earlier one is
+      // retried (say after NOT_LEADER_OR_FOLLOWER on a new topic), leaving a gap for good. So
+      // one batch at a time until the first acknowledgement.
+      if (ps.lastAckedSequence < 0 && ps.inflight.length > 0) return true;
     }
     // A retried batch goes only when it is the lowest outstanding sequence: during recovery
     // a partition has one request in flight, so the broker sees sequences in order.
@@ -970,6 +975,13 @@ export class Producer implements AsyncDisposable {
     }
     const info = errorCodeInfo(code);
     if (this.#canRetry(b, code, pr.logStartOffset)) {
+      this.#logger.debug("retrying a batch", {
+        partition: `${b.ps.topic.name}-${b.ps.partition}`,
+        error: info.name,
+        sequence: b.baseSequence,
+        epoch: b.producerEpoch,
+        attempts: b.attempts,
+      });
       this.#reenqueue(b);
       if (info.refreshMetadata) this.#refreshMetadataSoon();
       return;
@@ -1001,6 +1013,12 @@ export class Producer implements AsyncDisposable {
     const retriable = e instanceof KafkaError && e.retriable &&
       !(e instanceof UnsupportedVersionError);
     if (retriable && this.#canRetry(b, -1, -1n)) {
+      this.#logger.debug("retrying a batch", {
+        partition: `${b.ps.topic.name}-${b.ps.partition}`,
+        error: errorText(e),
+        sequence: b.baseSequence,
+        attempts: b.attempts,
+      });
       this.#reenqueue(b);
       if (e instanceof ConnectionError || e instanceof TimeoutError) this.#refreshMetadataSoon();
       return;
@@ -1034,6 +1052,13 @@ export class Producer implements AsyncDisposable {
     }
     if (code === OUT_OF_ORDER_SEQUENCE_NUMBER) {
       const unresolved = ps.unresolvedSequence >= 0;
+      if (
+        !b.sequenceReset && ps.lastAckedSequence >= 0 && b.baseSequence <= ps.lastAckedSequence
+      ) {
+        // Behind what the broker already has, yet not a duplicate: later records landed
+        // without these. Retrying cannot help; fail the batch (and bump the epoch).
+        return false;
+      }
       if (!unresolved && (b.sequenceReset || b.baseSequence - ps.lastAckedSequence !== 1)) {
         // Not the next batch: an earlier one failed, this one is retried after it.
         return true;
