@@ -1094,11 +1094,14 @@ export class Producer implements AsyncDisposable {
     const parts: ProducerBatch[] = [];
     let cur: ProducerBatch | null = null;
     let offsetInOld = 0;
+    // Halves: the topic's max.message.bytes (a per-batch limit) may be far below batchSize,
+    // so repeated splits must converge on single records.
+    const target = Math.max(1, Math.min(this.#o.batchSize, Math.floor(b.size / 2)));
     for (const rec of decoded.records) {
       const ts = base + rec.timestampDelta;
       if (
         cur !== null &&
-        cur.builder!.estimatedSizeAfter(ts, rec.key, rec.value, rec.headers) > this.#o.batchSize
+        cur.builder!.estimatedSizeAfter(ts, rec.key, rec.value, rec.headers) > target
       ) cur = null;
       if (cur === null) {
         const builder = new RecordBatchBuilder({

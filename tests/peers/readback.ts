@@ -168,3 +168,21 @@ export async function fetchBatches(
   }
   return out;
 }
+
+/** The end offset of every partition of a topic (ListOffsets, latest), by partition. */
+export async function endOffsets(bootstrap: readonly string[], topic: string): Promise<bigint[]> {
+  await using cluster = new Cluster({ brokers: bootstrap });
+  await cluster.refreshMetadata([topic]);
+  const info = cluster.metadata.topic(topic);
+  if (!info) throw new Error(`no topic ${topic}`);
+  const out: bigint[] = [];
+  for (const p of info.partitions) {
+    const res = await cluster.send({ node: p.leader }, Api.ListOffsets, {
+      replicaId: -1,
+      isolationLevel: 0,
+      topics: [{ name: topic, partitions: [{ partitionIndex: p.partition, timestamp: -1n }] }],
+    });
+    out[p.partition] = res.topics[0]!.partitions[0]!.offset;
+  }
+  return out;
+}
