@@ -59,6 +59,18 @@ const RETRY_ERRORS = new Set([75, 78, 13]);
 /** How long delivery may run before letting a fetch in flight make progress. */
 const YIELD_MS = 1;
 
+/**
+ * Carries an error that is final although its class says retriable (e.g. an unknown topic the
+ * caller asked for): the resolver fails the stream with `error` instead of retrying.
+ */
+class Final extends KafkaError {
+  readonly error: unknown;
+  constructor(error: unknown) {
+    super((error as Error).message, { retriable: false, cause: error });
+    this.error = error;
+  }
+}
+
 function isTimestampSpec(v: unknown): v is { timestamp: number | Date } {
   return typeof v === "object" && v !== null && "timestamp" in v;
 }
@@ -583,14 +595,16 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
     for (;;) {
       if (this.#error !== undefined) throw this.#error;
       if (this.#streamDone) return;
+      // A reader that never waits never lets the event loop read the fetch in flight: the
+      // next response would only arrive once the buffered data ran out. Letting I/O in about
+      // every millisecond keeps fetching and reading overlapped. (Before choosing a
+      // partition: a revocation may run meanwhile.)
+      if (this.#fetcher.busy && performance.now() - this.#lastYield > YIELD_MS) {
+        await this.#yield();
+        continue;
+      }
       const ps = this.#nextReady();
       if (ps) {
-        // A reader that never waits never lets the event loop read the fetch in flight: the
-        // next response would only arrive once the buffered data ran out. Letting I/O in
-        // about every millisecond keeps fetching and reading overlapped.
-        if (this.#fetcher.busy && performance.now() - this.#lastYield > YIELD_MS) {
-          await this.#yield();
-        }
         if (await this.#deliver(ps)) return;
         continue;
       }
@@ -714,6 +728,8 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
     const frameBuffer = chunk.bytes.buffer;
     for (;;) {
       const batch = await this.#decode(ps, chunk);
+      // Decoding may have waited: the partition may be on its way out.
+      if (ps.revoking || ps.removed || ps.paused || chunk.gen !== ps.gen) return false;
       if (batch === undefined) {
         ps.chunks.shift();
         const freed = this.#unrefFrame(chunk.frame);
@@ -1015,6 +1031,10 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
         }
       } catch (e) {
         if (signal.aborted) return;
+        if (e instanceof Final) {
+          this.#fail(e.error);
+          return;
+        }
         if (e instanceof KafkaError && e.retriable) {
           this.#cluster.logger.warn("position lookup failed, retrying", { error: e.message });
           await sleep(backoffMs(this.#cluster.retryPolicy, ++failures), signal).catch(() => {});
@@ -1043,9 +1063,11 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
           // covers metadata that lags a topic's creation.
           ps.unknownSince ||= Date.now();
           if (Date.now() - ps.unknownSince >= this.#unknownTopicGraceMs()) {
-            throw new ProtocolError(
-              3,
-              t ? `${ps.topic} has no partition ${ps.partition}` : `topic ${ps.topic}`,
+            throw new Final(
+              new ProtocolError(
+                3,
+                t ? `${ps.topic} has no partition ${ps.partition}` : `topic ${ps.topic}`,
+              ),
             );
           }
         }
@@ -1364,12 +1386,14 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
 
   /**
    * Before revoking: lets the reader take what is queued for these partitions (at most one
-   * batch), so it is committed rather than read again elsewhere. Bounded, and skipped when
-   * the reader is gone.
+   * batch), so it is committed rather than read again elsewhere, and nothing of a partition
+   * reaches the reader after its revocation callback. Bounded, and skipped when the reader is
+   * gone.
    */
   async #waitTaken(keys: Set<string>): Promise<void> {
     const deadline = Date.now() + Math.min(this.#o.rebalanceTimeoutMs / 4, 5_000);
-    while (!this.#streamDone && !this.#closed) {
+    // While closing, only a reader still attached (a loop, a pipe) will take anything.
+    while (!this.#streamDone && (!this.#closed || this.locked)) {
       const lb = this.#lastBatch;
       if (!lb || !keys.has(lb.ps.key)) return;
       if ((this.#controller.desiredSize ?? 0) >= 0) return;

@@ -177,13 +177,15 @@ export class Fetcher {
           await this.#wakeup.wait(signal, 1000);
           continue;
         }
-        const maxBytes = Math.floor(Math.min(this.#o.fetchMaxBytes, free));
+        // The response holds the records (at most maxBytes) plus its own headers: leave room.
+        const overhead = 4096 + 128 * parts.length;
+        const maxBytes = Math.floor(Math.min(this.#o.fetchMaxBytes, free - overhead));
         const perPartition = Math.min(this.#o.maxPartitionFetchBytes, maxBytes);
         let res: FetchResponse;
         let wanted: SessionPartition[];
         const sent = new Map<PartitionState, { gen: number; offset: bigint }>();
         this.#inFlight.add(node);
-        this.#budget.reserve(maxBytes);
+        this.#budget.reserve(maxBytes + overhead);
         let settled = false;
         try {
           const conn = await this.#cluster.connectToNode(node, "fetch", signal);
@@ -218,7 +220,7 @@ export class Fetcher {
             timeoutMs: (this.#cluster.options.requestTimeoutMs ?? 30_000) + this.#o.fetchMaxWaitMs,
           });
           if (res.errorCode !== 0) {
-            this.#budget.settle(maxBytes, 0);
+            this.#budget.settle(maxBytes + overhead, 0);
             settled = true;
             session.reset();
             if (!SESSION_ERRORS.has(res.errorCode)) {
@@ -230,10 +232,10 @@ export class Fetcher {
           session.succeeded(req, wanted, res.sessionId);
           failures = 0;
           if (res.throttleTimeMs > 0) throttleUntil = Date.now() + res.throttleTimeMs;
-          this.#accept(res, sent, maxBytes);
+          this.#accept(res, sent, maxBytes + overhead);
           settled = true;
         } catch (e) {
-          if (!settled) this.#budget.settle(maxBytes, 0);
+          if (!settled) this.#budget.settle(maxBytes + overhead, 0);
           session.reset();
           if (signal.aborted) return;
           this.#host.brokerFailed(node, e);

@@ -13,6 +13,7 @@
 
 import assert from "node:assert/strict";
 import { Consumer, type ConsumerOptions, type TopicPartition } from "../../consumer/mod.ts";
+import { consoleLogger } from "../../protocol/logger.ts";
 import { BOOTSTRAP, createTopic, produce, uniq } from "./consumer_testkit_test.ts";
 
 const PARTITIONS = 12;
@@ -99,6 +100,7 @@ function groupOptions(s: Scenario, groupId: string, topic: string): ConsumerOpti
     rebalanceTimeoutMs: 20_000,
     autoCommitIntervalMs: 500,
     maxBufferedBytes: 1 << 20,
+    ...(Deno.env.get("CLOG") ? { logger: consoleLogger("info") } : {}),
   };
 }
 
@@ -122,12 +124,17 @@ async function runGroup(s: Scenario): Promise<void> {
   const own = new Ownership();
   const received = new Map<number, Set<bigint>>();
   const strayReads: string[] = [];
+  const lostEvents: string[] = [];
   const members: Member[] = [];
   const start = (name: string): Member => {
     const consumer = new Consumer({
       ...groupOptions(s, groupId, topic),
       onPartitionsAssigned: (tps) => own.assigned(name, tps),
       onPartitionsRevoked: (tps) => own.revoked(name, tps),
+      onPartitionsLost: (tps) => {
+        lostEvents.push(`${name} lost ${tps.map((t) => t.partition)}`);
+        own.revoked(name, tps);
+      },
     });
     const reading = (async () => {
       for await (const r of consumer) {
@@ -189,6 +196,9 @@ async function runGroup(s: Scenario): Promise<void> {
   }
 
   assert.deepEqual(own.violations, [], "a partition had two owners");
+  // A member never loses partitions here (it would be fenced or expired) ...
+  assert.deepEqual(lostEvents, [], "partitions were lost");
+  // ... so no record is handed to a member after its partition was revoked.
   assert.deepEqual(strayReads, [], "a member read a partition it did not own");
   if (s.incremental) assert.deepEqual(own.bounced, [], "a partition that stayed was revoked");
   for (let p = 0; p < PARTITIONS; p++) {
