@@ -421,10 +421,16 @@ export class Producer implements AsyncDisposable {
     return promise;
   }
 
-  #refuse(): Error | undefined {
-    if (this.#state !== "open") return new ClosedError("producer");
+  /**
+   * Why a record may not be appended now, if it may not. Records that waited in the intake
+   * were sent inside the transaction: they still go in while it commits.
+   */
+  #refuse(fromIntake = false): Error | undefined {
+    if (this.#state !== "open" && !(fromIntake && this.#state === "closing")) {
+      return new ClosedError("producer");
+    }
     if (this.#txn === "fatal_error") return this.#txnError;
-    if (this.#txnId !== undefined) {
+    if (this.#txnId !== undefined && !(fromIntake && this.#txn === "committing")) {
       if (this.#txn === "abortable_error") {
         return new TransactionStateError(
           "the transaction failed and must be aborted",
@@ -572,7 +578,7 @@ export class Producer implements AsyncDisposable {
         e.failed(abortReason(e.signal));
         continue;
       }
-      const refused = this.#refuse();
+      const refused = this.#refuse(true);
       let ok: boolean;
       try {
         if (refused) throw refused;
@@ -1583,7 +1589,7 @@ export class Producer implements AsyncDisposable {
   /** AddPartitionsToTxn (v3 and below: the client form of transactions v1). */
   async #addPartitions(): Promise<void> {
     const txnId = this.#txnId!;
-    while (this.#toAdd.size > 0 && this.#txn === "in_transaction") {
+    while (this.#toAdd.size > 0 && (this.#txn === "in_transaction" || this.#txn === "committing")) {
       const batch = [...this.#toAdd];
       this.#toAdd.clear();
       const byTopic = new Map<string, number[]>();
