@@ -60,6 +60,7 @@ export {
   encodeAssignment,
   encodeCooperativeUserData,
   encodeStickyUserData,
+  encodeSubscription,
   type MemberAssignment,
   type Subscription,
 } from "./consumer_protocol.ts";
