@@ -14,7 +14,7 @@
 import assert from "node:assert/strict";
 import { Consumer, type ConsumerOptions, type TopicPartition } from "../../consumer/mod.ts";
 import { consoleLogger } from "../../protocol/logger.ts";
-import { BOOTSTRAP, createTopic, produce, uniq } from "./consumer_testkit_test.ts";
+import { addPartitions, BOOTSTRAP, createTopic, produce, uniq } from "./consumer_testkit_test.ts";
 
 const PARTITIONS = 12;
 
@@ -318,3 +318,42 @@ Deno.test("group: a reader stalled beyond the session timeout causes no rebalanc
     await c.close();
   }
 });
+
+for (const protocol of ["classic", "consumer"] as const) {
+  Deno.test(`group (${protocol}): a pattern subscription picks up new topics and partitions`, async () => {
+    const prefix = uniq("rx");
+    const groupId = uniq("g");
+    await createTopic(`${prefix}-a`, 2);
+    await createTopic(uniq("other"), 1); // not matched
+    const seen = new Set<string>();
+    const c = new Consumer({
+      ...groupOptions({ protocol, incremental: true }, groupId, "unused"),
+      topics: new RegExp(`^${prefix}-`),
+      metadataMaxAgeMs: 1_000,
+    });
+    const reading = (async () => {
+      for await (const r of c) seen.add(`${r.topic}/${r.partition}`);
+    })();
+    try {
+      await produce(`${prefix}-a`, 0, [{ value: "a0" }]);
+      await waitFor(() => seen.has(`${prefix}-a/0`), "the first topic");
+      // A new matching topic, and a new partition of the first one.
+      await createTopic(`${prefix}-b`, 1);
+      await addPartitions(`${prefix}-a`, 3);
+      await waitFor(
+        () => c.assignment().length === 4,
+        "the new topic and partition to be assigned",
+      );
+      await produce(`${prefix}-b`, 0, [{ value: "b0" }]);
+      await produce(`${prefix}-a`, 2, [{ value: "a2" }]);
+      await waitFor(
+        () => seen.has(`${prefix}-b/0`) && seen.has(`${prefix}-a/2`),
+        "records of the new topic and partition",
+      );
+      assert.ok([...seen].every((s) => s.startsWith(prefix)));
+    } finally {
+      await c.close();
+      await reading;
+    }
+  });
+}
