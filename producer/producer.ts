@@ -53,6 +53,7 @@ import {
   TopicState,
 } from "./batch.ts";
 import { ProducerFencedError, TransactionStateError, UnknownTopicError } from "./errors.ts";
+import { Fifo } from "./fifo.ts";
 import {
   type ProducerOptions,
   type ResolvedProducerOptions,
@@ -222,7 +223,7 @@ export class Producer implements AsyncDisposable {
   readonly #active = new Set<PartitionState>();
   readonly #incomplete = new Set<ProducerBatch>();
   readonly #nodes = new Map<number, number>();
-  readonly #intake: IntakeEntry[] = [];
+  readonly #intake = new Fifo<IntakeEntry>();
   readonly #background = new Set<Promise<unknown>>();
   readonly #closeController = new AbortController();
   readonly #writable: WritableStream<ProducerRecord>;
@@ -382,8 +383,7 @@ export class Producer implements AsyncDisposable {
     const d = new SendDelivery(resolve, reject);
     if (signal) {
       const onAbort = () => {
-        const i = this.#intake.findIndex((e) => e.delivery === d);
-        if (i >= 0) this.#intake.splice(i, 1);
+        this.#intake.removeWhere((e) => e.delivery === d);
         reject(abortReason(signal));
       };
       signal.addEventListener("abort", onAbort, { once: true });
@@ -572,7 +572,7 @@ export class Producer implements AsyncDisposable {
   /** Moves waiting records into batches, in order, as far as metadata and memory allow. */
   #pump(): void {
     while (this.#intake.length > 0) {
-      const e = this.#intake[0]!;
+      const e = this.#intake.peek()!;
       if (e.signal?.aborted) {
         this.#intake.shift();
         e.failed(abortReason(e.signal));
@@ -674,12 +674,10 @@ export class Producer implements AsyncDisposable {
     t.error = error;
     if (this.#topics.get(t.name) === t) this.#topics.delete(t.name);
     this.#cluster.removeInterest([t.name]);
-    const keep: IntakeEntry[] = [];
-    for (const e of this.#intake) {
-      if ((e.record.topic ?? this.#o.defaultTopic) === t.name) e.failed(error);
-      else keep.push(e);
-    }
-    this.#intake.splice(0, this.#intake.length, ...keep);
+    const failed = this.#intake.removeWhere((e) =>
+      (e.record.topic ?? this.#o.defaultTopic) === t.name
+    );
+    for (const e of failed) e.failed(error);
     this.#pump();
   }
 
@@ -1311,7 +1309,7 @@ export class Producer implements AsyncDisposable {
   /** Fails everything: queued and waiting records (used on abort and on internal errors). */
   #failAll(error: Error): void {
     this.#forced ??= error;
-    for (const e of this.#intake.splice(0)) e.failed(error);
+    for (const e of this.#intake.removeWhere(() => true)) e.failed(error);
     for (const b of [...this.#incomplete]) {
       if (!b.sending) this.#fail(b, error, { code: -1, adjustSequences: false });
     }

@@ -1,0 +1,163 @@
+/**
+ * Producer throughput and latency, ours beside the Java client's ProducerPerformance from the
+ * broker's jars, same broker, same run. Not a test: prints JSON.
+ *
+ *   deno run -A bench/producer_bench.ts [--records 1000000] [--no-java] [--bootstrap host:port]
+ *
+ * Scenarios: 1M × 100 B and 1M × 1 KiB with acks=all, linger 5 ms, batch 1 MiB (the settings
+ * of the ProducerPerformance command line in the issue), through `send()` without awaiting
+ * each and through `writable` (pipeTo); then the p50/p99 of awaited single sends, linger 5 and
+ * linger 0. Also `deno bench bench/producer_bench.ts` runs the accumulator and partitioner hot
+ * paths without a broker.
+ */
+
+import { Producer, type ProducerRecord } from "../producer/mod.ts";
+import { javaPartitionForKey, murmur2 } from "../producer/partitioners.ts";
+import { RecordBatchBuilder } from "../protocol/record_batch_builder.ts";
+
+function arg(name: string, dflt: string): string {
+  const i = Deno.args.indexOf(`--${name}`);
+  return i >= 0 ? Deno.args[i + 1]! : dflt;
+}
+
+async function javaPerf(bootstrap: string, topic: string, n: number, size: number) {
+  const jars = new URL("../.kafka/jars/4.3.1/libs/", import.meta.url).pathname;
+  const out = await new Deno.Command("java", {
+    args: [
+      "-cp",
+      `${jars}*`,
+      "org.apache.kafka.tools.ProducerPerformance",
+      "--topic",
+      topic,
+      "--num-records",
+      String(n),
+      "--record-size",
+      String(size),
+      "--throughput",
+      "-1",
+      "--producer-props",
+      `bootstrap.servers=${bootstrap}`,
+      "acks=all",
+      "linger.ms=5",
+      "batch.size=1048576",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  const line = text.trim().split("\n").at(-1) ?? "";
+  const m = /([\d.]+) records\/sec \(([\d.]+) MB\/sec\), ([\d.]+) ms avg latency.*?(\d+) ms 50th/
+    .exec(
+      line,
+    );
+  return m
+    ? {
+      recordsPerSec: Math.round(Number(m[1])),
+      mbPerSec: Number(m[2]),
+      p50LatencyMs: Number(m[4]),
+    }
+    : { error: line || new TextDecoder().decode(out.stderr).slice(-500) };
+}
+
+async function oursSend(bootstrap: string, topic: string, n: number, size: number) {
+  await using p = new Producer({
+    brokers: [bootstrap],
+    defaultTopic: topic,
+    acks: "all",
+    lingerMs: 5,
+    batchSize: 1 << 20,
+  });
+  await p.send({ value: "warm-up" });
+  const value = new Uint8Array(size).fill(0x61);
+  const t0 = performance.now();
+  const pending: Promise<unknown>[] = [];
+  for (let i = 0; i < n; i++) {
+    pending.push(p.send({ value }));
+    // Keep the caller honest: yield now and then so the sender can run.
+    if ((i & 0x3fff) === 0) await Promise.resolve();
+  }
+  await Promise.all(pending);
+  const s = (performance.now() - t0) / 1000;
+  return { recordsPerSec: Math.round(n / s), mbPerSec: +((n * size) / s / 1048576).toFixed(2) };
+}
+
+async function oursStream(bootstrap: string, topic: string, n: number, size: number) {
+  await using p = new Producer({
+    brokers: [bootstrap],
+    defaultTopic: topic,
+    acks: "all",
+    lingerMs: 5,
+    batchSize: 1 << 20,
+  });
+  await p.send({ value: "warm-up" });
+  const value = new Uint8Array(size).fill(0x62);
+  let i = 0;
+  const source = new ReadableStream<ProducerRecord>({
+    pull(c) {
+      for (let k = 0; k < 512 && i < n; k++, i++) c.enqueue({ value });
+      if (i >= n) c.close();
+    },
+  }, { highWaterMark: 0 });
+  const t0 = performance.now();
+  await source.pipeTo(p.writable); // resolves once every record is acknowledged
+  const s = (performance.now() - t0) / 1000;
+  return {
+    recordsPerSec: Math.round(n / s),
+    mbPerSec: +((n * size) / s / 1048576).toFixed(2),
+    maxBufferedBytes: p.metrics().maxBufferedBytes,
+  };
+}
+
+async function latency(bootstrap: string, topic: string, lingerMs: number, count: number) {
+  await using p = new Producer({ brokers: [bootstrap], defaultTopic: topic, lingerMs });
+  await p.send({ value: "warm-up" });
+  const times: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const t = performance.now();
+    await p.send({ value: "x".repeat(100) });
+    times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  const q = (f: number) => +times[Math.floor(f * (times.length - 1))]!.toFixed(3);
+  return { p50Ms: q(0.5), p99Ms: q(0.99), count };
+}
+
+if (import.meta.main) {
+  const bootstrap = arg("bootstrap", "127.0.0.1:9092");
+  const n = Number(arg("records", "1000000"));
+  const java = !Deno.args.includes("--no-java");
+  const run = `pbench-${crypto.randomUUID().slice(0, 8)}`;
+  const results: Record<string, unknown> = {
+    records: n,
+    settings: "acks=all linger.ms=5 batch.size=1MiB, 1 partition (auto-created)",
+  };
+  for (const size of [100, 1024]) {
+    const row: Record<string, unknown> = {};
+    if (java) row.java = await javaPerf(bootstrap, `${run}-java-${size}`, n, size);
+    row.oursSend = await oursSend(bootstrap, `${run}-send-${size}`, n, size);
+    row.oursStream = await oursStream(bootstrap, `${run}-stream-${size}`, n, size);
+    results[`${size}B`] = row;
+    console.error(JSON.stringify({ [`${size}B`]: row }));
+  }
+  results.awaitedSingleSendLinger5 = await latency(bootstrap, `${run}-lat5`, 5, 500);
+  results.awaitedSingleSendLinger0 = await latency(bootstrap, `${run}-lat0`, 0, 2000);
+  console.log(JSON.stringify(results, null, 2));
+}
+
+// `deno bench bench/producer_bench.ts`: hot paths without a broker.
+if (!import.meta.main && typeof Deno.bench === "function") {
+  const keys = Array.from({ length: 1024 }, (_, i) => new TextEncoder().encode(`user-${i}`));
+  const value = new Uint8Array(100);
+  Deno.bench("partitioner: murmur2 of a 9-byte key", () => {
+    for (const k of keys) murmur2(k);
+  });
+  Deno.bench("partitioner: Java partitionForKey, 12 partitions", () => {
+    for (const k of keys) javaPartitionForKey(k, 12);
+  });
+  Deno.bench("accumulator: append 1024 × 100 B records into one batch", () => {
+    const b = new RecordBatchBuilder({ initialCapacity: 1 << 20 });
+    const now = Date.now();
+    for (const k of keys) b.append(now, k, value);
+    b.finish();
+  });
+}
