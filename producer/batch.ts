@@ -6,18 +6,9 @@
  */
 
 import type { RecordBatchBuilder } from "../protocol/record_batch_builder.ts";
-import type { ProducerRecord, RecordMetadata } from "./record.ts";
+import type { Delivery } from "./delivery.ts";
+import type { ProducerRecord } from "./record.ts";
 import { StickyPartition } from "./partitioners.ts";
-
-/** How one `send()` learns its record's fate. Nothing of the sort exists for stream writes. */
-export interface Delivery {
-  /** The record's timestamp, reported back unless the topic uses LogAppendTime. */
-  readonly timestamp: number;
-  /** Called once with the record's metadata. */
-  resolve(md: RecordMetadata): void;
-  /** Called once with the error that failed the record. */
-  reject(error: Error): void;
-}
 
 /** A topic's partitions as the producer uses them. */
 export class TopicState {

@@ -45,13 +45,8 @@ import {
 } from "../protocol/record_batch_builder.ts";
 import { RecordBatchLayout, type RecordHeader } from "../protocol/record_batch.ts";
 import { ZERO_UUID } from "../protocol/uuid.ts";
-import {
-  type Delivery,
-  incrementSequence,
-  PartitionState,
-  ProducerBatch,
-  TopicState,
-} from "./batch.ts";
+import { incrementSequence, PartitionState, ProducerBatch, TopicState } from "./batch.ts";
+import { Deliveries, SendDelivery } from "./delivery.ts";
 import { ProducerFencedError, TransactionStateError, UnknownTopicError } from "./errors.ts";
 import { Fifo } from "./fifo.ts";
 import {
@@ -162,16 +157,6 @@ interface IntakeEntry {
   readonly signal: AbortSignal | undefined;
 }
 
-class SendDelivery implements Delivery {
-  timestamp = 0;
-  resolve: (md: RecordMetadata) => void;
-  reject: (e: Error) => void;
-  constructor(resolve: (md: RecordMetadata) => void, reject: (e: Error) => void) {
-    this.resolve = resolve;
-    this.reject = reject;
-  }
-}
-
 function toBytes(v: Uint8Array | string | null | undefined, what: string): Uint8Array | null {
   if (v === null || v === undefined) return null;
   if (v instanceof Uint8Array) return v;
@@ -227,9 +212,7 @@ export class Producer implements AsyncDisposable {
   readonly #background = new Set<Promise<unknown>>();
   readonly #closeController = new AbortController();
   readonly #writable: WritableStream<ProducerRecord>;
-  #streamController: WritableStreamDefaultController | undefined;
-  #streamError: Error | undefined;
-  #reports: ReadableStreamDefaultController<DeliveryReport> | null = null;
+  readonly #deliveries = new Deliveries();
   #buffered = 0;
   #maxBuffered = 0;
   #memoryWait = false;
@@ -284,13 +267,12 @@ export class Producer implements AsyncDisposable {
     }
     this.#logger = this.#cluster.logger;
     this.#writable = new WritableStream<ProducerRecord>({
-      start: (c) => {
-        this.#streamController = c;
-      },
+      start: (c) => this.#deliveries.bindStream(c),
       write: (record) => this.#streamWrite(record),
       close: async () => {
         await this.flush();
-        if (this.#streamError) throw this.#streamError;
+        const error = this.#deliveries.streamError;
+        if (error) throw error;
       },
       // Aborting the stream (e.g. a pipe whose source failed) stops the stream only: records
       // already accepted are still delivered. `producer.abort()` discards them.
@@ -340,18 +322,11 @@ export class Producer implements AsyncDisposable {
    * reader at a time.
    */
   deliveryReports(): ReadableStream<DeliveryReport> {
-    if (this.#reports !== null) {
+    if (this.#deliveries.reporting) {
       throw new TypeError("deliveryReports() is already being read; cancel it first");
     }
     if (this.#state === "closed") throw new ClosedError("producer");
-    return new ReadableStream<DeliveryReport>({
-      start: (c) => {
-        this.#reports = c;
-      },
-      cancel: () => {
-        this.#reports = null;
-      },
-    }, { highWaterMark: 0 });
+    return this.#deliveries.open();
   }
 
   // ---------------------------------------------------------------------------------------
@@ -379,31 +354,16 @@ export class Producer implements AsyncDisposable {
     if (refused) return Promise.reject(refused);
     const signal = options.signal;
     if (signal?.aborted) return Promise.reject(abortReason(signal));
-    const { promise, resolve, reject } = Promise.withResolvers<RecordMetadata>();
-    const d = new SendDelivery(resolve, reject);
-    if (signal) {
-      const onAbort = () => {
-        this.#intake.removeWhere((e) => e.delivery === d);
-        reject(abortReason(signal));
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      d.resolve = (md) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(md);
-      };
-      d.reject = (e) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(e);
-      };
-    }
+    const d = new SendDelivery();
+    if (signal) d.watch(signal, () => this.#intake.removeWhere((e) => e.delivery === d));
     try {
-      if (this.#intake.length === 0 && this.#tryAppend(record, d)) return promise;
+      if (this.#intake.length === 0 && this.#tryAppend(record, d)) return d.promise;
     } catch (e) {
       d.reject(e as Error);
-      return promise;
+      return d.promise;
     }
     this.#intake.push({ record, delivery: d, accepted: null, failed: d.reject, signal });
-    return promise;
+    return d.promise;
   }
 
   #streamWrite(record: ProducerRecord): Promise<void> | undefined {
@@ -534,7 +494,7 @@ export class Producer implements AsyncDisposable {
       (b.deliveries ??= [])[idx] = d;
     } else {
       b.streamCount++;
-      if (this.#reports !== null) (b.reported ??= [])[idx] = r;
+      if (this.#deliveries.reporting) (b.reported ??= [])[idx] = r;
     }
     if (sticky) t.sticky.produced(grew, count, t.available);
     if (this.#txnId !== undefined && !ps.inTransaction && !ps.pendingAdd) this.#needAdd(ps);
@@ -1243,58 +1203,13 @@ export class Producer implements AsyncDisposable {
     b.done = true;
     this.#buffered -= b.size;
     this.#incomplete.delete(b);
-    const topic = b.ps.topic.name;
-    const partition = b.ps.partition;
-    const ds = b.deliveries;
-    if (ds !== null) {
-      for (let i = 0; i < ds.length; i++) {
-        const d = ds[i];
-        if (d === undefined) continue;
-        if (error !== undefined) d.reject(error);
-        else {
-          d.resolve({
-            topic,
-            partition,
-            offset: baseOffset < 0n ? -1n : baseOffset + BigInt(i),
-            timestamp: logAppend >= 0 ? logAppend : d.timestamp,
-          });
-        }
-      }
-    }
-    if (b.streamCount > 0) {
-      const reports = this.#reports;
-      const recs = b.reported;
-      if (reports !== null && recs !== null) {
-        for (let i = 0; i < recs.length; i++) {
-          const record = recs[i];
-          if (record === undefined) continue;
-          const rt = record.timestamp;
-          const own = rt === undefined ? -1 : typeof rt === "number" ? rt : rt.getTime();
-          reports.enqueue({
-            topic,
-            partition,
-            offset: error !== undefined || baseOffset < 0n ? -1n : baseOffset + BigInt(i),
-            timestamp: logAppend >= 0 ? logAppend : own,
-            record,
-            ...error !== undefined && { error },
-          });
-        }
-      } else if (error !== undefined) this.#failStream(error);
-    }
+    this.#deliveries.settle(b, error, baseOffset, logAppend);
     const waiters = b.waiters;
     if (waiters !== null) {
       b.waiters = null;
       for (const w of waiters) w();
     }
     if (this.#intake.length > 0) this.#pump();
-  }
-
-  #failStream(error: Error): void {
-    if (this.#streamError !== undefined) return;
-    this.#streamError = error;
-    try {
-      this.#streamController?.error(error);
-    } catch { /* already closed */ }
   }
 
   /** Fails every batch not yet drained (transaction aborting, or fatal). */
@@ -1970,13 +1885,7 @@ export class Producer implements AsyncDisposable {
     for (const b of [...this.#incomplete]) {
       this.#fail(b, error, { code: -1, adjustSequences: false });
     }
-    try {
-      this.#reports?.close();
-    } catch { /* cancelled */ }
-    this.#reports = null;
-    try {
-      this.#streamController?.error(error);
-    } catch { /* closed */ }
+    this.#deliveries.close(error);
   }
 
   /** `await using` support: {@linkcode close}. */
