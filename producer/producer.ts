@@ -45,10 +45,12 @@ import {
 } from "../protocol/record_batch_builder.ts";
 import { RecordBatchLayout, type RecordHeader } from "../protocol/record_batch.ts";
 import { ZERO_UUID } from "../protocol/uuid.ts";
-import { incrementSequence, PartitionState, ProducerBatch, TopicState } from "./batch.ts";
+import { incrementSequence, type PartitionState, ProducerBatch, type TopicState } from "./batch.ts";
 import { Deliveries, SendDelivery } from "./delivery.ts";
-import { ProducerFencedError, TransactionStateError, UnknownTopicError } from "./errors.ts";
+import { ProducerFencedError, TransactionStateError } from "./errors.ts";
 import { Fifo } from "./fifo.ts";
+import { ProducerMetadata } from "./metadata.ts";
+import { Background, errorText } from "./background.ts";
 import {
   type ProducerOptions,
   type ResolvedProducerOptions,
@@ -178,10 +180,6 @@ function toHeaders(
   return headers.map((h) => ({ key: h.key, value: toBytes(h.value, "header value") }));
 }
 
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
 /**
  * A Kafka producer. Write records through {@linkcode Producer.writable} (a
  * `WritableStream<ProducerRecord>` whose writes resolve once the record is in a batch, and
@@ -204,12 +202,13 @@ export class Producer implements AsyncDisposable {
   readonly #logger: Logger;
   readonly #partitioner: Partitioner | null;
   readonly #codec: CompressionCodec;
-  readonly #topics = new Map<string, TopicState>();
+  readonly #metadata: ProducerMetadata;
   readonly #active = new Set<PartitionState>();
   readonly #incomplete = new Set<ProducerBatch>();
   readonly #nodes = new Map<number, number>();
   readonly #intake = new Fifo<IntakeEntry>();
-  readonly #background = new Set<Promise<unknown>>();
+  readonly #background = new Background();
+  readonly #track = this.#background.track;
   readonly #closeController = new AbortController();
   readonly #writable: WritableStream<ProducerRecord>;
   readonly #deliveries = new Deliveries();
@@ -223,9 +222,6 @@ export class Producer implements AsyncDisposable {
   #wakeQueued = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
-  #metadataRefresh: Promise<void> | undefined;
-  #lastMetadataRefresh = 0;
-  #seenMetadataAt = -1;
   // Idempotence.
   #producerId = -1n;
   #producerEpoch = -1;
@@ -266,6 +262,26 @@ export class Producer implements AsyncDisposable {
       this.#ownsCluster = true;
     }
     this.#logger = this.#cluster.logger;
+    this.#metadata = new ProducerMetadata(
+      this.#cluster,
+      this.#o,
+      this.#closeController.signal,
+      this.#track,
+      {
+        ready: () => {
+          this.#pump();
+          this.#wake();
+        },
+        failed: (t, error) => {
+          const failed = this.#intake.removeWhere((e) =>
+            (e.record.topic ?? this.#o.defaultTopic) === t.name
+          );
+          for (const e of failed) e.failed(error);
+          this.#pump();
+        },
+        refreshed: () => this.#wake(),
+      },
+    );
     this.#writable = new WritableStream<ProducerRecord>({
       start: (c) => this.#deliveries.bindStream(c),
       write: (record) => this.#streamWrite(record),
@@ -418,8 +434,7 @@ export class Producer implements AsyncDisposable {
     if (typeof name !== "string" || name === "") {
       throw new TypeError("the record names no topic and the producer has no defaultTopic");
     }
-    let t = this.#topics.get(name);
-    if (t === undefined) t = this.#loadTopic(name);
+    const t = this.#metadata.topic(name);
     if (!t.ready) return false;
     const key = toBytes(r.key, "key");
     const value = toBytes(r.value, "value");
@@ -556,121 +571,6 @@ export class Producer implements AsyncDisposable {
   }
 
   // ---------------------------------------------------------------------------------------
-  // Metadata
-
-  #loadTopic(name: string): TopicState {
-    const t = new TopicState(name, this.#o.batchSize);
-    this.#topics.set(name, t);
-    this.#cluster.addInterest([name]);
-    this.#track(this.#fetchTopic(t));
-    return t;
-  }
-
-  async #fetchTopic(t: TopicState): Promise<void> {
-    const signal = this.#closeController.signal;
-    for (let attempt = 1; !signal.aborted; attempt++) {
-      let code: number | undefined;
-      let error: unknown;
-      try {
-        const errors = await this.#cluster.refreshMetadata([t.name], {
-          allowAutoCreate: this.#o.allowAutoTopicCreation,
-          signal,
-        });
-        code = errors.get(t.name);
-      } catch (e) {
-        error = e;
-      }
-      if (signal.aborted) return;
-      if (this.#applyTopic(t)) {
-        t.ready = true;
-        this.#pump();
-        this.#wake();
-        return;
-      }
-      const waited = Date.now() - t.since;
-      if (code !== undefined && code !== 0 && !errorCodeInfo(code).retriable) {
-        return this.#failTopic(t, new ProtocolError(code, `topic "${t.name}"`));
-      }
-      if (error !== undefined && !(error instanceof KafkaError && error.retriable)) {
-        return this.#failTopic(t, error as Error);
-      }
-      if (waited >= this.#o.maxBlockMs) {
-        const e = code === undefined || code === 0 || code === UNKNOWN_TOPIC_OR_PARTITION
-          ? error !== undefined
-            ? new TimeoutError(
-              `no metadata for topic "${t.name}" after ${waited} ms: ${errorText(error)}`,
-              { timeoutMs: this.#o.maxBlockMs, cause: error },
-            )
-            : new UnknownTopicError(t.name, waited)
-          : new ProtocolError(code, `topic "${t.name}" after ${waited} ms`);
-        return this.#failTopic(t, e);
-      }
-      const wait = Math.min(
-        backoffMs(this.#cluster.retryPolicy, attempt),
-        this.#o.maxBlockMs - waited,
-      );
-      try {
-        await sleep(Math.max(1, wait), signal);
-      } catch {
-        return;
-      }
-    }
-  }
-
-  /** Copies the cache's view of a topic into its state; false when the topic is unknown. */
-  #applyTopic(t: TopicState): boolean {
-    const info = this.#cluster.metadata.topic(t.name);
-    if (info === undefined || info.partitions.length === 0) return false;
-    t.topicId = info.topicId;
-    const count = Math.max(info.partitions.length, t.partitions.length);
-    for (let i = t.partitions.length; i < count; i++) t.partitions.push(new PartitionState(t, i));
-    const available: number[] = [];
-    for (const p of info.partitions) if (p.leader >= 0) available.push(p.partition);
-    t.available = available;
-    return true;
-  }
-
-  #failTopic(t: TopicState, error: Error): void {
-    t.error = error;
-    if (this.#topics.get(t.name) === t) this.#topics.delete(t.name);
-    this.#cluster.removeInterest([t.name]);
-    const failed = this.#intake.removeWhere((e) =>
-      (e.record.topic ?? this.#o.defaultTopic) === t.name
-    );
-    for (const e of failed) e.failed(error);
-    this.#pump();
-  }
-
-  #syncMetadata(): void {
-    const at = this.#cluster.metadata.updatedAt;
-    if (at === this.#seenMetadataAt) return;
-    this.#seenMetadataAt = at;
-    for (const t of this.#topics.values()) if (t.ready) this.#applyTopic(t);
-  }
-
-  /** Refreshes metadata for every topic in use (after a leader change), at most every 100 ms. */
-  #refreshMetadataSoon(): void {
-    if (this.#metadataRefresh || this.#state === "closed") return;
-    const wait = Math.max(0, this.#lastMetadataRefresh + 100 - Date.now());
-    this.#metadataRefresh = this.#track((async () => {
-      try {
-        if (wait > 0) await sleep(wait, this.#closeController.signal);
-        await this.#cluster.refreshMetadata([...this.#topics.keys()], {
-          signal: this.#closeController.signal,
-        });
-      } catch (e) {
-        if (!this.#closeController.signal.aborted) {
-          this.#logger.warn("metadata refresh failed", { error: errorText(e) });
-        }
-      } finally {
-        this.#lastMetadataRefresh = Date.now();
-        this.#metadataRefresh = undefined;
-        this.#wake();
-      }
-    })());
-  }
-
-  // ---------------------------------------------------------------------------------------
   // Sender
 
   #wake(): void {
@@ -706,7 +606,7 @@ export class Producer implements AsyncDisposable {
 
   #drainOnce(): void {
     const now = Date.now();
-    this.#syncMetadata();
+    this.#metadata.sync();
     const o = this.#o;
     if (this.#txnId !== undefined) {
       if (this.#txn === "fatal_error") return this.#failUndrained(this.#txnError!);
@@ -756,7 +656,7 @@ export class Producer implements AsyncDisposable {
       }
       const leader = this.#cluster.leaderFor(ps.topic.name, ps.partition);
       if (leader < 0) {
-        this.#refreshMetadataSoon();
+        this.#metadata.refreshSoon();
         continue;
       }
       if ((this.#nodes.get(leader) ?? 0) >= o.maxInFlight) continue;
@@ -947,7 +847,7 @@ export class Producer implements AsyncDisposable {
         attempts: b.attempts,
       });
       this.#reenqueue(b);
-      if (info.refreshMetadata) this.#refreshMetadataSoon();
+      if (info.refreshMetadata) this.#metadata.refreshSoon();
       return;
     }
     if (code === DUPLICATE_SEQUENCE_NUMBER) {
@@ -967,7 +867,7 @@ export class Producer implements AsyncDisposable {
       })
       : new ProtocolError(code, `${b.ps.topic.name}-${b.ps.partition}`, message);
     this.#fail(b, error, { code, adjustSequences: true });
-    if (info.refreshMetadata) this.#refreshMetadataSoon();
+    if (info.refreshMetadata) this.#metadata.refreshSoon();
   }
 
   /** The request failed as a whole (connection lost, timeout...): the outcome is unknown. */
@@ -984,7 +884,7 @@ export class Producer implements AsyncDisposable {
         attempts: b.attempts,
       });
       this.#reenqueue(b);
-      if (e instanceof ConnectionError || e instanceof TimeoutError) this.#refreshMetadataSoon();
+      if (e instanceof ConnectionError || e instanceof TimeoutError) this.#metadata.refreshSoon();
       return;
     }
     const error = e instanceof Error ? e : new KafkaError(String(e));
@@ -1453,7 +1353,7 @@ export class Producer implements AsyncDisposable {
     this.#producerEpoch = res.producerEpoch;
     this.#epochBumpRequired = false;
     // A new id or epoch: every partition restarts its sequence at 0.
-    for (const t of this.#topics.values()) {
+    for (const t of this.#metadata.topics()) {
       for (const ps of t.partitions) {
         ps.producerId = -1n;
         ps.producerEpoch = -1;
@@ -1881,7 +1781,7 @@ export class Producer implements AsyncDisposable {
     this.#timer = undefined;
     if (this.#ownsCluster) await this.#cluster.close();
     // In-flight requests now fail; their batches fail with them.
-    while (this.#background.size > 0) await Promise.allSettled([...this.#background]);
+    await this.#background.settled();
     for (const b of [...this.#incomplete]) {
       this.#fail(b, error, { code: -1, adjustSequences: false });
     }
@@ -1891,11 +1791,5 @@ export class Producer implements AsyncDisposable {
   /** `await using` support: {@linkcode close}. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
-  }
-
-  #track<T>(p: Promise<T>): Promise<T> {
-    this.#background.add(p);
-    p.then(() => this.#background.delete(p), () => this.#background.delete(p));
-    return p;
   }
 }
