@@ -104,6 +104,12 @@ export class ProducerBatch {
     this.createdMs = now;
   }
 
+  /** Encodes the batch for good (its first drain); retries resend these bytes. */
+  finish(): void {
+    this.bytes = this.builder!.finish();
+    this.builder = null;
+  }
+
   /** The sequence of the batch's last record. */
   get lastSequence(): number {
     return incrementSequence(this.baseSequence, this.count - 1);

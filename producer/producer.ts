@@ -38,11 +38,7 @@ import type {
   ProduceResponsePartitionProduceResponse,
 } from "../protocol/messages/produce.ts";
 import { decodeRecordBatches } from "../protocol/record_batch_decoder.ts";
-import {
-  maxRecordSize,
-  RecordBatchBuilder,
-  rewriteProducerState,
-} from "../protocol/record_batch_builder.ts";
+import { maxRecordSize, RecordBatchBuilder } from "../protocol/record_batch_builder.ts";
 import { RecordBatchLayout, type RecordHeader } from "../protocol/record_batch.ts";
 import { ZERO_UUID } from "../protocol/uuid.ts";
 import { incrementSequence, type PartitionState, ProducerBatch, type TopicState } from "./batch.ts";
@@ -50,6 +46,7 @@ import { Deliveries, SendDelivery } from "./delivery.ts";
 import { ProducerFencedError, TransactionStateError } from "./errors.ts";
 import { Fifo } from "./fifo.ts";
 import { ProducerMetadata } from "./metadata.ts";
+import { Idempotence } from "./idempotence.ts";
 import { Background, errorText } from "./background.ts";
 import {
   type ProducerOptions,
@@ -70,10 +67,8 @@ const encoder = new TextEncoder();
 
 // Error codes the producer treats specially.
 const MESSAGE_TOO_LARGE = 10;
-const OUT_OF_ORDER_SEQUENCE_NUMBER = 45;
 const DUPLICATE_SEQUENCE_NUMBER = 46;
 const INVALID_PRODUCER_EPOCH = 47;
-const UNKNOWN_PRODUCER_ID = 59;
 const PRODUCER_FENCED = 90;
 const CONCURRENT_TRANSACTIONS = 51;
 const COORDINATOR_LOAD_IN_PROGRESS = 14;
@@ -223,12 +218,7 @@ export class Producer implements AsyncDisposable {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
   // Idempotence.
-  #producerId = -1n;
-  #producerEpoch = -1;
-  #initializing: Promise<void> | undefined;
-  #epochBumpRequired = false;
-  readonly #rewrite = new Set<PartitionState>();
-  readonly #unresolved = new Set<PartitionState>();
+  readonly #idempotence: Idempotence;
   // Transactions.
   readonly #txnId: string | undefined;
   #txn: TxnState = "uninitialized";
@@ -282,6 +272,22 @@ export class Producer implements AsyncDisposable {
         refreshed: () => this.#wake(),
       },
     );
+    this.#idempotence = new Idempotence(
+      this.#cluster,
+      this.#o,
+      this.#metadata,
+      this.#closeController.signal,
+      this.#track,
+      {
+        wake: () => this.#wake(),
+        failUnsent: (error) => {
+          for (const b of [...this.#incomplete]) {
+            if (!b.sending) this.#fail(b, error, { code: -1, adjustSequences: false });
+          }
+        },
+        abortTransaction: (error) => this.#transactionError(error),
+      },
+    );
     this.#writable = new WritableStream<ProducerRecord>({
       start: (c) => this.#deliveries.bindStream(c),
       write: (record) => this.#streamWrite(record),
@@ -326,8 +332,8 @@ export class Producer implements AsyncDisposable {
       requestsSent: this.#requestsSent,
       retries: this.#retries,
       splits: this.#splits,
-      producerId: this.#producerId,
-      producerEpoch: this.#producerEpoch,
+      producerId: this.#idempotence.producerId,
+      producerEpoch: this.#idempotence.producerEpoch,
     };
   }
 
@@ -620,12 +626,7 @@ export class Producer implements AsyncDisposable {
       }
     }
     if (o.idempotent) {
-      if (this.#unresolved.size > 0) this.#resolveSequences();
-      if (this.#epochBumpRequired && this.#txnId === undefined) this.#bumpEpoch();
-      if (this.#producerId < 0n) {
-        if (this.#txnId === undefined) this.#initIdempotent();
-        return;
-      }
+      if (!this.#idempotence.beforeDrain()) return;
     }
     const urgent = this.#flushing > 0 || this.#state !== "open" || this.#memoryWait;
     let nextAt = Infinity;
@@ -661,7 +662,7 @@ export class Producer implements AsyncDisposable {
       }
       if ((this.#nodes.get(leader) ?? 0) >= o.maxInFlight) continue;
       if (!o.idempotent && ps.sending > 0) continue;
-      if (o.idempotent && this.#shouldStopDrain(ps, b)) continue;
+      if (o.idempotent && this.#idempotence.shouldStopDrain(ps, b)) continue;
       if (this.#txnId !== undefined && !ps.inTransaction) {
         if (!ps.pendingAdd) this.#needAdd(ps);
         continue;
@@ -686,49 +687,11 @@ export class Producer implements AsyncDisposable {
     if (nextAt < Infinity) this.#scheduleAt(nextAt);
   }
 
-  /** Java's RecordAccumulator.shouldStopDrainBatchesForPartition, for idempotent producers. */
-  #shouldStopDrain(ps: PartitionState, b: ProducerBatch): boolean {
-    if (this.#producerId < 0n) return true;
-    if (b.baseSequence < 0) {
-      const stale = ps.producerId !== this.#producerId || ps.producerEpoch !== this.#producerEpoch;
-      // A new epoch starts at sequence 0: not before the old epoch's batches are settled.
-      if (ps.inflight.length > 0 && stale) return true;
-      if (ps.unresolvedSequence >= 0) return true;
-      // Until the broker acknowledged a first batch it has no state for this producer, and
-      // then it accepts any first sequence: a later batch could land while an earlier one is
-      // retried (say after NOT_LEADER_OR_FOLLOWER on a new topic), leaving a gap for good. So
-      // one batch at a time until the first acknowledgement.
-      if (ps.lastAckedSequence < 0 && ps.inflight.length > 0) return true;
-    }
-    // A retried batch goes only when it is the lowest outstanding sequence: during recovery
-    // a partition has one request in flight, so the broker sees sequences in order.
-    const first = ps.inflight.length > 0 ? ps.inflight[0]!.baseSequence : -1;
-    return first !== -1 && b.baseSequence >= 0 && b.baseSequence !== first;
-  }
-
   /** Assigns the sequence (first drain only) and finishes the batch's bytes. */
   #prepare(ps: PartitionState, b: ProducerBatch): void {
     if (b.bytes !== null) return;
-    const builder = b.builder!;
-    if (this.#o.idempotent && b.baseSequence < 0) {
-      if (
-        (ps.producerId !== this.#producerId || ps.producerEpoch !== this.#producerEpoch) &&
-        ps.inflight.length === 0
-      ) {
-        ps.producerId = this.#producerId;
-        ps.producerEpoch = this.#producerEpoch;
-        ps.nextSequence = 0;
-        ps.lastAckedSequence = -1;
-      }
-      b.baseSequence = ps.nextSequence;
-      b.producerId = this.#producerId;
-      b.producerEpoch = this.#producerEpoch;
-      ps.nextSequence = incrementSequence(ps.nextSequence, b.count);
-      ps.inflight.push(b);
-      builder.setProducerState(b.producerId, b.producerEpoch, b.baseSequence);
-    }
-    b.bytes = builder.finish();
-    b.builder = null;
+    if (this.#o.idempotent && b.baseSequence < 0) this.#idempotence.assignSequence(ps, b);
+    b.finish();
   }
 
   #sendProduce(node: number, batches: ProducerBatch[]): void {
@@ -896,44 +859,7 @@ export class Producer implements AsyncDisposable {
     if (Date.now() - b.createdMs >= this.#o.deliveryTimeoutMs) return false;
     if (code === -1) return true;
     if (!this.#o.idempotent) return errorCodeInfo(code).retriable;
-    // Java's TransactionManager.canRetry.
-    const ps = b.ps;
-    const transactional = this.#txnId !== undefined;
-    if (code === UNKNOWN_PRODUCER_ID) {
-      if (logStartOffset === -1n) return true;
-      if (b.sequenceReset) return true;
-      if (ps.lastAckedOffset < logStartOffset) {
-        // Retention removed the producer's state with the head of the log: expected.
-        if (transactional) this.#startSequencesAtBeginning(ps);
-        else this.#requestEpochBump(ps);
-        return true;
-      }
-      if (!transactional) {
-        this.#requestEpochBump(ps);
-        return true;
-      }
-      return false;
-    }
-    if (code === OUT_OF_ORDER_SEQUENCE_NUMBER) {
-      const unresolved = ps.unresolvedSequence >= 0;
-      if (
-        !b.sequenceReset && ps.lastAckedSequence >= 0 && b.baseSequence <= ps.lastAckedSequence
-      ) {
-        // Behind what the broker already has, yet not a duplicate: later records landed
-        // without these. Retrying cannot help; fail the batch (and bump the epoch).
-        return false;
-      }
-      if (!unresolved && (b.sequenceReset || b.baseSequence - ps.lastAckedSequence !== 1)) {
-        // Not the next batch: an earlier one failed, this one is retried after it.
-        return true;
-      }
-      if (!transactional) {
-        if (!unresolved || b.baseSequence === ps.unresolvedSequence) this.#requestEpochBump(ps);
-        return true;
-      }
-      return false;
-    }
-    return errorCodeInfo(code).retriable;
+    return this.#idempotence.canRetry(b, code, logStartOffset);
   }
 
   #reenqueue(b: ProducerBatch): void {
@@ -992,8 +918,6 @@ export class Producer implements AsyncDisposable {
     }
     // The parts inherit the big batch's accounting and its place in sequence order.
     let seq = b.baseSequence;
-    const inflightAt = ps.inflight.indexOf(b);
-    if (inflightAt >= 0) ps.inflight.splice(inflightAt, 1);
     const sizes = parts.map((p) => p.builder!.sizeInBytes);
     const total = sizes.reduce((a, c) => a + c, 0);
     this.#buffered += total - b.size;
@@ -1008,10 +932,9 @@ export class Producer implements AsyncDisposable {
         p.builder!.setProducerState(b.producerId, b.producerEpoch, seq);
         seq = incrementSequence(seq, p.count);
       }
-      p.bytes = p.builder!.finish();
-      p.builder = null;
+      p.finish();
     }
-    if (inflightAt >= 0) ps.inflight.splice(inflightAt, 0, ...parts);
+    this.#idempotence.replace(b, parts);
     let i = 0;
     const q = ps.queue;
     if (b.baseSequence >= 0) {
@@ -1045,17 +968,7 @@ export class Producer implements AsyncDisposable {
   }
 
   #succeed(b: ProducerBatch, baseOffset: bigint, logAppendTime: number): void {
-    const ps = b.ps;
-    if (this.#o.idempotent && b.baseSequence >= 0) {
-      const last = b.lastSequence;
-      if (last > ps.lastAckedSequence) ps.lastAckedSequence = last;
-      if (baseOffset >= 0n) {
-        const lastOffset = baseOffset + BigInt(b.count - 1);
-        if (lastOffset > ps.lastAckedOffset) ps.lastAckedOffset = lastOffset;
-      }
-      const i = ps.inflight.indexOf(b);
-      if (i >= 0) ps.inflight.splice(i, 1);
-    }
+    if (this.#o.idempotent && b.baseSequence >= 0) this.#idempotence.acknowledged(b, baseOffset);
     this.#recordsSent += b.count;
     this.#complete(b, undefined, baseOffset, logAppendTime);
   }
@@ -1068,29 +981,9 @@ export class Producer implements AsyncDisposable {
     if (qi >= 0) q.splice(qi, 1);
     if (ps.open === b) ps.open = null;
     if (this.#o.idempotent && b.baseSequence >= 0) {
-      const transactional = this.#txnId !== undefined;
-      if (transactional) this.#transactionError(error);
-      const i = ps.inflight.indexOf(b);
-      if (i >= 0) ps.inflight.splice(i, 1);
-      if (this.#txn !== "fatal_error") {
-        if (how.code === OUT_OF_ORDER_SEQUENCE_NUMBER && !transactional) {
-          this.#requestEpochBump(ps);
-        } else if (how.code === UNKNOWN_PRODUCER_ID) {
-          // The broker has no state for us: it accepts sequence 0 next.
-          ps.nextSequence = 0;
-          ps.lastAckedSequence = -1;
-          ps.unresolvedSequence = -1;
-          this.#unresolved.delete(ps);
-        } else if (how.adjustSequences) {
-          if (!transactional) this.#requestEpochBump(ps);
-          else this.#adjustSequencesAfter(b);
-        } else {
-          // Sent at least once with no answer: the broker may or may not have it.
-          const next = incrementSequence(b.lastSequence, 1);
-          if (next > ps.unresolvedSequence) ps.unresolvedSequence = next;
-          this.#unresolved.add(ps);
-        }
-      }
+      if (this.#txnId !== undefined) this.#transactionError(error);
+      const fatal = this.#txn === "fatal_error";
+      this.#idempotence.failed(b, how.code, how.adjustSequences, fatal);
     } else if (this.#txnId !== undefined) {
       this.#transactionError(error);
     }
@@ -1131,120 +1024,6 @@ export class Producer implements AsyncDisposable {
   }
 
   // ---------------------------------------------------------------------------------------
-  // Idempotence (Java's TransactionManager, the parts an idempotent producer uses)
-
-  #requestEpochBump(ps: PartitionState): void {
-    this.#epochBumpRequired = true;
-    this.#rewrite.add(ps);
-  }
-
-  /** An idempotent producer bumps its own epoch (KIP-360) and restarts the sequences. */
-  #bumpEpoch(): void {
-    if (this.#producerEpoch >= 32767) {
-      this.#producerId = -1n;
-      this.#producerEpoch = -1;
-    } else this.#producerEpoch++;
-    this.#logger.info("bumped the producer epoch", {
-      producerId: String(this.#producerId),
-      epoch: this.#producerEpoch,
-    });
-    for (const ps of this.#rewrite) {
-      this.#startSequencesAtBeginning(ps);
-      ps.unresolvedSequence = -1;
-      this.#unresolved.delete(ps);
-    }
-    this.#rewrite.clear();
-    this.#epochBumpRequired = false;
-  }
-
-  /** Renumbers a partition's outstanding batches from 0 under the current id and epoch. */
-  #startSequencesAtBeginning(ps: PartitionState): void {
-    let seq = 0;
-    for (const b of ps.inflight) {
-      b.producerId = this.#producerId;
-      b.producerEpoch = this.#producerEpoch;
-      b.baseSequence = seq;
-      b.sequenceReset = true;
-      if (b.bytes !== null) rewriteProducerState(b.bytes, b.producerId, b.producerEpoch, seq);
-      seq = incrementSequence(seq, b.count);
-    }
-    ps.producerId = this.#producerId;
-    ps.producerEpoch = this.#producerEpoch;
-    ps.nextSequence = seq;
-    ps.lastAckedSequence = -1;
-  }
-
-  /** A transactional batch failed for sure: later sequences move down to close the gap. */
-  #adjustSequencesAfter(failed: ProducerBatch): void {
-    const ps = failed.ps;
-    ps.nextSequence = Math.max(0, ps.nextSequence - failed.count);
-    for (const b of ps.inflight) {
-      if (b.baseSequence < failed.baseSequence) continue;
-      b.baseSequence -= failed.count;
-      if (b.bytes !== null) {
-        rewriteProducerState(b.bytes, b.producerId, b.producerEpoch, b.baseSequence);
-      }
-    }
-  }
-
-  /** Java's maybeResolveSequences: once a partition with an unknown outcome is quiet. */
-  #resolveSequences(): void {
-    for (const ps of [...this.#unresolved]) {
-      if (ps.inflight.length > 0) continue;
-      this.#unresolved.delete(ps);
-      if (ps.nextSequence === incrementSequence(ps.lastAckedSequence, 1)) {
-        ps.unresolvedSequence = -1;
-        continue;
-      }
-      ps.unresolvedSequence = -1;
-      if (this.#txnId !== undefined) {
-        this.#epochBumpRequired = true;
-        this.#transactionError(
-          new KafkaError(
-            "some records were sent but never acknowledged; abort the transaction to continue",
-          ),
-        );
-      } else this.#requestEpochBump(ps);
-    }
-  }
-
-  #initIdempotent(): void {
-    if (this.#initializing) return;
-    this.#initializing = this.#track((async () => {
-      try {
-        const res = await this.#cluster.retry(async (_attempt, signal) => {
-          const conn = await this.#cluster.connectToAny(signal);
-          const r = await conn.request(Api.InitProducerId, {
-            transactionalId: null,
-            transactionTimeoutMs: 2147483647,
-          }, { signal });
-          if (r.errorCode !== 0) throw new ProtocolError(r.errorCode, "InitProducerId");
-          return r;
-        }, {
-          signal: this.#closeController.signal,
-          deadlineMs: this.#o.deliveryTimeoutMs,
-        });
-        this.#producerId = res.producerId;
-        this.#producerEpoch = res.producerEpoch;
-        this.#logger.debug("idempotent producer id", {
-          producerId: String(res.producerId),
-          epoch: res.producerEpoch,
-        });
-      } catch (e) {
-        if (this.#closeController.signal.aborted) return;
-        // Without an id nothing can be sent: fail what waits, try again on the next record.
-        const error = e instanceof Error ? e : new KafkaError(String(e));
-        for (const b of [...this.#incomplete]) {
-          if (!b.sending) this.#fail(b, error, { code: -1, adjustSequences: false });
-        }
-      } finally {
-        this.#initializing = undefined;
-        this.#wake();
-      }
-    })());
-  }
-
-  // ---------------------------------------------------------------------------------------
   // Transactions
 
   #requireTransactional(): string {
@@ -1275,7 +1054,7 @@ export class Producer implements AsyncDisposable {
     if (this.#txn === "in_transaction" || this.#txn === "committing") {
       this.#txn = "abortable_error";
       this.#txnError = error;
-      this.#epochBumpRequired = true;
+      this.#idempotence.epochBumpRequired = true;
       this.#wake();
     }
   }
@@ -1349,20 +1128,8 @@ export class Producer implements AsyncDisposable {
       "InitProducerId",
       { signal },
     );
-    this.#producerId = res.producerId;
-    this.#producerEpoch = res.producerEpoch;
-    this.#epochBumpRequired = false;
     // A new id or epoch: every partition restarts its sequence at 0.
-    for (const t of this.#metadata.topics()) {
-      for (const ps of t.partitions) {
-        ps.producerId = -1n;
-        ps.producerEpoch = -1;
-        ps.nextSequence = 0;
-        ps.lastAckedSequence = -1;
-        ps.unresolvedSequence = -1;
-      }
-    }
-    this.#unresolved.clear();
+    this.#idempotence.reset(res.producerId, res.producerEpoch);
     this.#wake();
   }
 
@@ -1422,8 +1189,8 @@ export class Producer implements AsyncDisposable {
           );
           const res = await conn.request(Api.AddPartitionsToTxn, {
             v3AndBelowTransactionalId: txnId,
-            v3AndBelowProducerId: this.#producerId,
-            v3AndBelowProducerEpoch: this.#producerEpoch,
+            v3AndBelowProducerId: this.#idempotence.producerId,
+            v3AndBelowProducerEpoch: this.#idempotence.producerEpoch,
             v3AndBelowTopics: topics,
           }, { signal, version });
           let retriable: ProtocolError | undefined;
@@ -1502,8 +1269,8 @@ export class Producer implements AsyncDisposable {
         Api.AddOffsetsToTxn,
         {
           transactionalId: txnId,
-          producerId: this.#producerId,
-          producerEpoch: this.#producerEpoch,
+          producerId: this.#idempotence.producerId,
+          producerEpoch: this.#idempotence.producerEpoch,
           groupId: group.groupId,
         },
         "AddOffsetsToTxn",
@@ -1536,8 +1303,8 @@ export class Producer implements AsyncDisposable {
           {
             transactionalId: txnId,
             groupId: group.groupId,
-            producerId: this.#producerId,
-            producerEpoch: this.#producerEpoch,
+            producerId: this.#idempotence.producerId,
+            producerEpoch: this.#idempotence.producerEpoch,
             generationId: group.generationId,
             memberId: group.memberId,
             groupInstanceId: group.groupInstanceId,
@@ -1621,17 +1388,22 @@ export class Producer implements AsyncDisposable {
           Api.EndTxn,
           {
             transactionalId: txnId,
-            producerId: this.#producerId,
-            producerEpoch: this.#producerEpoch,
+            producerId: this.#idempotence.producerId,
+            producerEpoch: this.#idempotence.producerEpoch,
             committed: commit,
           },
           commit ? "EndTxn(commit)" : "EndTxn(abort)",
           { signal, maxVersion: 4 },
         );
       }
-      if (this.#epochBumpRequired) {
+      if (this.#idempotence.epochBumpRequired) {
         // KIP-360: after an aborted failure, bump the epoch instead of re-initializing.
-        await this.#initProducerId(txnId, this.#producerId, this.#producerEpoch, signal);
+        await this.#initProducerId(
+          txnId,
+          this.#idempotence.producerId,
+          this.#idempotence.producerEpoch,
+          signal,
+        );
       }
     } catch (e) {
       if (e instanceof ProducerFencedError) this.#enterFatal(e);
