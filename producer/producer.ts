@@ -47,6 +47,7 @@ import { ProducerFencedError, TransactionStateError } from "./errors.ts";
 import { Fifo } from "./fifo.ts";
 import { ProducerMetadata } from "./metadata.ts";
 import { Idempotence } from "./idempotence.ts";
+import { TransactionManager } from "./transaction_manager.ts";
 import { Background, errorText } from "./background.ts";
 import {
   type ProducerOptions,
@@ -70,13 +71,6 @@ const MESSAGE_TOO_LARGE = 10;
 const DUPLICATE_SEQUENCE_NUMBER = 46;
 const INVALID_PRODUCER_EPOCH = 47;
 const PRODUCER_FENCED = 90;
-const CONCURRENT_TRANSACTIONS = 51;
-const COORDINATOR_LOAD_IN_PROGRESS = 14;
-const COORDINATOR_NOT_AVAILABLE = 15;
-const NOT_COORDINATOR = 16;
-const UNKNOWN_TOPIC_OR_PARTITION = 3;
-const TRANSACTIONAL_ID_AUTHORIZATION_FAILED = 53;
-const CLUSTER_AUTHORIZATION_FAILED = 31;
 /** The last Produce version without KIP-890 implicit partition adds (transactions v1). */
 const PRODUCE_TXN_V1_MAX = 11;
 
@@ -135,16 +129,6 @@ export interface ProducerMetrics {
   /** Its epoch, or -1. */
   readonly producerEpoch: number;
 }
-
-type TxnState =
-  | "uninitialized"
-  | "initializing"
-  | "ready"
-  | "in_transaction"
-  | "committing"
-  | "aborting"
-  | "abortable_error"
-  | "fatal_error";
 
 interface IntakeEntry {
   readonly record: ProducerRecord;
@@ -220,13 +204,7 @@ export class Producer implements AsyncDisposable {
   // Idempotence.
   readonly #idempotence: Idempotence;
   // Transactions.
-  readonly #txnId: string | undefined;
-  #txn: TxnState = "uninitialized";
-  #txnError: Error | undefined;
-  #txnStarted = false;
-  readonly #txnPartitions: PartitionState[] = [];
-  readonly #toAdd = new Set<PartitionState>();
-  #adding: Promise<void> | undefined;
+  readonly #txn: TransactionManager | undefined;
   // Metrics.
   #recordsSent = 0;
   #recordsFailed = 0;
@@ -243,7 +221,6 @@ export class Producer implements AsyncDisposable {
     if (typeof p === "function") this.#partitioner = p;
     else this.#partitioner = p === "default" ? null : builtInPartitioner(p);
     this.#codec = compressionFromName(this.#o.compression);
-    this.#txnId = this.#o.transactionalId;
     if (options.cluster) {
       this.#cluster = options.cluster;
       this.#ownsCluster = false;
@@ -285,7 +262,20 @@ export class Producer implements AsyncDisposable {
             if (!b.sending) this.#fail(b, error, { code: -1, adjustSequences: false });
           }
         },
-        abortTransaction: (error) => this.#transactionError(error),
+        abortTransaction: (error) => this.#txn?.failed(error),
+      },
+    );
+    this.#txn = this.#o.transactionalId === undefined ? undefined : new TransactionManager(
+      this.#cluster,
+      this.#o,
+      this.#idempotence,
+      this.#closeController.signal,
+      this.#track,
+      {
+        wake: () => this.#wake(),
+        drain: () => this.#drain(),
+        flush: (signal) => this.#flushAll(signal),
+        isOpen: () => this.#state === "open",
       },
     );
     this.#writable = new WritableStream<ProducerRecord>({
@@ -411,23 +401,7 @@ export class Producer implements AsyncDisposable {
     if (this.#state !== "open" && !(fromIntake && this.#state === "closing")) {
       return new ClosedError("producer");
     }
-    if (this.#txn === "fatal_error") return this.#txnError;
-    if (this.#txnId !== undefined && !(fromIntake && this.#txn === "committing")) {
-      if (this.#txn === "abortable_error") {
-        return new TransactionStateError(
-          "the transaction failed and must be aborted",
-          { abortable: true, cause: this.#txnError },
-        );
-      }
-      if (this.#txn !== "in_transaction") {
-        return new TransactionStateError(
-          this.#txn === "uninitialized"
-            ? "call initTransactions() before sending"
-            : "call beginTransaction() before sending",
-        );
-      }
-    }
-    return undefined;
+    return this.#txn?.refusal(fromIntake);
   }
 
   /**
@@ -518,7 +492,7 @@ export class Producer implements AsyncDisposable {
       if (this.#deliveries.reporting) (b.reported ??= [])[idx] = r;
     }
     if (sticky) t.sticky.produced(grew, count, t.available);
-    if (this.#txnId !== undefined && !ps.inTransaction && !ps.pendingAdd) this.#needAdd(ps);
+    this.#txn?.appended(ps);
     if (size >= this.#o.batchSize) {
       ps.open = null;
       this.#wake();
@@ -530,7 +504,7 @@ export class Producer implements AsyncDisposable {
     const builder = new RecordBatchBuilder({
       compression: this.#codec,
       ...this.#o.compressionLevel !== undefined && { level: this.#o.compressionLevel },
-      transactional: this.#txnId !== undefined,
+      transactional: this.#txn !== undefined,
       initialCapacity: Math.max(need, Math.min(this.#o.batchSize, 1 << 20)),
     });
     const now = Date.now();
@@ -614,16 +588,12 @@ export class Producer implements AsyncDisposable {
     const now = Date.now();
     this.#metadata.sync();
     const o = this.#o;
-    if (this.#txnId !== undefined) {
-      if (this.#txn === "fatal_error") return this.#failUndrained(this.#txnError!);
-      if (this.#txn === "abortable_error" || this.#txn === "aborting") {
-        this.#failUndrained(
-          new TransactionStateError("the transaction is being aborted", {
-            abortable: true,
-            cause: this.#txnError,
-          }),
-        );
-      }
+    const txn = this.#txn;
+    if (txn !== undefined) {
+      const fatal = txn.fatal;
+      const error = txn.unsentError();
+      if (error !== undefined) this.#failUndrained(error);
+      if (fatal) return;
     }
     if (o.idempotent) {
       if (!this.#idempotence.beforeDrain()) return;
@@ -663,10 +633,7 @@ export class Producer implements AsyncDisposable {
       if ((this.#nodes.get(leader) ?? 0) >= o.maxInFlight) continue;
       if (!o.idempotent && ps.sending > 0) continue;
       if (o.idempotent && this.#idempotence.shouldStopDrain(ps, b)) continue;
-      if (this.#txnId !== undefined && !ps.inTransaction) {
-        if (!ps.pendingAdd) this.#needAdd(ps);
-        continue;
-      }
+      if (txn !== undefined && !txn.maySend(ps)) continue;
       requests ??= new Map();
       sizes ??= new Map();
       const size = sizes.get(leader) ?? 0;
@@ -723,7 +690,7 @@ export class Producer implements AsyncDisposable {
     try {
       const conn = await this.#cluster.connectToNode(node, "produce");
       let version = conn.versionFor(Api.Produce as ApiDef<unknown, unknown>);
-      if (this.#txnId !== undefined) version = Math.min(version, PRODUCE_TXN_V1_MAX);
+      if (this.#txn !== undefined) version = Math.min(version, PRODUCE_TXN_V1_MAX);
       if (version >= 13) {
         useIds = batches.every((b) =>
           b.ps.topic.topicId !== "" && b.ps.topic.topicId !== ZERO_UUID
@@ -744,7 +711,7 @@ export class Producer implements AsyncDisposable {
         );
       }
       res = await conn.request(Api.Produce, {
-        transactionalId: this.#txnId ?? null,
+        transactionalId: o.transactionalId ?? null,
         acks: o.acks,
         timeoutMs: o.requestTimeoutMs,
         topicData,
@@ -825,7 +792,7 @@ export class Producer implements AsyncDisposable {
       })`;
     }
     const error = (code === PRODUCER_FENCED || code === INVALID_PRODUCER_EPOCH)
-      ? new ProducerFencedError(this.#txnId, {
+      ? new ProducerFencedError(this.#o.transactionalId, {
         cause: new ProtocolError(code, `${b.ps.topic.name}-${b.ps.partition}`),
       })
       : new ProtocolError(code, `${b.ps.topic.name}-${b.ps.partition}`, message);
@@ -897,7 +864,7 @@ export class Producer implements AsyncDisposable {
         const builder = new RecordBatchBuilder({
           compression: this.#codec,
           ...this.#o.compressionLevel !== undefined && { level: this.#o.compressionLevel },
-          transactional: this.#txnId !== undefined,
+          transactional: this.#txn !== undefined,
           initialCapacity: Math.min(b.size, this.#o.batchSize) + 128,
         });
         cur = new ProducerBatch(ps, builder, b.createdMs);
@@ -981,12 +948,9 @@ export class Producer implements AsyncDisposable {
     if (qi >= 0) q.splice(qi, 1);
     if (ps.open === b) ps.open = null;
     if (this.#o.idempotent && b.baseSequence >= 0) {
-      if (this.#txnId !== undefined) this.#transactionError(error);
-      const fatal = this.#txn === "fatal_error";
-      this.#idempotence.failed(b, how.code, how.adjustSequences, fatal);
-    } else if (this.#txnId !== undefined) {
-      this.#transactionError(error);
-    }
+      this.#txn?.failed(error);
+      this.#idempotence.failed(b, how.code, how.adjustSequences, this.#txn?.fatal ?? false);
+    } else this.#txn?.failed(error);
     this.#recordsFailed += b.count;
     this.#complete(b, error, -1n, -1);
   }
@@ -1026,69 +990,11 @@ export class Producer implements AsyncDisposable {
   // ---------------------------------------------------------------------------------------
   // Transactions
 
-  #requireTransactional(): string {
-    if (this.#txnId === undefined) {
+  #transactions(): TransactionManager {
+    if (this.#txn === undefined) {
       throw new TransactionStateError("this producer has no transactionalId");
     }
-    if (this.#state !== "open") throw new ClosedError("producer");
-    if (this.#txn === "fatal_error") throw this.#txnError!;
-    return this.#txnId;
-  }
-
-  /** Moves the transaction to an error state after a failed batch or request. */
-  #transactionError(error: Error): void {
-    if (this.#txnId === undefined) return;
-    const fatal = error instanceof ProducerFencedError ||
-      (error instanceof ProtocolError &&
-        (error.code === TRANSACTIONAL_ID_AUTHORIZATION_FAILED ||
-          error.code === CLUSTER_AUTHORIZATION_FAILED)) ||
-      error instanceof UnsupportedVersionError;
-    if (fatal) {
-      if (this.#txn !== "fatal_error") {
-        this.#txn = "fatal_error";
-        this.#txnError = error;
-        this.#wake();
-      }
-      return;
-    }
-    if (this.#txn === "in_transaction" || this.#txn === "committing") {
-      this.#txn = "abortable_error";
-      this.#txnError = error;
-      this.#idempotence.epochBumpRequired = true;
-      this.#wake();
-    }
-  }
-
-  /** Runs a request against the transaction coordinator with Java's retry rules. */
-  async #coordinatorRequest<Req, Res extends { errorCode: number }>(
-    api: ApiDef<Req, Res>,
-    body: Req,
-    what: string,
-    options: { signal?: AbortSignal | undefined; maxVersion?: number } = {},
-  ): Promise<Res> {
-    const txnId = this.#txnId!;
-    return await this.#cluster.retry(async (_attempt, signal) => {
-      const broker = await this.#cluster.coordinator("transaction", txnId, signal);
-      const conn = await this.#cluster.connectTo(broker, "default", signal);
-      let version = conn.versionFor(api as ApiDef<unknown, unknown>);
-      if (options.maxVersion !== undefined) version = Math.min(version, options.maxVersion);
-      const res = await conn.request(api, body, { signal, version });
-      const code = res.errorCode;
-      if (code === 0) return res;
-      if (code === PRODUCER_FENCED || code === INVALID_PRODUCER_EPOCH) {
-        throw new ProducerFencedError(txnId, { cause: new ProtocolError(code, what) });
-      }
-      if (code === NOT_COORDINATOR || code === COORDINATOR_NOT_AVAILABLE) {
-        this.#cluster.forgetCoordinator("transaction", txnId);
-      }
-      throw new ProtocolError(code, `${what} for transactional id "${txnId}"`);
-    }, {
-      coordinator: ["transaction", txnId],
-      signal: options.signal
-        ? AbortSignal.any([options.signal, this.#closeController.signal])
-        : this.#closeController.signal,
-      deadlineMs: this.#o.maxBlockMs,
-    });
+    return this.#txn;
   }
 
   /**
@@ -1096,152 +1002,12 @@ export class Producer implements AsyncDisposable {
    * fencing any older producer with the same id (and completing its open transaction).
    */
   async initTransactions(options: { signal?: AbortSignal } = {}): Promise<void> {
-    const txnId = this.#requireTransactional();
-    if (this.#txn !== "uninitialized") {
-      throw new TransactionStateError(`initTransactions() was already called (state ${this.#txn})`);
-    }
-    this.#txn = "initializing";
-    try {
-      await this.#initProducerId(txnId, -1n, -1, options.signal);
-      this.#txn = "ready";
-    } catch (e) {
-      if (this.#txn === "initializing") this.#txn = "uninitialized";
-      if (e instanceof ProducerFencedError) this.#enterFatal(e);
-      throw e;
-    }
-  }
-
-  async #initProducerId(
-    txnId: string,
-    producerId: bigint,
-    epoch: number,
-    signal: AbortSignal | undefined,
-  ): Promise<void> {
-    const res = await this.#coordinatorRequest(
-      Api.InitProducerId,
-      {
-        transactionalId: txnId,
-        transactionTimeoutMs: this.#o.transactionTimeoutMs,
-        producerId,
-        producerEpoch: epoch,
-      },
-      "InitProducerId",
-      { signal },
-    );
-    // A new id or epoch: every partition restarts its sequence at 0.
-    this.#idempotence.reset(res.producerId, res.producerEpoch);
-    this.#wake();
-  }
-
-  #enterFatal(error: Error): void {
-    this.#txn = "fatal_error";
-    this.#txnError = error;
-    this.#wake();
+    await this.#transactions().init(options.signal);
   }
 
   /** Starts a transaction: records sent from now on are committed or aborted together. */
   beginTransaction(): void {
-    this.#requireTransactional();
-    if (this.#txn !== "ready") {
-      throw new TransactionStateError(
-        this.#txn === "uninitialized"
-          ? "call initTransactions() first"
-          : `cannot begin a transaction in state ${this.#txn}`,
-      );
-    }
-    this.#txn = "in_transaction";
-    this.#txnStarted = false;
-    this.#txnError = undefined;
-  }
-
-  #needAdd(ps: PartitionState): void {
-    ps.pendingAdd = true;
-    this.#toAdd.add(ps);
-    if (this.#adding) return;
-    this.#adding = this.#track(
-      this.#addPartitions().finally(() => {
-        this.#adding = undefined;
-        this.#wake();
-      }),
-    );
-  }
-
-  /** AddPartitionsToTxn (v3 and below: the client form of transactions v1). */
-  async #addPartitions(): Promise<void> {
-    const txnId = this.#txnId!;
-    while (this.#toAdd.size > 0 && (this.#txn === "in_transaction" || this.#txn === "committing")) {
-      const batch = [...this.#toAdd];
-      this.#toAdd.clear();
-      const byTopic = new Map<string, number[]>();
-      for (const ps of batch) {
-        const l = byTopic.get(ps.topic.name);
-        if (l) l.push(ps.partition);
-        else byTopic.set(ps.topic.name, [ps.partition]);
-      }
-      const topics = [...byTopic].map(([name, partitions]) => ({ name, partitions }));
-      try {
-        await this.#cluster.retry(async (_attempt, signal) => {
-          const broker = await this.#cluster.coordinator("transaction", txnId, signal);
-          const conn = await this.#cluster.connectTo(broker, "default", signal);
-          const version = Math.min(
-            conn.versionFor(Api.AddPartitionsToTxn as ApiDef<unknown, unknown>),
-            3,
-          );
-          const res = await conn.request(Api.AddPartitionsToTxn, {
-            v3AndBelowTransactionalId: txnId,
-            v3AndBelowProducerId: this.#idempotence.producerId,
-            v3AndBelowProducerEpoch: this.#idempotence.producerEpoch,
-            v3AndBelowTopics: topics,
-          }, { signal, version });
-          let retriable: ProtocolError | undefined;
-          let failed: ProtocolError | undefined;
-          for (const tr of res.resultsByTopicV3AndBelow) {
-            for (const pr of tr.resultsByPartition) {
-              const code = pr.partitionErrorCode;
-              if (code === 0) continue;
-              const e = new ProtocolError(
-                code,
-                `AddPartitionsToTxn ${tr.name}-${pr.partitionIndex}`,
-              );
-              if (code === PRODUCER_FENCED || code === INVALID_PRODUCER_EPOCH) {
-                throw new ProducerFencedError(txnId, { cause: e });
-              }
-              if (code === NOT_COORDINATOR || code === COORDINATOR_NOT_AVAILABLE) {
-                this.#cluster.forgetCoordinator("transaction", txnId);
-                retriable = e;
-              } else if (
-                code === CONCURRENT_TRANSACTIONS || code === COORDINATOR_LOAD_IN_PROGRESS ||
-                code === UNKNOWN_TOPIC_OR_PARTITION
-              ) retriable = e;
-              else if (code !== 55) failed ??= e; // 55 OPERATION_NOT_ATTEMPTED: collateral
-            }
-          }
-          if (failed) {
-            throw new TransactionStateError(failed.message, { abortable: true, cause: failed });
-          }
-          if (retriable) throw retriable;
-        }, {
-          coordinator: ["transaction", txnId],
-          signal: this.#closeController.signal,
-          deadlineMs: this.#o.maxBlockMs,
-        });
-        for (const ps of batch) {
-          ps.pendingAdd = false;
-          ps.inTransaction = true;
-          this.#txnPartitions.push(ps);
-        }
-        this.#txnStarted = true;
-      } catch (e) {
-        for (const ps of batch) ps.pendingAdd = false;
-        if (this.#closeController.signal.aborted) return;
-        // Fenced is fatal; anything else makes the transaction abortable (Java's abortableError).
-        this.#transactionError(e instanceof Error ? e : new KafkaError(String(e)));
-        return;
-      }
-    }
-    // Partitions queued while the transaction left in_transaction are dropped with it.
-    for (const ps of this.#toAdd) ps.pendingAdd = false;
-    this.#toAdd.clear();
+    this.#transactions().begin();
   }
 
   /**
@@ -1254,86 +1020,7 @@ export class Producer implements AsyncDisposable {
     group: ConsumerGroupMetadata,
     options: { signal?: AbortSignal } = {},
   ): Promise<void> {
-    const txnId = this.#requireTransactional();
-    if (this.#txn !== "in_transaction") {
-      throw this.#txn === "abortable_error"
-        ? new TransactionStateError("the transaction failed and must be aborted", {
-          abortable: true,
-          cause: this.#txnError,
-        })
-        : new TransactionStateError("sendOffsetsToTransaction() needs an open transaction");
-    }
-    if (typeof group?.groupId !== "string") throw new TypeError("group.groupId must be a string");
-    try {
-      await this.#coordinatorRequest(
-        Api.AddOffsetsToTxn,
-        {
-          transactionalId: txnId,
-          producerId: this.#idempotence.producerId,
-          producerEpoch: this.#idempotence.producerEpoch,
-          groupId: group.groupId,
-        },
-        "AddOffsetsToTxn",
-        { signal: options.signal },
-      );
-      this.#txnStarted = true;
-      const byTopic = new Map<string, TransactionOffset[]>();
-      for (const o of offsets) {
-        const l = byTopic.get(o.topic);
-        if (l) l.push(o);
-        else byTopic.set(o.topic, [o]);
-      }
-      const topics = [...byTopic].map(([name, list]) => ({
-        name,
-        partitions: list.map((o) => ({
-          partitionIndex: o.partition,
-          committedOffset: o.offset,
-          committedLeaderEpoch: o.leaderEpoch ?? -1,
-          committedMetadata: o.metadata ?? "",
-        })),
-      }));
-      const signal = options.signal
-        ? AbortSignal.any([options.signal, this.#closeController.signal])
-        : this.#closeController.signal;
-      await this.#cluster.retry(async (_attempt, s) => {
-        const res = await this.#cluster.sendToCoordinator(
-          "group",
-          group.groupId,
-          Api.TxnOffsetCommit,
-          {
-            transactionalId: txnId,
-            groupId: group.groupId,
-            producerId: this.#idempotence.producerId,
-            producerEpoch: this.#idempotence.producerEpoch,
-            generationId: group.generationId,
-            memberId: group.memberId,
-            groupInstanceId: group.groupInstanceId,
-            topics,
-          },
-          { signal: s },
-        );
-        for (const t of res.topics) {
-          for (const p of t.partitions) {
-            if (p.errorCode === 0) continue;
-            const e = new ProtocolError(
-              p.errorCode,
-              `TxnOffsetCommit ${t.name}-${p.partitionIndex}`,
-            );
-            if (p.errorCode === PRODUCER_FENCED || p.errorCode === INVALID_PRODUCER_EPOCH) {
-              throw new ProducerFencedError(txnId, { cause: e });
-            }
-            if (p.errorCode === NOT_COORDINATOR || p.errorCode === COORDINATOR_NOT_AVAILABLE) {
-              this.#cluster.forgetCoordinator("group", group.groupId);
-            }
-            throw e;
-          }
-        }
-      }, { coordinator: ["group", group.groupId], signal, deadlineMs: this.#o.maxBlockMs });
-    } catch (e) {
-      const error = e instanceof Error ? e : new KafkaError(String(e));
-      if (!(error instanceof DOMException)) this.#transactionError(error);
-      throw e;
-    }
+    await this.#transactions().sendOffsets(offsets, group, options.signal);
   }
 
   /**
@@ -1341,83 +1028,12 @@ export class Producer implements AsyncDisposable {
    * EndTxn(commit). If a record failed, it throws an abortable TransactionStateError.
    */
   async commitTransaction(options: { signal?: AbortSignal } = {}): Promise<void> {
-    const txnId = this.#requireTransactional();
-    if (this.#txn === "abortable_error") {
-      throw new TransactionStateError("the transaction failed and must be aborted", {
-        abortable: true,
-        cause: this.#txnError,
-      });
-    }
-    if (this.#txn !== "in_transaction") {
-      throw new TransactionStateError(`no transaction to commit (state ${this.#txn})`);
-    }
-    this.#txn = "committing";
-    await this.#flushAll(options.signal);
-    while (this.#adding) await this.#adding;
-    if (this.#txn !== "committing") {
-      if (this.#txn === "fatal_error") throw this.#txnError!;
-      throw new TransactionStateError("the transaction failed and must be aborted", {
-        abortable: true,
-        cause: this.#txnError,
-      });
-    }
-    await this.#endTransaction(txnId, true, options.signal);
+    await this.#transactions().commit(options.signal);
   }
 
   /** Aborts the transaction: unsent records fail, sent ones are discarded by readers. */
   async abortTransaction(options: { signal?: AbortSignal } = {}): Promise<void> {
-    const txnId = this.#requireTransactional();
-    if (
-      this.#txn !== "in_transaction" && this.#txn !== "abortable_error" &&
-      this.#txn !== "committing"
-    ) {
-      throw new TransactionStateError(`no transaction to abort (state ${this.#txn})`);
-    }
-    this.#txn = "aborting";
-    this.#drain();
-    await this.#flushAll(options.signal);
-    while (this.#adding) await this.#adding;
-    if ((this.#txn as TxnState) === "fatal_error") throw this.#txnError!;
-    await this.#endTransaction(txnId, false, options.signal);
-  }
-
-  async #endTransaction(txnId: string, commit: boolean, signal: AbortSignal | undefined) {
-    try {
-      if (this.#txnStarted) {
-        await this.#coordinatorRequest(
-          Api.EndTxn,
-          {
-            transactionalId: txnId,
-            producerId: this.#idempotence.producerId,
-            producerEpoch: this.#idempotence.producerEpoch,
-            committed: commit,
-          },
-          commit ? "EndTxn(commit)" : "EndTxn(abort)",
-          { signal, maxVersion: 4 },
-        );
-      }
-      if (this.#idempotence.epochBumpRequired) {
-        // KIP-360: after an aborted failure, bump the epoch instead of re-initializing.
-        await this.#initProducerId(
-          txnId,
-          this.#idempotence.producerId,
-          this.#idempotence.producerEpoch,
-          signal,
-        );
-      }
-    } catch (e) {
-      if (e instanceof ProducerFencedError) this.#enterFatal(e);
-      else if (!(e instanceof DOMException)) {
-        this.#txn = commit ? "abortable_error" : this.#txn;
-        this.#txnError ??= e as Error;
-      }
-      throw e;
-    }
-    for (const ps of this.#txnPartitions) ps.inTransaction = false;
-    this.#txnPartitions.length = 0;
-    this.#txnStarted = false;
-    this.#txnError = undefined;
-    this.#txn = "ready";
+    await this.#transactions().abort(options.signal);
   }
 
   /**
@@ -1437,7 +1053,7 @@ export class Producer implements AsyncDisposable {
     try {
       result = await fn(this);
     } catch (e) {
-      if (this.#txn !== "fatal_error" && this.#state === "open") {
+      if (this.#txn?.fatal !== true && this.#state === "open") {
         await this.abortTransaction().catch((abortError) => {
           this.#logger.warn("abort after a failed transaction body failed", {
             error: errorText(abortError),
@@ -1512,10 +1128,7 @@ export class Producer implements AsyncDisposable {
   async #close(options: CloseOptions): Promise<void> {
     if (this.#state === "open") this.#state = "closing";
     try {
-      if (
-        this.#txnId !== undefined &&
-        (this.#txn === "in_transaction" || this.#txn === "abortable_error")
-      ) {
+      if (this.#txn?.open) {
         this.#state = "open";
         try {
           await this.abortTransaction();
