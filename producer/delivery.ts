@@ -11,8 +11,8 @@ import type { DeliveryReport, RecordMetadata } from "./record.ts";
 
 /** How one `send()` learns its record's fate. Nothing of the sort exists for stream writes. */
 export interface Delivery {
-  /** The record's timestamp, reported back unless the topic uses LogAppendTime. */
-  readonly timestamp: number;
+  /** The record's timestamp (set when it is batched), reported unless the topic uses LogAppendTime. */
+  timestamp: number;
   /** Called once with the record's metadata. */
   resolve(md: RecordMetadata): void;
   /** Called once with the error that failed the record. */

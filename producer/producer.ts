@@ -19,7 +19,7 @@
 import { Cluster } from "../cluster/cluster.ts";
 import { backoffMs, sleep } from "../cluster/retry.ts";
 import { Api, type ApiDef } from "../protocol/apis.ts";
-import { type CompressionCodec, compressionFromName } from "../protocol/compression/mod.ts";
+import { compressionFromName } from "../protocol/compression/mod.ts";
 import {
   abortReason,
   ClosedError,
@@ -38,13 +38,13 @@ import type {
   ProduceResponsePartitionProduceResponse,
 } from "../protocol/messages/produce.ts";
 import { decodeRecordBatches } from "../protocol/record_batch_decoder.ts";
-import { maxRecordSize, RecordBatchBuilder } from "../protocol/record_batch_builder.ts";
-import { RecordBatchLayout, type RecordHeader } from "../protocol/record_batch.ts";
 import { ZERO_UUID } from "../protocol/uuid.ts";
 import { incrementSequence, type PartitionState, ProducerBatch, type TopicState } from "./batch.ts";
 import { Deliveries, SendDelivery } from "./delivery.ts";
 import { ProducerFencedError, TransactionStateError } from "./errors.ts";
 import { Fifo } from "./fifo.ts";
+import { Accumulator } from "./accumulator.ts";
+import { type IntakeEntry, recordTimestamp, toBytes, toHeaders } from "./intake.ts";
 import { ProducerMetadata } from "./metadata.ts";
 import { Idempotence } from "./idempotence.ts";
 import { TransactionManager } from "./transaction_manager.ts";
@@ -62,9 +62,6 @@ import type {
   RecordMetadata,
   TransactionOffset,
 } from "./record.ts";
-
-const HEADER = RecordBatchLayout.HeaderSize;
-const encoder = new TextEncoder();
 
 // Error codes the producer treats specially.
 const MESSAGE_TOO_LARGE = 10;
@@ -130,35 +127,6 @@ export interface ProducerMetrics {
   readonly producerEpoch: number;
 }
 
-interface IntakeEntry {
-  readonly record: ProducerRecord;
-  readonly delivery: SendDelivery | null;
-  readonly accepted: (() => void) | null;
-  readonly failed: (e: Error) => void;
-  readonly signal: AbortSignal | undefined;
-}
-
-function toBytes(v: Uint8Array | string | null | undefined, what: string): Uint8Array | null {
-  if (v === null || v === undefined) return null;
-  if (v instanceof Uint8Array) return v;
-  if (typeof v === "string") return encoder.encode(v);
-  throw new TypeError(`record ${what} must be a Uint8Array, a string or null`);
-}
-
-function toHeaders(
-  headers: readonly { key: string; value: Uint8Array | string | null }[],
-): readonly RecordHeader[] {
-  if (!Array.isArray(headers)) throw new TypeError("record headers must be an array");
-  let ok = true;
-  for (let i = 0; i < headers.length; i++) {
-    const h = headers[i]!;
-    if (typeof h?.key !== "string") throw new TypeError("a header key must be a string");
-    if (h.value !== null && !(h.value instanceof Uint8Array)) ok = false;
-  }
-  if (ok) return headers as readonly RecordHeader[];
-  return headers.map((h) => ({ key: h.key, value: toBytes(h.value, "header value") }));
-}
-
 /**
  * A Kafka producer. Write records through {@linkcode Producer.writable} (a
  * `WritableStream<ProducerRecord>` whose writes resolve once the record is in a batch, and
@@ -180,10 +148,8 @@ export class Producer implements AsyncDisposable {
   readonly #ownsCluster: boolean;
   readonly #logger: Logger;
   readonly #partitioner: Partitioner | null;
-  readonly #codec: CompressionCodec;
   readonly #metadata: ProducerMetadata;
-  readonly #active = new Set<PartitionState>();
-  readonly #incomplete = new Set<ProducerBatch>();
+  readonly #accumulator: Accumulator;
   readonly #nodes = new Map<number, number>();
   readonly #intake = new Fifo<IntakeEntry>();
   readonly #background = new Background();
@@ -191,9 +157,6 @@ export class Producer implements AsyncDisposable {
   readonly #closeController = new AbortController();
   readonly #writable: WritableStream<ProducerRecord>;
   readonly #deliveries = new Deliveries();
-  #buffered = 0;
-  #maxBuffered = 0;
-  #memoryWait = false;
   #flushing = 0;
   #state: "open" | "closing" | "closed" = "open";
   #closePromise: Promise<void> | undefined;
@@ -220,7 +183,6 @@ export class Producer implements AsyncDisposable {
     const p = options.partitioner ?? "default";
     if (typeof p === "function") this.#partitioner = p;
     else this.#partitioner = p === "default" ? null : builtInPartitioner(p);
-    this.#codec = compressionFromName(this.#o.compression);
     if (options.cluster) {
       this.#cluster = options.cluster;
       this.#ownsCluster = false;
@@ -229,6 +191,12 @@ export class Producer implements AsyncDisposable {
       this.#ownsCluster = true;
     }
     this.#logger = this.#cluster.logger;
+    this.#accumulator = new Accumulator(this.#o, compressionFromName(this.#o.compression), {
+      wake: () => this.#wake(),
+      opened: (_ps, lingerEndsAt) => {
+        if (this.#o.lingerMs > 0) this.#scheduleAt(lingerEndsAt);
+      },
+    });
     this.#metadata = new ProducerMetadata(
       this.#cluster,
       this.#o,
@@ -258,7 +226,7 @@ export class Producer implements AsyncDisposable {
       {
         wake: () => this.#wake(),
         failUnsent: (error) => {
-          for (const b of [...this.#incomplete]) {
+          for (const b of [...this.#accumulator.incomplete]) {
             if (!b.sending) this.#fail(b, error, { code: -1, adjustSequences: false });
           }
         },
@@ -304,17 +272,17 @@ export class Producer implements AsyncDisposable {
 
   /** Bytes of records accepted and not yet acknowledged. */
   get bufferedBytes(): number {
-    return this.#buffered;
+    return this.#accumulator.bufferedBytes;
   }
 
   /** Counters and gauges. */
   metrics(): ProducerMetrics {
     return {
-      bufferedBytes: this.#buffered,
-      maxBufferedBytes: this.#maxBuffered,
+      bufferedBytes: this.#accumulator.bufferedBytes,
+      maxBufferedBytes: this.#accumulator.maxBufferedBytes,
       bufferMemory: this.#o.bufferMemory,
       waitingRecords: this.#intake.length,
-      incompleteBatches: this.#incomplete.size,
+      incompleteBatches: this.#accumulator.incomplete.size,
       inFlightRequests: this.#inFlight,
       recordsSent: this.#recordsSent,
       recordsFailed: this.#recordsFailed,
@@ -421,107 +389,41 @@ export class Producer implements AsyncDisposable {
     const headers = r.headers === undefined || r.headers.length === 0
       ? undefined
       : toHeaders(r.headers);
-    const rt = r.timestamp;
-    const ts = rt === undefined ? Date.now() : typeof rt === "number" ? rt : rt.getTime();
-    if (!Number.isSafeInteger(ts) || ts < 0) {
-      throw new RangeError(`record timestamp must be a non-negative integer ms, got ${ts}`);
-    }
+    const ts = recordTimestamp(r);
+    const chosen = this.#partition(t, r.partition, key);
     const count = t.partitions.length;
-    let p: number;
-    let sticky = false;
-    if (r.partition !== undefined) {
-      p = r.partition;
-      if (!Number.isInteger(p) || p < 0 || p >= count) {
-        throw new RangeError(`partition ${p} does not exist: topic "${name}" has ${count}`);
-      }
-    } else if (this.#partitioner === null) {
-      if (key === null) sticky = true;
-      p = key === null ? -1 : javaPartitionForKey(key, count);
-    } else {
-      p = this.#partitioner({ topic: name, key, partitionCount: count, available: t.available });
-      if (p === -1) sticky = true;
-      else if (!Number.isInteger(p) || p < 0 || p >= count) {
-        throw new RangeError(`the partitioner chose partition ${p} of ${count} for "${name}"`);
-      }
-    }
-    if (sticky) p = t.sticky.current(count, t.available);
+    const p = chosen >= 0 ? chosen : t.sticky.current(count, t.available);
     const ps = t.partitions[p]!;
-    let b = ps.open;
-    let need: number;
-    if (b !== null) {
-      const after = b.builder!.estimatedSizeAfter(ts, key, value, headers);
-      if (after > this.#o.batchSize) {
-        ps.open = null;
-        b = null;
-      }
-      need = after - (b === null ? 0 : b.size);
-    } else need = 0;
-    if (b === null) {
-      need = HEADER + maxRecordSize(key?.length ?? -1, value?.length ?? -1, headers);
-      const limit = Math.min(this.#o.maxRequestSize, this.#o.bufferMemory);
-      if (need > limit) {
-        throw new ProtocolError(
-          MESSAGE_TOO_LARGE,
-          `a record of ${need} bytes (in its batch) for "${name}" exceeds ` +
-            (limit === this.#o.maxRequestSize
-              ? `maxRequestSize ${limit}`
-              : `bufferMemory ${limit}`),
-        );
-      }
-    }
-    if (this.#buffered + need > this.#o.bufferMemory && this.#buffered > 0) {
-      // Full: every batch becomes ready (as Java does when memory is exhausted).
-      this.#memoryWait = true;
-      this.#wake();
-      return false;
-    }
-    if (b === null) b = this.#newBatch(ps, need);
-    const builder = b.builder!;
-    builder.append(ts, key, value, headers);
-    const idx = b.count++;
-    const size = builder.sizeInBytes;
-    const grew = size - b.size;
-    this.#buffered += grew;
-    if (this.#buffered > this.#maxBuffered) this.#maxBuffered = this.#buffered;
-    b.size = size;
-    if (d !== null) {
-      d.timestamp = ts;
-      (b.deliveries ??= [])[idx] = d;
-    } else {
-      b.streamCount++;
-      if (this.#deliveries.reporting) (b.reported ??= [])[idx] = r;
-    }
-    if (sticky) t.sticky.produced(grew, count, t.available);
+    const report = d === null && this.#deliveries.reporting ? r : null;
+    const grew = this.#accumulator.append(ps, ts, key, value, headers, d, report);
+    if (grew < 0) return false;
+    if (chosen < 0) t.sticky.produced(grew, count, t.available);
     this.#txn?.appended(ps);
-    if (size >= this.#o.batchSize) {
-      ps.open = null;
-      this.#wake();
-    } else if (this.#o.lingerMs === 0) this.#wake();
     return true;
   }
 
-  #newBatch(ps: PartitionState, need: number): ProducerBatch {
-    const builder = new RecordBatchBuilder({
-      compression: this.#codec,
-      ...this.#o.compressionLevel !== undefined && { level: this.#o.compressionLevel },
-      transactional: this.#txn !== undefined,
-      initialCapacity: Math.max(need, Math.min(this.#o.batchSize, 1 << 20)),
-    });
-    const now = Date.now();
-    const b = new ProducerBatch(ps, builder, now);
-    ps.queue.push(b);
-    ps.open = b;
-    this.#activate(ps);
-    this.#incomplete.add(b);
-    if (this.#o.lingerMs > 0) this.#scheduleAt(now + this.#o.lingerMs);
-    return b;
-  }
-
-  #activate(ps: PartitionState): void {
-    if (!ps.active) {
-      ps.active = true;
-      this.#active.add(ps);
+  /** The record's partition, or -1 for the uniform sticky choice (keyless records). */
+  #partition(t: TopicState, explicit: number | undefined, key: Uint8Array | null): number {
+    const count = t.partitions.length;
+    if (explicit !== undefined) {
+      if (!Number.isInteger(explicit) || explicit < 0 || explicit >= count) {
+        throw new RangeError(
+          `partition ${explicit} does not exist: topic "${t.name}" has ${count}`,
+        );
+      }
+      return explicit;
     }
+    if (this.#partitioner === null) return key === null ? -1 : javaPartitionForKey(key, count);
+    const p = this.#partitioner({
+      topic: t.name,
+      key,
+      partitionCount: count,
+      available: t.available,
+    });
+    if (p !== -1 && (!Number.isInteger(p) || p < 0 || p >= count)) {
+      throw new RangeError(`the partitioner chose partition ${p} of ${count} for "${t.name}"`);
+    }
+    return p;
   }
 
   /** Moves waiting records into batches, in order, as far as metadata and memory allow. */
@@ -547,7 +449,7 @@ export class Producer implements AsyncDisposable {
       this.#intake.shift();
       e.accepted?.();
     }
-    this.#memoryWait = false;
+    this.#accumulator.memoryWait = false;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -598,15 +500,16 @@ export class Producer implements AsyncDisposable {
     if (o.idempotent) {
       if (!this.#idempotence.beforeDrain()) return;
     }
-    const urgent = this.#flushing > 0 || this.#state !== "open" || this.#memoryWait;
+    const urgent = this.#flushing > 0 || this.#state !== "open" ||
+      this.#accumulator.memoryWait;
     let nextAt = Infinity;
     let requests: Map<number, ProducerBatch[]> | undefined;
     let sizes: Map<number, number> | undefined;
-    for (const ps of this.#active) {
+    const acc = this.#accumulator;
+    for (const ps of acc.active) {
       const b = ps.queue[0];
       if (b === undefined) {
-        ps.active = false;
-        this.#active.delete(ps);
+        acc.deactivate(ps);
         continue;
       }
       if (now - b.createdMs >= o.deliveryTimeoutMs) {
@@ -614,12 +517,10 @@ export class Producer implements AsyncDisposable {
         nextAt = now;
         continue;
       }
-      if (b === ps.open && !urgent) {
-        const at = b.createdMs + o.lingerMs;
-        if (at > now) {
-          if (at < nextAt) nextAt = at;
-          continue;
-        }
+      const lingerEnd = acc.lingerEnd(ps, b, urgent);
+      if (lingerEnd > now) {
+        if (lingerEnd < nextAt) nextAt = lingerEnd;
+        continue;
       }
       if (b.retryAtMs > now) {
         if (b.retryAtMs < nextAt) nextAt = b.retryAtMs;
@@ -638,8 +539,7 @@ export class Producer implements AsyncDisposable {
       sizes ??= new Map();
       const size = sizes.get(leader) ?? 0;
       if (size > 0 && size + b.size > o.maxRequestSize) continue;
-      if (b === ps.open) ps.open = null;
-      ps.queue.shift();
+      acc.take(ps, b);
       this.#prepare(ps, b);
       sizes.set(leader, size + b.bytes!.length);
       const list = requests.get(leader);
@@ -832,13 +732,7 @@ export class Producer implements AsyncDisposable {
   #reenqueue(b: ProducerBatch): void {
     this.#retries++;
     b.retryAtMs = Date.now() + backoffMs(this.#cluster.retryPolicy, b.attempts);
-    const q = b.ps.queue;
-    let i = 0;
-    if (b.baseSequence >= 0) {
-      while (i < q.length && q[i]!.baseSequence >= 0 && q[i]!.baseSequence < b.baseSequence) i++;
-    }
-    q.splice(i, 0, b);
-    this.#activate(b.ps);
+    this.#accumulator.requeue(b.ps, [b], b.baseSequence);
     this.#scheduleAt(b.retryAtMs);
   }
 
@@ -861,12 +755,7 @@ export class Producer implements AsyncDisposable {
         cur.builder!.estimatedSizeAfter(ts, rec.key, rec.value, rec.headers) > target
       ) cur = null;
       if (cur === null) {
-        const builder = new RecordBatchBuilder({
-          compression: this.#codec,
-          ...this.#o.compressionLevel !== undefined && { level: this.#o.compressionLevel },
-          transactional: this.#txn !== undefined,
-          initialCapacity: Math.min(b.size, this.#o.batchSize) + 128,
-        });
+        const builder = this.#accumulator.newBuilder(Math.min(b.size, this.#o.batchSize) + 128);
         cur = new ProducerBatch(ps, builder, b.createdMs);
         cur.attempts = b.attempts;
         parts.push(cur);
@@ -885,13 +774,9 @@ export class Producer implements AsyncDisposable {
     }
     // The parts inherit the big batch's accounting and its place in sequence order.
     let seq = b.baseSequence;
-    const sizes = parts.map((p) => p.builder!.sizeInBytes);
-    const total = sizes.reduce((a, c) => a + c, 0);
-    this.#buffered += total - b.size;
-    for (let i = 0; i < parts.length; i++) {
-      const p = parts[i]!;
-      p.size = sizes[i]!;
-      this.#incomplete.add(p);
+    for (const p of parts) p.size = p.builder!.sizeInBytes;
+    this.#accumulator.split(b, parts);
+    for (const p of parts) {
       if (seq >= 0) {
         p.baseSequence = seq;
         p.producerId = b.producerId;
@@ -902,29 +787,19 @@ export class Producer implements AsyncDisposable {
       p.finish();
     }
     this.#idempotence.replace(b, parts);
-    let i = 0;
-    const q = ps.queue;
-    if (b.baseSequence >= 0) {
-      while (i < q.length && q[i]!.baseSequence >= 0 && q[i]!.baseSequence < b.baseSequence) i++;
-    }
-    q.splice(i, 0, ...parts);
+    this.#accumulator.requeue(ps, parts, b.baseSequence);
     b.done = true;
-    this.#incomplete.delete(b);
     const waiters = b.waiters;
     b.waiters = null;
     if (waiters) {
       // A flush waiting for the big batch now waits for its parts.
       Promise.all(parts.map((p) => this.#whenDone(p))).then(() => waiters.forEach((w) => w()));
     }
-    this.#activate(ps);
     this.#wake();
   }
 
   #expire(b: ProducerBatch): void {
-    const q = b.ps.queue;
-    const i = q.indexOf(b);
-    if (i >= 0) q.splice(i, 1);
-    if (b.ps.open === b) b.ps.open = null;
+    this.#accumulator.remove(b);
     const error = new TimeoutError(
       `${b.count} record(s) for ${b.ps.topic.name}-${b.ps.partition} expired: ` +
         `${Date.now() - b.createdMs} ms passed since the batch was created ` +
@@ -942,11 +817,7 @@ export class Producer implements AsyncDisposable {
 
   /** Java's Sender.failBatch + TransactionManager.handleFailedBatch. */
   #fail(b: ProducerBatch, error: Error, how: { code: number; adjustSequences: boolean }): void {
-    const ps = b.ps;
-    const q = ps.queue;
-    const qi = q.indexOf(b);
-    if (qi >= 0) q.splice(qi, 1);
-    if (ps.open === b) ps.open = null;
+    this.#accumulator.remove(b);
     if (this.#o.idempotent && b.baseSequence >= 0) {
       this.#txn?.failed(error);
       this.#idempotence.failed(b, how.code, how.adjustSequences, this.#txn?.fatal ?? false);
@@ -958,8 +829,7 @@ export class Producer implements AsyncDisposable {
   #complete(b: ProducerBatch, error: Error | undefined, baseOffset: bigint, logAppend: number) {
     if (b.done) return;
     b.done = true;
-    this.#buffered -= b.size;
-    this.#incomplete.delete(b);
+    this.#accumulator.release(b);
     this.#deliveries.settle(b, error, baseOffset, logAppend);
     const waiters = b.waiters;
     if (waiters !== null) {
@@ -971,7 +841,7 @@ export class Producer implements AsyncDisposable {
 
   /** Fails every batch not yet drained (transaction aborting, or fatal). */
   #failUndrained(error: Error): void {
-    for (const ps of [...this.#active]) {
+    for (const ps of [...this.#accumulator.active]) {
       for (const b of [...ps.queue]) {
         if (b.bytes === null) this.#fail(b, error, { code: -1, adjustSequences: false });
       }
@@ -982,7 +852,7 @@ export class Producer implements AsyncDisposable {
   #failAll(error: Error): void {
     this.#forced ??= error;
     for (const e of this.#intake.removeWhere(() => true)) e.failed(error);
-    for (const b of [...this.#incomplete]) {
+    for (const b of [...this.#accumulator.incomplete]) {
       if (!b.sending) this.#fail(b, error, { code: -1, adjustSequences: false });
     }
   }
@@ -1085,14 +955,14 @@ export class Producer implements AsyncDisposable {
     this.#flushing++;
     try {
       this.#drain();
-      while (this.#intake.length > 0 || this.#incomplete.size > 0) {
+      while (this.#intake.length > 0 || this.#accumulator.incomplete.size > 0) {
         if (signal?.aborted) throw abortReason(signal);
-        if (this.#incomplete.size === 0) {
+        if (this.#accumulator.incomplete.size === 0) {
           // Records wait for metadata: poll until they are in batches or failed.
           await sleep(5, signal);
           continue;
         }
-        const pending = [...this.#incomplete].map((b) => this.#whenDone(b));
+        const pending = [...this.#accumulator.incomplete].map((b) => this.#whenDone(b));
         this.#drain();
         if (signal) {
           await Promise.race([
@@ -1167,7 +1037,7 @@ export class Producer implements AsyncDisposable {
     if (this.#ownsCluster) await this.#cluster.close();
     // In-flight requests now fail; their batches fail with them.
     await this.#background.settled();
-    for (const b of [...this.#incomplete]) {
+    for (const b of [...this.#accumulator.incomplete]) {
       this.#fail(b, error, { code: -1, adjustSequences: false });
     }
     this.#deliveries.close(error);
