@@ -6,6 +6,7 @@
  */
 
 import type { RecordBatchBuilder } from "../protocol/record_batch_builder.ts";
+import { decodeRecordBatches } from "../protocol/record_batch_decoder.ts";
 import type { Delivery } from "./delivery.ts";
 import type { ProducerRecord } from "./record.ts";
 import { StickyPartition } from "./partitioners.ts";
@@ -120,4 +121,58 @@ export class ProducerBatch {
 export function incrementSequence(sequence: number, increment: number): number {
   const next = sequence + increment;
   return next > 0x7fffffff ? next - 0x80000000 : next;
+}
+
+/**
+ * Re-batches the records of a finished batch the broker found too large (Java's
+ * splitAndReenqueue) into parts of at most `target` bytes, each built by `newBuilder`. Every
+ * record keeps its `send()` delivery or stream report; when the batch had sequence numbers,
+ * the parts take them over, consecutively from its base sequence.
+ */
+export function splitBatch(
+  b: ProducerBatch,
+  target: number,
+  newBuilder: () => RecordBatchBuilder,
+): ProducerBatch[] {
+  const decoded = decodeRecordBatches(b.bytes!).batches[0]!;
+  const base = decoded.baseTimestamp;
+  const parts: ProducerBatch[] = [];
+  let cur: ProducerBatch | null = null;
+  let offsetInOld = 0;
+  for (const rec of decoded.records) {
+    const ts = base + rec.timestampDelta;
+    if (
+      cur !== null &&
+      cur.builder!.estimatedSizeAfter(ts, rec.key, rec.value, rec.headers) > target
+    ) cur = null;
+    if (cur === null) {
+      cur = new ProducerBatch(b.ps, newBuilder(), b.createdMs);
+      cur.attempts = b.attempts;
+      parts.push(cur);
+    }
+    // Records copy out of the decoded view before it is dropped.
+    cur.builder!.append(ts, rec.key, rec.value, rec.headers);
+    const d = b.deliveries?.[offsetInOld];
+    if (d !== undefined) (cur.deliveries ??= [])[cur.count] = d;
+    else {
+      cur.streamCount++;
+      const r = b.reported?.[offsetInOld];
+      if (r !== undefined) (cur.reported ??= [])[cur.count] = r;
+    }
+    cur.count++;
+    offsetInOld++;
+  }
+  let seq = b.baseSequence;
+  for (const p of parts) {
+    p.size = p.builder!.sizeInBytes;
+    if (seq >= 0) {
+      p.baseSequence = seq;
+      p.producerId = b.producerId;
+      p.producerEpoch = b.producerEpoch;
+      p.builder!.setProducerState(b.producerId, b.producerEpoch, seq);
+      seq = incrementSequence(seq, p.count);
+    }
+    p.finish();
+  }
+  return parts;
 }

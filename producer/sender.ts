@@ -1,0 +1,547 @@
+/**
+ * The sender (Java's Sender): drains ready batches, at most one per partition, into one
+ * Produce request per leader, keeps at most `maxInFlight` requests per broker, and settles
+ * each batch from its partition's response: success, retry (in sequence order, with backoff,
+ * until the delivery timeout), split (MESSAGE_TOO_LARGE) or failure.
+ *
+ * It runs as a microtask after something changed (`wake`) or on a timer (the next linger or
+ * retry deadline): never on its own loop, so an idle producer costs nothing.
+ *
+ * @module
+ */
+
+import type { Cluster } from "../cluster/cluster.ts";
+import { backoffMs } from "../cluster/retry.ts";
+import { Api, type ApiDef } from "../protocol/apis.ts";
+import {
+  ConnectionError,
+  errorCode,
+  errorCodeInfo,
+  KafkaError,
+  ProtocolError,
+  TimeoutError,
+  UnsupportedVersionError,
+} from "../protocol/errors.ts";
+import type {
+  ProduceRequestPartitionProduceData,
+  ProduceRequestTopicProduceData,
+  ProduceResponse,
+  ProduceResponsePartitionProduceResponse,
+} from "../protocol/messages/produce.ts";
+import { ZERO_UUID } from "../protocol/uuid.ts";
+import type { Accumulator } from "./accumulator.ts";
+import { errorText, type Track } from "./background.ts";
+import { type PartitionState, type ProducerBatch, splitBatch, type TopicState } from "./batch.ts";
+import type { Deliveries } from "./delivery.ts";
+import { ProducerFencedError } from "./errors.ts";
+import type { Idempotence } from "./idempotence.ts";
+import type { ProducerMetadata } from "./metadata.ts";
+import type { ResolvedProducerOptions } from "./options.ts";
+import type { TransactionManager } from "./transaction_manager.ts";
+
+const MESSAGE_TOO_LARGE = errorCode("MESSAGE_TOO_LARGE");
+const DUPLICATE_SEQUENCE_NUMBER = errorCode("DUPLICATE_SEQUENCE_NUMBER");
+const INVALID_PRODUCER_EPOCH = errorCode("INVALID_PRODUCER_EPOCH");
+const PRODUCER_FENCED = errorCode("PRODUCER_FENCED");
+/** The last Produce version without KIP-890 implicit partition adds (transactions v1). */
+const PRODUCE_TXN_V1_MAX = 11;
+/** The first Produce version that names topics by id. */
+const PRODUCE_TOPIC_IDS = 13;
+/** A failure that says nothing of the broker's state: no error code, sequences kept. */
+const NO_CODE = -1;
+
+/** What the sender needs from the producer around it. */
+export interface SenderHooks {
+  /** Whether the producer is open (closing hurries every batch). */
+  isOpen(): boolean;
+  /** A batch completed and freed budget: records waiting for it may be batched. */
+  released(): void;
+  /** Everything is being failed: records waiting to be batched fail too. */
+  failWaiting(error: Error): void;
+}
+
+/** The parts of the producer the sender works with. */
+export interface SenderParts {
+  readonly cluster: Cluster;
+  readonly options: ResolvedProducerOptions;
+  readonly accumulator: Accumulator;
+  readonly metadata: ProducerMetadata;
+  readonly idempotence: Idempotence;
+  readonly transactions: TransactionManager | undefined;
+  readonly deliveries: Deliveries;
+  readonly track: Track;
+  readonly hooks: SenderHooks;
+}
+
+/** The sender's counters (see `ProducerMetrics`). */
+export class SenderStats {
+  recordsSent = 0;
+  recordsFailed = 0;
+  batchesSent = 0;
+  requestsSent = 0;
+  retries = 0;
+  splits = 0;
+  inFlight = 0;
+}
+
+/** Moves batches from the accumulator to the brokers and settles them. */
+export class Sender {
+  /** Counters and gauges. */
+  readonly stats = new SenderStats();
+  /** Flushes in progress: while any runs, no batch lingers. */
+  flushing = 0;
+  readonly #cluster: Cluster;
+  readonly #o: ResolvedProducerOptions;
+  readonly #acc: Accumulator;
+  readonly #metadata: ProducerMetadata;
+  readonly #idempotence: Idempotence;
+  readonly #txn: TransactionManager | undefined;
+  readonly #deliveries: Deliveries;
+  readonly #track: Track;
+  readonly #hooks: SenderHooks;
+  /** Requests in flight per node id. */
+  readonly #nodes = new Map<number, number>();
+  #wakeQueued = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt = Infinity;
+  #closed = false;
+  /** Set once everything is being failed (abort, internal error): no retries, no splits. */
+  #forced: Error | undefined;
+
+  constructor(parts: SenderParts) {
+    this.#cluster = parts.cluster;
+    this.#o = parts.options;
+    this.#acc = parts.accumulator;
+    this.#metadata = parts.metadata;
+    this.#idempotence = parts.idempotence;
+    this.#txn = parts.transactions;
+    this.#deliveries = parts.deliveries;
+    this.#track = parts.track;
+    this.#hooks = parts.hooks;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Scheduling
+
+  /** Drains at the next microtask (once, however often it is called before). */
+  wake(): void {
+    if (this.#wakeQueued) return;
+    this.#wakeQueued = true;
+    queueMicrotask(() => {
+      this.#wakeQueued = false;
+      this.drain();
+    });
+  }
+
+  /** Drains no later than `at` (ms since the epoch). */
+  scheduleAt(at: number): void {
+    if (at >= this.#timerAt || this.#closed) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#timerAt = Infinity;
+      this.drain();
+    }, Math.max(0, at - Date.now()));
+  }
+
+  /** A new batch was opened: drain when its linger ends. */
+  opened(_ps: PartitionState, lingerEndsAt: number): void {
+    if (this.#o.lingerMs > 0) this.scheduleAt(lingerEndsAt);
+  }
+
+  /** Stops for good (the producer is closed): no more drains or timers. */
+  stop(): void {
+    this.#closed = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Sends what is ready now. */
+  drain(): void {
+    if (this.#closed) return;
+    try {
+      this.#drainOnce();
+    } catch (e) {
+      // A bug here must not leave records hanging: fail everything loudly.
+      this.#cluster.logger.error("producer sender failed", { error: errorText(e) });
+      this.failAll(e instanceof Error ? e : new KafkaError(String(e)));
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Draining
+
+  #drainOnce(): void {
+    const now = Date.now();
+    this.#metadata.sync();
+    const o = this.#o;
+    const txn = this.#txn;
+    if (txn !== undefined) {
+      const fatal = txn.fatal;
+      const error = txn.unsentError();
+      if (error !== undefined) this.#failUndrained(error);
+      if (fatal) return;
+    }
+    if (o.idempotent && !this.#idempotence.beforeDrain()) return;
+    const acc = this.#acc;
+    const urgent = this.flushing > 0 || !this.#hooks.isOpen() || acc.memoryWait;
+    let nextAt = Infinity;
+    let requests: Map<number, ProducerBatch[]> | undefined;
+    let sizes: Map<number, number> | undefined;
+    for (const ps of acc.active) {
+      const b = ps.queue[0];
+      if (b === undefined) {
+        acc.deactivate(ps);
+        continue;
+      }
+      if (now - b.createdMs >= o.deliveryTimeoutMs) {
+        this.#expire(b);
+        nextAt = now;
+        continue;
+      }
+      const lingerEnd = acc.lingerEnd(ps, b, urgent);
+      if (lingerEnd > now) {
+        if (lingerEnd < nextAt) nextAt = lingerEnd;
+        continue;
+      }
+      if (b.retryAtMs > now) {
+        if (b.retryAtMs < nextAt) nextAt = b.retryAtMs;
+        continue;
+      }
+      const leader = this.#cluster.leaderFor(ps.topic.name, ps.partition);
+      if (leader < 0) {
+        this.#metadata.refreshSoon();
+        continue;
+      }
+      if (!this.#maySend(ps, b, leader)) continue;
+      requests ??= new Map();
+      sizes ??= new Map();
+      const size = sizes.get(leader) ?? 0;
+      if (size > 0 && size + b.size > o.maxRequestSize) continue;
+      acc.take(ps, b);
+      this.#prepare(ps, b);
+      sizes.set(leader, size + b.bytes!.length);
+      const list = requests.get(leader);
+      if (list) list.push(b);
+      else requests.set(leader, [b]);
+    }
+    if (requests !== undefined) {
+      for (const [node, batches] of requests) this.#send(node, batches);
+      // Partitions may hold more ready batches; drain again once these are on their way.
+      this.wake();
+    }
+    if (nextAt < Infinity) this.scheduleAt(nextAt);
+  }
+
+  /** Whether the partition's head batch may go to its leader now. */
+  #maySend(ps: PartitionState, b: ProducerBatch, leader: number): boolean {
+    const o = this.#o;
+    if ((this.#nodes.get(leader) ?? 0) >= o.maxInFlight) return false;
+    // Without idempotence, order holds only with one request per partition at a time.
+    if (!o.idempotent && ps.sending > 0) return false;
+    if (o.idempotent && this.#idempotence.shouldStopDrain(ps, b)) return false;
+    return this.#txn === undefined || this.#txn.maySend(ps);
+  }
+
+  /** Assigns the sequence (first drain only) and finishes the batch's bytes. */
+  #prepare(ps: PartitionState, b: ProducerBatch): void {
+    if (b.bytes !== null) return;
+    if (this.#o.idempotent && b.baseSequence < 0) this.#idempotence.assignSequence(ps, b);
+    b.finish();
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Requests
+
+  #send(node: number, batches: ProducerBatch[]): void {
+    this.#nodes.set(node, (this.#nodes.get(node) ?? 0) + 1);
+    this.stats.inFlight++;
+    for (const b of batches) {
+      b.sending = true;
+      b.attempts++;
+      b.ps.sending++;
+    }
+    this.stats.requestsSent++;
+    this.stats.batchesSent += batches.length;
+    this.#track(
+      this.#produce(node, batches).catch((e) => {
+        this.#cluster.logger.error("produce response handling failed", { error: errorText(e) });
+        this.failAll(e instanceof Error ? e : new KafkaError(String(e)));
+      }).finally(() => {
+        this.stats.inFlight--;
+        this.#nodes.set(node, (this.#nodes.get(node) ?? 1) - 1);
+        this.wake();
+      }),
+    );
+  }
+
+  async #produce(node: number, batches: ProducerBatch[]): Promise<void> {
+    const o = this.#o;
+    let res: ProduceResponse | undefined;
+    let useIds = false;
+    try {
+      const conn = await this.#cluster.connectToNode(node, "produce");
+      let version = conn.versionFor(Api.Produce as ApiDef<unknown, unknown>);
+      if (this.#txn !== undefined) version = Math.min(version, PRODUCE_TXN_V1_MAX);
+      if (version >= PRODUCE_TOPIC_IDS) {
+        useIds = batches.every((b) =>
+          b.ps.topic.topicId !== "" && b.ps.topic.topicId !== ZERO_UUID
+        );
+        if (!useIds) version = PRODUCE_TOPIC_IDS - 1;
+      }
+      res = await conn.request(Api.Produce, {
+        transactionalId: o.transactionalId ?? null,
+        acks: o.acks,
+        timeoutMs: o.requestTimeoutMs,
+        topicData: topicData(batches, useIds),
+      }, { version, timeoutMs: o.requestTimeoutMs, expectResponse: o.acks !== 0 });
+    } catch (e) {
+      for (const b of batches) this.#onSendFailed(b, e);
+      return;
+    }
+    if (o.acks === 0) {
+      for (const b of batches) {
+        settleSending(b);
+        this.#succeed(b, -1n, -1);
+      }
+      return;
+    }
+    this.#onResponse(res!, batches, useIds);
+  }
+
+  /** Settles each batch from its partition's part of the response. */
+  #onResponse(res: ProduceResponse, batches: ProducerBatch[], useIds: boolean): void {
+    const lookup = new Map<string, ProducerBatch>();
+    for (const b of batches) {
+      lookup.set(`${useIds ? b.ps.topic.topicId : b.ps.topic.name}\0${b.ps.partition}`, b);
+    }
+    for (const tr of res.responses) {
+      const tkey = useIds ? tr.topicId : tr.name;
+      for (const pr of tr.partitionResponses) {
+        const k = `${tkey}\0${pr.index}`;
+        const b = lookup.get(k);
+        if (b === undefined) continue;
+        lookup.delete(k);
+        this.#onPartitionResponse(b, pr);
+      }
+    }
+    for (const b of lookup.values()) {
+      this.#onSendFailed(
+        b,
+        new KafkaError(
+          `the broker's Produce response left out ${b.ps.topic.name}-${b.ps.partition}`,
+          { retriable: true },
+        ),
+      );
+    }
+  }
+
+  #onPartitionResponse(b: ProducerBatch, pr: ProduceResponsePartitionProduceResponse): void {
+    settleSending(b);
+    if (b.done) return;
+    const code = pr.errorCode;
+    if (code === 0) {
+      return this.#succeed(b, pr.baseOffset, Number(pr.logAppendTimeMs));
+    }
+    if (code === MESSAGE_TOO_LARGE && b.count > 1 && this.#forced === undefined) {
+      return this.#split(b);
+    }
+    const info = errorCodeInfo(code);
+    if (this.#canRetry(b, code, pr.logStartOffset)) {
+      this.#cluster.logger.debug("retrying a batch", {
+        partition: `${b.ps.topic.name}-${b.ps.partition}`,
+        error: info.name,
+        sequence: b.baseSequence,
+        epoch: b.producerEpoch,
+        attempts: b.attempts,
+      });
+      this.#retry(b);
+      if (info.refreshMetadata) this.#metadata.refreshSoon();
+      return;
+    }
+    if (code === DUPLICATE_SEQUENCE_NUMBER) {
+      // The broker has the batch but no longer its offset (as Java: success, offset unknown).
+      return this.#succeed(b, -1n, -1);
+    }
+    this.#fail(b, this.#partitionError(b, pr), code, true);
+    if (info.refreshMetadata) this.#metadata.refreshSoon();
+  }
+
+  /** The error a partition's response failed a batch with. */
+  #partitionError(b: ProducerBatch, pr: ProduceResponsePartitionProduceResponse): Error {
+    const code = pr.errorCode;
+    const where = `${b.ps.topic.name}-${b.ps.partition}`;
+    if (code === PRODUCER_FENCED || code === INVALID_PRODUCER_EPOCH) {
+      return new ProducerFencedError(this.#o.transactionalId, {
+        cause: new ProtocolError(code, where),
+      });
+    }
+    let message = pr.errorMessage;
+    if (pr.recordErrors.length > 0) {
+      const first = pr.recordErrors[0]!;
+      message = `${message ?? ""} (record ${first.batchIndex}: ${
+        first.batchIndexErrorMessage ?? ""
+      })`;
+    }
+    return new ProtocolError(code, where, message);
+  }
+
+  /** The request failed as a whole (connection lost, timeout...): the outcome is unknown. */
+  #onSendFailed(b: ProducerBatch, e: unknown): void {
+    settleSending(b);
+    if (b.done) return;
+    const retriable = e instanceof KafkaError && e.retriable &&
+      !(e instanceof UnsupportedVersionError);
+    if (retriable && this.#canRetry(b, NO_CODE, -1n)) {
+      this.#cluster.logger.debug("retrying a batch", {
+        partition: `${b.ps.topic.name}-${b.ps.partition}`,
+        error: errorText(e),
+        sequence: b.baseSequence,
+        attempts: b.attempts,
+      });
+      this.#retry(b);
+      if (e instanceof ConnectionError || e instanceof TimeoutError) this.#metadata.refreshSoon();
+      return;
+    }
+    this.fail(b, e instanceof Error ? e : new KafkaError(String(e)));
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Retries and splits
+
+  #canRetry(b: ProducerBatch, code: number, logStartOffset: bigint): boolean {
+    if (this.#closed || this.#forced !== undefined) return false;
+    if (Date.now() - b.createdMs >= this.#o.deliveryTimeoutMs) return false;
+    if (code === NO_CODE) return true;
+    if (!this.#o.idempotent) return errorCodeInfo(code).retriable;
+    return this.#idempotence.canRetry(b, code, logStartOffset);
+  }
+
+  #retry(b: ProducerBatch): void {
+    this.stats.retries++;
+    b.retryAtMs = Date.now() + backoffMs(this.#cluster.retryPolicy, b.attempts);
+    this.#acc.requeue(b.ps, [b], b.baseSequence);
+    this.scheduleAt(b.retryAtMs);
+  }
+
+  /** Java's splitAndReenqueue: re-batch the records of a batch the broker found too large. */
+  #split(b: ProducerBatch): void {
+    this.stats.splits++;
+    // Halves: the topic's max.message.bytes (a per-batch limit) may be far below batchSize,
+    // so repeated splits must converge on single records.
+    const target = Math.max(1, Math.min(this.#o.batchSize, Math.floor(b.size / 2)));
+    const capacity = Math.min(b.size, this.#o.batchSize) + 128;
+    const parts = splitBatch(b, target, () => this.#acc.newBuilder(capacity));
+    // The parts inherit the big batch's accounting and its place in sequence order.
+    this.#acc.split(b, parts);
+    this.#idempotence.replace(b, parts);
+    this.#acc.requeue(b.ps, parts, b.baseSequence);
+    b.done = true;
+    const waiters = b.waiters;
+    b.waiters = null;
+    if (waiters) {
+      // A flush waiting for the big batch now waits for its parts.
+      Promise.all(parts.map((p) => this.whenDone(p))).then(() => waiters.forEach((w) => w()));
+    }
+    this.wake();
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Completion
+
+  #expire(b: ProducerBatch): void {
+    this.#acc.remove(b);
+    const error = new TimeoutError(
+      `${b.count} record(s) for ${b.ps.topic.name}-${b.ps.partition} expired: ` +
+        `${Date.now() - b.createdMs} ms passed since the batch was created ` +
+        `(deliveryTimeoutMs ${this.#o.deliveryTimeoutMs})`,
+      { timeoutMs: this.#o.deliveryTimeoutMs },
+    );
+    this.fail(b, error);
+  }
+
+  #succeed(b: ProducerBatch, baseOffset: bigint, logAppendTime: number): void {
+    if (this.#o.idempotent && b.baseSequence >= 0) this.#idempotence.acknowledged(b, baseOffset);
+    this.stats.recordsSent += b.count;
+    this.#complete(b, undefined, baseOffset, logAppendTime);
+  }
+
+  /** Fails a batch whose outcome at the broker is unknown (or that was never sent). */
+  fail(b: ProducerBatch, error: Error): void {
+    this.#fail(b, error, NO_CODE, false);
+  }
+
+  /**
+   * Java's Sender.failBatch + TransactionManager.handleFailedBatch. `code` is the broker's
+   * error; `adjustSequences` says the broker surely does not have the batch.
+   */
+  #fail(b: ProducerBatch, error: Error, code: number, adjustSequences: boolean): void {
+    this.#acc.remove(b);
+    this.#txn?.failed(error);
+    if (this.#o.idempotent && b.baseSequence >= 0) {
+      this.#idempotence.failed(b, code, adjustSequences, this.#txn?.fatal ?? false);
+    }
+    this.stats.recordsFailed += b.count;
+    this.#complete(b, error, -1n, -1);
+  }
+
+  #complete(b: ProducerBatch, error: Error | undefined, baseOffset: bigint, logAppend: number) {
+    if (b.done) return;
+    b.done = true;
+    this.#acc.release(b);
+    this.#deliveries.settle(b, error, baseOffset, logAppend);
+    const waiters = b.waiters;
+    if (waiters !== null) {
+      b.waiters = null;
+      for (const w of waiters) w();
+    }
+    this.#hooks.released();
+  }
+
+  /** Resolves once the batch has completed (or been split and its parts have). */
+  whenDone(b: ProducerBatch): Promise<void> {
+    if (b.done) return Promise.resolve();
+    return new Promise((resolve) => (b.waiters ??= []).push(resolve));
+  }
+
+  /** Fails every batch not yet drained (transaction aborting, or fatal). */
+  #failUndrained(error: Error): void {
+    for (const ps of [...this.#acc.active]) {
+      for (const b of [...ps.queue]) if (b.bytes === null) this.fail(b, error);
+    }
+  }
+
+  /** Fails every batch not being sent right now. */
+  failUnsent(error: Error): void {
+    for (const b of [...this.#acc.incomplete]) if (!b.sending) this.fail(b, error);
+  }
+
+  /** Fails everything: waiting records and unsent batches (abort, internal errors). */
+  failAll(error: Error): void {
+    this.#forced ??= error;
+    this.#hooks.failWaiting(error);
+    this.failUnsent(error);
+  }
+}
+
+function settleSending(b: ProducerBatch): void {
+  b.sending = false;
+  b.ps.sending--;
+}
+
+/** The Produce request's topics: the batches grouped by topic, by name or by id (v13+). */
+function topicData(batches: ProducerBatch[], useIds: boolean): ProduceRequestTopicProduceData[] {
+  const byTopic = new Map<TopicState, ProduceRequestPartitionProduceData[]>();
+  for (const b of batches) {
+    const list = byTopic.get(b.ps.topic);
+    const data = { index: b.ps.partition, records: b.bytes };
+    if (list) list.push(data);
+    else byTopic.set(b.ps.topic, [data]);
+  }
+  const out: ProduceRequestTopicProduceData[] = [];
+  for (const [t, partitionData] of byTopic) {
+    out.push(useIds ? { topicId: t.topicId, partitionData } : { name: t.name, partitionData });
+  }
+  return out;
+}
