@@ -2,13 +2,16 @@
  * Producer throughput and latency, ours beside the Java client's ProducerPerformance from the
  * broker's jars, same broker, same run. Not a test: prints JSON.
  *
- *   deno run -A bench/producer_bench.ts [--records 1000000] [--no-java] [--bootstrap host:port]
+ *   deno run -A bench/producer_bench.ts [--records 1000000] [--sends 10000] [--no-java]
+ *                                       [--bootstrap host:port]
  *
  * Scenarios: 1M × 100 B and 1M × 1 KiB with acks=all, linger 5 ms, batch 1 MiB (the settings
  * of the ProducerPerformance command line in the issue), through `send()` without awaiting
- * each and through `writable` (pipeTo); then the p50/p99 of awaited single sends, linger 5 and
- * linger 0. Also `deno bench bench/producer_bench.ts` runs the accumulator and partitioner hot
- * paths without a broker.
+ * each and through `writable` (pipeTo), each with the default idle flush and with
+ * `lingerWhenIdle: true` (Java's linger semantics), to show that idle flush costs no
+ * throughput; then the p50/p99 of awaited single sends with the default options, with
+ * `lingerWhenIdle: true`, and with linger 0. Also `deno bench bench/producer_bench.ts` runs
+ * the accumulator and partitioner hot paths without a broker.
  */
 
 import { Producer, type ProducerRecord } from "../producer/mod.ts";
@@ -59,12 +62,19 @@ async function javaPerf(bootstrap: string, topic: string, n: number, size: numbe
     : { error: line || new TextDecoder().decode(out.stderr).slice(-500) };
 }
 
-async function oursSend(bootstrap: string, topic: string, n: number, size: number) {
+async function oursSend(
+  bootstrap: string,
+  topic: string,
+  n: number,
+  size: number,
+  lingerWhenIdle: boolean,
+) {
   await using p = new Producer({
     brokers: [bootstrap],
     defaultTopic: topic,
     acks: "all",
     lingerMs: 5,
+    lingerWhenIdle,
     batchSize: 1 << 20,
   });
   await p.send({ value: "warm-up" });
@@ -81,12 +91,19 @@ async function oursSend(bootstrap: string, topic: string, n: number, size: numbe
   return { recordsPerSec: Math.round(n / s), mbPerSec: +((n * size) / s / 1048576).toFixed(2) };
 }
 
-async function oursStream(bootstrap: string, topic: string, n: number, size: number) {
+async function oursStream(
+  bootstrap: string,
+  topic: string,
+  n: number,
+  size: number,
+  lingerWhenIdle: boolean,
+) {
   await using p = new Producer({
     brokers: [bootstrap],
     defaultTopic: topic,
     acks: "all",
     lingerMs: 5,
+    lingerWhenIdle,
     batchSize: 1 << 20,
   });
   await p.send({ value: "warm-up" });
@@ -101,16 +118,24 @@ async function oursStream(bootstrap: string, topic: string, n: number, size: num
   const t0 = performance.now();
   await source.pipeTo(p.writable); // resolves once every record is acknowledged
   const s = (performance.now() - t0) / 1000;
+  const m = p.metrics();
   return {
     recordsPerSec: Math.round(n / s),
     mbPerSec: +((n * size) / s / 1048576).toFixed(2),
-    maxBufferedBytes: p.metrics().maxBufferedBytes,
+    maxBufferedBytes: m.maxBufferedBytes,
+    requests: m.requestsSent,
+    idleFlushes: m.idleFlushes,
   };
 }
 
-async function latency(bootstrap: string, topic: string, lingerMs: number, count: number) {
-  await using p = new Producer({ brokers: [bootstrap], defaultTopic: topic, lingerMs });
-  await p.send({ value: "warm-up" });
+async function latency(
+  bootstrap: string,
+  topic: string,
+  count: number,
+  options: { lingerMs?: number; lingerWhenIdle?: boolean } = {},
+) {
+  await using p = new Producer({ brokers: [bootstrap], defaultTopic: topic, ...options });
+  for (let i = 0; i < 200; i++) await p.send({ value: "warm-up" });
   const times: number[] = [];
   for (let i = 0; i < count; i++) {
     const t = performance.now();
@@ -125,6 +150,7 @@ async function latency(bootstrap: string, topic: string, lingerMs: number, count
 if (import.meta.main) {
   const bootstrap = arg("bootstrap", "127.0.0.1:9092");
   const n = Number(arg("records", "1000000"));
+  const sends = Number(arg("sends", "10000"));
   const java = !Deno.args.includes("--no-java");
   const run = `pbench-${crypto.randomUUID().slice(0, 8)}`;
   const results: Record<string, unknown> = {
@@ -134,13 +160,26 @@ if (import.meta.main) {
   for (const size of [100, 1024]) {
     const row: Record<string, unknown> = {};
     if (java) row.java = await javaPerf(bootstrap, `${run}-java-${size}`, n, size);
-    row.oursSend = await oursSend(bootstrap, `${run}-send-${size}`, n, size);
-    row.oursStream = await oursStream(bootstrap, `${run}-stream-${size}`, n, size);
+    row.oursSend = await oursSend(bootstrap, `${run}-send-${size}`, n, size, false);
+    row.oursSendLingerWhenIdle = await oursSend(bootstrap, `${run}-sendj-${size}`, n, size, true);
+    row.oursStream = await oursStream(bootstrap, `${run}-stream-${size}`, n, size, false);
+    row.oursStreamLingerWhenIdle = await oursStream(
+      bootstrap,
+      `${run}-streamj-${size}`,
+      n,
+      size,
+      true,
+    );
     results[`${size}B`] = row;
     console.error(JSON.stringify({ [`${size}B`]: row }));
   }
-  results.awaitedSingleSendLinger5 = await latency(bootstrap, `${run}-lat5`, 5, 500);
-  results.awaitedSingleSendLinger0 = await latency(bootstrap, `${run}-lat0`, 0, 2000);
+  results.awaitedSingleSendDefaults = await latency(bootstrap, `${run}-lat`, sends);
+  results.awaitedSingleSendLingerWhenIdle = await latency(bootstrap, `${run}-latj`, 500, {
+    lingerWhenIdle: true,
+  });
+  results.awaitedSingleSendLinger0 = await latency(bootstrap, `${run}-lat0`, sends, {
+    lingerMs: 0,
+  });
   console.log(JSON.stringify(results, null, 2));
 }
 

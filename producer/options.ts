@@ -48,8 +48,21 @@ export interface ProducerOptions extends ClientOptions {
    * turned off silently when `acks` is set otherwise and this is left unset (as Java does).
    */
   idempotent?: boolean;
-  /** How long a partition's batch waits for more records before it is sent; default 5 ms. */
+  /**
+   * How long a partition's batch waits for more records before it is sent, while its leader
+   * is busy with other requests (see {@linkcode ProducerOptions.lingerWhenIdle}); default 5 ms.
+   */
   lingerMs?: number;
+  /**
+   * Linger even when the partition's leader has no Produce request in flight. Default false
+   * ("idle flush"): a batch goes out at once while its leader is idle, and lingers to fill up
+   * only while requests are in flight. A lone awaited `send()` then takes one round trip
+   * instead of `lingerMs` more, and under load, when requests are always in flight, batching
+   * is as before. Awaiting each send was pathologically slow in other JavaScript clients
+   * (every await paid the linger); this is why it is the default. Set true for the Java
+   * client's exact `linger.ms` semantics: every batch waits `lingerMs` unless it is full.
+   */
+  lingerWhenIdle?: boolean;
   /** Target batch size in bytes (before compression); default 16384. */
   batchSize?: number;
   /** Largest Produce request, and so the largest record; default 1 MiB (1048576). */
@@ -88,6 +101,7 @@ export interface ResolvedProducerOptions {
   acks: 0 | 1 | -1;
   idempotent: boolean;
   lingerMs: number;
+  lingerWhenIdle: boolean;
   batchSize: number;
   maxRequestSize: number;
   bufferMemory: number;
@@ -163,6 +177,7 @@ export function resolveProducerOptions(options: ProducerOptions): ResolvedProduc
     acks,
     idempotent,
     lingerMs,
+    lingerWhenIdle: options.lingerWhenIdle ?? false,
     batchSize: positive("batchSize", options.batchSize, 16_384),
     maxRequestSize: positive("maxRequestSize", options.maxRequestSize, 1_048_576),
     bufferMemory: positive("bufferMemory", options.bufferMemory, 32 * 1024 * 1024),

@@ -93,6 +93,11 @@ export interface ProducerMetrics {
   readonly retries: number;
   /** Batches split after MESSAGE_TOO_LARGE. */
   readonly splits: number;
+  /**
+   * Batches sent before their linger ended because their leader had no request in flight
+   * (idle flush; always 0 with `lingerWhenIdle: true`).
+   */
+  readonly idleFlushes: number;
   /** The idempotent producer id, or -1n. */
   readonly producerId: bigint;
   /** Its epoch, or -1. */
@@ -248,6 +253,7 @@ export class Producer implements AsyncDisposable {
       requestsSent: stats.requestsSent,
       retries: stats.retries,
       splits: stats.splits,
+      idleFlushes: stats.idleFlushes,
       producerId: this.#idempotence.producerId,
       producerEpoch: this.#idempotence.producerEpoch,
     };

@@ -82,6 +82,7 @@ export class SenderStats {
   retries = 0;
   splits = 0;
   inFlight = 0;
+  idleFlushes = 0;
 }
 
 /** Moves batches from the accumulator to the brokers and settles them. */
@@ -145,9 +146,20 @@ export class Sender {
     }, Math.max(0, at - Date.now()));
   }
 
-  /** A new batch was opened: drain when its linger ends. */
-  opened(_ps: PartitionState, lingerEndsAt: number): void {
-    if (this.#o.lingerMs > 0) this.scheduleAt(lingerEndsAt);
+  /**
+   * A new batch was opened: drain when its linger ends, or at once when its leader is idle
+   * (idle flush, unless `lingerWhenIdle`).
+   */
+  opened(ps: PartitionState, lingerEndsAt: number): void {
+    if (this.#o.lingerMs <= 0) return;
+    this.scheduleAt(lingerEndsAt);
+    if (!this.#o.lingerWhenIdle && this.#leaderIdle(ps)) this.wake();
+  }
+
+  /** Whether the partition's leader is known and has no Produce request in flight. */
+  #leaderIdle(ps: PartitionState): boolean {
+    const leader = this.#cluster.leaderFor(ps.topic.name, ps.partition);
+    return leader >= 0 && (this.#nodes.get(leader) ?? 0) === 0;
   }
 
   /** Stops for good (the producer is closed): no more drains or timers. */
@@ -201,7 +213,10 @@ export class Sender {
         continue;
       }
       const lingerEnd = acc.lingerEnd(ps, b, urgent);
-      if (lingerEnd > now) {
+      // Idle flush: an open batch whose leader has nothing in flight goes now; it lingers
+      // (and fills) only while requests are in flight.
+      const early = lingerEnd > now;
+      if (early && (o.lingerWhenIdle || !this.#leaderIdle(ps))) {
         if (lingerEnd < nextAt) nextAt = lingerEnd;
         continue;
       }
@@ -220,6 +235,7 @@ export class Sender {
       const size = sizes.get(leader) ?? 0;
       if (size > 0 && size + b.size > o.maxRequestSize) continue;
       acc.take(ps, b);
+      if (early) this.stats.idleFlushes++;
       this.#prepare(ps, b);
       sizes.set(leader, size + b.bytes!.length);
       const list = requests.get(leader);
