@@ -23,6 +23,8 @@ const HEADER = RecordBatchLayout.HeaderSize;
 const MESSAGE_TOO_LARGE = errorCode("MESSAGE_TOO_LARGE");
 /** Builders start at most this large; bigger batches grow as records arrive. */
 const MAX_INITIAL_CAPACITY = 1 << 20;
+/** A partition's first builder starts at most this large. */
+const FIRST_CAPACITY = 16_384;
 
 /** What the accumulator tells the sender. */
 export interface AccumulatorHooks {
@@ -148,8 +150,12 @@ export class Accumulator {
   }
 
   #open(ps: PartitionState, need: number): ProducerBatch {
+    // Start where the partition's last batch ended: a busy partition does not regrow its
+    // buffer batch after batch, and a quiet one (awaited sends, idle flush) does not allocate
+    // a whole batchSize, up to 1 MiB, per record (Java pools its batch buffers instead).
+    const hint = ps.lastBatchSize > 0 ? ps.lastBatchSize : FIRST_CAPACITY;
     const builder = this.newBuilder(
-      Math.max(need, Math.min(this.#o.batchSize, MAX_INITIAL_CAPACITY)),
+      Math.max(need, Math.min(this.#o.batchSize, MAX_INITIAL_CAPACITY, hint)),
     );
     const now = Date.now();
     const b = new ProducerBatch(ps, builder, now);
@@ -187,6 +193,7 @@ export class Accumulator {
   take(ps: PartitionState, b: ProducerBatch): void {
     if (b === ps.open) ps.open = null;
     ps.queue.shift();
+    if (b.bytes === null) ps.lastBatchSize = b.size;
   }
 
   /** Takes a batch off its queue wherever it is (it expired or failed). */

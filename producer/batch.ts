@@ -45,6 +45,8 @@ export class PartitionState {
   sending = 0;
   /** Whether the partition is in the active set the sender scans. */
   active = false;
+  /** Bytes of the last batch drained (0 before the first): the next builder starts there. */
+  lastBatchSize = 0;
 
   // Idempotence, as Java's TransactionManager keeps it per partition.
   /** Drained, not yet completed batches (sequence order): sent, or queued for a retry. */
