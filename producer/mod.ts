@@ -18,7 +18,23 @@ export * from "./producer.ts";
 export type { Acks, ProducerOptions } from "./options.ts";
 // Types the producer's API refers to, re-exported so its documentation is complete.
 export { ClosedError, KafkaError, ProtocolError, TimeoutError } from "../protocol/errors.ts";
-export type { ClientOptions, RetryOptions } from "../cluster/options.ts";
+// The cluster layer (ProducerOptions.cluster shares one) and its option types.
+export type * from "../cluster/mod.ts";
+// The cluster's own SendOptions, under a name that does not clash with Producer's.
+export type { SendOptions as ClusterSendOptions } from "../cluster/cluster.ts";
+export type {
+  OAuthBearerOptions,
+  OAuthBearerToken,
+  OAuthBearerTokenProvider,
+  PlainOptions,
+  SaslContext,
+  SaslMechanism,
+  SaslOptions,
+  SaslSecret,
+  SaslSession,
+  ScramMechanismName,
+  ScramOptions,
+} from "../protocol/sasl/mod.ts";
 export type { LogFields, Logger, LogLevel } from "../protocol/logger.ts";
 export type { TlsOptions } from "../protocol/connection.ts";
 export type { CompressionName } from "../protocol/compression/mod.ts";
