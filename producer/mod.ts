@@ -19,9 +19,39 @@ export type { Acks, ProducerOptions } from "./options.ts";
 // Types the producer's API refers to, re-exported so its documentation is complete.
 export { ClosedError, KafkaError, ProtocolError, TimeoutError } from "../protocol/errors.ts";
 // The cluster layer (ProducerOptions.cluster shares one) and its option types.
-export type * from "../cluster/mod.ts";
-// The cluster's own SendOptions, under a name that does not clash with Producer's.
-export type { SendOptions as ClusterSendOptions } from "../cluster/cluster.ts";
+export type {
+  ApiDef,
+  BrokerInfo,
+  ClientOptions,
+  Cluster,
+  ClusterInfo,
+  ClusterRetryOptions,
+  Connection,
+  CoordinatorType,
+  FieldDefault,
+  FieldSchema,
+  Lane,
+  MessageSchema,
+  MetadataCache,
+  MetadataPayload,
+  PartitionInfo,
+  Reader,
+  RecoverHints,
+  RequestOptions,
+  RetryContext,
+  RetryOptions,
+  RetryPolicy,
+  // The cluster's own SendOptions, under a name that does not clash with the producer's.
+  SendOptions as ClusterSendOptions,
+  Target,
+  TopicErrors,
+  TopicInfo,
+  TopicPartition,
+  TopicPartitionOffset,
+  VersionTable,
+  WithRetryOptions,
+  Writer,
+} from "../cluster/mod.ts";
 export type {
   OAuthBearerOptions,
   OAuthBearerToken,
