@@ -105,6 +105,7 @@ export class Accumulator {
     const grew = size - b.size;
     this.#buffered += grew;
     if (this.#buffered > this.#maxBuffered) this.#maxBuffered = this.#buffered;
+    ps.buffered += grew;
     b.size = size;
     if (d !== null) {
       d.timestamp = ts;
@@ -226,12 +227,14 @@ export class Accumulator {
       this.incomplete.add(p);
     }
     this.#buffered += total - b.size;
+    b.ps.buffered += total - b.size;
     this.incomplete.delete(b);
   }
 
   /** A batch completed: its bytes leave the budget. */
   release(b: ProducerBatch): void {
     this.#buffered -= b.size;
+    b.ps.buffered -= b.size;
     this.incomplete.delete(b);
   }
 }

@@ -26,6 +26,8 @@ export class TopicState {
   error: Error | undefined;
   /** When the wait for metadata started. */
   readonly since = Date.now();
+  /** Bytes accepted and not yet completed, per partition (`PartitionerInput.bufferedBytes`). */
+  readonly bufferedBytes = (partition: number): number => this.partitions[partition]?.buffered ?? 0;
 
   constructor(name: string, batchSize: number) {
     this.name = name;
@@ -45,6 +47,8 @@ export class PartitionState {
   sending = 0;
   /** Whether the partition is in the active set the sender scans. */
   active = false;
+  /** Bytes of this partition's batches accepted and not yet completed. */
+  buffered = 0;
   /** Bytes of the last batch drained (0 before the first): the next builder starts there. */
   lastBatchSize = 0;
 

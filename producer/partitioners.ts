@@ -26,6 +26,12 @@ export interface PartitionerInput {
   readonly partitionCount: number;
   /** Partitions that currently have a leader (never empty when the topic has any). */
   readonly available: readonly number[];
+  /**
+   * Bytes of a partition's records accepted by the producer and not yet acknowledged (in its
+   * batches or in flight), for load-aware partitioners such as `least_bytes`. Absent outside
+   * a producer.
+   */
+  readonly bufferedBytes?: (partition: number) => number;
 }
 
 /**
@@ -57,6 +63,11 @@ export type Partitioner = (input: PartitionerInput) => number;
  *   (or with an empty one) `consistent` hashes nothing (partition 0) and `consistent_random`
  *   picks at random. kafka-go's `CRC32Balancer` is `consistent`.
  * - `round_robin`, `random`: every record, keyed or not.
+ * - `least_bytes`: kafka-go's `LeastBytes` idea, every record keyed or not: the available
+ *   partition with the fewest bytes buffered or in flight (`PartitionerInput.bufferedBytes`),
+ *   ties going round-robin. kafka-go counts every byte ever sent to a partition instead; with
+ *   nothing outstanding both spread records evenly, and under load this one also steers away
+ *   from a partition whose leader is slow.
  *
  * @example
  * ```ts
@@ -74,7 +85,8 @@ export type PartitionerName =
   | "consistent"
   | "consistent_random"
   | "round_robin"
-  | "random";
+  | "random"
+  | "least_bytes";
 
 /**
  * Kafka's murmur2 (the Java client's `Utils.murmur2`), as a signed 32-bit integer.
@@ -269,9 +281,37 @@ export function builtInPartitioner(name: PartitionerName): Partitioner {
     }
     case "random":
       return ({ partitionCount, available }) => randomOf(available, partitionCount);
+    case "least_bytes":
+      return leastBytes();
     default:
       throw new RangeError(`unknown partitioner "${name as string}"`);
   }
+}
+
+/**
+ * The `least_bytes` partitioner: the candidate with the fewest buffered bytes, scanning from
+ * just after the last choice so that ties (e.g. nothing outstanding) go round-robin.
+ */
+function leastBytes(): Partitioner {
+  let next = 0;
+  return ({ partitionCount, available, bufferedBytes }) => {
+    // Every partition when none has a known leader, as the other partitioners do.
+    const some = available.length > 0;
+    const n = some ? available.length : partitionCount;
+    let best = 0;
+    let bestBytes = Infinity;
+    for (let k = 0; k < n; k++) {
+      const i = (next + k) % n;
+      const p = some ? available[i]! : i;
+      const bytes = bufferedBytes === undefined ? 0 : bufferedBytes(p);
+      if (bytes < bestBytes) {
+        best = i;
+        bestBytes = bytes;
+      }
+    }
+    next = best + 1;
+    return some ? available[best]! : best;
+  };
 }
 
 /**

@@ -383,6 +383,7 @@ export class Producer implements AsyncDisposable {
       key,
       partitionCount: count,
       available: t.available,
+      bufferedBytes: t.bufferedBytes,
     });
     if (p !== -1 && (!Number.isInteger(p) || p < 0 || p >= count)) {
       throw new RangeError(`the partitioner chose partition ${p} of ${count} for "${t.name}"`);

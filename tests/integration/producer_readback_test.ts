@@ -244,6 +244,11 @@ Deno.test("producer: named partitioners and a user function place keyed records 
         "default",
         (_counts: number[], runs: number) => assert.ok(runs < 100, `sticky runs: ${runs}`),
       ],
+      // Awaited sends leave nothing outstanding: least_bytes ties, and ties go round-robin.
+      ["least_bytes", (counts: number[], runs: number) => {
+        assert.ok(Math.max(...counts) - Math.min(...counts) <= 1, `even: ${counts}`);
+        assert.ok(runs > 500, `least_bytes alternates (${runs} runs)`);
+      }],
     ] as const
   ) {
     const topic = topicName("prod-keyless");
