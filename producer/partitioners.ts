@@ -53,8 +53,8 @@ export type Partitioner = (input: PartitionerInput) => number;
  *
  * - `default`: Java's: `murmur2(key) & 0x7fffffff % n`; records without a key use the uniform
  *   sticky partition (KIP-794).
- * - `murmur2`, `murmur2_random`: murmur2 as Java; without a key partition 0 as librdkafka's
- *   `murmur2` does (crc of nothing), or random.
+ * - `murmur2`, `murmur2_random`: murmur2 as Java; without a key, `murmur2` hashes nothing as
+ *   librdkafka's does, `murmur2_random` picks at random (an empty key is hashed by both).
  * - `fnv1a`: sarama's `NewHashPartitioner` (its default) and kafka-go's `Hash`: `int32(fnv1a) % n`,
  *   negated when negative; random without a key.
  * - `fnv1a_reference`: sarama's `NewReferenceHashPartitioner` and kafka-go's `ReferenceHash`:
@@ -248,8 +248,10 @@ export function builtInPartitioner(name: PartitionerName): Partitioner {
     case "murmur2":
       return ({ key, partitionCount }) => javaPartitionForKey(key ?? EMPTY, partitionCount);
     case "murmur2_random":
+      // Only a missing key is random: librdkafka (`if (!key)`) and kafka-go's Murmur2Balancer
+      // hash an empty key, as Java does.
       return ({ key, partitionCount, available }) =>
-        key === null || key.length === 0
+        key === null
           ? randomOf(available, partitionCount)
           : javaPartitionForKey(key, partitionCount);
     case "fnv1a":

@@ -63,6 +63,12 @@ Deno.test("builtInPartitioner: keyless behaviour of each", () => {
   assert.equal(builtInPartitioner("default")(input), -1);
   assert.equal(builtInPartitioner("consistent")(input), 0);
   assert.equal(builtInPartitioner("murmur2")(input), javaPartitionForKey(new Uint8Array(0), 4));
+  // An empty key is a key: hashed, as librdkafka's murmur2_random and kafka-go's Murmur2 do.
+  const empty = { ...input, key: new Uint8Array(0) };
+  const emptyPartition = javaPartitionForKey(new Uint8Array(0), 4);
+  for (let i = 0; i < 20; i++) {
+    assert.equal(builtInPartitioner("murmur2_random")(empty), emptyPartition);
+  }
   for (let i = 0; i < 50; i++) {
     assert.ok([1, 3].includes(builtInPartitioner("consistent_random")(input)));
     assert.ok([1, 3].includes(builtInPartitioner("random")(input)));
