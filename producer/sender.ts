@@ -187,67 +187,58 @@ export class Sender {
   #drainOnce(): void {
     const now = Date.now();
     this.#metadata.sync();
-    const o = this.#o;
+    if (!this.#mayDrain()) return;
+    const acc = this.#acc;
+    const urgent = this.flushing > 0 || !this.#hooks.isOpen() || acc.memoryWait;
+    const round = new DrainRound(now, urgent);
+    for (const ps of acc.active) this.#drainPartition(ps, round);
+    if (round.requests !== undefined) {
+      for (const [node, batches] of round.requests) this.#send(node, batches);
+      // Partitions may hold more ready batches; drain again once these are on their way.
+      this.wake();
+    }
+    if (round.nextAt < Infinity) this.scheduleAt(round.nextAt);
+  }
+
+  /**
+   * Whether anything may be drained: not after a fatal transaction error (an aborting one
+   * fails what was not sent yet), and not before an idempotent producer has its id.
+   */
+  #mayDrain(): boolean {
     const txn = this.#txn;
     if (txn !== undefined) {
       const fatal = txn.fatal;
       const error = txn.unsentError();
       if (error !== undefined) this.#failUndrained(error);
-      if (fatal) return;
+      if (fatal) return false;
     }
-    if (o.idempotent && !this.#idempotence.beforeDrain()) return;
+    return !this.#o.idempotent || this.#idempotence.beforeDrain();
+  }
+
+  /** Adds the partition's head batch to the round's request for its leader, if it is ready. */
+  #drainPartition(ps: PartitionState, round: DrainRound): void {
+    const o = this.#o;
     const acc = this.#acc;
-    const urgent = this.flushing > 0 || !this.#hooks.isOpen() || acc.memoryWait;
-    let nextAt = Infinity;
-    let requests: Map<number, ProducerBatch[]> | undefined;
-    let sizes: Map<number, number> | undefined;
-    for (const ps of acc.active) {
-      const b = ps.queue[0];
-      if (b === undefined) {
-        acc.deactivate(ps);
-        continue;
-      }
-      if (now - b.createdMs >= o.deliveryTimeoutMs) {
-        this.#expire(b);
-        nextAt = now;
-        continue;
-      }
-      const lingerEnd = acc.lingerEnd(ps, b, urgent);
-      // Idle flush: an open batch whose leader has nothing in flight goes now; it lingers
-      // (and fills) only while requests are in flight.
-      const early = lingerEnd > now;
-      if (early && (o.lingerWhenIdle || !this.#leaderIdle(ps))) {
-        if (lingerEnd < nextAt) nextAt = lingerEnd;
-        continue;
-      }
-      if (b.retryAtMs > now) {
-        if (b.retryAtMs < nextAt) nextAt = b.retryAtMs;
-        continue;
-      }
-      const leader = this.#cluster.leaderFor(ps.topic.name, ps.partition);
-      if (leader < 0) {
-        this.#metadata.refreshSoon();
-        continue;
-      }
-      if (!this.#maySend(ps, b, leader)) continue;
-      requests ??= new Map();
-      sizes ??= new Map();
-      const size = sizes.get(leader) ?? 0;
-      if (size > 0 && size + b.size > o.maxRequestSize) continue;
-      acc.take(ps, b);
-      if (early) this.stats.idleFlushes++;
-      this.#prepare(ps, b);
-      sizes.set(leader, size + b.bytes!.length);
-      const list = requests.get(leader);
-      if (list) list.push(b);
-      else requests.set(leader, [b]);
+    const now = round.now;
+    const b = ps.queue[0];
+    if (b === undefined) return acc.deactivate(ps);
+    if (now - b.createdMs >= o.deliveryTimeoutMs) {
+      this.#expire(b);
+      return round.lookAgainAt(now);
     }
-    if (requests !== undefined) {
-      for (const [node, batches] of requests) this.#send(node, batches);
-      // Partitions may hold more ready batches; drain again once these are on their way.
-      this.wake();
-    }
-    if (nextAt < Infinity) this.scheduleAt(nextAt);
+    const lingerEnd = acc.lingerEnd(ps, b, round.urgent);
+    // Idle flush: an open batch whose leader has nothing in flight goes now; it lingers
+    // (and fills) only while requests are in flight.
+    const early = lingerEnd > now;
+    if (early && (o.lingerWhenIdle || !this.#leaderIdle(ps))) return round.lookAgainAt(lingerEnd);
+    if (b.retryAtMs > now) return round.lookAgainAt(b.retryAtMs);
+    const leader = this.#cluster.leaderFor(ps.topic.name, ps.partition);
+    if (leader < 0) return this.#metadata.refreshSoon();
+    if (!this.#maySend(ps, b, leader) || !round.fits(leader, b.size, o.maxRequestSize)) return;
+    acc.take(ps, b);
+    if (early) this.stats.idleFlushes++;
+    this.#prepare(ps, b);
+    round.add(leader, b);
   }
 
   /** Whether the partition's head batch may go to its leader now. */
@@ -538,6 +529,44 @@ export class Sender {
     this.#forced ??= error;
     this.#hooks.failWaiting(error);
     this.failUnsent(error);
+  }
+}
+
+/** One pass over the active partitions: the requests it builds and when to look again. */
+class DrainRound {
+  readonly now: number;
+  /** Flush, close or a full budget: nothing lingers. */
+  readonly urgent: boolean;
+  /** The earliest linger, retry or expiry deadline seen. */
+  nextAt = Infinity;
+  /** Batches per leader (created on the first). */
+  requests: Map<number, ProducerBatch[]> | undefined;
+  #sizes: Map<number, number> | undefined;
+
+  constructor(now: number, urgent: boolean) {
+    this.now = now;
+    this.urgent = urgent;
+  }
+
+  /** Something is due at `at`: the sender must look again by then. */
+  lookAgainAt(at: number): void {
+    if (at < this.nextAt) this.nextAt = at;
+  }
+
+  /** Whether `bytes` more fit in the request to `node` (the first batch always does). */
+  fits(node: number, bytes: number, maxRequestSize: number): boolean {
+    const size = this.#sizes?.get(node) ?? 0;
+    return size === 0 || size + bytes <= maxRequestSize;
+  }
+
+  /** Adds a prepared batch to the request for `node`. */
+  add(node: number, b: ProducerBatch): void {
+    const sizes = this.#sizes ??= new Map();
+    sizes.set(node, (sizes.get(node) ?? 0) + b.bytes!.length);
+    const requests = this.requests ??= new Map();
+    const list = requests.get(node);
+    if (list) list.push(b);
+    else requests.set(node, [b]);
   }
 }
 
