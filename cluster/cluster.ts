@@ -61,7 +61,7 @@ export interface ClusterRetryOptions extends WithRetryOptions {
 export type CoordinatorType = "group" | "transaction";
 
 /** Options for a single routed request. */
-export interface SendOptions extends RequestOptions {
+export interface ClusterSendOptions extends RequestOptions {
   /** The connection lane. Default `default`. */
   lane?: Lane;
 }
@@ -450,7 +450,7 @@ export class Cluster {
     target: Target,
     api: ApiDef<Req, Res>,
     body: Req,
-    options: SendOptions = {},
+    options: ClusterSendOptions = {},
   ): Promise<Res> {
     const lane = options.lane ?? "default";
     const conn = "node" in target
@@ -469,7 +469,7 @@ export class Cluster {
     key: string,
     api: ApiDef<Req, Res>,
     body: Req,
-    options: SendOptions = {},
+    options: ClusterSendOptions = {},
   ): Promise<Res> {
     const broker = await this.coordinator(type, key, options.signal);
     try {

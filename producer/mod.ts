@@ -26,6 +26,7 @@ export type {
   Cluster,
   ClusterInfo,
   ClusterRetryOptions,
+  ClusterSendOptions,
   Connection,
   CoordinatorType,
   FieldDefault,
@@ -41,8 +42,6 @@ export type {
   RetryContext,
   RetryOptions,
   RetryPolicy,
-  // The cluster's own SendOptions, under a name that does not clash with the producer's.
-  SendOptions as ClusterSendOptions,
   Target,
   TopicErrors,
   TopicInfo,
