@@ -20,6 +20,8 @@ export interface FrameRef {
   bytes: number;
   /** Chunks still using it. */
   refs: number;
+  /** The fetch lane's own count of held bytes, decremented with the frame's release. */
+  lane?: { held: number };
 }
 
 /** What the header walk of a partition's records found. */
@@ -250,7 +252,8 @@ export function batchRecords(
           BigInt(off),
           r.key,
           r.value,
-          h.length === 0 ? [] : h as { key: string; value: Uint8Array | null }[],
+          // Records without headers share the decoder's frozen empty array (no allocation).
+          h as { key: string; value: Uint8Array | null }[],
           logAppend ? baseTs : baseTs + r.timestampDelta,
           tsType,
           epoch,
@@ -271,7 +274,7 @@ export function batchRecords(
         off,
         r.key,
         r.value,
-        r.headers.length === 0 ? [] : r.headers as { key: string; value: Uint8Array | null }[],
+        r.headers as { key: string; value: Uint8Array | null }[],
         logAppend ? baseTs : baseTs + r.timestampDelta,
         tsType,
         epoch,

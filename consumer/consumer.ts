@@ -56,8 +56,6 @@ import {
 const LEADER_ERRORS = new Set([3, 5, 6, 9, 56, 74, 100, 103]);
 /** Partition fetch errors worth a short pause and a retry. */
 const RETRY_ERRORS = new Set([75, 78, 13]);
-/** How long delivery may run before letting a fetch in flight make progress. */
-const YIELD_MS = 1;
 
 /**
  * Carries an error that is final although its class says retriable (e.g. an unknown topic the
@@ -196,10 +194,6 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
   #pendingFrames: FrameRef[] = [];
   /** Room kept free for the next decompressed batch: the largest seen (capped). */
   #decodeReserve = 0;
-  /** When the delivery path last let the event loop run (see {@linkcode Consumer.#yield}). */
-  #lastYield = 0;
-  #yieldChannel: MessageChannel | undefined;
-  #yieldWaiters: (() => void)[] = [];
 
   /**
    * Creates a consumer. Nothing connects until the stream is first read. Throws TypeError or
@@ -574,14 +568,6 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
     }
     for (const ps of [...this.#parts.values()]) this.#remove(ps);
     this.#releasePulled();
-    if (this.#yieldChannel) {
-      const w = this.#yieldWaiters;
-      this.#yieldWaiters = [];
-      for (const f of w) f();
-      this.#yieldChannel.port1.close();
-      this.#yieldChannel.port2.close();
-      this.#yieldChannel = undefined;
-    }
     await this.#cluster.close();
   }
 
@@ -595,14 +581,6 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
     for (;;) {
       if (this.#error !== undefined) throw this.#error;
       if (this.#streamDone) return;
-      // A reader that never waits never lets the event loop read the fetch in flight: the
-      // next response would only arrive once the buffered data ran out. Letting I/O in about
-      // every millisecond keeps fetching and reading overlapped. (Before choosing a
-      // partition: a revocation may run meanwhile.)
-      if (this.#fetcher.busy && performance.now() - this.#lastYield > YIELD_MS) {
-        await this.#yield();
-        continue;
-      }
       const ps = this.#nextReady();
       if (ps) {
         if (await this.#deliver(ps)) return;
@@ -618,29 +596,6 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
       if (this.#closed) return;
       await this.#data.wait(this.#abort.signal, 1_000).catch(() => {});
     }
-  }
-
-  /**
-   * Lets the event loop run pending I/O, then continues: a macrotask through a MessageChannel
-   * (about 15 us; a `setTimeout(0)` chain is clamped to 4 ms).
-   */
-  #yield(): Promise<void> {
-    if (!this.#yieldChannel) {
-      const ch = new MessageChannel();
-      ch.port1.onmessage = () => {
-        const w = this.#yieldWaiters;
-        this.#yieldWaiters = [];
-        for (const f of w) f();
-      };
-      this.#yieldChannel = ch;
-    }
-    const ch = this.#yieldChannel;
-    return new Promise<void>((resolve) => {
-      this.#yieldWaiters.push(resolve);
-      if (this.#yieldWaiters.length === 1) ch.port2.postMessage(null);
-    }).then(() => {
-      this.#lastYield = performance.now();
-    });
   }
 
   /** Everything queued before this pull was taken: account for it and free its memory. */
@@ -667,7 +622,9 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
   /** Drops a chunk's claim on its frame; returns the bytes to release. */
   #unrefFrame(f: FrameRef): number {
     f.refs--;
-    return f.refs === 0 ? f.bytes : 0;
+    if (f.refs !== 0) return 0;
+    if (f.lane) f.lane.held -= f.bytes;
+    return f.bytes;
   }
 
   /** What the reader took so far from the last batch (the rest is in the stream's queue). */

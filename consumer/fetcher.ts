@@ -64,8 +64,9 @@ export class Fetcher {
   readonly #o: ResolvedConsumerOptions;
   readonly #budget: ByteBudget;
   readonly #host: FetcherHost;
-  readonly #loops = new Map<number, Promise<void>>();
-  readonly #inFlight = new Set<number>();
+  /** One loop per broker and fetch lane: `node:lane`. */
+  readonly #loops = new Map<string, Promise<void>>();
+  readonly #inFlight = new Set<string>();
   readonly #wakeup = new Notifier();
   readonly #idle = new Notifier();
   readonly #abort = new AbortController();
@@ -87,24 +88,36 @@ export class Fetcher {
   /** Something changed (partitions, leaders, budget, pauses): loops look again. */
   wake(): void {
     if (this.#abort.signal.aborted) return;
-    const leaders = new Set<number>();
+    const lanes = new Set<string>();
     for (const ps of this.#host.partitions()) {
-      if (ps.phase === "ready" && ps.leader >= 0 && !ps.removed) leaders.add(ps.leader);
+      if (ps.phase === "ready" && ps.leader >= 0 && !ps.removed) {
+        lanes.add(`${ps.leader}:${this.#laneOf(ps)}`);
+      }
     }
-    for (const node of leaders) {
-      if (!this.#loops.has(node)) {
-        const loop = this.#run(node).finally(() => {
-          if (this.#loops.get(node) === loop) this.#loops.delete(node);
+    for (const key of lanes) {
+      if (!this.#loops.has(key)) {
+        const [node, lane] = key.split(":").map(Number) as [number, number];
+        const loop = this.#run(node, lane).finally(() => {
+          if (this.#loops.get(key) === loop) this.#loops.delete(key);
         });
-        this.#loops.set(node, loop);
+        this.#loops.set(key, loop);
       }
     }
     this.#wakeup.notify();
   }
 
-  /** Whether a fetch is in flight (its response needs the event loop to arrive). */
-  get busy(): boolean {
-    return this.#inFlight.size > 0;
+  /**
+   * The fetch lane of a partition. A broker's partitions are spread over `fetchConcurrency`
+   * sessions, each on its own connection, so that several fetches are in flight per broker:
+   * with one, the network idles while a response is read and the next is prepared. Stable
+   * (partition index plus a hash of the topic), so sessions do not churn.
+   */
+  #laneOf(ps: PartitionState): number {
+    const n = this.#o.fetchConcurrency;
+    if (n <= 1) return 0;
+    let h = 0;
+    for (let i = 0; i < ps.topic.length; i++) h = (h * 31 + ps.topic.charCodeAt(i)) | 0;
+    return ((ps.partition + (h >>> 0)) % n + n) % n;
   }
 
   /**
@@ -131,12 +144,12 @@ export class Fetcher {
     await Promise.all([...this.#loops.values()]);
   }
 
-  #fetchable(node: number): { parts: PartitionState[]; led: boolean } {
+  #fetchable(node: number, lane: number): { parts: PartitionState[]; led: boolean } {
     const now = Date.now();
     const parts: PartitionState[] = [];
     let led = false;
     for (const ps of this.#host.partitions()) {
-      if (ps.removed || ps.leader !== node) continue;
+      if (ps.removed || ps.leader !== node || this.#laneOf(ps) !== lane) continue;
       if (ps.phase === "ready") led = true;
       if (
         ps.phase === "ready" && !ps.paused && !ps.revoking && !ps.needsMetadata &&
@@ -147,9 +160,13 @@ export class Fetcher {
     return { parts, led };
   }
 
-  async #run(node: number): Promise<void> {
+  async #run(node: number, lane: number): Promise<void> {
+    const key = `${node}:${lane}`;
     const signal = this.#abort.signal;
     const session = new FetchSession();
+    // What this lane holds (its responses not yet read): each lane gets its share of the
+    // budget, or the first to fetch would starve the others.
+    const lane_ = { held: 0 };
     let throttleUntil = 0;
     let failures = 0;
     const policy = this.#cluster.retryPolicy;
@@ -159,7 +176,7 @@ export class Fetcher {
           await this.#wakeup.wait(signal, 1000);
           continue;
         }
-        const { parts, led } = this.#fetchable(node);
+        const { parts, led } = this.#fetchable(node, lane);
         if (!led) return;
         if (parts.length === 0) {
           // Paused or backing off: look again when told, or soon (backoffs expire).
@@ -171,8 +188,9 @@ export class Fetcher {
           await sleep(throttleUntil - now, signal);
           continue;
         }
-        const free = this.#budget.free - this.#host.decodeReserve;
-        const minFetch = Math.min(this.#budget.limit / 4, 1024 * 1024);
+        const share = Math.floor(this.#budget.limit / Math.max(1, this.#loops.size));
+        const free = Math.min(this.#budget.free - this.#host.decodeReserve, share - lane_.held);
+        const minFetch = Math.min(share / 4, 1024 * 1024);
         if (free < minFetch) {
           await this.#wakeup.wait(signal, 1000);
           continue;
@@ -184,11 +202,11 @@ export class Fetcher {
         let res: FetchResponse;
         let wanted: SessionPartition[];
         const sent = new Map<PartitionState, { gen: number; offset: bigint }>();
-        this.#inFlight.add(node);
+        this.#inFlight.add(key);
         this.#budget.reserve(maxBytes + overhead);
         let settled = false;
         try {
-          const conn = await this.#cluster.connectToNode(node, "fetch", signal);
+          const conn = await this.#cluster.connectToNode(node, `fetch-${lane}`, signal);
           let version = conn.versionFor(Api.Fetch);
           const ids = parts.map((ps) => this.#cluster.metadata.topic(ps.topic)?.topicId);
           if (version >= 13 && ids.some((id) => !id || id === ZERO_UUID)) version = 12;
@@ -232,7 +250,7 @@ export class Fetcher {
           session.succeeded(req, wanted, res.sessionId);
           failures = 0;
           if (res.throttleTimeMs > 0) throttleUntil = Date.now() + res.throttleTimeMs;
-          this.#accept(res, sent, maxBytes + overhead);
+          this.#accept(res, sent, maxBytes + overhead, lane_);
           settled = true;
         } catch (e) {
           if (!settled) this.#budget.settle(maxBytes + overhead, 0);
@@ -241,7 +259,7 @@ export class Fetcher {
           this.#host.brokerFailed(node, e);
           await sleep(backoffMs(policy, ++failures), signal);
         } finally {
-          this.#inFlight.delete(node);
+          this.#inFlight.delete(key);
           this.#idle.notify();
         }
       }
@@ -256,9 +274,10 @@ export class Fetcher {
     res: FetchResponse,
     sent: Map<PartitionState, { gen: number; offset: bigint }>,
     reserved: number,
+    lane: { held: number },
   ): void {
     const host = this.#host;
-    const frame: FrameRef = { bytes: 0, refs: 0 };
+    const frame: FrameRef = { bytes: 0, refs: 0, lane };
     const chunks: Chunk[] = [];
     for (const t of res.responses) {
       const topic = t.topic || this.#cluster.metadata.topicName(t.topicId);
@@ -309,6 +328,7 @@ export class Fetcher {
       }
     }
     frame.refs = chunks.length;
+    if (chunks.length > 0) lane.held += frame.bytes;
     this.#budget.settle(reserved, chunks.length > 0 ? frame.bytes : 0);
     for (const c of chunks) host.addChunk(c);
   }

@@ -1,0 +1,268 @@
+/**
+ * Consumer benchmarks.
+ *
+ * - `deno bench bench/consumer_bench.ts` (and `deno task bench`): the consumer's own hot path
+ *   without a broker: record batches turned into reader records, and those records through
+ *   the stream to a reader.
+ * - `deno run -A bench/consumer_bench.ts [--records N] [--rounds N]`: catch-up consume
+ *   against the test bed's broker, this consumer next to Java's `ConsumerPerformance` on the
+ *   same topics in the same run: 1M x 100 B and 1M x 1 KiB (4 partitions, filled once by
+ *   Java's `ProducerPerformance`). Java gets a warm-up call in the same JVM; both report the
+ *   time from the first fetch to the last record (Java's `fetch.nMsg.sec`, which leaves out
+ *   its group join). Medians over the rounds, clients alternating.
+ *
+ * @module
+ */
+
+import { Consumer, type ConsumerRecord } from "../consumer/mod.ts";
+import { batchRecords } from "../consumer/chunk.ts";
+import { Api } from "../protocol/apis.ts";
+import { Connection } from "../protocol/connection.ts";
+import { KafkaError } from "../protocol/errors.ts";
+import { RecordBatchBuilder } from "../protocol/record_batch_builder.ts";
+import { decodeRecordBatches } from "../protocol/record_batch_decoder.ts";
+
+// ----------------------------------------------------------------------------------------
+// Micro: no broker
+
+function makeBatch(n: number, size: number): Uint8Array {
+  const b = new RecordBatchBuilder({ initialCapacity: n * (size + 16) });
+  const value = new Uint8Array(size).fill(65);
+  for (let i = 0; i < n; i++) b.append(1_700_000_000_000 + i, null, value);
+  return b.finish();
+}
+
+const BATCHES = { "100 B": makeBatch(1000, 100), "1 KiB": makeBatch(1000, 1024) };
+
+for (const [label, bytes] of Object.entries(BATCHES)) {
+  Deno.bench(`consumer records 1000 x ${label}`, { group: `records ${label}` }, () => {
+    const batch = decodeRecordBatches(bytes).batches[0]!;
+    const out: ConsumerRecord[] = [];
+    batchRecords(batch, "topic", 0, 0n, -1n, out);
+    if (out.length !== 1000) throw new KafkaError("bad batch");
+  });
+}
+
+const STREAM_BATCH: ConsumerRecord[] = [];
+batchRecords(decodeRecordBatches(BATCHES["100 B"]).batches[0]!, "topic", 0, 0n, -1n, STREAM_BATCH);
+
+Deno.bench("consumer stream 100 x 1000 records (batch enqueue, record reads)", async () => {
+  let batches = 0;
+  const stream = new ReadableStream<ConsumerRecord>({
+    pull(c) {
+      for (const r of STREAM_BATCH) c.enqueue(r);
+      if (++batches === 100) c.close();
+    },
+  }, { highWaterMark: 0 });
+  let n = 0;
+  for await (const _ of stream) n++;
+  if (n !== 100_000) throw new KafkaError("short read");
+});
+
+// ----------------------------------------------------------------------------------------
+// End to end: `deno run -A bench/consumer_bench.ts`
+
+const JAVA_RUNNER = `
+import java.io.*;
+import java.util.*;
+import org.apache.kafka.tools.ConsumerPerformance;
+
+/** Runs ConsumerPerformance in this JVM: a warm-up, then measured rounds; prints their lines. */
+public class ConsumerRunner {
+  public static void main(String[] a) throws Exception {
+    String bootstrap = a[0], topic = a[1];
+    long messages = Long.parseLong(a[2]);
+    int rounds = Integer.parseInt(a[3]);
+    PrintStream out = System.out;
+    for (int r = -1; r < rounds; r++) {
+      ByteArrayOutputStream buf = new ByteArrayOutputStream();
+      System.setOut(new PrintStream(buf));
+      ConsumerPerformance.main(new String[] {
+        "--bootstrap-server", bootstrap, "--topic", topic,
+        "--messages", Long.toString(r < 0 ? messages / 10 : messages),
+        "--group", "bench-java-" + UUID.randomUUID(), "--timeout", "120000",
+      });
+      System.setOut(out);
+      String[] lines = buf.toString().trim().split("\\n");
+      if (r >= 0) out.println("ROUND " + lines[lines.length - 1]);
+    }
+  }
+}
+`;
+
+interface Figures {
+  recordsPerS: number;
+  mbPerS: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+async function adminRequest<T>(bootstrap: string, fn: (c: Connection) => Promise<T>) {
+  const i = bootstrap.lastIndexOf(":");
+  const conn = await Connection.connect({
+    host: bootstrap.slice(0, i),
+    port: Number(bootstrap.slice(i + 1)),
+  });
+  try {
+    return await fn(conn);
+  } finally {
+    await conn.close();
+  }
+}
+
+async function createTopic(bootstrap: string, name: string, partitions: number): Promise<void> {
+  await adminRequest(bootstrap, async (conn) => {
+    const res = await conn.request(Api.CreateTopics, {
+      topics: [{
+        name,
+        numPartitions: partitions,
+        replicationFactor: 1,
+        assignments: [],
+        configs: [],
+      }],
+      timeoutMs: 30_000,
+    });
+    const code = res.topics[0]?.errorCode ?? -1;
+    if (code !== 0) throw new KafkaError(`CreateTopics ${name}: error ${code}`);
+  });
+}
+
+async function deleteTopic(bootstrap: string, name: string): Promise<void> {
+  await adminRequest(bootstrap, (conn) =>
+    conn.request(Api.DeleteTopics, {
+      topicNames: [name],
+      topics: [{ name, topicId: "AAAAAAAAAAAAAAAAAAAAAA" }],
+      timeoutMs: 30_000,
+    })).catch(() => {});
+}
+
+async function java(jars: string, mainOrFile: string, args: string[]): Promise<string> {
+  const out = await new Deno.Command("java", {
+    args: ["-Xmx512M", "-XX:+UseG1GC", "-cp", `${jars}/*`, mainOrFile, ...args],
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(600_000),
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  if (!out.success) {
+    throw new KafkaError(`java ${mainOrFile} failed: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  return text;
+}
+
+async function ours(bootstrap: string, topic: string, partitions: number, n: number) {
+  const consumer = new Consumer({
+    brokers: [bootstrap],
+    clientId: "bench-ours",
+    isolationLevel: "read_uncommitted",
+    fetchMaxBytes: 52_428_800,
+    maxPartitionFetchBytes: 1_048_576,
+  });
+  try {
+    consumer.assign(Array.from({ length: partitions }, (_, partition) => ({
+      topic,
+      partition,
+      offset: "earliest" as const,
+    })));
+    const reader = consumer.getReader();
+    const t0 = performance.now();
+    let bytes = 0;
+    for (let i = 0; i < n; i++) {
+      const { done, value } = await reader.read();
+      if (done) throw new KafkaError(`the stream ended after ${i} records`);
+      bytes += value.value?.length ?? 0;
+    }
+    const s = (performance.now() - t0) / 1000;
+    reader.releaseLock();
+    return { recordsPerS: n / s, mbPerS: bytes / 1e6 / s, peak: consumer.peakBufferedBytes };
+  } finally {
+    await consumer.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const { up } = await import("../scripts/kafka/cluster.ts");
+  const flag = (name: string, dflt: number) => {
+    const i = Deno.args.indexOf(`--${name}`);
+    return i >= 0 ? Number(Deno.args[i + 1]) : dflt;
+  };
+  const records = flag("records", 1_000_000);
+  const rounds = flag("rounds", 3);
+  const state = await up({ nodes: 1 });
+  const bootstrap = state.listeners.PLAINTEXT.split(",")[0]!;
+  const jars = state.jarsDir;
+  const dir = await Deno.makeTempDir();
+  const runner = `${dir}/ConsumerRunner.java`;
+  await Deno.writeTextFile(runner, JAVA_RUNNER);
+  const partitions = 4;
+  const rows: string[] = [];
+  try {
+    for (const size of [100, 1024]) {
+      const topic = `bench-consumer-${size}-${crypto.randomUUID().slice(0, 8)}`;
+      await createTopic(bootstrap, topic, partitions);
+      try {
+        console.error(`filling ${topic}: ${records} x ${size} B ...`);
+        await java(jars, "org.apache.kafka.tools.ProducerPerformance", [
+          "--topic",
+          topic,
+          "--num-records",
+          String(records),
+          "--record-size",
+          String(size),
+          "--throughput",
+          "-1",
+          "--producer-props",
+          `bootstrap.servers=${bootstrap}`,
+          "linger.ms=5",
+          "batch.size=1048576",
+          "acks=1",
+        ]);
+        await ours(bootstrap, topic, partitions, Math.floor(records / 10)); // warm-up
+        const o: Figures[] = [];
+        const j: Figures[] = [];
+        let peak = 0;
+        // Java runs its rounds in one warm JVM; ours alternate around it.
+        for (let r = 0; r < rounds; r++) {
+          const res = await ours(bootstrap, topic, partitions, records);
+          peak = Math.max(peak, res.peak);
+          o.push(res);
+          if (r === 0) {
+            const text = await java(jars, runner, [
+              bootstrap,
+              topic,
+              String(records),
+              String(rounds),
+            ]);
+            for (const line of text.split("\n").filter((l) => l.startsWith("ROUND "))) {
+              const f = line.slice(6).split(",").map((x) => x.trim());
+              // ..., fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec
+              j.push({ mbPerS: Number(f[8]) * 1.048576, recordsPerS: Number(f[9]) });
+            }
+          }
+        }
+        const row = (who: string, f: Figures[]) =>
+          `| ${size === 100 ? "1M x 100 B" : "1M x 1 KiB"} | ${who} | ` +
+          `${Math.round(median(f.map((x) => x.recordsPerS))).toLocaleString("en-US")} | ` +
+          `${median(f.map((x) => x.mbPerS)).toFixed(1)} |`;
+        rows.push(row("ours", o), row("java ConsumerPerformance", j));
+        console.error(
+          `  ours: ${o.map((x) => Math.round(x.recordsPerS)).join(", ")} records/s ` +
+            `(peak buffered ${(peak / 1048576).toFixed(1)} MiB); java: ` +
+            `${j.map((x) => Math.round(x.recordsPerS)).join(", ")}`,
+        );
+      } finally {
+        await deleteTopic(bootstrap, topic);
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  console.log("| workload | client | records/s | MB/s |");
+  console.log("|---|---|---|---|");
+  for (const r of rows) console.log(r);
+}
+
+if (import.meta.main) await main();
