@@ -4,45 +4,10 @@
  * @module
  */
 
-/**
- * A topic and a partition.
- *
- * @example
- * ```ts
- * import type { TopicPartition } from "@denokafka/kafka/consumer";
- * const tp: TopicPartition = { topic: "orders", partition: 0 };
- * console.log(tp.topic);
- * ```
- */
-export interface TopicPartition {
-  /** The topic name. */
-  topic: string;
-  /** The partition index. */
-  partition: number;
-}
+import type { TopicPartition } from "../cluster/types.ts";
 
-/**
- * A position in a partition: for commits, Kafka's "next offset to read".
- *
- * @example
- * ```ts
- * import type { TopicPartitionOffset } from "@denokafka/kafka/consumer";
- * const o: TopicPartitionOffset = { topic: "orders", partition: 0, offset: 42n, metadata: "x" };
- * console.log(o.offset);
- * ```
- */
-export interface TopicPartitionOffset {
-  /** The topic name. */
-  topic: string;
-  /** The partition index. */
-  partition: number;
-  /** The offset. For commits: the offset of the next record to read. */
-  offset: bigint;
-  /** Free text stored with a commit (Kafka's offset metadata). */
-  metadata?: string;
-  /** The leader epoch of the last record read (KIP-320), when known. */
-  leaderEpoch?: number;
-}
+// The position shapes shared with the producer and the admin client.
+export type { TopicPartition, TopicPartitionOffset } from "../cluster/types.ts";
 
 /**
  * One record read from Kafka. `key`, `value` and header values are views into the fetched (or
@@ -164,26 +129,10 @@ export interface PartitionLag {
 }
 
 /**
- * The group identity a transactional producer needs for `sendOffsetsToTransaction` (KIP-447).
- *
- * @example
- * ```ts
- * import type { ConsumerGroupMetadata } from "@denokafka/kafka/consumer";
- * const m: ConsumerGroupMetadata = { groupId: "g", generationId: -1, memberId: "",
- *   groupInstanceId: null };
- * console.log(m.groupId);
- * ```
+ * The group identity a transactional producer needs for `sendOffsetsToTransaction` (KIP-447):
+ * the producer's own type, so `consumer.groupMetadata()` goes straight in.
  */
-export interface ConsumerGroupMetadata {
-  /** The group id. */
-  groupId: string;
-  /** The classic protocol's generation, or the KIP-848 member epoch; -1 when not in a group. */
-  generationId: number;
-  /** The member id given by the coordinator (or chosen by the client, KIP-848). */
-  memberId: string;
-  /** The static member id (KIP-345), or `null`. */
-  groupInstanceId: string | null;
-}
+export type { ConsumerGroupMetadata } from "../producer/record.ts";
 
 /**
  * A rebalance callback. The consumer awaits it: a `revoked` callback may commit before the
