@@ -184,6 +184,8 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
   #commitChain: Promise<unknown> = Promise.resolve();
   #closing: Promise<void> | undefined;
   #closed = false;
+  /** Set once the group was left: commits are refused from then on. */
+  #commitsClosed = false;
   #streamDone = false;
   #error: unknown;
   /** The batch handed out by the last pull: its records may still sit in the stream's queue. */
@@ -390,7 +392,8 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
     what?: ConsumerRecord | readonly TopicPartitionOffset[],
     options: { signal?: AbortSignal } = {},
   ): Promise<void> {
-    this.#checkOpen();
+    // Commits stay open while closing: the revocation callback on close may commit.
+    if (this.#commitsClosed) throw new ClosedError("consumer");
     if (this.#o.groupId === undefined) throw new TypeError("commit() needs options.groupId");
     let offsets: TopicPartitionOffset[];
     if (what === undefined) offsets = this.#takenOffsets(undefined, true);
@@ -426,7 +429,7 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
     partitions: readonly TopicPartition[],
     options: { signal?: AbortSignal } = {},
   ): Promise<TopicPartitionOffset[]> {
-    this.#checkOpen();
+    if (this.#commitsClosed) throw new ClosedError("consumer");
     if (this.#o.groupId === undefined) throw new TypeError("committed() needs options.groupId");
     partitions.forEach(checkTopicPartition);
     const groupId = this.#o.groupId;
@@ -556,6 +559,7 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
       });
     }
     await this.#commitChain.catch(() => {});
+    this.#commitsClosed = true;
     this.#abort.abort(new ClosedError("consumer"));
     this.#resolverWake.notify();
     this.#data.notify();

@@ -140,6 +140,10 @@ export class ModernGroup implements GroupMembership {
           timeoutMs: this.#cluster.retryPolicy.deadlineMs,
         });
       }
+      if (stale && this.#abort.signal.aborted) {
+        // Closing: no heartbeat will bring a newer epoch.
+        throw new ProtocolError(STALE_MEMBER_EPOCH, `OffsetCommit ${this.#groupId} while leaving`);
+      }
       if (stale && this.#epoch === epoch) {
         // The broker moved our epoch on; the next heartbeat tells us the new one.
         this.#wake.notify();

@@ -357,3 +357,74 @@ for (const protocol of ["classic", "consumer"] as const) {
     }
   });
 }
+
+for (const protocol of ["classic", "consumer"] as const) {
+  Deno.test(`group (${protocol}): breaking out of the loop leaves the group at once`, async () => {
+    const topic = uniq("leave");
+    const groupId = uniq("g");
+    await createTopic(topic, 2);
+    await produce(topic, 0, [{ value: "x" }]);
+    // A long session: only a LeaveGroup (or leave heartbeat) lets B take over quickly.
+    const opts = {
+      ...groupOptions({ protocol, incremental: true }, groupId, topic),
+      sessionTimeoutMs: 45_000,
+    };
+    const a = new Consumer(opts);
+    for await (const _ of a) break; // cancel: commits, revokes, leaves
+    const b = new Consumer(opts);
+    const reading = b.pipeTo(new WritableStream()).catch(() => {});
+    try {
+      const started = Date.now();
+      await waitFor(() => b.assignment().length === 2, "B to get both partitions", 30_000);
+      assert.ok(Date.now() - started < 30_000);
+    } finally {
+      await b.close();
+      await reading;
+    }
+  });
+
+  Deno.test(`group (${protocol}): a revocation callback can commit what was processed`, async () => {
+    const topic = uniq("revoke-commit");
+    const groupId = uniq("g");
+    await createTopic(topic, 2);
+    for (const p of [0, 1]) {
+      await produce(topic, p, Array.from({ length: 50 }, (_, i) => ({ value: `${i}` })), {
+        batchSize: 10,
+      });
+    }
+    const processed = new Map<number, bigint>();
+    const opts = {
+      ...groupOptions({ protocol, incremental: true }, groupId, topic),
+      autoCommit: false,
+    };
+    const a: Consumer = new Consumer({
+      ...opts,
+      onPartitionsRevoked: async (tps) => {
+        // Commit exactly what was processed, before the partitions move.
+        await a.commit(
+          tps.filter((tp) => processed.has(tp.partition)).map((tp) => ({
+            ...tp,
+            offset: processed.get(tp.partition)! + 1n,
+          })),
+        );
+      },
+    });
+    const reader = a.getReader();
+    for (let i = 0; i < 30; i++) {
+      const { value } = await reader.read();
+      processed.set(value!.partition, value!.offset);
+    }
+    reader.releaseLock();
+    await a.close(); // revokes everything: the callback commits
+    const b = new Consumer(opts);
+    try {
+      const committed = await b.committed([{ topic, partition: 0 }, { topic, partition: 1 }]);
+      for (const c of committed) {
+        const done = processed.get(c.partition);
+        assert.equal(c.offset, done === undefined ? -1n : done + 1n);
+      }
+    } finally {
+      await b.close();
+    }
+  });
+}
