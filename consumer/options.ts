@@ -99,7 +99,10 @@ export interface ConsumerOptions extends ClientOptions {
   onPartitionsAssigned?: RebalanceCallback;
   /** Called (and awaited) before partitions are taken away; the place to commit. */
   onPartitionsRevoked?: RebalanceCallback;
-  /** Called when partitions were lost (session expired, fenced): committing is too late. */
+  /**
+   * Called when partitions were lost (session expired, fenced): committing is too late, another
+   * member may own them already. Default: `onPartitionsRevoked` (as Java).
+   */
   onPartitionsLost?: RebalanceCallback;
   /** Leave the group on close even with a `groupInstanceId`. Default: dynamic members only. */
   leaveGroupOnClose?: boolean;
