@@ -220,7 +220,10 @@ export class ClassicGroup implements GroupMembership {
         this.#rejoin = true;
         return;
       }
-      for (const [topic, count] of this.#snapshot) {
+      // The topics this member subscribes to and, for the leader, every member's: a new
+      // topic (count 0 before) or new partitions call for a rebalance.
+      for (const topic of new Set([...this.#snapshot.keys(), ...mine])) {
+        const count = this.#snapshot.get(topic) ?? 0;
         const now = this.#cluster.metadata.topic(topic)?.partitions.length ?? 0;
         if (now !== count) {
           this.#host.logger.info("partition count changed, rejoining", { topic, count: now });
@@ -248,6 +251,9 @@ export class ClassicGroup implements GroupMembership {
     if (this.#lost) await this.#loseAll();
     const topics = [...await this.#host.resolveSubscription(signal)].sort();
     this.#subscribed = topics;
+    this.#snapshot = new Map(
+      topics.map((t) => [t, this.#cluster.metadata.topic(t)?.partitions.length ?? 0]),
+    );
     if (!this.#cooperative && this.#owned.length > 0) {
       // Eager protocol: give everything up before joining (commits happen in revoked()).
       const owned = this.#owned;
@@ -390,7 +396,7 @@ export class ClassicGroup implements GroupMembership {
       if (info && info.partitions.length > 0) counts.set(t, info.partitions.length);
     }
     // The leader watches every member's topics for new partitions.
-    this.#snapshot = new Map(counts);
+    for (const t of topics) this.#snapshot.set(t, counts.get(t) ?? 0);
     const result = assignor.assign(decoded, counts);
     return decoded.map((m) => ({
       memberId: m.memberId,

@@ -14,7 +14,14 @@
 import assert from "node:assert/strict";
 import { Consumer, type ConsumerOptions, type TopicPartition } from "../../consumer/mod.ts";
 import { consoleLogger } from "../../protocol/logger.ts";
-import { addPartitions, BOOTSTRAP, createTopic, produce, uniq } from "./consumer_testkit_test.ts";
+import {
+  addPartitions,
+  BOOTSTRAP,
+  createTopic,
+  produce,
+  text,
+  uniq,
+} from "./consumer_testkit_test.ts";
 
 const PARTITIONS = 12;
 
@@ -425,6 +432,30 @@ for (const protocol of ["classic", "consumer"] as const) {
       }
     } finally {
       await b.close();
+    }
+  });
+}
+
+for (const protocol of ["classic", "consumer"] as const) {
+  Deno.test(`group (${protocol}): a subscribed topic created later is picked up`, async () => {
+    const topic = uniq("later");
+    const c = new Consumer({
+      ...groupOptions({ protocol, incremental: true }, uniq("g"), topic),
+      metadataMaxAgeMs: 1_000,
+    });
+    const seen: string[] = [];
+    const reading = (async () => {
+      for await (const r of c) seen.push(`${r.partition}:${text(r.value)}`);
+    })();
+    try {
+      await new Promise((r) => setTimeout(r, 1_500)); // joined, with nothing to read
+      await createTopic(topic, 2);
+      await waitFor(() => c.assignment().length === 2, "the new topic's partitions");
+      await produce(topic, 1, [{ value: "hello" }]);
+      await waitFor(() => seen.includes("1:hello"), "its record");
+    } finally {
+      await c.close();
+      await reading;
     }
   });
 }
