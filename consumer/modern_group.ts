@@ -69,6 +69,7 @@ export class ModernGroup implements GroupMembership {
   #sendFull = true;
   #ackNeeded = false;
   #subscription: string[] = [];
+  #resolveNow = true;
   #subscriptionSent = "";
   #loop: Promise<void> | undefined;
   #closed = false;
@@ -99,6 +100,7 @@ export class ModernGroup implements GroupMembership {
   }
 
   subscriptionChanged(): void {
+    this.#resolveNow = true;
     this.#wake.notify();
   }
 
@@ -196,10 +198,17 @@ export class ModernGroup implements GroupMembership {
     const signal = this.#abort.signal;
     let failures = 0;
     let next = 0;
+    let resolvedAt = 0;
     while (!signal.aborted) {
       try {
-        const topics = [...await this.#host.resolveSubscription(signal)].sort();
-        this.#subscription = topics;
+        // The subscription (a pattern's matches) is looked up again when told, or as often as
+        // metadata is refreshed; not at every heartbeat.
+        if (this.#resolveNow || Date.now() - resolvedAt >= this.#o.metadataMaxAgeMs) {
+          this.#resolveNow = false;
+          this.#subscription = [...await this.#host.resolveSubscription(signal)].sort();
+          resolvedAt = Date.now();
+        }
+        const topics = this.#subscription;
         const wait = next - Date.now();
         if (wait > 0 && !this.#ackNeeded && this.#subscriptionSent === topics.join("\u0000")) {
           await this.#wake.wait(signal, Math.min(wait, this.#o.metadataMaxAgeMs));
