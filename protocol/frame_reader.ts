@@ -15,6 +15,11 @@ export interface ByteSource {
 const CHUNK = 64 * 1024;
 /** Below this much free tail space, a fresh chunk is started instead of a tiny read. */
 const MIN_TAIL = 4096;
+/**
+ * Frames claiming at most this many bytes get a buffer of exactly their size at once (one
+ * copy of what arrived so far); larger claims grow with the bytes that actually arrive.
+ */
+const DIRECT_LIMIT = 16 * 1024 * 1024;
 
 /**
  * Reads length-prefixed frames from a {@linkcode ByteSource}.
@@ -93,19 +98,28 @@ export class FrameReader {
     return undefined;
   }
 
-  /** Ensures free space after `#end`, moving the partial frame into a new buffer if needed. */
+  /**
+   * Ensures free space after `#end` for the frame being read. A frame that will not fit in the
+   * current buffer moves to a new one: of exactly its size when the claim is at most
+   * {@linkcode DIRECT_LIMIT} (bounded, and then copied once), else one that doubles as bytes
+   * actually arrive, so a large claim alone never allocates its size.
+   */
   #makeRoom(frameTotal: number): void {
     const have = this.#end - this.#start;
+    const tail = this.#buf.length - this.#end;
     const fits = this.#start + frameTotal <= this.#buf.length;
-    if (fits && this.#buf.length - this.#end > 0) return;
-    if (!fits || this.#buf.length - this.#end < MIN_TAIL) {
-      // Grow with what has arrived, never straight to the claimed size.
-      const cap = Math.max(CHUNK, Math.min(frameTotal, Math.max(have * 2, CHUNK)));
-      const next = new Uint8Array(cap);
-      next.set(this.#buf.subarray(this.#start, this.#end));
-      this.#buf = next;
-      this.#start = 0;
-      this.#end = have;
+    if (fits) {
+      if (tail > 0) return;
+    } else if (tail >= MIN_TAIL && frameTotal > DIRECT_LIMIT) {
+      return; // keep filling; grow only once this buffer is full
     }
+    const cap = frameTotal <= DIRECT_LIMIT
+      ? Math.max(frameTotal, Math.min(CHUNK, this.#buf.length))
+      : Math.min(frameTotal, Math.max(have * 2, CHUNK));
+    const next = new Uint8Array(Math.max(cap, have + 1));
+    next.set(this.#buf.subarray(this.#start, this.#end));
+    this.#buf = next;
+    this.#start = 0;
+    this.#end = have;
   }
 }
