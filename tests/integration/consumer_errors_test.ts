@@ -13,7 +13,7 @@ import {
   ProtocolError,
   TimeoutError,
 } from "../../protocol/errors.ts";
-import { BOOTSTRAP, createTopic, produce, take, uniq } from "./consumer_testkit_test.ts";
+import { BOOTSTRAP, createTopic, produce, take, uniq } from "../helpers/consumer_testkit.ts";
 
 Deno.test("errors: an unknown topic fails the stream with UNKNOWN_TOPIC_OR_PARTITION", async () => {
   await using c = new Consumer({ brokers: BOOTSTRAP });

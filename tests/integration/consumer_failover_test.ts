@@ -13,7 +13,7 @@ import { Api } from "../../protocol/apis.ts";
 import { Connection } from "../../protocol/connection.ts";
 import { KafkaError } from "../../protocol/errors.ts";
 import { trio, trioWanted } from "../helpers/broker.ts";
-import { uniq } from "./consumer_testkit_test.ts";
+import { uniq } from "../helpers/consumer_testkit.ts";
 
 const PARTITIONS = 3;
 

@@ -21,7 +21,7 @@ import {
   produce,
   text,
   uniq,
-} from "./consumer_testkit_test.ts";
+} from "../helpers/consumer_testkit.ts";
 
 const PARTITIONS = 12;
 

@@ -13,7 +13,7 @@ import { Consumer } from "../../consumer/mod.ts";
 import { Compression } from "../../protocol/compression/mod.ts";
 import { DecodeError } from "../../protocol/errors.ts";
 import { runJavaTool } from "../helpers/broker.ts";
-import { b, BOOTSTRAP, createTopic, produce, take, uniq } from "./consumer_testkit_test.ts";
+import { b, BOOTSTRAP, createTopic, produce, take, uniq } from "../helpers/consumer_testkit.ts";
 
 const MiB = 1024 * 1024;
 

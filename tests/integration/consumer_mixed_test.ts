@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { Consumer, type TopicPartition } from "../../consumer/mod.ts";
 import { ensureKcat } from "../helpers/broker.ts";
-import { BOOTSTRAP, createTopic, produce, uniq } from "./consumer_testkit_test.ts";
+import { BOOTSTRAP, createTopic, produce, uniq } from "../helpers/consumer_testkit.ts";
 
 const PARTITIONS = 6;
 

@@ -11,7 +11,7 @@ import { Api } from "../../protocol/apis.ts";
 import { Connection } from "../../protocol/connection.ts";
 import { decodeRecordBatches } from "../../protocol/record_batch_decoder.ts";
 import { runJavaTool } from "../helpers/broker.ts";
-import { b, BOOTSTRAP, createTopic, kcat, text, uniq } from "./consumer_testkit_test.ts";
+import { b, BOOTSTRAP, createTopic, kcat, text, uniq } from "../helpers/consumer_testkit.ts";
 
 const CODECS = [["none", 0], ["gzip", 1], ["snappy", 2], ["lz4", 3], ["zstd", 4]] as const;
 

@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { Consumer, type ConsumerRecord } from "../../consumer/mod.ts";
 import { Producer } from "../../producer/mod.ts";
-import { BOOTSTRAP, createTopic, produce, take, text, uniq } from "./consumer_testkit_test.ts";
+import { BOOTSTRAP, createTopic, produce, take, text, uniq } from "../helpers/consumer_testkit.ts";
 
 async function readAll(
   topic: string,
