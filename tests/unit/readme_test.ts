@@ -1,0 +1,16 @@
+// The README's examples are code users copy: every ```ts block must type-check against the
+// current API (blocks marked `ignore` are illustrations of the test helpers).
+import assert from "node:assert/strict";
+
+Deno.test("README examples type-check against the current API", async () => {
+  const root = new URL("../../", import.meta.url).pathname;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["check", "--doc-only", "README.md"],
+    cwd: root,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stderr);
+  assert.ok(out.success, text);
+  assert.match(text, /Check README\.md#/, "at least one block was checked");
+});
