@@ -7,6 +7,7 @@ Deno.test("README examples type-check against the current API", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["check", "--doc-only", "README.md"],
     cwd: root,
+    env: { NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
   }).output();
