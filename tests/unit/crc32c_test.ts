@@ -36,6 +36,32 @@ Deno.test("crc32c: every length 0..300 and unaligned offsets match the bitwise r
   }
 });
 
+Deno.test("crc32c: the braided path (64 B and more) matches the reference at every alignment", () => {
+  const data = new Uint8Array(5000);
+  let x = 987654321;
+  for (let i = 0; i < data.length; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    data[i] = x >>> 24;
+  }
+  // Lengths around the braid threshold and its round/unroll boundaries, then larger ones.
+  const lengths = [...Array.from({ length: 200 }, (_, i) => 40 + i), 1000, 1024, 1100, 4093, 4960];
+  for (const len of lengths) {
+    for (let start = 0; start < 8; start++) {
+      const want = reference(data.subarray(start, start + len));
+      assert.equal(crc32c(data, start, start + len), want, `start ${start} len ${len}`);
+      // A fresh copy puts the bytes at another alignment of the underlying buffer.
+      assert.equal(crc32c(data.slice(start, start + len)), want, `copy start ${start} len ${len}`);
+    }
+  }
+  // Flipping any one bit of a braided input changes the CRC.
+  const base = crc32c(data, 3, 1003);
+  for (const at of [3, 4, 18, 500, 1001, 1002]) {
+    data[at]! ^= 0x10;
+    assert.notEqual(crc32c(data, 3, 1003), base, `bit flip at ${at}`);
+    data[at]! ^= 0x10;
+  }
+});
+
 Deno.test("crc32c: incremental forms equal the one-shot CRC", () => {
   const data = Uint8Array.from({ length: 1000 }, (_, i) => (i * 31) & 0xff);
   const whole = crc32c(data);
