@@ -21,6 +21,7 @@ import { resolveAssignor } from "./assignors/mod.ts";
 import { ByteBudget } from "./budget.ts";
 import { batchRecords, type Chunk, type FrameRef } from "./chunk.ts";
 import { ClassicGroup } from "./classic_group.ts";
+import { reserveGcHeadroom } from "./gc_reserve.ts";
 import { Fetcher, type FetcherHost, type PartitionErrorInfo } from "./fetcher.ts";
 import type { GroupHost, GroupMembership } from "./group.ts";
 import { ModernGroup } from "./modern_group.ts";
@@ -196,6 +197,8 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
   #pendingFrames: FrameRef[] = [];
   /** Room kept free for the next decompressed batch: the largest seen (capped). */
   #decodeReserve = 0;
+  /** Drops this consumer's share of the collector's headroom (see gc_reserve.ts). */
+  #releaseHeadroom: () => void = () => {};
 
   /**
    * Creates a consumer. Nothing connects until the stream is first read. Throws TypeError or
@@ -490,6 +493,7 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
   #start(): void {
     if (this.#started) return;
     this.#started = true;
+    this.#releaseHeadroom = reserveGcHeadroom(this.#o.gcHeadroomBytes);
     this.#startup = this.#bootstrap();
   }
 
@@ -549,6 +553,7 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
     this.#autoCommitTimer = undefined;
     await this.#startup?.catch(() => {});
     await this.#fetcher.close();
+    this.#releaseHeadroom();
     this.#syncTaken();
     const errored = this.#error !== undefined;
     if (this.#group) {

@@ -13,6 +13,7 @@ import { PartitionState } from "../../consumer/partition_state.ts";
 import type { ConsumerRecord } from "../../consumer/types.ts";
 import { DecodeError } from "../../protocol/errors.ts";
 import { encodeControlBatch, RecordBatchBuilder } from "../../protocol/record_batch_builder.ts";
+import { decodeRecordBatches } from "../../protocol/record_batch_decoder.ts";
 
 const enc = new TextEncoder();
 
@@ -122,6 +123,33 @@ Deno.test("chunk: a corrupt batch is a DecodeError and can be retried", () => {
   const chunk = new Chunk(ps, bytes, null, { bytes: 0, refs: 1 }, 0n, -1, 1n, 3);
   assert.throws(() => chunk.nextBatch(true, 1 << 20), DecodeError);
   assert.equal(chunk.exhausted, false, "the position stays on the failed batch");
+});
+
+Deno.test("chunk: a flipped byte deep inside a large batch is a DecodeError at that batch", () => {
+  // Two 1000 x 1 KiB batches, as in catch-up: the CRC runs its braided path over ~1 MB.
+  const value = new Uint8Array(1024).map((_, i) => i * 31);
+  const big = (base: number) => {
+    const b = new RecordBatchBuilder({ baseOffset: base, initialCapacity: 1000 * 1040 });
+    for (let i = 0; i < 1000; i++) b.append(1000 + i, null, value);
+    return b.finish();
+  };
+  const first = big(0);
+  // Where record 500's value sits: a flip there leaves the batch decodable, only the CRC sees it.
+  const probe = big(1000);
+  const middle = decodeRecordBatches(probe).batches[0]!.records[500]!.value!.byteOffset + 7;
+  // maxTimestamp (header, inside the CRC), record 500's value, the last value byte.
+  for (const at of [40, middle, probe.length - 2]) {
+    const second = big(1000);
+    second[at]! ^= 0x04;
+    const bytes = concat(first, second);
+    const ps = new PartitionState("t", 0);
+    const chunk = new Chunk(ps, bytes, null, { bytes: 0, refs: 1 }, 0n, -1, 2000n, 3);
+    assert.equal(chunk.nextBatch(true, 1 << 20)?.records.length, 1000, "the sound batch");
+    assert.throws(() => chunk.nextBatch(true, 1 << 20), DecodeError, `flip at ${at}`);
+    assert.equal(chunk.exhausted, false);
+    // Without the check the same bytes decode: the error above came from the CRC.
+    assert.equal(chunk.nextBatch(false, 1 << 20)?.records.length, 1000);
+  }
 });
 
 function part(partition: number, fetchOffset: bigint): SessionPartition {
