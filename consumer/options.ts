@@ -99,10 +99,10 @@ export interface ConsumerOptions extends ClientOptions {
    * Address space reserved (never written, so no physical memory) while the consumer runs, so
    * that V8 paces its full garbage collections on it rather than on the small JS heap: every
    * fetched byte is an ArrayBuffer, and without it V8 runs a full collection every ~20 MB
-   * fetched (a quarter of the CPU time at 1 KiB records). It shows in
-   * `Deno.memoryUsage().external`; dead fetch responses wait a little longer to be freed (about
-   * 25 MB more resident memory at 1 GB/s). One reservation per process, the largest asked for
-   * by a live consumer. Default 4 x `maxBufferedBytes`; 0 turns it off.
+   * fetched (a quarter of the CPU time at 1 KiB records; the default cuts that ~3x). It shows
+   * in `Deno.memoryUsage().external`; dead fetch responses wait longer to be freed (about 50 MB
+   * more resident memory at 1 GB/s). One reservation per process, the largest asked for by a
+   * live consumer. Default 8 x `maxBufferedBytes`; 0 turns it off.
    */
   gcHeadroomBytes?: number;
   /** The client's rack, for fetch-from-follower and rack-aware assignment. */
@@ -244,7 +244,7 @@ export function resolveConsumerOptions(options: ConsumerOptions): ResolvedConsum
 }
 
 function headroom(value: number | undefined, budget: number): number {
-  if (value === undefined) return 4 * Math.floor(budget);
+  if (value === undefined) return 8 * Math.floor(budget);
   if (!Number.isFinite(value) || value < 0) {
     throw new RangeError("options.gcHeadroomBytes must be a non-negative number");
   }

@@ -31,7 +31,9 @@ Deno.test("gc headroom: reserved address space is not resident memory", () => {
   const release = reserveGcHeadroom(512 * MiB);
   try {
     const after = Deno.memoryUsage();
-    assert.ok(after.external - before.external >= 512 * MiB, "V8 counts it");
+    // Absolute, not a difference: the allocation may itself trigger a collection that frees
+    // earlier garbage (other tests' buffers).
+    assert.ok(after.external >= 512 * MiB, "V8 counts it");
     assert.ok(
       after.rss - before.rss < 64 * MiB,
       `rss grew by ${(after.rss - before.rss) / MiB} MiB`,
@@ -41,11 +43,11 @@ Deno.test("gc headroom: reserved address space is not resident memory", () => {
   }
 });
 
-Deno.test("gc headroom: defaults to 4 x the budget, 0 turns it off, negatives are refused", () => {
+Deno.test("gc headroom: defaults to 8 x the budget, 0 turns it off, negatives are refused", () => {
   const o = (extra: Record<string, unknown>) =>
     resolveConsumerOptions({ brokers: ["localhost:9092"], ...extra });
-  assert.equal(o({}).gcHeadroomBytes, 4 * 64 * MiB);
-  assert.equal(o({ maxBufferedBytes: 8 * MiB }).gcHeadroomBytes, 32 * MiB);
+  assert.equal(o({}).gcHeadroomBytes, 8 * 64 * MiB);
+  assert.equal(o({ maxBufferedBytes: 8 * MiB }).gcHeadroomBytes, 64 * MiB);
   assert.equal(o({ gcHeadroomBytes: 0 }).gcHeadroomBytes, 0);
   assert.throws(() => o({ gcHeadroomBytes: -1 }), RangeError);
   assert.throws(() => o({ gcHeadroomBytes: Infinity }), RangeError);

@@ -167,7 +167,14 @@ Deno.test("abort during the backoff rejects at once with the signal's reason", a
   const c = new AbortController();
   let n = 0;
   const reason = new KafkaError("stop");
-  const run = withRetry(retryPolicy({ initialBackoffMs: 60_000, maxBackoffMs: 60_000 }), () => {
+  // The deadline is well past the backoff (and its jitter), or the loop would give up at once
+  // with the attempt's error instead of sleeping.
+  const policy = retryPolicy({
+    initialBackoffMs: 60_000,
+    maxBackoffMs: 60_000,
+    deadlineMs: 600_000,
+  });
+  const run = withRetry(policy, () => {
     n++;
     setTimeout(() => c.abort(reason), 10);
     throw retriable();
