@@ -8,7 +8,15 @@
 import assert from "node:assert/strict";
 import { Consumer, type ConsumerRecord } from "../../consumer/mod.ts";
 import { KafkaError } from "../../protocol/errors.ts";
-import { b, BOOTSTRAP, createTopic, produce, take, text, uniq } from "../helpers/consumer_testkit.ts";
+import {
+  b,
+  BOOTSTRAP,
+  createTopic,
+  produce,
+  take,
+  text,
+  uniq,
+} from "../helpers/consumer_testkit.ts";
 
 const T0 = 1_700_000_000_000;
 

@@ -87,7 +87,8 @@ async function havePython(): Promise<boolean> {
 }
 
 Deno.test({
-  name: "SCRAM: live cross-check against Python's hashlib/hmac (escaping, raw UTF-8 like Kafka, both hashes)",
+  name:
+    "SCRAM: live cross-check against Python's hashlib/hmac (escaping, raw UTF-8 like Kafka, both hashes)",
   ignore: !(await havePython()),
   async fn() {
     const salt = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
