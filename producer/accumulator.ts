@@ -11,8 +11,13 @@
  */
 
 import type { CompressionCodec } from "../protocol/compression/mod.ts";
-import { errorCode, ProtocolError } from "../protocol/errors.ts";
-import { maxRecordSize, RecordBatchBuilder } from "../protocol/record_batch_builder.ts";
+import { errorCode, KafkaError, ProtocolError } from "../protocol/errors.ts";
+import { lz4FrameBound } from "../protocol/compression/lz4.ts";
+import {
+  compressRecordBatch,
+  maxRecordSize,
+  RecordBatchBuilder,
+} from "../protocol/record_batch_builder.ts";
 import { RecordBatchLayout, type RecordHeader } from "../protocol/record_batch.ts";
 import { type PartitionState, ProducerBatch } from "./batch.ts";
 import type { Delivery } from "./delivery.ts";
@@ -25,6 +30,11 @@ const MESSAGE_TOO_LARGE = errorCode("MESSAGE_TOO_LARGE");
 const MAX_INITIAL_CAPACITY = 1 << 20;
 /** A partition's first builder starts at most this large. */
 const FIRST_CAPACITY = 16_384;
+/**
+ * Batches smaller than this are compressed on the producer's thread when they are drained:
+ * handing them to a worker would cost more latency than the compression itself.
+ */
+export const WORKER_MIN_BYTES = 65_536;
 
 /** What the accumulator tells the sender. */
 export interface AccumulatorHooks {
@@ -32,6 +42,18 @@ export interface AccumulatorHooks {
   wake(): void;
   /** A new batch was opened; its linger ends at `lingerEndsAt`. */
   opened(ps: PartitionState, lingerEndsAt: number): void;
+  /** A compression worker lost a batch (it died, or the producer closed): fail it. */
+  lost(b: ProducerBatch, error: Error): void;
+}
+
+/** How the accumulator hands batches to compression workers (`CompressionPool`). */
+export interface BatchCompressor {
+  submit(
+    batch: Uint8Array,
+    level: number | undefined,
+    output: Uint8Array | undefined,
+    done: (bytes: Uint8Array | null, input: Uint8Array | null) => void,
+  ): boolean;
 }
 
 /** The batches of every partition, and the byte budget they share. */
@@ -42,18 +64,47 @@ export class Accumulator {
   readonly incomplete = new Set<ProducerBatch>();
   /** Set when a record waits for budget: every batch is then ready (as in Java). */
   memoryWait = false;
+  /** Batches a compression worker compressed. */
+  workerCompressed = 0;
   readonly #o: ResolvedProducerOptions;
   readonly #codec: CompressionCodec;
   readonly #transactional: boolean;
   readonly #hooks: AccumulatorHooks;
+  readonly #compressor: BatchCompressor | null;
+  /** The capacity of a full-size builder buffer (the ones kept for reuse). */
+  readonly #fullCapacity: number;
+  /** Full-size builder buffers free for reuse. */
+  readonly #spares: Uint8Array[] = [];
+  /** The capacity of an output buffer a full batch is compressed into (the worst case). */
+  readonly #outCapacity: number;
+  /** Output buffers of acknowledged batches, free for reuse. */
+  readonly #outSpares: Uint8Array[] = [];
+  /**
+   * How many spares are kept: a quarter of `bufferMemory` (outside the budget, as they hold
+   * no records), at least 2, at most 16.
+   */
+  readonly #maxSpares: number;
   #buffered = 0;
   #maxBuffered = 0;
 
-  constructor(options: ResolvedProducerOptions, codec: CompressionCodec, hooks: AccumulatorHooks) {
+  constructor(
+    options: ResolvedProducerOptions,
+    codec: CompressionCodec,
+    hooks: AccumulatorHooks,
+    compressor: BatchCompressor | null = null,
+  ) {
     this.#o = options;
     this.#codec = codec;
     this.#transactional = options.transactionalId !== undefined;
     this.#hooks = hooks;
+    this.#compressor = codec === 0 ? null : compressor;
+    this.#fullCapacity = Math.min(options.batchSize, MAX_INITIAL_CAPACITY);
+    this.#maxSpares = Math.max(
+      2,
+      Math.min(16, Math.floor(options.bufferMemory / 4 / this.#fullCapacity)),
+    );
+    // lz4's worst case; zstd and gzip fit too, snappy's worst case may not (it then allocates).
+    this.#outCapacity = HEADER + lz4FrameBound(this.#fullCapacity - HEADER);
   }
 
   /** Bytes of records accepted and not yet completed. */
@@ -86,7 +137,7 @@ export class Accumulator {
     if (b !== null) {
       const after = b.builder!.estimatedSizeAfter(ts, key, value, headers);
       if (after > this.#o.batchSize) {
-        ps.open = null;
+        this.#close(ps, b);
         b = null;
       } else need = after - b.size;
     }
@@ -115,10 +166,86 @@ export class Accumulator {
       if (report !== null) (b.reported ??= [])[idx] = report;
     }
     if (size >= this.#o.batchSize) {
-      ps.open = null;
+      this.#close(ps, b);
       this.#hooks.wake();
     } else if (this.#o.lingerMs === 0) this.#hooks.wake();
     return grew;
+  }
+
+  /** The partition's open batch takes no more records (full). */
+  #close(ps: PartitionState, b: ProducerBatch): void {
+    ps.open = null;
+    ps.capacityHint = Math.max(b.size, ps.capacityHint >>> 1);
+    this.compressAhead(b);
+  }
+
+  /**
+   * Hands a closed batch large enough to a compression worker, so it is compressed while
+   * this thread batches and sends; it is drainable once it is back. Returns whether it went.
+   * Its sequence is assigned at drain as for any batch (the bytes are patched then).
+   */
+  compressAhead(b: ProducerBatch): boolean {
+    const compressor = this.#compressor;
+    if (compressor === null || b.size < WORKER_MIN_BYTES || b.builder === null) return false;
+    const builder = b.builder;
+    if (b === b.ps.open) b.ps.open = null;
+    const batch = builder.finishUncompressed();
+    const level = this.#o.compressionLevel;
+    const output = this.#outSpares.pop();
+    const done = (bytes: Uint8Array | null, input: Uint8Array | null) =>
+      this.#compressed(b, bytes, input);
+    if (!compressor.submit(batch, level, output, done)) {
+      // No worker ready: compress here, now (as a drain would have).
+      b.bytes = compressRecordBatch(batch, level, output);
+      b.builder = null;
+      this.recycle(batch);
+      return false;
+    }
+    b.builder = null;
+    b.compressing = true;
+    return true;
+  }
+
+  #compressed(b: ProducerBatch, bytes: Uint8Array | null, input: Uint8Array | null): void {
+    b.compressing = false;
+    if (b.done) {
+      // Failed or expired meanwhile: nothing to send.
+      if (input !== null) this.recycle(input);
+      return;
+    }
+    if (input === null) {
+      this.#hooks.lost(b, new KafkaError("the batch was lost with its compression worker"));
+      return;
+    }
+    if (bytes === null) {
+      bytes = compressRecordBatch(input.subarray(0, b.size), this.#o.compressionLevel);
+    } else this.workerCompressed++;
+    b.bytes = bytes;
+    this.recycle(input);
+    this.#hooks.wake();
+  }
+
+  /**
+   * Takes back a buffer no batch needs any more: a full-size builder buffer, for a later
+   * batch, or a full-size output buffer, for a later compression.
+   */
+  recycle(buffer: Uint8Array | null): void {
+    if (buffer === null) return;
+    const size = buffer.buffer.byteLength;
+    if (size === this.#fullCapacity) {
+      if (this.#spares.length < this.#maxSpares) {
+        this.#spares.push(new Uint8Array(buffer.buffer, 0, size));
+      }
+    } else if (size === this.#outCapacity && this.#compressor !== null) {
+      if (this.#outSpares.length < this.#maxSpares) {
+        this.#outSpares.push(new Uint8Array(buffer.buffer, 0, size));
+      }
+    }
+  }
+
+  /** Finishes a batch at its first drain (compressing it here, if no worker did). */
+  finish(b: ProducerBatch): void {
+    this.recycle(b.finish());
   }
 
   /** The size of a batch holding only this record; throws when that can never be sent. */
@@ -140,24 +267,32 @@ export class Accumulator {
     return need;
   }
 
-  /** A record builder with the producer's codec, sized for `capacity` bytes. */
-  newBuilder(capacity: number): RecordBatchBuilder {
+  /**
+   * A record builder with the producer's codec, sized for `capacity` bytes, or built in
+   * `buffer`.
+   */
+  newBuilder(capacity: number, buffer?: Uint8Array): RecordBatchBuilder {
     return new RecordBatchBuilder({
       compression: this.#codec,
       ...this.#o.compressionLevel !== undefined && { level: this.#o.compressionLevel },
       transactional: this.#transactional,
       initialCapacity: capacity,
+      maxCapacity: this.#o.batchSize,
+      ...buffer !== undefined && { buffer },
     });
   }
 
   #open(ps: PartitionState, need: number): ProducerBatch {
-    // Start where the partition's last batch ended: a busy partition does not regrow its
-    // buffer batch after batch, and a quiet one (awaited sends, idle flush) does not allocate
-    // a whole batchSize, up to 1 MiB, per record (Java pools its batch buffers instead).
-    const hint = ps.lastBatchSize > 0 ? ps.lastBatchSize : FIRST_CAPACITY;
-    const builder = this.newBuilder(
-      Math.max(need, Math.min(this.#o.batchSize, MAX_INITIAL_CAPACITY, hint)),
-    );
+    // Start where the partition's last batches ended: a quiet partition (awaited sends, idle
+    // flush) does not allocate a whole batchSize, up to 1 MiB, per record. A busy one (one of
+    // its last two batches at least half full) gets a full-size buffer, so it never regrows and copies
+    // batch after batch; so does any batch when a finished one left its buffer for reuse
+    // (Java pools its batch buffers).
+    const full = this.#fullCapacity;
+    const hint = ps.capacityHint > 0 ? ps.capacityHint : FIRST_CAPACITY;
+    const builder = (hint > full / 4 || this.#spares.length > 0) && need <= full
+      ? this.newBuilder(full, this.#spares.pop() ?? new Uint8Array(full))
+      : this.newBuilder(Math.max(need, Math.min(full, hint)));
     const now = Date.now();
     const b = new ProducerBatch(ps, builder, now);
     ps.queue.push(b);
@@ -194,7 +329,7 @@ export class Accumulator {
   take(ps: PartitionState, b: ProducerBatch): void {
     if (b === ps.open) ps.open = null;
     ps.queue.shift();
-    if (b.bytes === null) ps.lastBatchSize = b.size;
+    if (!b.drained) ps.capacityHint = Math.max(b.size, ps.capacityHint >>> 1);
   }
 
   /** Takes a batch off its queue wherever it is (it expired or failed). */
@@ -231,10 +366,19 @@ export class Accumulator {
     this.incomplete.delete(b);
   }
 
-  /** A batch completed: its bytes leave the budget. */
-  release(b: ProducerBatch): void {
+  /**
+   * A batch completed: its bytes leave the budget. `acknowledged`: the broker answered the
+   * request that carried it, so that request was written out in full and nothing reads the
+   * bytes any more; their buffer is reused. (After a failure a write may still be queued:
+   * those buffers are left to the garbage collector.)
+   */
+  release(b: ProducerBatch, acknowledged = false): void {
     this.#buffered -= b.size;
     b.ps.buffered -= b.size;
     this.incomplete.delete(b);
+    if (acknowledged && b.bytes !== null) {
+      this.recycle(b.bytes);
+      b.bytes = null;
+    }
   }
 }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { RecordBatchBuilder } from "../protocol/record_batch_builder.ts";
+import { patchProducerState, type RecordBatchBuilder } from "../protocol/record_batch_builder.ts";
 import { decodeRecordBatches } from "../protocol/record_batch_decoder.ts";
 import type { Delivery } from "./delivery.ts";
 import type { ProducerRecord } from "./record.ts";
@@ -49,8 +49,12 @@ export class PartitionState {
   active = false;
   /** Bytes of this partition's batches accepted and not yet completed. */
   buffered = 0;
-  /** Bytes of the last batch drained (0 before the first): the next builder starts there. */
-  lastBatchSize = 0;
+  /**
+   * What the next builder's buffer starts at (0 before the first batch): the size of the last
+   * batch closed or drained, or half the previous hint if that was more, so one small batch (a flush, a
+   * full budget making every batch ready) does not make the next busy batch regrow from it.
+   */
+  capacityHint = 0;
 
   // Idempotence, as Java's TransactionManager keeps it per partition.
   /** Drained, not yet completed batches (sequence order): sent, or queued for a retry. */
@@ -79,8 +83,15 @@ export class ProducerBatch {
   readonly ps: PartitionState;
   /** Appends go here until the batch is drained. */
   builder: RecordBatchBuilder | null;
-  /** The finished batch (after the first drain); retries resend these bytes. */
+  /**
+   * The finished batch (after the first drain, or once a worker compressed it); retries
+   * resend these bytes.
+   */
   bytes: Uint8Array | null = null;
+  /** Drained at least once: its sequence (if any) is assigned and its bytes are final. */
+  drained = false;
+  /** A compression worker has the batch: it may be drained once it is back. */
+  compressing = false;
   count = 0;
   /** Bytes counted against the producer's buffer budget. */
   size = 0;
@@ -111,10 +122,23 @@ export class ProducerBatch {
     this.createdMs = now;
   }
 
-  /** Encodes the batch for good (its first drain); retries resend these bytes. */
-  finish(): void {
-    this.bytes = this.builder!.finish();
+  /**
+   * Encodes the batch for good (its first drain; a batch a worker compressed already is).
+   * Returns the builder's buffer when the bytes no longer need it (compressed), for reuse.
+   */
+  finish(): Uint8Array | null {
+    const builder = this.builder;
+    if (builder === null) return null;
+    this.bytes = builder.finish();
     this.builder = null;
+    return builder.releaseBuffer();
+  }
+
+  /** Sets the idempotence fields, in the builder or, once finished, in the bytes. */
+  setProducerState(producerId: bigint, producerEpoch: number, baseSequence: number): void {
+    if (this.builder !== null) {
+      this.builder.setProducerState(producerId, producerEpoch, baseSequence);
+    } else patchProducerState(this.bytes!, producerId, producerEpoch, baseSequence);
   }
 
   /** The sequence of the batch's last record. */
@@ -179,6 +203,7 @@ export function splitBatch(
       seq = incrementSequence(seq, p.count);
     }
     p.finish();
+    p.drained = true;
   }
   return parts;
 }

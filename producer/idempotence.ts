@@ -9,7 +9,7 @@
 import type { Cluster } from "../cluster/cluster.ts";
 import { Api } from "../protocol/apis.ts";
 import { errorCode, errorCodeInfo, KafkaError, ProtocolError } from "../protocol/errors.ts";
-import { rewriteProducerState } from "../protocol/record_batch_builder.ts";
+import { patchProducerState } from "../protocol/record_batch_builder.ts";
 import type { Track } from "./background.ts";
 import { incrementSequence, type PartitionState, type ProducerBatch } from "./batch.ts";
 import type { ProducerMetadata } from "./metadata.ts";
@@ -126,7 +126,7 @@ export class Idempotence {
     b.producerEpoch = this.#producerEpoch;
     ps.nextSequence = incrementSequence(ps.nextSequence, b.count);
     ps.inflight.push(b);
-    b.builder!.setProducerState(b.producerId, b.producerEpoch, b.baseSequence);
+    b.setProducerState(b.producerId, b.producerEpoch, b.baseSequence);
   }
 
   /** Java's TransactionManager.canRetry: whether a batch the broker refused may be resent. */
@@ -274,7 +274,7 @@ export class Idempotence {
       b.producerEpoch = this.#producerEpoch;
       b.baseSequence = seq;
       b.sequenceReset = true;
-      if (b.bytes !== null) rewriteProducerState(b.bytes, b.producerId, b.producerEpoch, seq);
+      if (b.bytes !== null) patchProducerState(b.bytes, b.producerId, b.producerEpoch, seq);
       seq = incrementSequence(seq, b.count);
     }
     ps.producerId = this.#producerId;
@@ -291,7 +291,7 @@ export class Idempotence {
       if (b.baseSequence < failed.baseSequence) continue;
       b.baseSequence -= failed.count;
       if (b.bytes !== null) {
-        rewriteProducerState(b.bytes, b.producerId, b.producerEpoch, b.baseSequence);
+        patchProducerState(b.bytes, b.producerId, b.producerEpoch, b.baseSequence);
       }
     }
   }

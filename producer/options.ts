@@ -77,6 +77,16 @@ export interface ProducerOptions extends ClientOptions {
   /** Codec level (gzip 1-9, zstd 1-22, lz4 ignored); default the codec's own. */
   compressionLevel?: number;
   /**
+   * Workers that compress batches of 64 KiB and more while the producer's thread keeps
+   * batching and sending (the Java client likewise compresses on the caller's thread while
+   * its sender thread does I/O). Smaller batches are compressed on the producer's thread,
+   * where handing them over would cost more latency than it saves. The workers start with
+   * the first such batch and stop when the producer closes; 0 compresses everything on the
+   * producer's thread. Default: the number of CPU cores minus one, at most 2 (so 1 on a
+   * 2-core machine). Without compression none start.
+   */
+  compressionWorkers?: number;
+  /**
    * Upper bound on the time from accepting a record to reporting its outcome, retries
    * included; default 120 s.
    */
@@ -107,6 +117,7 @@ export interface ResolvedProducerOptions {
   bufferMemory: number;
   compression: CompressionName;
   compressionLevel: number | undefined;
+  compressionWorkers: number;
   requestTimeoutMs: number;
   deliveryTimeoutMs: number;
   maxBlockMs: number;
@@ -124,6 +135,18 @@ function positive(name: string, v: number | undefined, dflt: number, min = 1): n
     throw new RangeError(`${name} must be a number >= ${min}, got ${v}`);
   }
   return v;
+}
+
+/** The `compressionWorkers` option, checked, or its default for this machine. */
+function compressionWorkers(n: number | undefined): number {
+  if (n === undefined) {
+    const cores = globalThis.navigator?.hardwareConcurrency ?? 1;
+    return Math.max(0, Math.min(2, cores - 1));
+  }
+  if (!Number.isInteger(n) || n < 0 || n > 64) {
+    throw new RangeError(`compressionWorkers must be an integer in 0..64, got ${n}`);
+  }
+  return n;
 }
 
 /**
@@ -183,6 +206,7 @@ export function resolveProducerOptions(options: ProducerOptions): ResolvedProduc
     bufferMemory: positive("bufferMemory", options.bufferMemory, 32 * 1024 * 1024),
     compression,
     compressionLevel: options.compressionLevel,
+    compressionWorkers: compressionWorkers(options.compressionWorkers),
     requestTimeoutMs,
     deliveryTimeoutMs: Math.max(deliveryTimeoutMs, lingerMs + requestTimeoutMs),
     maxBlockMs: positive("maxBlockMs", options.maxBlockMs, 60_000, 0),

@@ -20,6 +20,7 @@ import { abortReason, ClosedError } from "../protocol/errors.ts";
 import type { Logger } from "../protocol/logger.ts";
 import { Accumulator } from "./accumulator.ts";
 import { Background, errorText } from "./background.ts";
+import { CompressionPool } from "./compression_pool.ts";
 import type { TopicState } from "./batch.ts";
 import { Deliveries, SendDelivery } from "./delivery.ts";
 import { TransactionStateError } from "./errors.ts";
@@ -98,6 +99,10 @@ export interface ProducerMetrics {
    * (idle flush; always 0 with `lingerWhenIdle: true`).
    */
   readonly idleFlushes: number;
+  /** Batches compressed by a compression worker (see `compressionWorkers`). */
+  readonly workerCompressedBatches: number;
+  /** Compression workers running now (they start with the first large compressed batch). */
+  readonly compressionWorkersRunning: number;
   /** The idempotent producer id, or -1n. */
   readonly producerId: bigint;
   /** Its epoch, or -1. */
@@ -136,6 +141,7 @@ export class Producer implements AsyncDisposable {
   readonly #idempotence: Idempotence;
   readonly #txn: TransactionManager | undefined;
   readonly #sender: Sender;
+  readonly #compressionPool: CompressionPool | undefined;
   #state: "open" | "closing" | "closed" = "open";
   #closePromise: Promise<void> | undefined;
 
@@ -154,10 +160,18 @@ export class Producer implements AsyncDisposable {
     }
     this.#logger = this.#cluster.logger;
     const signal = this.#closeController.signal;
-    this.#accumulator = new Accumulator(this.#o, compressionFromName(this.#o.compression), {
+    const codec = compressionFromName(this.#o.compression);
+    this.#compressionPool = codec !== 0 && this.#o.compressionWorkers > 0
+      ? new CompressionPool(this.#o.compressionWorkers, this.#logger)
+      : undefined;
+    this.#accumulator = new Accumulator(this.#o, codec, {
       wake: () => this.#sender.wake(),
       opened: (ps, lingerEndsAt) => this.#sender.opened(ps, lingerEndsAt),
-    });
+      lost: (b, error) => {
+        this.#sender.fail(b, error);
+        this.#sender.wake();
+      },
+    }, this.#compressionPool ?? null);
     this.#metadata = new ProducerMetadata(this.#cluster, this.#o, signal, this.#track, {
       ready: () => {
         this.#pump();
@@ -254,6 +268,8 @@ export class Producer implements AsyncDisposable {
       retries: stats.retries,
       splits: stats.splits,
       idleFlushes: stats.idleFlushes,
+      workerCompressedBatches: this.#accumulator.workerCompressed,
+      compressionWorkersRunning: this.#compressionPool?.running ?? 0,
       producerId: this.#idempotence.producerId,
       producerEpoch: this.#idempotence.producerEpoch,
     };
@@ -596,6 +612,8 @@ export class Producer implements AsyncDisposable {
     this.#sender.failAll(error);
     this.#state = "closed";
     this.#sender.stop();
+    // Batches still with a worker were failed above: what comes back is dropped.
+    this.#compressionPool?.close();
     this.#closeController.abort(error);
     if (this.#ownsCluster) await this.#cluster.close();
     // In-flight requests now fail; their batches fail with them.

@@ -226,6 +226,8 @@ export class Sender {
       this.#expire(b);
       return round.lookAgainAt(now);
     }
+    // With a compression worker: its return wakes the sender.
+    if (b.compressing) return;
     const lingerEnd = acc.lingerEnd(ps, b, round.urgent);
     // Idle flush: an open batch whose leader has nothing in flight goes now; it lingers
     // (and fills) only while requests are in flight.
@@ -235,6 +237,8 @@ export class Sender {
     const leader = this.#cluster.leaderFor(ps.topic.name, ps.partition);
     if (leader < 0) return this.#metadata.refreshSoon();
     if (!this.#maySend(ps, b, leader) || !round.fits(leader, b.size, o.maxRequestSize)) return;
+    // A large batch still open goes to a compression worker first; it is sent once back.
+    if (b.builder !== null && acc.compressAhead(b)) return;
     acc.take(ps, b);
     if (early) this.stats.idleFlushes++;
     this.#prepare(ps, b);
@@ -251,11 +255,15 @@ export class Sender {
     return this.#txn === undefined || this.#txn.maySend(ps);
   }
 
-  /** Assigns the sequence (first drain only) and finishes the batch's bytes. */
+  /**
+   * Assigns the sequence (first drain only) and finishes the batch's bytes (a batch a worker
+   * compressed has them: its producer fields are patched).
+   */
   #prepare(ps: PartitionState, b: ProducerBatch): void {
-    if (b.bytes !== null) return;
+    if (b.drained) return;
+    b.drained = true;
     if (this.#o.idempotent && b.baseSequence < 0) this.#idempotence.assignSequence(ps, b);
-    b.finish();
+    this.#acc.finish(b);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -411,7 +419,8 @@ export class Sender {
       if (e instanceof ConnectionError || e instanceof TimeoutError) this.#metadata.refreshSoon();
       return;
     }
-    this.fail(b, e instanceof Error ? e : new KafkaError(String(e)));
+    // Aborted: the request died with the connections the abort closed; report the abort.
+    this.fail(b, this.#forced ?? (e instanceof Error ? e : new KafkaError(String(e))));
   }
 
   // ---------------------------------------------------------------------------------------
@@ -496,7 +505,7 @@ export class Sender {
   #complete(b: ProducerBatch, error: Error | undefined, baseOffset: bigint, logAppend: number) {
     if (b.done) return;
     b.done = true;
-    this.#acc.release(b);
+    this.#acc.release(b, error === undefined && this.#o.acks !== 0);
     this.#deliveries.settle(b, error, baseOffset, logAppend);
     const waiters = b.waiters;
     if (waiters !== null) {
@@ -515,7 +524,7 @@ export class Sender {
   /** Fails every batch not yet drained (transaction aborting, or fatal). */
   #failUndrained(error: Error): void {
     for (const ps of [...this.#acc.active]) {
-      for (const b of [...ps.queue]) if (b.bytes === null) this.fail(b, error);
+      for (const b of [...ps.queue]) if (!b.drained) this.fail(b, error);
     }
   }
 

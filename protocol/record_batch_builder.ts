@@ -6,7 +6,7 @@
  * @module
  */
 
-import { compress, type CompressionCodec } from "./compression/mod.ts";
+import { type CompressionCodec, compressWithHeadroom } from "./compression/mod.ts";
 import { encodeControlRecordKey, encodeEndTxnMarkerValue } from "./control_record.ts";
 import { crc32c } from "./crc32c.ts";
 import { ClosedError } from "./errors.ts";
@@ -50,6 +50,17 @@ export interface RecordBatchBuilderOptions {
   deleteHorizonMs?: number;
   /** Starting size of the buffer in bytes (e.g. the producer's batch.size); default 1024. */
   initialCapacity?: number;
+  /**
+   * A buffer to build in instead of allocating one (`initialCapacity` is then ignored): a
+   * producer reuses the buffers of its finished batches this way. Its bytes are overwritten;
+   * it is replaced if the batch outgrows it.
+   */
+  buffer?: Uint8Array;
+  /**
+   * The size the buffer should not grow beyond by doubling (e.g. the producer's batch.size):
+   * growth stops there unless a record needs more. Default: none.
+   */
+  maxCapacity?: number;
 }
 
 /** The varint size of a zigzag int32 (inlined by hand where it is hot). */
@@ -193,6 +204,9 @@ export class RecordBatchBuilder {
   readonly #partitionLeaderEpoch: number;
   readonly #baseOffset: bigint | number;
   readonly #deleteHorizonMs: number | undefined;
+  readonly #maxCapacity: number;
+  /** Whether the finished batch's bytes live in `#buf` (uncompressed, or not finished). */
+  #ownsBytes = true;
 
   /** Starts an empty batch. */
   constructor(options: RecordBatchBuilderOptions = {}) {
@@ -213,7 +227,11 @@ export class RecordBatchBuilder {
     if (options.isControl) attrs |= BatchAttributes.Control;
     if (this.#deleteHorizonMs !== undefined) attrs |= BatchAttributes.DeleteHorizon;
     this.#attributes = attrs;
-    this.#buf = new Uint8Array(Math.max(HEADER + 64, options.initialCapacity ?? 1024));
+    this.#maxCapacity = options.maxCapacity ?? Infinity;
+    const given = options.buffer;
+    this.#buf = given !== undefined && given.length >= HEADER + 64
+      ? given
+      : new Uint8Array(Math.max(HEADER + 64, options.initialCapacity ?? 1024));
   }
 
   /** Records appended so far. */
@@ -363,8 +381,12 @@ export class RecordBatchBuilder {
   }
 
   #grow(extra: number): void {
+    const need = this.#pos + extra;
     let cap = this.#buf.length * 2;
-    while (cap < this.#pos + extra) cap *= 2;
+    while (cap < need) cap *= 2;
+    // Doubling past the batch limit would allocate (and copy into) up to twice what the
+    // batch can ever hold.
+    if (cap > this.#maxCapacity) cap = Math.max(need, this.#maxCapacity);
     const next = new Uint8Array(cap);
     next.set(this.#buf.subarray(0, this.#pos));
     this.#buf = next;
@@ -375,22 +397,59 @@ export class RecordBatchBuilder {
    * the builder's buffer (no copy); the builder accepts no more records afterwards.
    */
   finish(): Uint8Array {
-    if (this.#finished) throw new ClosedError("record batch builder");
-    if (this.#count === 0) throw new RangeError("a record batch needs at least one record");
-    this.#finished = true;
+    this.#complete();
     let out: Uint8Array;
     if (this.#compression === 0) {
       out = this.#buf.subarray(0, this.#pos);
     } else {
-      const packed = compress(
+      // Compressed straight after room for the header: no copy of the compressed bytes.
+      out = compressWithHeadroom(
         this.#compression,
         this.#buf.subarray(HEADER, this.#pos),
+        HEADER,
         this.#level,
       );
-      out = new Uint8Array(HEADER + packed.length);
-      out.set(packed, HEADER);
+      this.#ownsBytes = false;
     }
-    const v = new DataView(out.buffer, out.byteOffset, out.byteLength);
+    this.#writeHeader(out);
+    v32(out).setUint32(L.Crc, crc32c(out, L.Attributes, out.length));
+    return out;
+  }
+
+  /**
+   * Completes the batch but leaves its records uncompressed, for {@linkcode compressRecordBatch}
+   * to compress later, possibly in another thread: the header is written (its attributes name
+   * the codec; the CRC is not computed), and the result is a view of the builder's buffer.
+   * `compressRecordBatch(b.finishUncompressed(), level)` has the same bytes as `b.finish()`.
+   */
+  finishUncompressed(): Uint8Array {
+    this.#complete();
+    const out = this.#buf.subarray(0, this.#pos);
+    this.#writeHeader(out);
+    return out;
+  }
+
+  /**
+   * Hands over the builder's buffer for reuse once the finished batch's bytes are elsewhere
+   * (`finish()` with a codec); null while they are in it (uncompressed, not finished, or
+   * `finishUncompressed()`, whose caller owns the buffer through the returned view).
+   */
+  releaseBuffer(): Uint8Array | null {
+    if (!this.#finished || this.#ownsBytes) return null;
+    const b = this.#buf;
+    this.#ownsBytes = true;
+    return b;
+  }
+
+  #complete(): void {
+    if (this.#finished) throw new ClosedError("record batch builder");
+    if (this.#count === 0) throw new RangeError("a record batch needs at least one record");
+    this.#finished = true;
+  }
+
+  /** Writes every header field but the CRC; `out` holds the whole batch. */
+  #writeHeader(out: Uint8Array): void {
+    const v = v32(out);
     setInt64(v, L.BaseOffset, this.#baseOffset);
     v.setInt32(L.BatchLength, out.length - L.LogOverhead);
     v.setInt32(L.PartitionLeaderEpoch, this.#partitionLeaderEpoch);
@@ -403,9 +462,45 @@ export class RecordBatchBuilder {
     v.setInt16(L.ProducerEpoch, this.#producerEpoch);
     v.setInt32(L.BaseSequence, this.#baseSequence);
     v.setInt32(L.RecordCount, this.#count);
-    v.setUint32(L.Crc, crc32c(out, L.Attributes, out.length));
-    return out;
   }
+}
+
+function v32(b: Uint8Array): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/**
+ * Compresses the records of a batch that {@linkcode RecordBatchBuilder.finishUncompressed}
+ * returned, with the codec its attributes name, and completes it: header copied, batch length
+ * set, CRC computed. Returns a view of `out` when it has room enough (see `compressWithHeadroom`),
+ * else of a new buffer; the input is left as it was (its owner may reuse it). Pure and
+ * self-contained, so a worker can run it.
+ *
+ * @example
+ * ```ts
+ * import { Compression, compressRecordBatch, decodeRecordBatches, RecordBatchBuilder } from "@denokafka/kafka/protocol";
+ * const b = new RecordBatchBuilder({ compression: Compression.Lz4 });
+ * b.append(1, null, new TextEncoder().encode("hello"));
+ * const bytes = compressRecordBatch(b.finishUncompressed());
+ * console.log(decodeRecordBatches(bytes).batches[0]!.count); // 1
+ * ```
+ */
+export function compressRecordBatch(
+  batch: Uint8Array,
+  level?: number,
+  out?: Uint8Array,
+): Uint8Array {
+  if (batch.length < HEADER || batch[L.Magic] !== 2) {
+    throw new RangeError("not a v2 record batch");
+  }
+  const codec = (batch[L.Attributes + 1]! & 7) as CompressionCodec;
+  if (codec === 0) throw new RangeError("the batch's attributes name no compression codec");
+  const result = compressWithHeadroom(codec, batch.subarray(HEADER), HEADER, level, out);
+  result.set(batch.subarray(0, HEADER));
+  const v = v32(result);
+  v.setInt32(L.BatchLength, result.length - L.LogOverhead);
+  v.setUint32(L.Crc, crc32c(result, L.Attributes, result.length));
+  return result;
 }
 
 /**
@@ -550,6 +645,93 @@ export function rewriteProducerState(
   v.setInt16(L.ProducerEpoch, producerEpoch);
   v.setInt32(L.BaseSequence, baseSequence);
   v.setUint32(L.Crc, crc32c(batch, L.Attributes, batch.length));
+}
+
+/**
+ * Rewrites the producer id, epoch and base sequence of a finished v2 batch in place, like
+ * {@linkcode rewriteProducerState}, but updates its CRC from the change alone instead of
+ * reading the whole batch again (CRC-32C is linear: the CRC of the difference, carried over
+ * the bytes that follow, is the CRC's difference). The batch's CRC must be right beforehand;
+ * use `rewriteProducerState` to repair one. What a producer does when it drains a batch that
+ * was compressed before its sequence was known.
+ *
+ * @example
+ * ```ts
+ * import { decodeRecordBatches, encodeRecordBatch, patchProducerState } from "@denokafka/kafka/protocol";
+ * const bytes = encodeRecordBatch([{ timestamp: 1, key: null, value: null }]);
+ * patchProducerState(bytes, 7n, 1, 100);
+ * console.log(decodeRecordBatches(bytes, { checkCrc: true }).batches[0]!.baseSequence); // 100
+ * ```
+ */
+export function patchProducerState(
+  batch: Uint8Array,
+  producerId: bigint | number,
+  producerEpoch: number,
+  baseSequence: number,
+): void {
+  if (batch.length < HEADER || batch[L.Magic] !== 2) {
+    throw new RangeError("not a v2 record batch");
+  }
+  const v = v32(batch);
+  const at = L.ProducerId;
+  const old = PATCH_OLD;
+  for (let i = 0; i < PRODUCER_FIELDS; i++) old[i] = batch[at + i]!;
+  setInt64(v, L.ProducerId, producerId);
+  v.setInt16(L.ProducerEpoch, producerEpoch);
+  v.setInt32(L.BaseSequence, baseSequence);
+  // The CRC register of (old XOR new) over the changed bytes alone, from zero...
+  let c = 0;
+  for (let i = 0; i < PRODUCER_FIELDS; i++) {
+    c ^= old[i]! ^ batch[at + i]!;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ CRC32C_POLY : c >>> 1;
+  }
+  // ...carried over the bytes after them, flips exactly the bits of the CRC that change.
+  const after = batch.length - (at + PRODUCER_FIELDS);
+  const delta = multModP(xPow8nModP(after), c >>> 0);
+  v.setUint32(L.Crc, (v.getUint32(L.Crc) ^ delta) >>> 0);
+}
+
+/** Producer id (8), epoch (2) and base sequence (4): contiguous in the header. */
+const PRODUCER_FIELDS = 14;
+const PATCH_OLD = new Uint8Array(PRODUCER_FIELDS);
+/** CRC-32C's polynomial, bit-reflected (bit 31 is x^0). */
+const CRC32C_POLY = 0x82f63b78;
+
+/** a(x) * b(x) modulo the CRC polynomial, both reflected (as zlib's multmodp). */
+function multModP(a: number, b: number): number {
+  let m = 0x80000000;
+  let p = 0;
+  for (;;) {
+    if ((a & m) !== 0) {
+      p ^= b;
+      if ((a & (m - 1)) === 0) break;
+    }
+    m >>>= 1;
+    if (m === 0) break;
+    b = b & 1 ? (b >>> 1) ^ CRC32C_POLY : b >>> 1;
+  }
+  return p >>> 0;
+}
+
+/** x^(2^k) modulo the polynomial, k = 0..31. */
+const X2N: Uint32Array = (() => {
+  const t = new Uint32Array(32);
+  let p = 0x40000000; // x^1
+  t[0] = p;
+  for (let k = 1; k < 32; k++) t[k] = p = multModP(p, p);
+  return t;
+})();
+
+/** x^(8n) modulo the polynomial: what carrying a CRC register over n zero bytes multiplies by. */
+function xPow8nModP(n: number): number {
+  let p = 0x80000000; // x^0
+  let k = 3;
+  while (n > 0) {
+    if (n & 1) p = multModP(X2N[k & 31]!, p);
+    n = Math.floor(n / 2);
+    k++;
+  }
+  return p;
 }
 
 /**

@@ -16,7 +16,7 @@
 
 import { DecodeError, KafkaError } from "../errors.ts";
 import { gzipCompress, gzipDecompress } from "./gzip.ts";
-import { lz4CompressFrame, lz4DecompressFrame } from "./lz4.ts";
+import { lz4CompressFrame, lz4CompressFrameWithHeadroom, lz4DecompressFrame } from "./lz4.ts";
 import { snappyCompressXerial, snappyDecompress } from "./snappy.ts";
 import { zstdCompress, zstdDecompress } from "./zstd.ts";
 
@@ -91,14 +91,55 @@ export function compress(codec: CompressionCodec, data: Uint8Array, level?: numb
     case 2:
       return snappyCompressXerial(data);
     case 3:
-      if (level !== undefined && (!Number.isInteger(level) || level < 1 || level > 17)) {
-        throw new RangeError(`lz4 level ${level} is outside 1..17`);
-      }
+      checkLz4Level(level);
       return lz4CompressFrame(data);
     case 4:
       return zstdCompress(data, level);
     default:
       throw new TypeError(`unknown compression codec ${String(codec)}`);
+  }
+}
+
+/**
+ * {@linkcode compress} into a buffer that keeps its first `headroom` bytes free: the result is
+ * `headroom` bytes (zero in a new buffer), then the compressed data. A record batch builder
+ * writes its header there, so the compressed records are never copied (lz4, written straight
+ * after the headroom) or copied once (the `node:zlib` codecs, which return their own buffer).
+ * The result is a view of `out` when `out` has room enough (for lz4, room for the worst case),
+ * else of a new buffer.
+ *
+ * @example
+ * ```ts
+ * import { compressWithHeadroom, Compression, decompress } from "@denokafka/kafka/protocol";
+ * const data = new Uint8Array(1000);
+ * const out = compressWithHeadroom(Compression.Lz4, data, 61);
+ * console.log(decompress(Compression.Lz4, out.subarray(61), 1000).length); // 1000
+ * ```
+ */
+export function compressWithHeadroom(
+  codec: CompressionCodec,
+  data: Uint8Array,
+  headroom: number,
+  level?: number,
+  out?: Uint8Array,
+): Uint8Array {
+  if (!Number.isSafeInteger(headroom) || headroom < 0) {
+    throw new RangeError(`headroom must be a non-negative integer, got ${headroom}`);
+  }
+  if (codec === 3) {
+    checkLz4Level(level);
+    return lz4CompressFrameWithHeadroom(data, headroom, {}, out);
+  }
+  const packed = compress(codec, data, level);
+  const n = headroom + packed.length;
+  const dst = out !== undefined && out.length >= n ? out.subarray(0, n) : new Uint8Array(n);
+  dst.set(packed, headroom);
+  return dst;
+}
+
+function checkLz4Level(level: number | undefined): void {
+  if (level !== undefined && (!Number.isInteger(level) || level < 1 || level > 17)) {
+    throw new RangeError(`lz4 level ${level} is outside 1..17`);
   }
 }
 

@@ -51,7 +51,7 @@ Deno.test("least_bytes: only partitions with a leader, all of them when none has
 
 Deno.test("least_bytes: with the accumulator's accounting, buffered bytes stay balanced", () => {
   const o = resolveProducerOptions({ brokers: ["127.0.0.1:9092"], batchSize: 4096 });
-  const acc = new Accumulator(o, 0, { wake() {}, opened() {} });
+  const acc = new Accumulator(o, 0, { wake() {}, opened() {}, lost() {} });
   const t = new TopicState("t", o.batchSize);
   for (let i = 0; i < 5; i++) t.partitions.push(new PartitionState(t, i));
   t.available = [0, 1, 2, 3, 4];

@@ -1,0 +1,269 @@
+/**
+ * The producer's compression path without a broker: batches finished uncompressed and
+ * compressed later (in a worker) have exactly the bytes of batches compressed at once, the
+ * producer fields patched into a compressed batch keep its CRC right, lz4 gives up on
+ * incompressible blocks early without losing anything, builder buffers are reused and never
+ * overgrown, and the worker pool compresses, reports and shuts down cleanly.
+ */
+
+import assert from "node:assert/strict";
+import { Compression, type CompressionCodec } from "../../protocol/compression/mod.ts";
+import { lz4CompressFrame, lz4DecompressFrame } from "../../protocol/compression/lz4.ts";
+import {
+  compressRecordBatch,
+  patchProducerState,
+  RecordBatchBuilder,
+  rewriteProducerState,
+} from "../../protocol/record_batch_builder.ts";
+import { decodeRecordBatches } from "../../protocol/record_batch_decoder.ts";
+import { silentLogger } from "../../protocol/logger.ts";
+import { CompressionPool } from "../../producer/compression_pool.ts";
+
+const enc = new TextEncoder();
+const CODECS: CompressionCodec[] = [
+  Compression.Gzip,
+  Compression.Snappy,
+  Compression.Lz4,
+  Compression.Zstd,
+];
+
+/** Deterministic pseudo-random bytes (xorshift32). */
+function noise(n: number, seed = 1): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+/** Random upper-case letters: what the side-by-side benchmark sends (lz4 cannot shrink it). */
+function letters(n: number, seed = 7): Uint8Array {
+  return noise(n, seed).map((b) => 65 + (b % 26));
+}
+
+function fill(b: RecordBatchBuilder, records: number, value: (i: number) => Uint8Array): void {
+  for (let i = 0; i < records; i++) {
+    b.append(1_700_000_000_000 + i, i % 3 === 0 ? null : enc.encode(`k${i}`), value(i));
+  }
+}
+
+function builder(codec: CompressionCodec, extra: Record<string, unknown> = {}) {
+  return new RecordBatchBuilder({
+    compression: codec,
+    producerId: 42n,
+    producerEpoch: 3,
+    baseSequence: 1000,
+    transactional: true,
+    ...extra,
+  });
+}
+
+Deno.test("producer compression: finishUncompressed + compressRecordBatch equals finish, for every codec", () => {
+  for (const codec of CODECS) {
+    for (
+      const [records, value] of [
+        [1, () => enc.encode("one")],
+        [300, (i: number) => enc.encode(`value ${i} `.repeat(i % 20))],
+        [200, (i: number) => letters(1024, i + 1)],
+      ] as const
+    ) {
+      const a = builder(codec);
+      fill(a, records, value);
+      const b = builder(codec);
+      fill(b, records, value);
+      const direct = a.finish();
+      const raw = b.finishUncompressed();
+      const copy = raw.slice();
+      const later = compressRecordBatch(raw, undefined);
+      assert.deepEqual(later, direct, `codec ${codec}, ${records} records`);
+      assert.deepEqual(raw, copy, "the input is left as it was");
+      // Into a caller's buffer: used when it has room, ignored when it has not.
+      const roomy = new Uint8Array(later.length * 2 + 70_000);
+      const into = compressRecordBatch(raw, undefined, roomy);
+      assert.deepEqual(into, direct);
+      if (codec !== Compression.Snappy || into.buffer === roomy.buffer) {
+        assert.equal(into.buffer, roomy.buffer, `codec ${codec}: the given buffer is used`);
+      }
+      const tiny = new Uint8Array(10);
+      const notInto = compressRecordBatch(raw, undefined, tiny);
+      assert.deepEqual(notInto, direct);
+      assert.notEqual(notInto.buffer, tiny.buffer);
+      const decoded = decodeRecordBatches(later).batches[0]!;
+      assert.equal(decoded.count, records);
+      assert.equal(decoded.baseSequence, 1000);
+    }
+  }
+  assert.throws(() => compressRecordBatch(new Uint8Array(10)), RangeError);
+  const none = new RecordBatchBuilder();
+  none.append(1, null, null);
+  assert.throws(() => compressRecordBatch(none.finishUncompressed()), RangeError);
+});
+
+Deno.test("producer compression: patchProducerState gives the bytes and CRC rewriteProducerState does", () => {
+  let n = 0;
+  for (const codec of [Compression.None, ...CODECS]) {
+    for (const records of [1, 7, 120]) {
+      const b = builder(codec, { producerId: -1n, producerEpoch: -1, baseSequence: -1 });
+      fill(b, records, (i) => letters(100 + i, n + 3));
+      const patched = b.finish();
+      const rewritten = patched.slice();
+      const pid = 123_456_789_012_345n * BigInt(n + 1);
+      const epoch = (n * 37) % 32768;
+      const seq = (n * 1_000_003) % 0x7fffffff;
+      patchProducerState(patched, pid, epoch, seq);
+      rewriteProducerState(rewritten, pid, epoch, seq);
+      assert.deepEqual(patched, rewritten, `codec ${codec}, ${records} records`);
+      // The decoder checks the CRC by default.
+      const d = decodeRecordBatches(patched).batches[0]!;
+      assert.deepEqual([d.producerId, d.producerEpoch, d.baseSequence], [pid, epoch, seq]);
+      // Patching twice (an epoch bump after the first drain) stays right.
+      patchProducerState(patched, 5n, 0, 0);
+      rewriteProducerState(rewritten, 5n, 0, 0);
+      assert.deepEqual(patched, rewritten);
+      n++;
+    }
+  }
+  assert.throws(() => patchProducerState(new Uint8Array(10), 1, 1, 1), RangeError);
+});
+
+Deno.test("producer compression: lz4 stores incompressible blocks raw after a few KiB, loses nothing", () => {
+  const rawBit = (frame: Uint8Array) => {
+    // Walk the blocks of a Kafka-style frame (7-byte header, no checksums).
+    const kinds: boolean[] = [];
+    let p = 7;
+    for (;;) {
+      const w = new DataView(frame.buffer, frame.byteOffset + p).getUint32(0, true);
+      p += 4;
+      if (w === 0) break;
+      kinds.push((w & 0x80000000) !== 0);
+      p += w & 0x7fffffff;
+    }
+    return kinds;
+  };
+  // Letters: a few 4-byte matches by chance, nothing worth keeping: every block raw.
+  const text = letters(300_000);
+  const frame = lz4CompressFrame(text);
+  assert.deepEqual(lz4DecompressFrame(frame, text.length), text);
+  assert.ok(rawBit(frame).every((raw) => raw), "incompressible blocks are stored raw");
+  assert.ok(frame.length <= text.length + 64);
+  // Compressible data is compressed as before.
+  const json = enc.encode(
+    Array.from({ length: 5000 }, (_, i) => JSON.stringify({ id: i, name: `user-${i % 97}` }))
+      .join("\n"),
+  );
+  const jf = lz4CompressFrame(json);
+  assert.ok(jf.length < json.length / 3, `json ratio ${jf.length / json.length}`);
+  assert.ok(rawBit(jf).every((raw) => !raw));
+  assert.deepEqual(lz4DecompressFrame(jf, json.length), json);
+  // A block that starts incompressible and ends compressible, and the reverse, round-trip.
+  for (
+    const mixed of [
+      new Uint8Array([...noise(20_000), ...json.subarray(0, 100_000)]),
+      new Uint8Array([...json.subarray(0, 30_000), ...noise(100_000, 9)]),
+    ]
+  ) {
+    assert.deepEqual(lz4DecompressFrame(lz4CompressFrame(mixed), mixed.length), mixed);
+  }
+});
+
+Deno.test("producer compression: builders build in a given buffer and stop doubling at maxCapacity", () => {
+  const given = new Uint8Array(4096);
+  const b = new RecordBatchBuilder({ compression: Compression.Lz4, buffer: given });
+  b.append(1, null, enc.encode("x"));
+  const bytes = b.finish();
+  assert.notEqual(bytes.buffer, given.buffer, "compressed: the bytes live elsewhere");
+  assert.equal(b.releaseBuffer(), given, "and the builder's buffer is handed back");
+  assert.equal(b.releaseBuffer(), null, "once");
+  // Uncompressed: the bytes are the buffer, which is not handed back.
+  const u = new RecordBatchBuilder({ buffer: given });
+  u.append(1, null, enc.encode("y"));
+  assert.equal(u.releaseBuffer(), null, "not finished");
+  assert.equal(u.finish().buffer, given.buffer);
+  assert.equal(u.releaseBuffer(), null);
+  const f = new RecordBatchBuilder({ compression: Compression.Zstd, buffer: given });
+  f.append(1, null, enc.encode("z"));
+  f.finishUncompressed();
+  assert.equal(f.releaseBuffer(), null, "finishUncompressed hands the buffer over itself");
+  // A too small buffer is ignored.
+  const small = new RecordBatchBuilder({ buffer: new Uint8Array(8), initialCapacity: 256 });
+  small.append(1, null, enc.encode("s"));
+  assert.equal(small.finish().buffer.byteLength, 256);
+  // Growth is capped at maxCapacity: 1000 -> 2000 -> 2500, not 4000.
+  const g = new RecordBatchBuilder({ initialCapacity: 1000, maxCapacity: 2500 });
+  while (g.sizeInBytes < 2400) g.append(1, null, new Uint8Array(50));
+  assert.equal(g.finish().buffer.byteLength, 2500);
+  // A record beyond it still fits.
+  const h = new RecordBatchBuilder({ initialCapacity: 1000, maxCapacity: 1500 });
+  h.append(1, null, new Uint8Array(3000));
+  assert.ok(h.finish().length > 3000);
+});
+
+Deno.test("producer compression: the worker pool compresses off-thread, hands buffers back, closes cleanly", async () => {
+  const pool = new CompressionPool(2, silentLogger);
+  const make = (codec: CompressionCodec, seed: number) => {
+    const b = builder(codec, { initialCapacity: 200_000 });
+    fill(b, 150, (i) => i % 2 ? letters(1000, seed + i) : enc.encode(`json ${i} `.repeat(80)));
+    return b;
+  };
+  // Nothing is ready before the first worker reported in: the caller compresses itself.
+  const first = make(Compression.Lz4, 1).finishUncompressed();
+  assert.equal(pool.submit(first, undefined, undefined, () => {}), false);
+  assert.ok(first.length > 0, "a refused batch is left as it was");
+  // A view that does not start its buffer cannot be transferred whole: refused.
+  const offset = new Uint8Array(first.buffer, 1, first.length - 1);
+  for (let i = 0; i < 200; i++) {
+    if (pool.submit(offset, undefined, undefined, () => {})) assert.fail("accepted an offset view");
+    await new Promise((r) => setTimeout(r, 10));
+    if (
+      pool.submit(make(Compression.Lz4, 2).finishUncompressed(), undefined, undefined, () => {})
+    ) {
+      break;
+    }
+  }
+  // Every codec, through the workers, gives the bytes of an inline finish().
+  const results: Promise<[Uint8Array | null, Uint8Array | null]>[] = [];
+  const expected: Uint8Array[] = [];
+  const outputSizes: number[] = [];
+  for (const codec of CODECS) {
+    for (let k = 0; k < 3; k++) {
+      expected.push(make(codec, 10 * codec + k).finish());
+      const batch = make(codec, 10 * codec + k).finishUncompressed();
+      const output = new Uint8Array(expected.at(-1)!.length + 100_000);
+      outputSizes.push(output.length);
+      const { promise, resolve } = Promise.withResolvers<[Uint8Array | null, Uint8Array | null]>();
+      assert.ok(pool.submit(batch, undefined, output, (bytes, input) => resolve([bytes, input])));
+      assert.equal(batch.length, 0, "transferred, not copied");
+      assert.equal(output.length, 0);
+      results.push(promise);
+    }
+  }
+  const answers = await Promise.all(results);
+  answers.forEach(([bytes, input], i) => {
+    assert.ok(bytes !== null && input !== null);
+    assert.deepEqual(bytes, expected[i], `job ${i}`);
+    assert.equal(bytes.buffer.byteLength, outputSizes[i], "compressed into the given buffer");
+    assert.equal(input.byteLength, 200_000, "the input buffer comes back whole");
+  });
+  // Jobs still out when the pool closes are reported lost, once.
+  let lost = 0;
+  for (let i = 0; i < 4; i++) {
+    pool.submit(make(Compression.Zstd, 99 + i).finishUncompressed(), 19, undefined, (b, input) => {
+      assert.equal(b, null);
+      assert.equal(input, null);
+      lost++;
+    });
+  }
+  const pending = pool.pending;
+  pool.close();
+  assert.equal(lost, pending);
+  assert.equal(pool.pending, 0);
+  assert.equal(
+    pool.submit(make(Compression.Lz4, 3).finishUncompressed(), 1, undefined, () => {}),
+    false,
+  );
+  pool.close();
+});
