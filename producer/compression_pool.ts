@@ -62,6 +62,13 @@ export class CompressionPool {
     return this.#slots.length;
   }
 
+  /** Workers whose module has loaded: they take batches. */
+  get ready(): number {
+    let n = 0;
+    for (const s of this.#slots) if (s.ready) n++;
+    return n;
+  }
+
   /**
    * Hands `batch` (what `finishUncompressed()` returned, alone in its buffer from offset 0) to
    * the least busy ready worker, which takes its buffer over (transferred: `batch` is empty

@@ -103,6 +103,11 @@ export interface ProducerMetrics {
   readonly workerCompressedBatches: number;
   /** Compression workers running now (they start with the first large compressed batch). */
   readonly compressionWorkersRunning: number;
+  /**
+   * Of those, the ones that have loaded and take batches (until then batches are compressed
+   * on the producer's thread).
+   */
+  readonly compressionWorkersReady: number;
   /** The idempotent producer id, or -1n. */
   readonly producerId: bigint;
   /** Its epoch, or -1. */
@@ -270,6 +275,7 @@ export class Producer implements AsyncDisposable {
       idleFlushes: stats.idleFlushes,
       workerCompressedBatches: this.#accumulator.workerCompressed,
       compressionWorkersRunning: this.#compressionPool?.running ?? 0,
+      compressionWorkersReady: this.#compressionPool?.ready ?? 0,
       producerId: this.#idempotence.producerId,
       producerEpoch: this.#idempotence.producerEpoch,
     };

@@ -17,6 +17,20 @@ const b = await broker();
 const brokers = b.bootstrap();
 const enc = new TextEncoder();
 
+/**
+ * Waits until one of the producer's compression workers has loaded: a worker starts with the
+ * first batch large enough, and loading its module (transpiled on first use, slow on a fresh
+ * checkout) may outlast a whole test's sends, which would then all be compressed inline.
+ */
+async function workersReady(p: Producer): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (p.metrics().compressionWorkersReady === 0) {
+    assert.ok(p.metrics().compressionWorkersRunning > 0, "a large batch started a worker");
+    assert.ok(Date.now() < deadline, "a compression worker loaded within 60 s");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** 1 KiB-ish values: every other one compressible, the rest random upper-case letters. */
 function values(n: number, seed: number): Uint8Array[] {
   const out: Uint8Array[] = [];
@@ -53,7 +67,7 @@ Deno.test("compression workers: every codec reads back exactly once, in order, s
       await ReadableStream.from(vals.slice(0, half).map((value, i) => ({ key: `${i}`, value })))
         .pipeTo(p.writable, { preventClose: true });
       await p.flush();
-      await new Promise((r) => setTimeout(r, 300));
+      await workersReady(p);
       const sends = vals.slice(half).map((value, i) => p.send({ key: `${half + i}`, value }));
       await Promise.all(sends);
       workerBatches = p.metrics().workerCompressedBatches;
@@ -92,7 +106,11 @@ Deno.test("compression workers: a batch the broker finds too large is split afte
       batchSize: 600_000,
       lingerMs: 50,
     });
-    await ReadableStream.from(vals.map((value, i) => ({ key: `${i}`, value })))
+    // A first batch of ~200 KB starts the worker; the rest waits until it has loaded.
+    const first = 300;
+    await p.send(vals.slice(0, first).map((value, i) => ({ key: `${i}`, value })));
+    await workersReady(p);
+    await ReadableStream.from(vals.slice(first).map((value, i) => ({ key: `${first + i}`, value })))
       .pipeTo(p.writable);
     m = p.metrics();
   }
@@ -131,7 +149,7 @@ Deno.test("compression workers: transactions commit and abort worker-compressed 
       );
     });
     // The workers started with the first large batch: let them load.
-    await new Promise((r) => setTimeout(r, 300));
+    await workersReady(p);
     await p.transaction(async (tx) => {
       await tx.send(
         committed.slice(first).map((value, i) => ({
@@ -179,8 +197,7 @@ Deno.test("compression workers: abort while workers hold batches settles every s
   });
   // A first large batch starts the workers; give them time to load.
   await p.send(records.slice(0, 300));
-  await new Promise((r) => setTimeout(r, 300));
-  assert.ok(p.metrics().compressionWorkersRunning > 0);
+  await workersReady(p);
   const settled = Promise.allSettled(records.map((r) => p.send(r)));
   // The loop above closed batches and handed them to the workers; pull the plug now.
   await p.abort();
