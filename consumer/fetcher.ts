@@ -154,7 +154,9 @@ export class Fetcher {
       if (
         ps.phase === "ready" && !ps.paused && !ps.revoking && !ps.needsMetadata &&
         ps.backoffUntil <= now &&
-        (ps.end === undefined || ps.fetchOffset < ps.end)
+        // An end bound is resolved (ListOffsets) after the start: until then nothing is
+        // fetched, or records past a mid-batch end could be handed out first.
+        (ps.end === undefined ? ps.endSpec === undefined : ps.fetchOffset < ps.end)
       ) parts.push(ps);
     }
     return { parts, led };
