@@ -250,30 +250,42 @@ export function describeConfigs(
             err ?? {
               type: r.type,
               name: r.name,
-              entries: got.configs.map((c) => {
-                const source = CONFIG_SOURCE.name(c.configSource, "unknown");
-                return {
-                  name: c.name,
-                  value: c.value,
-                  source,
-                  isDefault: source === "default",
-                  readOnly: c.readOnly,
-                  sensitive: c.isSensitive,
-                  type: CONFIG_TYPE.name(c.configType, "unknown"),
-                  documentation: c.documentation,
-                  synonyms: c.synonyms.map((s) => ({
-                    name: s.name,
-                    value: s.value,
-                    source: CONFIG_SOURCE.name(s.source, "unknown"),
-                  })),
-                };
-              }),
+              entries: got.configs.map(configEntry),
             },
           ]);
         }
         return out;
       }),
   );
+}
+
+/** A config as DescribeConfigs (or CreateTopics, which has no type, docs or synonyms) gives it. */
+export function configEntry(c: {
+  name: string;
+  value: string | null;
+  configSource: number;
+  readOnly: boolean;
+  isSensitive: boolean;
+  configType?: number;
+  documentation?: string | null;
+  synonyms?: readonly { name: string; value: string | null; source: number }[];
+}): ConfigEntry {
+  const source = CONFIG_SOURCE.name(c.configSource, "unknown");
+  return {
+    name: c.name,
+    value: c.value,
+    source,
+    isDefault: source === "default",
+    readOnly: c.readOnly,
+    sensitive: c.isSensitive,
+    type: c.configType === undefined ? "unknown" : CONFIG_TYPE.name(c.configType, "unknown"),
+    documentation: c.documentation ?? null,
+    synonyms: (c.synonyms ?? []).map((s) => ({
+      name: s.name,
+      value: s.value,
+      source: CONFIG_SOURCE.name(s.source, "unknown"),
+    })),
+  };
 }
 
 /** IncrementalAlterConfigs for several resources; per-resource errors as AdminBatchError. */

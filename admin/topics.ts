@@ -6,7 +6,7 @@
 
 import { Api } from "../protocol/apis.ts";
 import { type KafkaError, ProtocolError } from "../protocol/errors.ts";
-import type { ConfigEntry } from "./configs.ts";
+import { type ConfigEntry, configEntry } from "./configs.ts";
 import {
   type AdminCallOptions,
   type AdminContext,
@@ -15,7 +15,7 @@ import {
   itemError,
   type Outcome,
 } from "./context.ts";
-import { type AclOperation, authorizedOperations, CONFIG_SOURCE } from "./enums.ts";
+import { type AclOperation, authorizedOperations } from "./enums.ts";
 
 const NOT_CONTROLLER = 41;
 const THROTTLING_QUOTA_EXCEEDED = 89;
@@ -317,20 +317,7 @@ export function createTopics(
           topicId: r.topicId,
           numPartitions: r.numPartitions,
           replicationFactor: r.replicationFactor,
-          configs: (r.configs ?? []).map((c) => {
-            const source = CONFIG_SOURCE.name(c.configSource, "unknown");
-            return {
-              name: c.name,
-              value: c.value,
-              source,
-              isDefault: source === "default",
-              readOnly: c.readOnly,
-              sensitive: c.isSensitive,
-              type: "unknown" as const,
-              documentation: null,
-              synonyms: [],
-            };
-          }),
+          configs: (r.configs ?? []).map(configEntry),
         }]);
       }
       return out;

@@ -118,6 +118,9 @@ Deno.test("created topics are described and listed as TopicCommand sees them", a
     const mine = listed.filter((t) => t.name === counted || t.name === pinned);
     assert.deepEqual(mine.map((t) => t.name).sort(), [counted, pinned].sort());
     assert.ok(listed.every((t) => !t.isInternal), "internal topics only when asked");
+    // A group coordinator lookup creates __consumer_offsets on a fresh broker (other tests
+    // usually have, but this one must not depend on them).
+    await admin.listGroupOffsets(`adm-warm-${uid()}`);
     const all = await admin.listTopics({ includeInternal: true });
     assert.ok(all.some((t) => t.name === "__consumer_offsets" && t.isInternal));
     const java = await runJavaTool("org.apache.kafka.tools.TopicCommand", [
