@@ -10,6 +10,7 @@ import { type CompressionCodec, compressWithHeadroom } from "./compression/mod.t
 import { encodeControlRecordKey, encodeEndTxnMarkerValue } from "./control_record.ts";
 import { crc32c } from "./crc32c.ts";
 import { ClosedError } from "./errors.ts";
+import { putVarint, putVarlong } from "./varint_put.ts";
 import {
   BatchAttributes,
   ControlRecordType,
@@ -118,38 +119,6 @@ function utf8Len(s: string): number {
     } else n += 2;
   }
   return n;
-}
-
-/** Writes the zigzag varint of `v` at `p`, returns the new position. */
-function putVarint(b: Uint8Array, p: number, v: number): number {
-  let z = ((v << 1) ^ (v >> 31)) >>> 0;
-  while (z >= 0x80) {
-    b[p++] = (z & 0x7f) | 0x80;
-    z >>>= 7;
-  }
-  b[p++] = z;
-  return p;
-}
-
-/** Writes the zigzag varlong of a safe-integer `v` at `p`, without rounding (see Writer). */
-function putVarlong(b: Uint8Array, p: number, v: number): number {
-  if (v >= -0x40000000 && v < 0x40000000) return putVarint(b, p, v);
-  const sign = v < 0 ? 1 : 0;
-  const u = sign ? -v - 1 : v;
-  const lo = u >>> 0;
-  let zlo = ((lo << 1) | sign) >>> 0;
-  let zhi = (((u - lo) / 0x100000000) << 1) | (lo >>> 31);
-  while (zhi !== 0) {
-    b[p++] = (zlo & 0x7f) | 0x80;
-    zlo = ((zlo >>> 7) | (zhi << 25)) >>> 0;
-    zhi >>>= 7;
-  }
-  while (zlo >= 0x80) {
-    b[p++] = (zlo & 0x7f) | 0x80;
-    zlo >>>= 7;
-  }
-  b[p++] = zlo;
-  return p;
 }
 
 /** Writes a safe-integer number as a big-endian int64. */

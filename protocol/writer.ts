@@ -5,6 +5,8 @@
  * @module
  */
 
+import { putUvarint, putVarint, putVarlong } from "./varint_put.ts";
+
 const encoder = new TextEncoder();
 const MAX_INT32 = 0x7fffffff;
 
@@ -252,48 +254,21 @@ export class Writer {
   /** Writes an unsigned varint (up to 32 bits). */
   uvarint(value: number): this {
     this.ensure(5);
-    let v = value >>> 0;
-    const b = this.#buf;
-    let p = this.#pos;
-    while (v >= 0x80) {
-      b[p++] = (v & 0x7f) | 0x80;
-      v >>>= 7;
-    }
-    b[p++] = v;
-    this.#pos = p;
+    this.#pos = putUvarint(this.#buf, this.#pos, value);
     return this;
   }
 
   /** Writes a zigzag signed 32-bit varint. */
   varint(value: number): this {
-    return this.uvarint((value << 1) ^ (value >> 31));
+    this.ensure(5);
+    this.#pos = putVarint(this.#buf, this.#pos, value);
+    return this;
   }
 
   /** Writes a zigzag varlong from a safe-integer number. */
   varlongn(value: number): this {
-    if (value >= -0x40000000 && value < 0x40000000) return this.varint(value);
     this.ensure(10);
-    // zigzag(v) = 2u + sign with u = v (v >= 0) or -v - 1 (v < 0); 2u + 1 is not exact in a
-    // double once |v| > 2^52, so u is split into 32-bit halves and shifted as integers.
-    const sign = value < 0 ? 1 : 0;
-    const u = sign ? -value - 1 : value;
-    const lo = u >>> 0;
-    const hi = (u - lo) / 0x100000000;
-    let zlo = ((lo << 1) | sign) >>> 0;
-    let zhi = (hi << 1) | (lo >>> 31);
-    const b = this.#buf;
-    let p = this.#pos;
-    while (zhi !== 0) {
-      b[p++] = (zlo & 0x7f) | 0x80;
-      zlo = ((zlo >>> 7) | (zhi << 25)) >>> 0;
-      zhi >>>= 7;
-    }
-    while (zlo >= 0x80) {
-      b[p++] = (zlo & 0x7f) | 0x80;
-      zlo >>>= 7;
-    }
-    b[p++] = zlo;
-    this.#pos = p;
+    this.#pos = putVarlong(this.#buf, this.#pos, value);
     return this;
   }
 
