@@ -8,6 +8,7 @@
 
 import { crc32, gzipSync, inflateRawSync } from "node:zlib";
 import { DecodeError } from "../errors.ts";
+import { zlibCapped } from "./output.ts";
 
 const FHCRC = 0x02;
 const FEXTRA = 0x04;
@@ -90,27 +91,20 @@ export function gzipDecompress(data: Uint8Array, maxOutputBytes: number): Uint8A
   let total = 0;
   for (;;) {
     const room = maxOutputBytes - total;
-    let out: Uint8Array;
-    let consumed: number;
-    try {
-      const r = inflateRawSync(data.subarray(pos), {
-        info: true,
-        maxOutputLength: Math.max(1, room),
-      }) as unknown as { buffer: Uint8Array; engine: { bytesWritten: number } };
-      out = r.buffer;
-      consumed = r.engine.bytesWritten;
-    } catch (e) {
-      if (e instanceof RangeError) {
-        throw new DecodeError(
-          `gzip: decompressed data exceeds the limit of ${maxOutputBytes} bytes`,
-        );
-      }
-      throw new DecodeError(`gzip: ${(e as Error).message}`, { cause: e });
-    }
-    if (out.length > room) {
-      throw new DecodeError(`gzip: decompressed data exceeds the limit of ${maxOutputBytes} bytes`);
-    }
-    pos += consumed;
+    type Inflated = { buffer: Uint8Array; engine: { bytesWritten: number } };
+    const r = zlibCapped(
+      "gzip",
+      maxOutputBytes,
+      room,
+      (o: Inflated) => o.buffer.length,
+      () =>
+        inflateRawSync(data.subarray(pos), {
+          info: true,
+          maxOutputLength: Math.max(1, room),
+        }) as unknown as Inflated,
+    );
+    const out = r.buffer;
+    pos += r.engine.bytesWritten;
     if (data.length - pos < 8) throw new DecodeError("gzip: truncated trailer");
     if (u32(data, pos) !== crc32(out) >>> 0) throw new DecodeError("gzip: CRC-32 mismatch");
     if (u32(data, pos + 4) !== out.length >>> 0) throw new DecodeError("gzip: size mismatch");

@@ -1,5 +1,6 @@
 /**
- * Growable decompression output with a hard cap, shared by the pure-TypeScript codecs.
+ * Growable decompression output with a hard cap, shared by the pure-TypeScript codecs, and the
+ * same cap for the `node:zlib` ones ({@linkcode zlibCapped}).
  *
  * A compressed stream only *claims* how large it will be; the bytes are allocated as they are
  * actually produced, doubling up to the caller's cap, so a small hostile input can never make
@@ -61,4 +62,32 @@ export class Output {
     }
     return this.buf.subarray(0, this.length);
   }
+}
+
+/**
+ * Runs a `node:zlib` decompression given `maxOutputLength: max(1, room)` and returns its output
+ * (what `length` says of it), or throws a {@linkcode DecodeError}: the limit of `limit` bytes
+ * overall when zlib stops at the cap (a RangeError) or the output is over `room`, else the
+ * codec's own complaint.
+ */
+export function zlibCapped<T>(
+  codec: string,
+  limit: number,
+  room: number,
+  length: (out: T) => number,
+  run: () => T,
+): T {
+  let out: T;
+  try {
+    out = run();
+  } catch (e) {
+    if (e instanceof RangeError) throw overLimit(codec, limit);
+    throw new DecodeError(`${codec}: ${(e as Error).message}`, { cause: e });
+  }
+  if (length(out) > room) throw overLimit(codec, limit);
+  return out;
+}
+
+function overLimit(codec: string, limit: number): DecodeError {
+  return new DecodeError(`${codec}: decompressed data exceeds the limit of ${limit} bytes`);
 }

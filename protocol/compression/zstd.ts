@@ -9,6 +9,7 @@
 
 import { constants, zstdCompressSync, zstdDecompressSync } from "node:zlib";
 import { DecodeError } from "../errors.ts";
+import { zlibCapped } from "./output.ts";
 
 const MAGIC = 0xfd2fb528;
 const SKIPPABLE_MASK = 0xfffffff0;
@@ -113,20 +114,13 @@ export function zstdDecompress(data: Uint8Array, maxOutputBytes: number): Uint8A
     }
     const end = frameEnd(data, pos);
     const room = maxOutputBytes - total;
-    let out: Uint8Array;
-    try {
-      out = zstdDecompressSync(data.subarray(pos, end), { maxOutputLength: Math.max(1, room) });
-    } catch (e) {
-      if (e instanceof RangeError) {
-        throw new DecodeError(
-          `zstd: decompressed data exceeds the limit of ${maxOutputBytes} bytes`,
-        );
-      }
-      throw new DecodeError(`zstd: ${(e as Error).message}`, { cause: e });
-    }
-    if (out.length > room) {
-      throw new DecodeError(`zstd: decompressed data exceeds the limit of ${maxOutputBytes} bytes`);
-    }
+    const out = zlibCapped(
+      "zstd",
+      maxOutputBytes,
+      room,
+      (o: Uint8Array) => o.length,
+      () => zstdDecompressSync(data.subarray(pos, end), { maxOutputLength: Math.max(1, room) }),
+    );
     parts.push(out);
     total += out.length;
     pos = end;
