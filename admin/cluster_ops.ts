@@ -12,6 +12,7 @@ import {
   type AdminContext,
   checkArray,
   checkTopLevel,
+  findPartition,
   itemError,
   type Outcome,
 } from "./context.ts";
@@ -381,9 +382,7 @@ export async function alterPartitionReassignments(
       checkTopLevel(res.errorCode, "AlterPartitionReassignments", res.errorMessage);
       const out: Outcome<PartitionReassignment, void>[] = [];
       for (const r of pending) {
-        const p = res.responses.find((t) => t.name === r.topic)?.partitions.find((x) =>
-          x.partitionIndex === r.partition
-        );
+        const p = findPartition(res.responses, r);
         if (p) out.push([r, itemError(p.errorCode, partitionName(r), p.errorMessage)]);
       }
       return out;

@@ -389,6 +389,16 @@ export function checkTopLevel(
   if (code !== 0) throw new ProtocolError(code, what, message);
 }
 
+/** A partition's entry in a response's per-topic list, if the broker answered for it. */
+export function findPartition<P extends { partitionIndex: number }>(
+  topics: readonly { name: string; partitions: readonly P[] }[],
+  tp: { topic: string; partition: number },
+): P | undefined {
+  return topics.find((t) => t.name === tp.topic)?.partitions.find((x) =>
+    x.partitionIndex === tp.partition
+  );
+}
+
 /** Turns an item's error code into an outcome error, or undefined when it is 0. */
 export function itemError(
   code: number,

@@ -15,6 +15,7 @@ import {
   type AdminContext,
   checkArray,
   checkTopLevel,
+  findPartition,
   itemError,
   type Outcome,
   unwrapSingle,
@@ -504,9 +505,7 @@ export async function alterGroupOffsets(
         }, { signal, version });
         const out: Outcome<TopicPartitionOffset, void>[] = [];
         for (const tp of list) {
-          const p = res.topics.find((t) => t.name === tp.topic)?.partitions.find((x) =>
-            x.partitionIndex === tp.partition
-          );
+          const p = findPartition(res.topics, tp);
           if (p) out.push([tp, itemError(p.errorCode, `group ${groupId} ${partitionName(tp)}`)]);
         }
         return out;
@@ -544,9 +543,7 @@ export async function deleteGroupOffsets(
         if (top) return list.map((tp) => [tp, top] as const);
         const out: Outcome<TopicPartition, void>[] = [];
         for (const tp of list) {
-          const p = res.topics.find((t) => t.name === tp.topic)?.partitions.find((x) =>
-            x.partitionIndex === tp.partition
-          );
+          const p = findPartition(res.topics, tp);
           if (p) out.push([tp, itemError(p.errorCode, `group ${groupId} ${partitionName(tp)}`)]);
         }
         return out;

@@ -11,6 +11,7 @@ import {
   type AdminCallOptions,
   type AdminContext,
   checkArray,
+  findPartition,
   itemError,
   type Outcome,
 } from "./context.ts";
@@ -226,9 +227,7 @@ export function listOffsets(
         }, { signal });
         const out: Outcome<OffsetQuery, ListedOffset>[] = [];
         for (const q of list) {
-          const p = res.topics.find((t) => t.name === q.topic)?.partitions.find((x) =>
-            x.partitionIndex === q.partition
-          );
+          const p = findPartition(res.topics, q);
           if (!p) continue;
           out.push([
             q,
@@ -279,9 +278,7 @@ export function deleteRecords(
         }, { signal, timeoutMs: ctx.requestTimeoutMs(o) });
         const out: Outcome<RecordsToDelete, DeletedRecords>[] = [];
         for (const d of list) {
-          const p = res.topics.find((t) => t.name === d.topic)?.partitions.find((x) =>
-            x.partitionIndex === d.partition
-          );
+          const p = findPartition(res.topics, d);
           if (!p) continue;
           out.push([
             d,

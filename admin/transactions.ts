@@ -12,6 +12,7 @@ import {
   type AdminContext,
   checkArray,
   checkTopLevel,
+  findPartition,
   itemError,
   type Outcome,
 } from "./context.ts";
@@ -150,9 +151,7 @@ export function describeProducers(
         }, { signal });
         const out: Outcome<TopicPartition, PartitionProducers>[] = [];
         for (const tp of list) {
-          const p = res.topics.find((t) => t.name === tp.topic)?.partitions.find((x) =>
-            x.partitionIndex === tp.partition
-          );
+          const p = findPartition(res.topics, tp);
           if (!p) continue;
           out.push([
             tp,
