@@ -14,10 +14,9 @@
  * @module
  */
 
+import { createTopic, deleteTopic } from "./compare/topics.ts";
 import { Consumer, type ConsumerRecord } from "../consumer/mod.ts";
 import { batchRecords } from "../consumer/chunk.ts";
-import { Api } from "../protocol/apis.ts";
-import { Connection } from "../protocol/connection.ts";
 import { KafkaError } from "../protocol/errors.ts";
 import { RecordBatchBuilder } from "../protocol/record_batch_builder.ts";
 import { decodeRecordBatches } from "../protocol/record_batch_decoder.ts";
@@ -98,45 +97,6 @@ interface Figures {
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
-}
-
-async function adminRequest<T>(bootstrap: string, fn: (c: Connection) => Promise<T>) {
-  const i = bootstrap.lastIndexOf(":");
-  const conn = await Connection.connect({
-    host: bootstrap.slice(0, i),
-    port: Number(bootstrap.slice(i + 1)),
-  });
-  try {
-    return await fn(conn);
-  } finally {
-    await conn.close();
-  }
-}
-
-async function createTopic(bootstrap: string, name: string, partitions: number): Promise<void> {
-  await adminRequest(bootstrap, async (conn) => {
-    const res = await conn.request(Api.CreateTopics, {
-      topics: [{
-        name,
-        numPartitions: partitions,
-        replicationFactor: 1,
-        assignments: [],
-        configs: [],
-      }],
-      timeoutMs: 30_000,
-    });
-    const code = res.topics[0]?.errorCode ?? -1;
-    if (code !== 0) throw new KafkaError(`CreateTopics ${name}: error ${code}`);
-  });
-}
-
-async function deleteTopic(bootstrap: string, name: string): Promise<void> {
-  await adminRequest(bootstrap, (conn) =>
-    conn.request(Api.DeleteTopics, {
-      topicNames: [name],
-      topics: [{ name, topicId: "AAAAAAAAAAAAAAAAAAAAAA" }],
-      timeoutMs: 30_000,
-    })).catch(() => {});
 }
 
 async function java(jars: string, mainOrFile: string, args: string[]): Promise<string> {
@@ -254,7 +214,7 @@ async function main(): Promise<void> {
             `${j.map((x) => Math.round(x.recordsPerS)).join(", ")}`,
         );
       } finally {
-        await deleteTopic(bootstrap, topic);
+        await deleteTopic(bootstrap, topic).catch(() => {});
       }
     }
   } finally {

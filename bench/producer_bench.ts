@@ -62,14 +62,9 @@ async function javaPerf(bootstrap: string, topic: string, n: number, size: numbe
     : { error: line || new TextDecoder().decode(out.stderr).slice(-500) };
 }
 
-async function oursSend(
-  bootstrap: string,
-  topic: string,
-  n: number,
-  size: number,
-  lingerWhenIdle: boolean,
-) {
-  await using p = new Producer({
+/** A producer with the Java comparison's settings, after one warm-up send. */
+async function warmProducer(bootstrap: string, topic: string, lingerWhenIdle: boolean) {
+  const p = new Producer({
     brokers: [bootstrap],
     defaultTopic: topic,
     acks: "all",
@@ -78,6 +73,17 @@ async function oursSend(
     batchSize: 1 << 20,
   });
   await p.send({ value: "warm-up" });
+  return p;
+}
+
+async function oursSend(
+  bootstrap: string,
+  topic: string,
+  n: number,
+  size: number,
+  lingerWhenIdle: boolean,
+) {
+  await using p = await warmProducer(bootstrap, topic, lingerWhenIdle);
   const value = new Uint8Array(size).fill(0x61);
   const t0 = performance.now();
   const pending: Promise<unknown>[] = [];
@@ -98,15 +104,7 @@ async function oursStream(
   size: number,
   lingerWhenIdle: boolean,
 ) {
-  await using p = new Producer({
-    brokers: [bootstrap],
-    defaultTopic: topic,
-    acks: "all",
-    lingerMs: 5,
-    lingerWhenIdle,
-    batchSize: 1 << 20,
-  });
-  await p.send({ value: "warm-up" });
+  await using p = await warmProducer(bootstrap, topic, lingerWhenIdle);
   const value = new Uint8Array(size).fill(0x62);
   let i = 0;
   const source = new ReadableStream<ProducerRecord>({
