@@ -101,3 +101,22 @@ export async function main(run) {
   await awaitRelease();
   process.exit(0);
 }
+
+/**
+ * The peer's entry point for the three modes. `consumeN(o, n, tag)` reads n records and
+ * resolves with `{ elapsed, bytes }`; consume runs it for the warm-up, then measured.
+ */
+export function modes({ produce, latency, consumeN }) {
+  const consume = async (o) => {
+    if (o.warmup > 0) await consumeN(o, o.warmup, "w");
+    begin();
+    const { elapsed, bytes } = await consumeN(o, o.records, "m");
+    end({ records: o.records, bytes, elapsed_s: elapsed });
+  };
+  return main(async (o) => {
+    if (o.mode === "produce") await produce(o);
+    else if (o.mode === "latency") await latency(o);
+    else if (o.mode === "consume") await consume(o);
+    else throw new TypeError(`unknown --mode ${o.mode}`);
+  });
+}

@@ -5,7 +5,7 @@
 // are registered here (WASM lz4 from @platformatic/wasm-utils, zstd from node:zlib), because
 // the usual plugins (kafkajs-lz4, @kafkajs/zstd) are native addons that do not build here.
 import zlib from "node:zlib";
-import { begin, chunked, end, load, main, now, payloads } from "./common.mjs";
+import { begin, chunked, end, load, modes, now, payloads } from "./common.mjs";
 
 const kafkajs = (await load("kafkajs")).default;
 const { lz4Compress, lz4Decompress } = await load("@platformatic/wasm-utils");
@@ -136,16 +136,4 @@ async function consumeN(o, n, tag) {
   return { elapsed, bytes };
 }
 
-async function consume(o) {
-  if (o.warmup > 0) await consumeN(o, o.warmup, "w");
-  begin();
-  const { elapsed, bytes } = await consumeN(o, o.records, "m");
-  end({ records: o.records, bytes, elapsed_s: elapsed });
-}
-
-main(async (o) => {
-  if (o.mode === "produce") await produce(o);
-  else if (o.mode === "latency") await latency(o);
-  else if (o.mode === "consume") await consume(o);
-  else throw new TypeError(`unknown --mode ${o.mode}`);
-});
+modes({ produce, latency, consumeN });

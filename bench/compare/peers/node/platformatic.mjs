@@ -3,7 +3,7 @@
 // array of records and has no linger or batch size, so, like KafkaJS, produce sends chunks of
 // batch-bytes worth of records with in-flight sends at once (its producer stream flushes only
 // one batch at a time, which would be slower).
-import { begin, chunked, end, load, main, now, payloads } from "./common.mjs";
+import { begin, chunked, end, load, modes, now, payloads } from "./common.mjs";
 
 const { Consumer, MessagesStreamModes, ProduceAcks, Producer } = await load("@platformatic/kafka");
 
@@ -105,16 +105,4 @@ async function consumeN(o, n, tag) {
   return { elapsed, bytes };
 }
 
-async function consume(o) {
-  if (o.warmup > 0) await consumeN(o, o.warmup, "w");
-  begin();
-  const { elapsed, bytes } = await consumeN(o, o.records, "m");
-  end({ records: o.records, bytes, elapsed_s: elapsed });
-}
-
-main(async (o) => {
-  if (o.mode === "produce") await produce(o);
-  else if (o.mode === "latency") await latency(o);
-  else if (o.mode === "consume") await consume(o);
-  else throw new TypeError(`unknown --mode ${o.mode}`);
-});
+modes({ produce, latency, consumeN });
