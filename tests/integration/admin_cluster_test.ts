@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { Admin, AdminBatchError } from "../../admin/mod.ts";
 import type { ProtocolError } from "../../protocol/errors.ts";
 import { broker, runJavaTool } from "../helpers/broker.ts";
+import { until } from "../helpers/wait.ts";
 
 const b = await broker();
 const uid = () => crypto.randomUUID().slice(0, 8);
@@ -24,16 +25,6 @@ async function produce(topic: string, partition: number, count: number): Promise
   await w.close();
   const out = await child.output();
   assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 Deno.test("describeCluster agrees with ClusterTool and the metadata", async () => {

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { Admin, AdminBatchError, type ConfigEntry, type ConfigSource } from "../../admin/mod.ts";
 import { ProtocolError } from "../../protocol/errors.ts";
 import { broker, runJavaTool } from "../helpers/broker.ts";
+import { until } from "../helpers/wait.ts";
 
 const b = await broker();
 const uid = () => crypto.randomUUID().slice(0, 8);
@@ -40,16 +41,6 @@ async function javaDescribe(entity: string[]): Promise<string[]> {
   ], { broker: b });
   assert.equal(r.code, 0, r.stderr);
   return r.stdout.split("\n").filter((l) => l.startsWith("  ")).map((l) => l.trim()).sort();
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 Deno.test("topic configs: incremental set/delete/append/subtract, as ConfigCommand describes them", async () => {

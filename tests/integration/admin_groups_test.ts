@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { Admin, AdminBatchError } from "../../admin/mod.ts";
 import { ProtocolError } from "../../protocol/errors.ts";
 import { broker, runJavaTool } from "../helpers/broker.ts";
+import { until } from "../helpers/wait.ts";
 
 const b = await broker();
 const uid = () => crypto.randomUUID().slice(0, 8);
@@ -60,16 +61,6 @@ async function javaGroupState(group: string) {
   const m = /^(\S+)\s+(\S+)\s+\((\d+)\)\s+(\S+)\s+(\S+)\s+(\d+)$/.exec(row ?? "");
   assert.ok(m, `unexpected --state row: ${row}`);
   return { coordinator: Number(m[3]), strategy: m[4]!, state: m[5]!, members: Number(m[6]) };
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 Deno.test("committed offsets: alter, list and lag agree with ConsumerGroupCommand; delete offsets, delete group", async () => {
@@ -209,7 +200,7 @@ for (const protocol of ["classic", "consumer"] as const) {
             /stable/i.test(d.state)
           ? d
           : undefined;
-      });
+      }, 30_000);
       assert.equal(g.type, protocol);
       assert.equal(g.protocolType, "consumer");
       const m = g.members[0]!;

@@ -8,6 +8,7 @@ import type { ClientOptions } from "../../cluster/options.ts";
 import type { LogFields, Logger } from "../../protocol/logger.ts";
 import { AuthenticationError, ProtocolError } from "../../protocol/errors.ts";
 import { broker, clientProps, runJavaTool } from "../helpers/broker.ts";
+import { until } from "../helpers/wait.ts";
 
 const b = await broker();
 const uid = () => crypto.randomUUID().slice(0, 8);
@@ -24,16 +25,6 @@ function sasl(
     sasl: { mechanism, username: who.username, password: who.password },
     ...extra,
   });
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 /** The topic-authorization failure of a call, or undefined when it succeeded. */
