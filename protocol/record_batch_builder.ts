@@ -366,20 +366,14 @@ export class RecordBatchBuilder {
    * the builder's buffer (no copy); the builder accepts no more records afterwards.
    */
   finish(): Uint8Array {
-    this.#complete();
-    let out: Uint8Array;
-    if (this.#compression === 0) {
-      out = this.#buf.subarray(0, this.#pos);
-    } else {
-      // Compressed straight after room for the header: no copy of the compressed bytes.
-      out = compressWithHeadroom(
-        this.#compression,
-        this.#buf.subarray(HEADER, this.#pos),
-        HEADER,
-        this.#level,
-      );
+    if (this.#compression !== 0) {
+      // Compressed into a new buffer, straight after room for the header.
+      const out = compressRecordBatch(this.finishUncompressed(), this.#level);
       this.#ownsBytes = false;
+      return out;
     }
+    this.#complete();
+    const out = this.#buf.subarray(0, this.#pos);
     this.#writeHeader(out);
     v32(out).setUint32(L.Crc, crc32c(out, L.Attributes, out.length));
     return out;
