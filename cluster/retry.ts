@@ -134,16 +134,21 @@ export async function withRetry<T>(
         : e instanceof KafkaError && e.retriable;
       if (!retry || attempt >= policy.maxAttempts) throw e;
       const wait = backoffMs(policy, attempt);
-      if (wait >= remainingMs) {
-        if (e instanceof KafkaError) throw e;
-        throw new TimeoutError(`gave up after ${attempt} attempts in ${deadlineMs} ms`, {
-          timeoutMs: deadlineMs,
-          cause: e,
-        });
-      }
+      if (wait >= remainingMs) giveUp(e, attempt, deadlineMs);
       await sleep(wait, options.signal);
+      // A timer can fire late on a busy machine: no attempt starts after the deadline.
+      if (Date.now() - start >= deadlineMs) giveUp(e, attempt, deadlineMs);
     }
   }
+}
+
+/** Out of time between attempts: the last error, or a TimeoutError caused by it. */
+function giveUp(e: unknown, attempt: number, deadlineMs: number): never {
+  if (e instanceof KafkaError) throw e;
+  throw new TimeoutError(`gave up after ${attempt} attempts in ${deadlineMs} ms`, {
+    timeoutMs: deadlineMs,
+    cause: e,
+  });
 }
 
 /**
