@@ -198,6 +198,10 @@ function readHeaders(b: Uint8Array, p: number, end: number): readonly RecordHead
 /**
  * Decodes `count` records from `b[p, end)`. Every length is checked against the record's own
  * end, and the records must fill the section exactly.
+ *
+ * The one- and two-byte varint paths are written out at each field on purpose: the same paths
+ * behind a call (`readVarint`) made decoding without CRC checks ~17% slower (deno bench, 1000
+ * records of 100 B: 43.6 -> 51 us).
  */
 function readRecords(b: Uint8Array, p: number, end: number, count: number): BatchRecord[] {
   const records: BatchRecord[] = [];
