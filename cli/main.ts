@@ -103,15 +103,17 @@ export async function main(argv: readonly string[]): Promise<number> {
       return EXIT_OK;
     }
     return (await cmd.run(args)) ?? EXIT_OK;
-  } catch (e) {
+  } catch (caught) {
+    // One failed item of a batch call: its own error reads better than the batch summary.
+    const e = caught instanceof AdminBatchError && caught.errors.length === 1
+      ? caught.errors[0]
+      : caught;
     if (e instanceof UsageError || e instanceof TypeError || e instanceof RangeError) {
       console.error(`error: ${oneLine(e.message)}`);
       console.error(`usage: ${cmd.usage.split("\n")[0]} (--help for more)`);
       return EXIT_USAGE;
     }
     if (e instanceof Deno.errors.BrokenPipe) return EXIT_OK;
-    // One failed item of a batch call: its own error reads better than the batch summary.
-    if (e instanceof AdminBatchError && e.errors.length === 1) e = e.errors[0];
     const msg = e instanceof Error ? e.message : String(e);
     const kind = e instanceof KafkaError ? "" : `${(e as Error)?.name ?? "Error"}: `;
     console.error(`error: ${kind}${oneLine(msg)}`);
