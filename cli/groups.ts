@@ -212,7 +212,12 @@ async function resetOffsets(admin: Admin, args: Args): Promise<number> {
     }
     const committed = (await admin.listGroupOffsets(id)).filter((c) => c.offset >= 0n);
     const scope = await scopeOf(admin, args, committed);
-    const plan = await planReset(admin, scope, target, committed);
+    const plan = await planReset(admin, scope, target, committed, (tp) =>
+      // ConsumerGroupCommand's note (it prints it on stdout; here stdout stays the table).
+      console.error(
+        `Partition ${tp.partition} from topic ${tp.topic} is empty. ` +
+          "Falling back to latest known offset.",
+      ));
     if (execute && plan.length > 0) await admin.alterGroupOffsets(id, plan);
     if (json) out.push({ group: id, executed: execute, offsets: plan });
     else console.log(planText(id, plan));

@@ -78,6 +78,7 @@ export async function planReset(
   scope: readonly TopicPartition[],
   target: ResetTarget,
   committed: readonly TopicPartitionOffset[],
+  onFallback: (tp: TopicPartition) => void = () => {},
 ): Promise<TopicPartitionOffset[]> {
   if (scope.length === 0) return [];
   const key = (tp: TopicPartition) => `${tp.topic}\0${tp.partition}`;
@@ -98,7 +99,9 @@ export async function planReset(
       const ends = await list("latest");
       wanted = new Map(scope.map((tp) => {
         const o = at.get(key(tp));
-        return [key(tp), o === undefined || o < 0n ? ends.get(key(tp))! : o];
+        if (o !== undefined && o >= 0n) return [key(tp), o];
+        onFallback(tp);
+        return [key(tp), ends.get(key(tp))!];
       }));
       break;
     }

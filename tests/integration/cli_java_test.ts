@@ -1,0 +1,212 @@
+/**
+ * The command-line tool against Kafka's own Java tools on the same state: TopicCommand
+ * --describe, ConsumerGroupCommand --describe and --reset-offsets (every target, the plan of
+ * --dry-run and the result of --execute), GetOffsetShell.
+ */
+
+import assert from "node:assert/strict";
+import { Admin, Consumer, Producer } from "../../mod.ts";
+import { broker, runJavaTool } from "../helpers/broker.ts";
+import { runCli } from "../helpers/cli.ts";
+
+const GROUPS = "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand";
+const b = await broker();
+const bootstrap = b.bootstrap()[0]!;
+const run = (...args: string[]) => runCli([...args, "-b", bootstrap]);
+const java = async (cls: string, args: string[]) => {
+  const r = await runJavaTool(cls, ["--bootstrap-server", bootstrap, ...args], { broker: b });
+  assert.equal(r.code, 0, `${cls} ${args.join(" ")}: ${r.stderr}`);
+  return r;
+};
+const suffix = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+
+/** Data rows of a kafka-consumer-groups.sh-style table, split on whitespace, sorted. */
+function rows(text: string, header: string): string[] {
+  const lines = text.split("\n").map((l) => l.trim()).filter((l) => l);
+  return lines.filter((l) => !l.startsWith(header)).map((l) => l.split(/\s+/).join(" ")).sort();
+}
+
+Deno.test("cli: topics describe prints what kafka-topics.sh --describe prints", async () => {
+  const topic = `cli-java-topic-${suffix}`;
+  await using admin = new Admin({ brokers: b.bootstrap() });
+  await admin.createTopic(topic, {
+    numPartitions: 3,
+    configs: { "retention.ms": "3600000", "cleanup.policy": "compact,delete" },
+  });
+  const ours = await run("topics", "describe", "--topic", topic);
+  assert.equal(ours.code, 0, ours.stderr);
+  const theirs = await java("org.apache.kafka.tools.TopicCommand", [
+    "--describe",
+    "--topic",
+    topic,
+  ]);
+  assert.equal(ours.stdout.trimEnd(), theirs.stdout.trimEnd());
+  await admin.deleteTopic(topic);
+});
+
+Deno.test("cli: groups describe matches kafka-consumer-groups.sh --describe", async () => {
+  const topic = `cli-java-groups-${suffix}`;
+  const group = `cli-java-g-${suffix}`;
+  await using admin = new Admin({ brokers: b.bootstrap() });
+  await admin.createTopic(topic, { numPartitions: 3 });
+  {
+    await using p = new Producer({ brokers: b.bootstrap(), defaultTopic: topic });
+    for (let i = 0; i < 30; i++) await p.send({ partition: i % 3, value: `v${i}` });
+  }
+  // An active member with explicit commits, so offsets and lag stay put while both tools look.
+  const c = new Consumer({
+    brokers: b.bootstrap(),
+    groupId: group,
+    topics: [topic],
+    autoCommit: false,
+    autoOffsetReset: "earliest",
+    clientId: "cli-java-client",
+  });
+  const reader = c.getReader();
+  for (let i = 0; i < 5; i++) await reader.read();
+  await c.commit([{ topic, partition: 0, offset: 4n }, { topic, partition: 1, offset: 2n }]);
+  const header = "GROUP";
+  const ours = await run("groups", "describe", "--group", group);
+  const theirs = await java(GROUPS, ["--describe", "--group", group]);
+  assert.equal(ours.code, 0, ours.stderr);
+  assert.deepEqual(rows(ours.stdout, header), rows(theirs.stdout, header));
+  assert.equal(rows(ours.stdout, header).length, 3);
+  reader.releaseLock();
+  await c.close();
+
+  // Inactive: same rows with "-" for the member columns, and the same note on stderr.
+  const ours2 = await run("groups", "describe", "--group", group);
+  const theirs2 = await java(GROUPS, ["--describe", "--group", group]);
+  assert.deepEqual(rows(ours2.stdout, header), rows(theirs2.stdout, header));
+  assert.match(ours2.stderr, /Consumer group '.*' has no active members\./);
+  assert.match(theirs2.stderr, /Consumer group '.*' has no active members\./);
+  // The members and state views agree on the essentials.
+  const state = await run("groups", "describe", "--group", group, "--state", "--json");
+  assert.equal(JSON.parse(state.stdout)[0].state, "Empty");
+  await admin.deleteGroup(group);
+  await admin.deleteTopic(topic);
+});
+
+Deno.test("cli: offsets matches GetOffsetShell for latest, earliest, max-timestamp, a time", async () => {
+  const topic = `cli-java-offsets-${suffix}`;
+  await using admin = new Admin({ brokers: b.bootstrap() });
+  await admin.createTopic(topic, { numPartitions: 2 });
+  const t0 = Date.now() - 60_000;
+  {
+    await using p = new Producer({ brokers: b.bootstrap(), defaultTopic: topic });
+    for (let i = 0; i < 10; i++) {
+      await p.send({ partition: i % 2, value: `v${i}`, timestamp: t0 + i * 1000 });
+    }
+  }
+  await admin.deleteRecords([{ topic, partition: 0, offset: 2n }]);
+  for (const time of ["-1", "-2", "-3", String(t0 + 4500), String(t0 + 60_000)]) {
+    const ours = await run("offsets", "--topic", topic, "--time", time, "--plain");
+    const theirs = await java("org.apache.kafka.tools.GetOffsetShell", [
+      "--topic",
+      topic,
+      "--time",
+      time,
+    ]);
+    assert.equal(ours.code, 0, ours.stderr);
+    const lines = (s: string) => s.split("\n").filter((l) => l.trim()).sort();
+    assert.deepEqual(lines(ours.stdout), lines(theirs.stdout), `--time ${time}`);
+  }
+  await admin.deleteTopic(topic);
+});
+
+Deno.test("cli: groups reset-offsets plans and executes as kafka-consumer-groups.sh", async () => {
+  const topic = `cli-java-reset-${suffix}`;
+  const group = `cli-java-reset-g-${suffix}`;
+  await using admin = new Admin({ brokers: b.bootstrap() });
+  await admin.createTopic(topic, { numPartitions: 3 });
+  // Ten records per partition, one a minute, ending a minute ago.
+  const t0 = Date.now() - 10 * 60_000;
+  {
+    await using p = new Producer({ brokers: b.bootstrap(), defaultTopic: topic });
+    const records = [];
+    for (let partition = 0; partition < 3; partition++) {
+      for (let i = 0; i < 10; i++) {
+        records.push({ partition, value: `v${i}`, timestamp: t0 + i * 60_000 });
+      }
+    }
+    await p.send(records);
+  }
+  await admin.deleteRecords([{ topic, partition: 0, offset: 2n }]); // log start 2 on p0
+  const base = [{ topic, partition: 0, offset: 5n }, { topic, partition: 1, offset: 3n }];
+  const restore = async () => {
+    await admin.deleteGroupOffsets(group, [{ topic, partition: 2 }]).catch(() => {});
+    await admin.alterGroupOffsets(group, base);
+  };
+  const committed = async () =>
+    (await admin.listGroupOffsets(group)).filter((o) => o.offset >= 0n)
+      .map((o) => `${o.topic} ${o.partition} ${o.offset}`).sort();
+  // The table rows only (Java also prints "Partition N ... is empty. Falling back..." notes there).
+  const planOf = (text: string) =>
+    rows(text, "GROUP").filter((r) => r.startsWith(`${group} `)).map((r) =>
+      r.split(" ").slice(1).join(" ")
+    );
+
+  const at = (ms: number) => new Date(ms).toISOString(); // ...T..:..:..sssZ, as Java reads it
+  const targets: string[][] = [
+    ["--topic", topic, "--to-earliest"],
+    ["--topic", topic, "--to-latest"],
+    ["--topic", topic, "--to-current"],
+    ["--topic", topic, "--to-offset", "7"],
+    ["--topic", topic, "--to-offset", "0"], // below p0's log start: clamped
+    ["--topic", topic, "--to-offset", "100"], // past the end: clamped
+    ["--all-topics", "--shift-by", "-4"],
+    ["--all-topics", "--shift-by", "20"],
+    ["--topic", `${topic}:1,2`, "--to-datetime", at(t0 + 4.5 * 60_000)],
+    ["--topic", topic, "--to-datetime", at(Date.now() + 3_600_000)], // none that late: log end
+    ["--topic", topic, "--by-duration", "PT5M30S"],
+  ];
+  for (const target of targets) {
+    await restore();
+    const before = await committed();
+    const dry = await run("groups", "reset-offsets", "--group", group, ...target, "--dry-run");
+    assert.equal(dry.code, 0, `${target.join(" ")}: ${dry.stderr}`);
+    assert.deepEqual(await committed(), before, "--dry-run changes nothing");
+    const javaDry = await java(GROUPS, [
+      "--reset-offsets",
+      "--group",
+      group,
+      ...target,
+      "--dry-run",
+    ]);
+    assert.deepEqual(planOf(dry.stdout), planOf(javaDry.stdout), `plan of ${target.join(" ")}`);
+    assert.ok(planOf(dry.stdout).length > 0);
+
+    const exec = await run("groups", "reset-offsets", "--group", group, ...target, "--execute");
+    assert.equal(exec.code, 0, exec.stderr);
+    const ours = await committed();
+    await restore();
+    await java(GROUPS, ["--reset-offsets", "--group", group, ...target, "--execute"]);
+    assert.deepEqual(ours, await committed(), `result of ${target.join(" ")}`);
+  }
+
+  // An active group cannot be reset: a usage-level refusal, one line, nothing changed.
+  const c = new Consumer({ brokers: b.bootstrap(), groupId: group, topics: [topic] });
+  const reader = c.getReader();
+  const first = reader.read();
+  let state = "";
+  for (let i = 0; i < 100 && state !== "Stable"; i++) {
+    state = (await admin.describeGroup(group)).state;
+    if (state !== "Stable") await new Promise((r) => setTimeout(r, 200));
+  }
+  const refused = await run(
+    "groups",
+    "reset-offsets",
+    "--group",
+    group,
+    "--all-topics",
+    "--to-earliest",
+    "--execute",
+  );
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /^error: assignments can only be reset if the group .* is inactive/);
+  reader.releaseLock();
+  void first.catch(() => {});
+  await c.close();
+  await admin.deleteGroup(group).catch(() => {});
+  await admin.deleteTopic(topic);
+});
