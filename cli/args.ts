@@ -10,6 +10,11 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
+/** Bad input data (a line that is not JSON...): exit code 2, without the usage hint. */
+export class InputError extends UsageError {
+  override name = "InputError";
+}
+
 /** How one option is read. */
 export interface OptionSpec {
   /** `string` takes a value, `boolean` is a switch, `list` takes a value and may repeat. */

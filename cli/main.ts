@@ -18,7 +18,7 @@
  */
 
 import { AdminBatchError, KafkaError } from "../mod.ts";
-import { UsageError } from "./args.ts";
+import { InputError, UsageError } from "./args.ts";
 import { type Command, parseFor } from "./command.ts";
 import { CONNECTION_OPTIONS } from "./connect.ts";
 import { topicsCommand } from "./topics.ts";
@@ -110,7 +110,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       : caught;
     if (e instanceof UsageError || e instanceof TypeError || e instanceof RangeError) {
       console.error(`error: ${oneLine(e.message)}`);
-      console.error(`usage: ${cmd.usage.split("\n")[0]} (--help for more)`);
+      if (!(e instanceof InputError)) {
+        console.error(`usage: ${cmd.usage.split("\n")[0]} (--help for more)`);
+      }
       return EXIT_USAGE;
     }
     if (e instanceof Deno.errors.BrokenPipe) return EXIT_OK;

@@ -12,7 +12,7 @@ import {
   type ProducerRecord,
   type ProducerRecordHeader,
 } from "../mod.ts";
-import { type Args, UsageError } from "./args.ts";
+import { type Args, InputError, UsageError } from "./args.ts";
 import { type Command, withAdmin } from "./command.ts";
 import { clientOptions } from "./connect.ts";
 import { decodeInput, type Encoding, encodingOf } from "./format.ts";
@@ -91,7 +91,7 @@ function fromLine(line: Uint8Array, o: LineOptions): ProducerRecord {
 
 function bytesField(v: unknown, enc: unknown, what: string, fallback: Encoding): Uint8Array | null {
   if (v === null || v === undefined) return null;
-  if (typeof v !== "string") throw new UsageError(`JSON input: "${what}" must be a string or null`);
+  if (typeof v !== "string") throw new InputError(`JSON input: "${what}" must be a string or null`);
   return decodeInput(v, enc === undefined ? fallback : encodingOf(String(enc), what));
 }
 
@@ -102,10 +102,10 @@ function fromJson(line: Uint8Array, n: number, o: LineOptions): ProducerRecord |
   try {
     obj = JSON.parse(text);
   } catch (e) {
-    throw new UsageError(`JSON input line ${n}: ${(e as Error).message}`);
+    throw new InputError(`JSON input line ${n}: ${(e as Error).message}`);
   }
   if (obj === null || typeof obj !== "object") {
-    throw new UsageError(`JSON input line ${n}: expected an object`);
+    throw new InputError(`JSON input line ${n}: expected an object`);
   }
   const headers: ProducerRecordHeader[] = [...o.headers];
   if (Array.isArray(obj.headers)) {
@@ -197,10 +197,16 @@ async function run(args: Args): Promise<number> {
     },
   });
   try {
-    await input.pipeThrough(lineSplitter()).pipeThrough(toRecords).pipeTo(producer.writable);
+    await input.pipeThrough(lineSplitter()).pipeThrough(toRecords).pipeTo(producer.writable, {
+      preventAbort: true, // a bad line must not fail the records read before it
+    });
     await producer.close();
   } catch (e) {
-    await producer.abort(e).catch(() => {});
+    // A bad input line stops reading, but what was read before it is still delivered (close
+    // waits for it); the count on stderr says how far it got.
+    await producer.close({ timeoutMs: 30_000 }).catch(() => producer.abort(e).catch(() => {}));
+    progress.done();
+    if (!args.bool("quiet")) console.error(`Produced ${progress.count} records to ${topic}`);
     throw e;
   }
   progress.done();

@@ -15,7 +15,7 @@ function mechanismOf(args: Args): ScramMechanism {
   if (m !== "SCRAM-SHA-256" && m !== "SCRAM-SHA-512") {
     throw new UsageError("--mechanism: SCRAM-SHA-256 or SCRAM-SHA-512");
   }
-  return m.toLowerCase() as ScramMechanism;
+  return m as ScramMechanism;
 }
 
 async function run(args: Args): Promise<number> {
