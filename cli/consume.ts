@@ -130,59 +130,52 @@ async function run(args: Args): Promise<number> {
   const out = new Out();
   const progress = new Progress("consumed", { enabled: !args.bool("no-progress") });
   const reader = consumer.getReader();
+  // Stopping (Ctrl-C, idle timeout, a group caught up) cancels the stream: that closes the
+  // consumer, which commits what was taken, and ends the pending read. One watcher timer for
+  // all of it, so a record costs no timer or promise of its own.
   let stop = false;
-  const onSignal = () => {
+  const halt = () => {
+    if (stop) return;
     stop = true;
     reader.cancel().catch(() => {});
   };
-  Deno.addSignalListener("SIGINT", onSignal);
-  let flushTimer: ReturnType<typeof setTimeout> | undefined;
-  const scheduleFlush = () => {
-    flushTimer ??= setTimeout(() => {
-      flushTimer = undefined;
-      out.flush().catch(() => {});
-    }, 20);
-  };
-  // A subscribed group reading "until the end": done when every assigned partition's lag is 0.
-  let endCheck: ReturnType<typeof setInterval> | undefined;
+  Deno.addSignalListener("SIGINT", halt);
+  let last = Date.now();
+  let flushing = false;
   const caughtUp = () => {
     const lag = consumer.lag();
     return lag.length > 0 && lag.every((l) => l.lag === 0n);
   };
+  const watch = setInterval(() => {
+    if (idleMs !== undefined && Date.now() - last >= idleMs) halt();
+    if (subscribe && untilEnd && caughtUp()) halt();
+    // Tailing: what is buffered reaches stdout within ~50 ms even when records trickle in.
+    if (!out.empty && !flushing) {
+      flushing = true;
+      out.flush().catch(() => {}).finally(() => flushing = false);
+    }
+  }, 50);
   try {
     let count = 0;
     while (!stop && (max === undefined || count < max)) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const waits: Promise<ReadableStreamReadResult<unknown> | "idle" | "end">[] = [reader.read()];
-      if (idleMs !== undefined) {
-        waits.push(new Promise((r) => timer = setTimeout(() => r("idle"), idleMs)));
-      }
-      if (subscribe && untilEnd) {
-        waits.push(
-          new Promise((r) => {
-            endCheck = setInterval(() => caughtUp() && r("end"), 200);
-          }),
-        );
-      }
-      const got = await Promise.race(waits);
-      clearTimeout(timer);
-      clearInterval(endCheck);
-      if (got === "idle" || got === "end") break;
+      const got = await reader.read();
       if (got.done) break;
-      const r = got.value as Parameters<Printer>[0];
-      await printer(r, out);
+      last = Date.now();
+      const r = got.value;
+      printer(r, out);
       count++;
       progress.tick(1, (r.value?.length ?? 0) + (r.key?.length ?? 0));
-      scheduleFlush();
+      if (out.backlog >= 1 << 16) await out.drain();
     }
-    clearTimeout(flushTimer);
+    clearInterval(watch);
     await out.close();
     progress.done();
     // As kafka-console-consumer.sh: the count on stderr, never mixed into the records.
     if (!args.bool("quiet")) console.error(`Processed a total of ${count} messages`);
     return 0;
   } finally {
-    Deno.removeSignalListener("SIGINT", onSignal);
+    clearInterval(watch);
+    Deno.removeSignalListener("SIGINT", halt);
     reader.releaseLock();
     await consumer.close();
   }

@@ -54,7 +54,7 @@ function bytesIn(b: Uint8Array | null, enc: Encoding, nullText: Uint8Array): Uin
 type Piece = Uint8Array | ((r: ConsumerRecord) => Uint8Array);
 
 /** A compiled record printer. */
-export type Printer = (r: ConsumerRecord, out: Out) => Promise<void>;
+export type Printer = (r: ConsumerRecord, out: Out) => void;
 
 /** Options of the text printers. */
 export interface TextOptions {
@@ -141,8 +141,8 @@ export function formatPrinter(format: string, o: TextOptions): Printer {
     }
   }
   flush();
-  return async (r, out) => {
-    for (const p of pieces) await out.bytes(p instanceof Uint8Array ? p : p(r));
+  return (r, out) => {
+    for (const p of pieces) out.bytes(p instanceof Uint8Array ? p : p(r));
   };
 }
 
@@ -152,7 +152,7 @@ export function formatPrinter(format: string, o: TextOptions): Printer {
  * (`keyEncoding`/`valueEncoding`/`encoding`), so `produce --format json` reads them back.
  */
 export function jsonPrinter(o: TextOptions): Printer {
-  return async (r, out) => {
+  return (r, out) => {
     const key = encodeOutput(r.key, o.keyEncoding);
     const value = encodeOutput(r.value, o.valueEncoding);
     const obj: Record<string, unknown> = {
@@ -176,6 +176,6 @@ export function jsonPrinter(o: TextOptions): Printer {
         };
       });
     }
-    await out.text(JSON.stringify(obj) + "\n");
+    out.text(JSON.stringify(obj) + "\n");
   };
 }

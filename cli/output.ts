@@ -7,38 +7,65 @@
 
 const encoder = new TextEncoder();
 
-/** Buffered writer on a Deno writable (stdout): one write per ~64 KiB, not per line. */
+/**
+ * Buffered output on a Deno writable (stdout): appends are synchronous copies into 64 KiB
+ * chunks, so a record costs no promise; `drain()` writes the full chunks, `flush()` everything.
+ */
 export class Out {
   readonly #w: WritableStreamDefaultWriter<Uint8Array>;
-  #buf = new Uint8Array(1 << 16);
+  #chunks: Uint8Array[] = [];
+  #cur = new Uint8Array(1 << 16);
   #len = 0;
+  /** Bytes in full chunks waiting for `drain()`. */
+  backlog = 0;
 
   constructor(stream: WritableStream<Uint8Array> = Deno.stdout.writable) {
     this.#w = stream.getWriter();
   }
 
-  /** Queues text (UTF-8). */
-  async text(s: string): Promise<void> {
-    await this.bytes(encoder.encode(s));
+  /** Appends text (UTF-8). */
+  text(s: string): void {
+    this.bytes(encoder.encode(s));
   }
 
-  /** Queues bytes. */
-  async bytes(b: Uint8Array): Promise<void> {
-    if (this.#len + b.length > this.#buf.length) await this.flush();
-    if (b.length > this.#buf.length) {
-      await this.#w.write(b.slice());
+  /** Appends bytes (copied). */
+  bytes(b: Uint8Array): void {
+    if (this.#len + b.length > this.#cur.length) this.#seal();
+    if (b.length > this.#cur.length) {
+      this.#chunks.push(b.slice());
+      this.backlog += b.length;
       return;
     }
-    this.#buf.set(b, this.#len);
+    this.#cur.set(b, this.#len);
     this.#len += b.length;
   }
 
-  /** Writes what is queued. */
-  async flush(): Promise<void> {
+  /** Whether anything is buffered at all. */
+  get empty(): boolean {
+    return this.#len === 0 && this.#chunks.length === 0;
+  }
+
+  #seal(): void {
     if (this.#len === 0) return;
-    const chunk = this.#buf.slice(0, this.#len);
+    this.#chunks.push(this.#cur.subarray(0, this.#len));
+    this.backlog += this.#len;
+    this.#cur = new Uint8Array(1 << 16);
     this.#len = 0;
-    await this.#w.write(chunk);
+  }
+
+  /** Writes the full chunks. */
+  async drain(): Promise<void> {
+    const chunks = this.#chunks;
+    this.#chunks = [];
+    this.backlog = 0;
+    // Every write is queued at once, in order: a concurrent drain cannot slip in between.
+    await Promise.all(chunks.map((c) => this.#w.write(c)));
+  }
+
+  /** Writes everything buffered. */
+  async flush(): Promise<void> {
+    this.#seal();
+    await this.drain();
   }
 
   /** Flushes and releases stdout. */
