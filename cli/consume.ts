@@ -73,6 +73,15 @@ async function run(args: Args): Promise<number> {
   if (subscribe && (endOffset !== undefined || endTime !== undefined)) {
     throw new UsageError("--to-offset/--to-time need --partition (or no --group)");
   }
+  if (subscribe && start !== undefined && start.kind !== "earliest" && start.kind !== "latest") {
+    // As kafka-console-consumer.sh: a group member starts at its committed offsets (or the
+    // reset policy); exact positions need chosen partitions.
+    throw new UsageError("--offset N, -N, s@time and --from-time need --partition with --group");
+  }
+  if (subscribe) {
+    // A subscription to a missing topic would wait for it forever: say so at once instead.
+    await withAdmin(args, async (admin) => void await admin.describeTopics(topics));
+  }
 
   const base = await clientOptions(args);
   const consumer = new Consumer({

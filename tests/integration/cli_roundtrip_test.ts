@@ -244,6 +244,7 @@ Deno.test("cli: bad flags and unknown topics: exit codes and one-line errors, no
     const args of [
       ["topics", "describe", "-t", missing],
       ["consume", "-t", missing, "-e"],
+      ["consume", "-t", missing, "-g", `g-${suffix}`, "-e"],
       ["offsets", "-t", missing],
     ]
   ) {
