@@ -24,6 +24,7 @@ import {
   type ResolvedConsumerOptions,
 } from "./options.ts";
 import { PartitionState } from "./partition_state.ts";
+import { relayTo } from "./pipe.ts";
 import {
   checkEnd,
   checkStart,
@@ -82,8 +83,6 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
   readonly #committer: Committer;
   /** New data, new state or an error: wakes a waiting pull. */
   readonly #data = new Notifier();
-  /** Every pull (the reader took everything queued). */
-  readonly #pulled = new Notifier();
   readonly #abort = new AbortController();
   #group: GroupMembership | undefined;
   #subscription: readonly string[] | RegExp | undefined;
@@ -269,14 +268,12 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
   /** The offset of the next record the reader will take from a partition, when known. */
   position(tp: TopicPartition): bigint | undefined {
     checkTopicPartition(tp);
-    this.#buffer.syncTaken();
     const ps = this.#parts.get(tpKey(tp.topic, tp.partition));
     return ps && ps.taken >= 0n ? ps.taken : undefined;
   }
 
   /** Position, high watermark and lag of every assigned partition. */
   lag(): PartitionLag[] {
-    this.#buffer.syncTaken();
     return [...this.#parts.values()].map((ps) => {
       const position = ps.taken >= 0n ? ps.taken : undefined;
       const hw = ps.highWatermark;
@@ -308,7 +305,6 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
     if (this.#o.groupId === undefined) throw new TypeError("commit() needs options.groupId");
     let offsets: TopicPartitionOffset[];
     if (what === undefined) {
-      this.#buffer.syncTaken();
       offsets = this.#committer.takenOffsets(undefined, true);
     } else if (Array.isArray(what)) {
       offsets = (what as readonly TopicPartitionOffset[]).map((o) => {
@@ -365,6 +361,44 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
   close(): Promise<void> {
     this.#closing ??= this.#shutdown();
     return this.#closing;
+  }
+
+  /**
+   * Pipes the records to `dest`, like `ReadableStream.pipeTo`. A record counts as taken (what
+   * auto-commit and `commit()` commit) once `dest` accepted it, that is once its `write()`
+   * resolved, so a pipe that is aborted or fails commits nothing its destination did not
+   * process. One record at a time is in flight to `dest`.
+   */
+  override async pipeTo(
+    dest: WritableStream<ConsumerRecord>,
+    options: StreamPipeOptions = {},
+  ): Promise<void> {
+    if (this.locked) throw new TypeError("the consumer is locked to a reader");
+    if (dest.locked) throw new TypeError("the destination is locked to a writer");
+    const relay = relayTo(dest, options, { accepted: (r) => this.#buffer.accepted(r) });
+    this.#buffer.pipeStarted();
+    try {
+      await super.pipeTo(relay, {
+        ...options.preventCancel !== undefined && { preventCancel: options.preventCancel },
+        ...options.signal !== undefined && { signal: options.signal },
+      });
+    } finally {
+      this.#buffer.pipeEnded();
+    }
+  }
+
+  /**
+   * Pipes the records through a transform, like `ReadableStream.pipeThrough`, counting a
+   * record as taken once the transform's writable accepted it (see {@linkcode pipeTo}).
+   */
+  override pipeThrough<T>(
+    transform: { writable: WritableStream<ConsumerRecord>; readable: ReadableStream<T> },
+    options: StreamPipeOptions = {},
+  ): ReadableStream<T> {
+    if (this.locked) throw new TypeError("the consumer is locked to a reader");
+    if (transform.writable.locked) throw new TypeError("the transform's writable is locked");
+    this.pipeTo(transform.writable, options).catch(() => {});
+    return transform.readable;
   }
 
   /** Closes the consumer (`await using`). */
@@ -442,7 +476,6 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
     await this.#startup?.catch(() => {});
     await this.#fetcher.close();
     this.#releaseHeadroom();
-    this.#buffer.syncTaken();
     const errored = this.#error !== undefined;
     if (this.#group) {
       await this.#group.close(this.#o.leaveGroupOnClose);
@@ -462,7 +495,6 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
       } catch { /* errored or cancelled */ }
     }
     for (const ps of [...this.#parts.values()]) this.#remove(ps);
-    this.#buffer.releasePulled();
     await this.#cluster.close();
   }
 
@@ -471,14 +503,15 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
 
   async #pull(): Promise<void> {
     this.#start();
-    this.#buffer.releasePulled();
-    this.#pulled.notify();
+    this.#buffer.pulled();
     for (;;) {
       if (this.#error !== undefined) throw this.#error;
-      if (this.#streamDone) return;
+      // Closing: nothing more is handed out, so the commit on close is what was read.
+      if (this.#streamDone || this.#closed) return;
+      if (this.#buffer.handOut()) return;
       const ps = this.#buffer.nextReady();
       if (ps) {
-        if (await this.#buffer.deliver(ps)) return;
+        await this.#buffer.fill(ps);
         continue;
       }
       if (this.#allDone()) {
@@ -488,7 +521,12 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
         this.close().catch(() => {});
         return;
       }
-      if (this.#closed) return;
+      if (!this.#manual && this.#subscription === undefined) {
+        throw new TypeError(
+          "nothing to read: call assign() with partitions, or set groupId and topics " +
+            "(or subscribe())",
+        );
+      }
       await this.#data.wait(this.#abort.signal, 1_000).catch(() => {});
     }
   }
@@ -605,9 +643,7 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
           if (ps) ps.revoking = true;
         }
         if (!lost) {
-          await this.#waitTaken(keys);
           if (this.#o.autoCommit) {
-            this.#buffer.syncTaken();
             await this.#committer.commitTaken("commit on revocation", keys);
           }
           await this.#callback(this.#options.onPartitionsRevoked, partitions);
@@ -636,25 +672,6 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
       await cb(partitions.map((tp) => ({ ...tp })));
     } catch (e) {
       this.#cluster.logger.error("rebalance callback threw", { error: (e as Error)?.message });
-    }
-  }
-
-  /**
-   * Before revoking: lets the reader take what is queued for these partitions (at most one
-   * batch), so it is committed rather than read again elsewhere, and nothing of a partition
-   * reaches the reader after its revocation callback. Bounded, and skipped when the reader is
-   * gone.
-   */
-  async #waitTaken(keys: Set<string>): Promise<void> {
-    const deadline = Date.now() + Math.min(this.#o.rebalanceTimeoutMs / 4, 5_000);
-    // While closing, only a reader still attached (a loop, a pipe) will take anything.
-    while (!this.#streamDone && (!this.#closed || this.locked)) {
-      const ps = this.#buffer.lastPartition;
-      if (!ps || !keys.has(ps.key)) return;
-      if (!this.#buffer.queued) return;
-      const left = deadline - Date.now();
-      if (left <= 0) return;
-      await this.#pulled.wait(this.#abort.signal, left).catch(() => {});
     }
   }
 }

@@ -27,6 +27,26 @@ function decompressedBytes(batch: RecordBatch, frame: ArrayBufferLike): number {
   return 0;
 }
 
+/** A record handed out, with the generation of its partition then. */
+interface Handed {
+  ps: PartitionState;
+  gen: number;
+  record: ConsumerRecord;
+}
+
+/** A decoded batch being handed out. */
+interface Cursor {
+  ps: PartitionState;
+  gen: number;
+  records: ConsumerRecord[];
+  /** The next record to hand out. */
+  next: number;
+  /** Decompressed bytes it holds. */
+  bytes: number;
+  /** A fetch response to release with it (its chunk was dropped early: the end was reached). */
+  frame: FrameRef | undefined;
+}
+
 /**
  * Fetched data waiting for the reader, and the bookkeeping of what the reader took.
  *
@@ -46,12 +66,20 @@ export class FetchBuffer {
   #fetcher: Fetcher | undefined;
   /** Partitions with fetched data, served round-robin. */
   #ready: PartitionState[] = [];
-  /** The batch handed out by the last pull: its records may still sit in the stream's queue. */
-  #lastBatch: { ps: PartitionState; gen: number; records: ConsumerRecord[] } | undefined;
-  /** Decompressed bytes to release at the next pull (when their records were all taken). */
-  #pendingRelease = 0;
-  /** Fetch responses to release at the next pull. */
-  #pendingFrames: FrameRef[] = [];
+  /**
+   * The batch being handed out, one record per read. `ps.position` is already past it: the
+   * records from `next` on were not handed out yet (see {@linkcode FetchBuffer.evict}).
+   */
+  #cursor: Cursor | undefined;
+  /**
+   * A record enqueued while no read was waiting for it (the reader let go during a pull): it
+   * sits in the stream's queue, and counts as taken only when a later read takes it.
+   */
+  #queued: Handed | undefined;
+  /** Pipes reading the stream now (see {@linkcode FetchBuffer.pipeStarted}). */
+  #pipes = 0;
+  /** Records a pipe read, in order, until its destination accepts them. */
+  #inPipe: Handed[] = [];
   /** Room kept free for the next decompressed batch: the largest seen (capped). */
   #decodeReserve = 0;
 
@@ -76,11 +104,6 @@ export class FetchBuffer {
   /** Room to keep free for decompressing the next batch. */
   get decodeReserve(): number {
     return this.#decodeReserve;
-  }
-
-  /** The partition of the batch handed out last, while its records may be queued. */
-  get lastPartition(): PartitionState | undefined {
-    return this.#lastBatch?.ps;
   }
 
   /** A fetched chunk for the reader. */
@@ -123,44 +146,111 @@ export class FetchBuffer {
   // ---------------------------------------------------------------------------------------
   // Delivery
 
-  /** Everything queued before this pull was taken: account for it and free its memory. */
-  releasePulled(): void {
-    const lb = this.#lastBatch;
-    if (lb) {
-      this.#lastBatch = undefined;
-      const last = lb.records[lb.records.length - 1]!;
-      if (lb.gen === lb.ps.gen && !lb.ps.removed && last.offset + 1n > lb.ps.taken) {
-        lb.ps.taken = last.offset + 1n;
-        lb.ps.takenEpoch = last.leaderEpoch;
-      }
+  /**
+   * Hands one record to the reader, and counts it as taken: the stream's queue is empty when
+   * the stream pulls (highWaterMark 0), so `enqueue` fulfils the read that waits for it.
+   * Returns false when no record is ready (call {@linkcode nextReady} and {@linkcode fill}).
+   *
+   * This is the commit contract's one counting point: a record is taken when the read that
+   * returns it resolves, never when it is fetched, decoded or sits in a queue. (Enqueuing a
+   * whole batch per pull would be cheaper, but a cancel empties the stream's queue before the
+   * source hears of it, so what the reader had taken from it could not be known.)
+   */
+  handOut(): boolean {
+    const cur = this.#cursor;
+    if (cur === undefined) return false;
+    const ps = cur.ps;
+    if (cur.gen !== ps.gen || ps.removed || ps.revoking || ps.paused) {
+      this.#dropCursor();
+      return false;
     }
-    let freed = this.#pendingRelease;
-    this.#pendingRelease = 0;
-    for (const f of this.#pendingFrames) freed += this.#unrefFrame(f);
-    this.#pendingFrames = [];
+    const record = cur.records[cur.next++]!;
+    if (cur.next === cur.records.length) this.#finishCursor();
+    const c = this.#controller;
+    c.enqueue(record);
+    if ((c.desiredSize ?? 0) < 0) {
+      // No read was waiting (released during the pull): the record is queued, not taken.
+      this.#queued = { ps, gen: cur.gen, record };
+    } else if (this.#pipes > 0) this.#inPipe.push({ ps, gen: cur.gen, record });
+    else this.#took(ps, cur.gen, record);
+    return true;
+  }
+
+  /** The stream pulls again: its queue is empty, so a record queued earlier was taken. */
+  pulled(): void {
+    const q = this.#queued;
+    if (q === undefined) return;
+    this.#queued = undefined;
+    if (this.#pipes > 0) this.#inPipe.push(q);
+    else this.#took(q.ps, q.gen, q.record);
+  }
+
+  /**
+   * A pipe reads the stream: from now on a record counts as taken when the pipe's destination
+   * accepted it ({@linkcode accepted}), not when the pipe read it, so that what a destination
+   * queued but never processed (a TransformStream's writable queue, for one) is not committed.
+   */
+  pipeStarted(): void {
+    this.#pipes++;
+  }
+
+  /** The pipe ended: records it read but did not deliver stay untaken. */
+  pipeEnded(): void {
+    if (--this.#pipes === 0) this.#inPipe = [];
+  }
+
+  /** A pipe's destination accepted `record` (its write resolved): it is taken. */
+  accepted(record: ConsumerRecord): void {
+    const q = this.#inPipe;
+    let i = 0;
+    while (i < q.length && q[i]!.record !== record) i++;
+    if (i === q.length) return;
+    const h = q[i]!;
+    q.splice(0, i + 1);
+    this.#took(h.ps, h.gen, record);
+  }
+
+  #took(ps: PartitionState, gen: number, record: ConsumerRecord): void {
+    if (gen !== ps.gen || ps.removed) return;
+    if (record.offset + 1n > ps.taken) {
+      ps.taken = record.offset + 1n;
+      ps.takenEpoch = record.leaderEpoch;
+    }
+  }
+
+  /** Every record of the cursor was handed out: its memory goes back to the budget. */
+  #finishCursor(): void {
+    const cur = this.#cursor!;
+    this.#cursor = undefined;
+    let freed = cur.bytes;
+    if (cur.frame) freed += this.#unrefFrame(cur.frame);
     this.#release(freed);
   }
 
-  /** Whether records of the last batch still sit in the stream's queue. */
-  get queued(): boolean {
-    return this.#lastBatch !== undefined && (this.#controller.desiredSize ?? 0) < 0;
-  }
-
-  /** What the reader took so far from the last batch (the rest is in the stream's queue). */
-  syncTaken(): void {
-    const lb = this.#lastBatch;
-    if (!lb || lb.gen !== lb.ps.gen || lb.ps.removed) return;
-    const queued = Math.max(0, -(this.#controller.desiredSize ?? 0));
-    const taken = lb.records.length - queued;
-    if (taken <= 0) return;
-    const r = lb.records[taken - 1]!;
-    if (r.offset + 1n > lb.ps.taken) {
-      lb.ps.taken = r.offset + 1n;
-      lb.ps.takenEpoch = r.leaderEpoch;
+  /**
+   * Drops the records of the cursor not handed out yet: the partition's position goes back to
+   * the first of them, so they are fetched again (after a pause) rather than skipped.
+   */
+  #dropCursor(): void {
+    const cur = this.#cursor;
+    if (cur === undefined) return;
+    const ps = cur.ps;
+    if (cur.gen === ps.gen && cur.next < cur.records.length) {
+      const first = cur.records[cur.next]!;
+      if (first.offset < ps.position) {
+        ps.position = first.offset;
+        // Same batch: the epoch of the record before is this record's epoch.
+        ps.positionEpoch = first.leaderEpoch;
+        if (ps.phase === "done" && (ps.end === undefined || ps.position < ps.end)) {
+          ps.phase = "ready";
+        }
+      }
     }
+    cur.next = cur.records.length;
+    this.#finishCursor();
   }
 
-  /** The next partition to serve, round-robin. */
+  /** The next partition to serve, round-robin (a batch at a time). */
   nextReady(): PartitionState | undefined {
     const q = this.#ready;
     for (let i = 0; i < q.length;) {
@@ -183,10 +273,10 @@ export class FetchBuffer {
   }
 
   /**
-   * Hands the next batch of `ps` to the reader. Returns true when records were enqueued;
-   * false when the head chunk ran out or held nothing for the reader.
+   * Decodes the next batch of `ps` for the reader ({@linkcode handOut}). Returns true when it
+   * holds records; false when the head chunk ran out or held nothing for the reader.
    */
-  async deliver(ps: PartitionState): Promise<boolean> {
+  async fill(ps: PartitionState): Promise<boolean> {
     const chunk = ps.chunks[0]!;
     if (chunk.gen !== ps.gen) {
       ps.chunks.shift();
@@ -235,14 +325,12 @@ export class FetchBuffer {
         }
         continue;
       }
-      this.#pendingRelease += extra;
-      this.#lastBatch = { ps, gen: ps.gen, records: out };
-      const c = this.#controller;
-      for (let i = 0; i < out.length; i++) c.enqueue(out[i]!);
+      let frame: FrameRef | undefined;
       if (ps.phase === "done") {
         ps.chunks.shift();
-        this.#pendingFrames.push(chunk.frame);
+        frame = chunk.frame;
       }
+      this.#cursor = { ps, gen: ps.gen, records: out, next: 0, bytes: extra, frame };
       return true;
     }
   }
@@ -293,15 +381,8 @@ export class FetchBuffer {
   dropChunks(ps: PartitionState, from: number): void {
     if (ps.chunks.length <= from) return;
     const dropped = ps.chunks.splice(from);
-    const first = dropped[0]!;
     let freed = 0;
-    for (const c of dropped) {
-      // The head chunk may back records still queued for the reader: release it at the
-      // next pull.
-      if (from === 0 && c === first && this.#lastBatch?.ps === ps) {
-        this.#pendingFrames.push(c.frame);
-      } else freed += this.#unrefFrame(c.frame);
-    }
+    for (const c of dropped) freed += this.#unrefFrame(c.frame);
     this.#release(freed);
     if (from === 0) {
       ps.fetchOffset = ps.position;
@@ -315,6 +396,7 @@ export class FetchBuffer {
 
   /** Drops everything fetched ahead for `ps`; with `bump`, results in flight are ignored too. */
   evict(ps: PartitionState, bump = true): void {
+    if (this.#cursor?.ps === ps) this.#dropCursor();
     this.dropChunks(ps, 0);
     if (ps.position >= 0n) {
       ps.fetchOffset = ps.position;
