@@ -375,15 +375,19 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
   ): Promise<void> {
     if (this.locked) throw new TypeError("the consumer is locked to a reader");
     if (dest.locked) throw new TypeError("the destination is locked to a writer");
-    const relay = relayTo(dest, options, { accepted: (r) => this.#buffer.accepted(r) });
-    this.#buffer.pipeStarted();
+    const buffer = this.#buffer;
+    const relay = relayTo(dest, options, {
+      take: (r) => buffer.take(r),
+      took: (from, r) => buffer.took(from, r),
+    });
+    buffer.countingStarted();
     try {
       await super.pipeTo(relay, {
         ...options.preventCancel !== undefined && { preventCancel: options.preventCancel },
         ...options.signal !== undefined && { signal: options.signal },
       });
     } finally {
-      this.#buffer.pipeEnded();
+      buffer.countingEnded();
     }
   }
 
@@ -399,6 +403,67 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
     if (transform.writable.locked) throw new TypeError("the transform's writable is locked");
     this.pipeTo(transform.writable, options).catch(() => {});
     return transform.readable;
+  }
+
+  /**
+   * The records as an async iterator (what `for await` uses). A record counts as taken when
+   * the iterator returns it; `break`, `return` or `throw` in the loop cancel the stream
+   * (unless `preventCancel`), which closes the consumer and commits exactly what the loop
+   * received (auto-commit).
+   */
+  override values(
+    options: { preventCancel?: boolean } = {},
+  ): AsyncIterableIterator<ConsumerRecord> {
+    const reader = this.getReader();
+    const buffer = this.#buffer;
+    buffer.countingStarted();
+    let attached = true;
+    const detach = () => {
+      if (attached) buffer.countingEnded();
+      attached = false;
+    };
+    const done = (): IteratorResult<ConsumerRecord> => ({ done: true, value: undefined });
+    const onRead = (
+      r: ReadableStreamReadResult<ConsumerRecord>,
+    ): Promise<IteratorResult<ConsumerRecord>> | IteratorResult<ConsumerRecord> => {
+      if (r.done) {
+        detach();
+        reader.releaseLock();
+        return done();
+      }
+      // Closed while records were queued: they are not handed out (nor committed).
+      if (this.#closed && !this.#streamDone) {
+        detach();
+        return reader.cancel().then(done, done);
+      }
+      const from = buffer.take(r.value);
+      if (from === undefined) return reader.read().then(onRead);
+      buffer.took(from, r.value);
+      return r;
+    };
+    const iterator: AsyncIterableIterator<ConsumerRecord> = {
+      next: () => attached ? reader.read().then(onRead) : Promise.resolve(done()),
+      return: async (value?: unknown) => {
+        const wasAttached = attached;
+        detach();
+        if (wasAttached) {
+          if (options.preventCancel) reader.releaseLock();
+          else await reader.cancel(value);
+        }
+        return { done: true, value: value as undefined };
+      },
+      [Symbol.asyncIterator]() {
+        return iterator;
+      },
+    };
+    return iterator;
+  }
+
+  /** The records as an async iterator: see {@linkcode values}. */
+  override [Symbol.asyncIterator](
+    options: { preventCancel?: boolean } = {},
+  ): AsyncIterableIterator<ConsumerRecord> {
+    return this.values(options);
   }
 
   /** Closes the consumer (`await using`). */
@@ -467,6 +532,8 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
 
   async #cancel(): Promise<void> {
     this.#streamDone = true;
+    // The stream's queue was emptied: what sat in it was not taken.
+    this.#buffer.dropQueued();
     await this.close();
   }
 
@@ -494,6 +561,7 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
         this.#controller.close();
       } catch { /* errored or cancelled */ }
     }
+    this.#buffer.dropQueued();
     for (const ps of [...this.#parts.values()]) this.#remove(ps);
     await this.#cluster.close();
   }
@@ -501,7 +569,16 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
   // ---------------------------------------------------------------------------------------
   // Delivery (the stream's pull)
 
-  async #pull(): Promise<void> {
+  /** The stream's pull: synchronous when records are ready. */
+  #pull(): Promise<void> | undefined {
+    if (this.#started && this.#error === undefined && !this.#streamDone && !this.#closed) {
+      this.#buffer.pulled();
+      if (this.#buffer.handOut()) return undefined;
+    }
+    return this.#pullSlow();
+  }
+
+  async #pullSlow(): Promise<void> {
     this.#start();
     this.#buffer.pulled();
     for (;;) {

@@ -28,14 +28,14 @@ function decompressedBytes(batch: RecordBatch, frame: ArrayBufferLike): number {
 }
 
 /** A record handed out, with the generation of its partition then. */
-interface Handed {
+export interface Handed {
   ps: PartitionState;
   gen: number;
   record: ConsumerRecord;
 }
 
 /** A decoded batch being handed out. */
-interface Cursor {
+export interface Cursor {
   ps: PartitionState;
   gen: number;
   records: ConsumerRecord[];
@@ -54,8 +54,10 @@ interface Cursor {
  * ```ts ignore
  * const buffer = new FetchBuffer(options, budget, controller, () => parts.values());
  * buffer.attach(fetcher);
- * const ps = buffer.nextReady();
- * if (ps) await buffer.deliver(ps);
+ * if (!buffer.handOut()) {
+ *   const ps = buffer.nextReady();
+ *   if (ps) await buffer.fill(ps);
+ * }
  * ```
  */
 export class FetchBuffer {
@@ -76,10 +78,10 @@ export class FetchBuffer {
    * sits in the stream's queue, and counts as taken only when a later read takes it.
    */
   #queued: Handed | undefined;
-  /** Pipes reading the stream now (see {@linkcode FetchBuffer.pipeStarted}). */
-  #pipes = 0;
-  /** Records a pipe read, in order, until its destination accepts them. */
-  #inPipe: Handed[] = [];
+  /** Counting readers attached (see {@linkcode FetchBuffer.countingStarted}). */
+  #counting = 0;
+  /** Batches queued for a counting reader, in order, until it took them. */
+  #handed: Cursor[] = [];
   /** Room kept free for the next decompressed batch: the largest seen (capped). */
   #decodeReserve = 0;
 
@@ -147,14 +149,19 @@ export class FetchBuffer {
   // Delivery
 
   /**
-   * Hands one record to the reader, and counts it as taken: the stream's queue is empty when
-   * the stream pulls (highWaterMark 0), so `enqueue` fulfils the read that waits for it.
-   * Returns false when no record is ready (call {@linkcode nextReady} and {@linkcode fill}).
+   * Hands records to the reader. This is where the commit contract is kept: a record counts
+   * as taken (what auto-commit and `commit()` commit) only once the reader's code has it,
+   * never when it is fetched, decoded or sits in a queue.
    *
-   * This is the commit contract's one counting point: a record is taken when the read that
-   * returns it resolves, never when it is fetched, decoded or sits in a queue. (Enqueuing a
-   * whole batch per pull would be cheaper, but a cancel empties the stream's queue before the
-   * source hears of it, so what the reader had taken from it could not be known.)
+   * - A counting reader attached (the consumer's own async iterator, or its pipe relay; see
+   *   {@linkcode countingStarted}): the rest of the batch goes to the stream's queue at once,
+   *   and the reader reports each record it takes ({@linkcode take}, {@linkcode took}).
+   * - Any other reader (`getReader()`, `tee()`...): one record per pull. The stream's queue
+   *   is empty when it pulls (highWaterMark 0), so `enqueue` fulfils the waiting read, and the
+   *   record is taken then. (A whole batch per pull would be cheaper, but a cancel empties the
+   *   stream's queue before the source hears of it: what was taken could not be known.)
+   *
+   * Returns false when no record is ready (call {@linkcode nextReady} and {@linkcode fill}).
    */
   handOut(): boolean {
     const cur = this.#cursor;
@@ -164,58 +171,105 @@ export class FetchBuffer {
       this.#dropCursor();
       return false;
     }
+    const c = this.#controller;
+    if (this.#counting > 0) {
+      this.#cursor = undefined;
+      this.#handed.push(cur);
+      const records = cur.records;
+      for (let i = cur.next; i < records.length; i++) c.enqueue(records[i]!);
+      return true;
+    }
     const record = cur.records[cur.next++]!;
     if (cur.next === cur.records.length) this.#finishCursor();
-    const c = this.#controller;
     c.enqueue(record);
     if ((c.desiredSize ?? 0) < 0) {
       // No read was waiting (released during the pull): the record is queued, not taken.
       this.#queued = { ps, gen: cur.gen, record };
-    } else if (this.#pipes > 0) this.#inPipe.push({ ps, gen: cur.gen, record });
-    else this.#took(ps, cur.gen, record);
+    } else this.took(cur, record);
     return true;
   }
 
-  /** The stream pulls again: its queue is empty, so a record queued earlier was taken. */
+  /**
+   * The stream pulls: its queue is empty, so whatever was queued was read, by a reader that
+   * did not count (a counting reader reports every record before it reads again).
+   */
   pulled(): void {
     const q = this.#queued;
-    if (q === undefined) return;
-    this.#queued = undefined;
-    if (this.#pipes > 0) this.#inPipe.push(q);
-    else this.#took(q.ps, q.gen, q.record);
+    if (q !== undefined) {
+      this.#queued = undefined;
+      this.took(q, q.record);
+    }
+    if (this.#handed.length === 0) return;
+    for (const e of this.#handed) {
+      if (e.next < e.records.length) this.took(e, e.records[e.records.length - 1]!);
+      e.next = e.records.length;
+    }
+    this.#dropHanded();
+  }
+
+  /** A counting reader attaches: whole batches are queued, and it reports what it takes. */
+  countingStarted(): void {
+    this.#counting++;
+  }
+
+  /** The counting reader let go. */
+  countingEnded(): void {
+    this.#counting--;
   }
 
   /**
-   * A pipe reads the stream: from now on a record counts as taken when the pipe's destination
-   * accepted it ({@linkcode accepted}), not when the pipe read it, so that what a destination
-   * queued but never processed (a TransformStream's writable queue, for one) is not committed.
+   * A counting reader read `record` from the stream: returns where it comes from, or
+   * undefined when it must not reach the reader's code (its partition was revoked, paused or
+   * moved since it was queued). The reader then reports it with {@linkcode took}.
    */
-  pipeStarted(): void {
-    this.#pipes++;
+  take(record: ConsumerRecord): Handed | Cursor | undefined {
+    const q = this.#handed;
+    while (q.length > 0) {
+      const e = q[0]!;
+      if (e.records[e.next] !== record) {
+        // Not the head's next record: the head was dropped from the stream's queue.
+        this.#dropHanded(1);
+        continue;
+      }
+      e.next++;
+      if (e.next === e.records.length) this.#dropHanded(1);
+      return e.gen === e.ps.gen && !e.ps.removed && !e.ps.revoking ? e : undefined;
+    }
+    const h = this.#queued;
+    if (h?.record === record) {
+      this.#queued = undefined;
+      return h;
+    }
+    return undefined;
   }
 
-  /** The pipe ended: records it read but did not deliver stay untaken. */
-  pipeEnded(): void {
-    if (--this.#pipes === 0) this.#inPipe = [];
-  }
-
-  /** A pipe's destination accepted `record` (its write resolved): it is taken. */
-  accepted(record: ConsumerRecord): void {
-    const q = this.#inPipe;
-    let i = 0;
-    while (i < q.length && q[i]!.record !== record) i++;
-    if (i === q.length) return;
-    const h = q[i]!;
-    q.splice(0, i + 1);
-    this.#took(h.ps, h.gen, record);
-  }
-
-  #took(ps: PartitionState, gen: number, record: ConsumerRecord): void {
-    if (gen !== ps.gen || ps.removed) return;
+  /** The reader's code has `record` (of `from`, from {@linkcode take}): it is taken. */
+  took(from: { ps: PartitionState; gen: number }, record: ConsumerRecord): void {
+    const ps = from.ps;
+    if (from.gen !== ps.gen || ps.removed) return;
     if (record.offset + 1n > ps.taken) {
       ps.taken = record.offset + 1n;
       ps.takenEpoch = record.leaderEpoch;
     }
+  }
+
+  /**
+   * Forgets the batches queued for a counting reader (`count` of them, or all): their memory
+   * goes back to the budget. Records of them still in the stream's queue are not taken.
+   */
+  #dropHanded(count = this.#handed.length): void {
+    let freed = 0;
+    for (const e of this.#handed.splice(0, count)) {
+      freed += e.bytes;
+      if (e.frame) freed += this.#unrefFrame(e.frame);
+    }
+    this.#release(freed);
+  }
+
+  /** The stream was cancelled (its queue emptied) or closed: nothing queued is taken. */
+  dropQueued(): void {
+    this.#queued = undefined;
+    this.#dropHanded();
   }
 
   /** Every record of the cursor was handed out: its memory goes back to the budget. */
@@ -234,20 +288,23 @@ export class FetchBuffer {
   #dropCursor(): void {
     const cur = this.#cursor;
     if (cur === undefined) return;
-    const ps = cur.ps;
-    if (cur.gen === ps.gen && cur.next < cur.records.length) {
-      const first = cur.records[cur.next]!;
-      if (first.offset < ps.position) {
-        ps.position = first.offset;
-        // Same batch: the epoch of the record before is this record's epoch.
-        ps.positionEpoch = first.leaderEpoch;
-        if (ps.phase === "done" && (ps.end === undefined || ps.position < ps.end)) {
-          ps.phase = "ready";
-        }
-      }
-    }
+    this.#rewind(cur);
     cur.next = cur.records.length;
     this.#finishCursor();
+  }
+
+  /** Moves the position of a batch's partition back to its first record not taken. */
+  #rewind(batch: Cursor): void {
+    const ps = batch.ps;
+    if (batch.gen !== ps.gen || batch.next >= batch.records.length) return;
+    const first = batch.records[batch.next]!;
+    if (first.offset >= ps.position) return;
+    ps.position = first.offset;
+    // Same batch: the epoch of the record before is this record's epoch.
+    ps.positionEpoch = first.leaderEpoch;
+    if (ps.phase === "done" && (ps.end === undefined || ps.position < ps.end)) {
+      ps.phase = "ready";
+    }
   }
 
   /** The next partition to serve, round-robin (a batch at a time). */
@@ -397,6 +454,8 @@ export class FetchBuffer {
   /** Drops everything fetched ahead for `ps`; with `bump`, results in flight are ignored too. */
   evict(ps: PartitionState, bump = true): void {
     if (this.#cursor?.ps === ps) this.#dropCursor();
+    // Records queued for a counting reader will be skipped: fetch them again.
+    for (const e of this.#handed) if (e.ps === ps) this.#rewind(e);
     this.dropChunks(ps, 0);
     if (ps.position >= 0n) {
       ps.fetchOffset = ps.position;

@@ -13,27 +13,29 @@
 
 import type { ConsumerRecord } from "./types.ts";
 
-/** What the relay reports to the consumer. */
-export interface PipeHooks {
+/** What the relay asks and tells the consumer. */
+export interface PipeHooks<T> {
+  /** The pipe read `record`: where it comes from, or undefined to drop it (revoked...). */
+  take(record: ConsumerRecord): T | undefined;
   /** The destination accepted `record` (its write resolved). */
-  accepted(record: ConsumerRecord): void;
+  took(from: T, record: ConsumerRecord): void;
 }
 
 /**
  * A writable that forwards to `dest` (honouring `preventClose` and `preventAbort`) and calls
- * `hooks.accepted` for each record `dest` accepted. An error of `dest` errors the relay, so
+ * `hooks.took` for each record `dest` accepted. An error of `dest` errors the relay, so
  * the pipe into it cancels the source (unless `preventCancel`), as a native pipe would.
  *
  * @example
  * ```ts ignore
- * const relay = relayTo(dest, {}, { accepted: (r) => console.log(r.offset) });
+ * const relay = relayTo(dest, {}, { take: (r) => r, took: (_, r) => console.log(r.offset) });
  * await source.pipeTo(relay);
  * ```
  */
-export function relayTo(
+export function relayTo<T>(
   dest: WritableStream<ConsumerRecord>,
   options: StreamPipeOptions,
-  hooks: PipeHooks,
+  hooks: PipeHooks<T>,
 ): WritableStream<ConsumerRecord> {
   const writer = dest.getWriter();
   let released = false;
@@ -48,9 +50,11 @@ export function relayTo(
       });
     },
     async write(record) {
+      const from = hooks.take(record);
+      if (from === undefined) return;
       await writer.ready;
       await writer.write(record);
-      hooks.accepted(record);
+      hooks.took(from, record);
     },
     async close() {
       if (options.preventClose) release();
