@@ -19,9 +19,11 @@
 import assert from "node:assert/strict";
 import { Consumer, type ConsumerOptions, type ConsumerRecord } from "../../consumer/mod.ts";
 import { Producer } from "../../producer/mod.ts";
-import { BOOTSTRAP, createTopic, uniq } from "../helpers/consumer_testkit.ts";
+import { BOOTSTRAP, createTopic, take, uniq } from "../helpers/consumer_testkit.ts";
 
 const TOPIC = uniq("commit-matrix");
+/** An empty topic a member moves to, to have its partition of TOPIC revoked. */
+const OTHER = uniq("commit-matrix-other");
 const TOTAL = 60n;
 const TP = { topic: TOPIC, partition: 0 };
 
@@ -52,7 +54,8 @@ interface Run {
  */
 type OnRecord = (r: ConsumerRecord) => Promise<boolean>;
 
-type Exit = (c: Consumer, onRecord: OnRecord) => Promise<Run>;
+/** `revoked()`: resolves when the member's partition of the topic was revoked. */
+type Exit = (c: Consumer, onRecord: OnRecord, revoked: () => Promise<void>) => Promise<Run>;
 
 const EXITS: Record<string, Exit> = {
   "break in for await": async (c, on) => {
@@ -188,12 +191,28 @@ const EXITS: Record<string, Exit> = {
     );
     return { received, pipe: true, refused: true };
   },
+  "revocation in the middle of a batch": async (c, on, revoked) => {
+    const received: bigint[] = [];
+    for await (const r of c) {
+      received.push(r.offset);
+      if (await on(r)) {
+        // The member moves to another topic while it holds this record: its partition is
+        // revoked (and committed, with auto-commit) with the rest of the batch queued.
+        const gone = revoked();
+        c.subscribe([OTHER]);
+        await gone;
+        break;
+      }
+    }
+    return { received };
+  },
 };
 
 let prepared: Promise<void> | undefined;
 
 async function setup(): Promise<void> {
   await createTopic(TOPIC, 1);
+  await createTopic(OTHER, 1);
   const plain = new Producer({ brokers: BOOTSTRAP, lingerMs: 60_000, batchSize: 1 << 20 });
   const lz4 = new Producer({
     brokers: BOOTSTRAP,
@@ -282,7 +301,14 @@ async function committedOffset(groupId: string): Promise<bigint> {
 /** One cell: returns the committed offset. */
 async function cell(protocol: Protocol, exit: string, mode: Mode, stop: bigint): Promise<void> {
   const groupId = uniq("cm");
-  const c = new Consumer(options(protocol, groupId, mode === "auto"));
+  let revokedNow = () => {};
+  const revokedOnce = new Promise<void>((resolve) => revokedNow = resolve);
+  const c = new Consumer({
+    ...options(protocol, groupId, mode === "auto"),
+    onPartitionsRevoked: (tps) => {
+      if (tps.some((tp) => tp.topic === TOPIC)) revokedNow();
+    },
+  });
   const on: OnRecord = async (r) => {
     if (r.offset !== stop) return false;
     if (mode === "commit()") await c.commit();
@@ -291,7 +317,7 @@ async function cell(protocol: Protocol, exit: string, mode: Mode, stop: bigint):
   };
   let run: Run;
   try {
-    run = await EXITS[exit]!(c, on);
+    run = await EXITS[exit]!(c, on, () => revokedOnce);
   } finally {
     await c.close();
   }
@@ -367,6 +393,114 @@ for (const protocol of ["classic", "consumer"] as const) {
         `${protocol}: ${cells.length} cells in ${Date.now() - started} ms ` +
           `(${Math.round((Date.now() - started) / Math.max(1, cells.length))} ms per cell, ` +
           `${CONCURRENCY} at a time)`,
+      );
+    },
+  });
+}
+
+/**
+ * The process killed: a subprocess consumer reads, and is SIGKILLed. Nothing beyond its last
+ * commit is committed, and that commit is never beyond what it had received.
+ */
+async function killed(
+  protocol: Protocol,
+  how: { hold: bigint; commitEvery?: number; killAfterMs?: number },
+): Promise<void> {
+  const groupId = uniq("cm-kill");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("../helpers/commit_kill_child.ts", import.meta.url).pathname,
+      JSON.stringify({
+        brokers: BOOTSTRAP,
+        topic: TOPIC,
+        groupId,
+        protocol,
+        hold: Number(how.hold),
+        ...how.commitEvery !== undefined && { commitEvery: how.commitEvery },
+      }),
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  let got = -1n;
+  let lastCommit = -1n;
+  let holding = false;
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).values();
+  let buffered = "";
+  const watch = (async () => {
+    for await (const text of lines) {
+      buffered += text;
+      const parts = buffered.split("\n");
+      buffered = parts.pop()!;
+      for (const line of parts) {
+        if (line.startsWith("got ")) got = BigInt(line.slice(4));
+        else if (line.startsWith("committed ")) lastCommit = BigInt(line.slice(10));
+        else if (line === "holding") holding = true;
+      }
+    }
+  })();
+  const deadline = Date.now() + 60_000;
+  while (!holding && got < 0n) {
+    if (Date.now() > deadline) throw new Error("the child read nothing");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  if (how.killAfterMs !== undefined) await new Promise((r) => setTimeout(r, how.killAfterMs));
+  else {
+    while (!holding) {
+      if (Date.now() > deadline) throw new Error("the child did not reach the hold");
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    // Several auto-commit intervals while it holds the record (the rest is buffered).
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  child.kill("SIGKILL");
+  await child.status;
+  await watch;
+  const delivered = got + 1n;
+  const committed = await committedOffset(groupId);
+  assert.ok(committed <= delivered, `committed ${committed} <= received ${delivered}`);
+  if (how.commitEvery === undefined) {
+    // Auto-commit, killed while holding: its last commit was exactly what it had received.
+    assert.equal(committed, delivered, "the last auto-commit is what was received");
+  } else {
+    // Its last acknowledged commit, or one in flight when it died (also within what it had).
+    assert.ok(committed >= lastCommit, `committed ${committed} >= last acknowledged ${lastCommit}`);
+  }
+  const next = new Consumer({ brokers: BOOTSTRAP, groupId, autoCommit: false });
+  try {
+    next.assign([{ ...TP, offset: "committed" }]);
+    const [r] = await take(next, 1);
+    assert.equal(r?.offset, committed < 0n ? 0n : committed, "the next reader's start");
+  } finally {
+    await next.close();
+  }
+}
+
+for (const protocol of ["classic", "consumer"] as const) {
+  Deno.test({
+    name: `commit matrix (${protocol} protocol): the process killed`,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn(t) {
+      prepared ??= setup();
+      await prepared;
+      for (const [where, stop] of Object.entries(STOPS)) {
+        if (stop >= TOTAL - 1n) continue; // the next reader needs a record after the stop
+        await t.step(
+          `auto-commit, killed while holding the ${where} record`,
+          () => killed(protocol, { hold: stop }),
+        );
+      }
+      await t.step(
+        "commit(record) every 7th, killed while reading",
+        () =>
+          killed(protocol, {
+            hold: TOTAL - 1n,
+            commitEvery: 7,
+            killAfterMs: Math.floor(Math.random() * 40),
+          }),
       );
     },
   });
