@@ -579,6 +579,15 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
   }
 
   async #pullSlow(): Promise<void> {
+    if (!this.#manual && this.#subscription === undefined) {
+      // Nothing could ever arrive: say so instead of waiting forever (issue 10 §4).
+      const e = new TypeError(
+        "the consumer has nothing to read: call assign() with partitions before reading, " +
+          "or set groupId and topics (or call subscribe())",
+      );
+      this.#fail(e);
+      throw e;
+    }
     this.#start();
     this.#buffer.pulled();
     for (;;) {
@@ -597,12 +606,6 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
         // A bounded read is over: commit and release everything.
         this.close().catch(() => {});
         return;
-      }
-      if (!this.#manual && this.#subscription === undefined) {
-        throw new TypeError(
-          "nothing to read: call assign() with partitions, or set groupId and topics " +
-            "(or subscribe())",
-        );
       }
       await this.#data.wait(this.#abort.signal, 1_000).catch(() => {});
     }
