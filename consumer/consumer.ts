@@ -203,6 +203,8 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
       this.#parts.set(k, ps);
       ps.endSpec = a.end;
       ps.end = undefined;
+      ps.endTime = undefined;
+      ps.endResolveAt = 0;
       this.#buffer.evict(ps);
       this.#positions.setStart(
         ps,

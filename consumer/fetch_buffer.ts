@@ -358,6 +358,7 @@ export class FetchBuffer {
       if (!chunk.skip(batch, readCommitted)) {
         out = [];
         batchRecords(batch, ps.topic, ps.partition, ps.position, ps.end ?? -1n, out);
+        if (ps.end === undefined && ps.endTime !== undefined) this.#cutAtTime(ps, out);
       }
       const end = ps.end;
       if (next > ps.position) {
@@ -429,6 +430,21 @@ export class FetchBuffer {
         `(a decompressed batch must fit in maxBufferedBytes ${this.#budget.limit})`,
       { cause: e },
     );
+  }
+
+  /**
+   * An end time still in the future: the first record at or after it is the end (what
+   * ListOffsets by time will say), so it and everything after it are not handed out.
+   */
+  #cutAtTime(ps: PartitionState, out: ConsumerRecord[]): void {
+    const t = ps.endTime!;
+    for (let i = 0; i < out.length; i++) {
+      if (out[i]!.timestamp >= t) {
+        ps.end = out[i]!.offset;
+        out.length = i;
+        return;
+      }
+    }
   }
 
   // ---------------------------------------------------------------------------------------

@@ -160,7 +160,11 @@ export class Fetcher {
         ps.backoffUntil <= now &&
         // An end bound is resolved (ListOffsets) after the start: until then nothing is
         // fetched, or records past a mid-batch end could be handed out first.
-        (ps.end === undefined ? ps.endSpec === undefined : ps.fetchOffset < ps.end)
+        // An end time still in the future fetches on: the buffer cuts at the first record
+        // at or after it.
+        (ps.end === undefined
+          ? ps.endSpec === undefined || ps.endTime !== undefined
+          : ps.fetchOffset < ps.end)
       ) parts.push(ps);
     }
     return { parts, led };

@@ -102,6 +102,12 @@ export interface PositionsHost {
   fail(error: unknown): void;
 }
 
+/**
+ * After an end time has passed, how long records stamped before it may still be on their way
+ * (a producer's linger and a request's round trip) before the end is looked up.
+ */
+const END_GRACE_MS = 1_000;
+
 type Query = OffsetQuery & { ps: PartitionState; kind: "start" | "end"; gen: number };
 
 /**
@@ -173,14 +179,39 @@ export class Positions {
     ps.startAt(endOffset, epoch);
   }
 
+  /**
+   * An end `{ timestamp }` in the future (issue 10 §5): read until it has passed, and every
+   * record before it was handed out. Until then the partition is fetched without an end; the
+   * first record at or after the time ends it (the fetch buffer cuts there); else, once the
+   * time has passed (plus a grace for records stamped just before it and still on their way),
+   * ListOffsets by time gives the end as for a past time, or the log end when no record is at
+   * or after it. Returns true while the lookup must wait.
+   */
+  #endLater(ps: PartitionState): boolean {
+    const spec = ps.endSpec;
+    if (spec === undefined || typeof spec === "bigint" || spec === "latest") return false;
+    const t = timestampOf(spec);
+    const at = t + END_GRACE_MS;
+    const now = Date.now();
+    ps.endTime = t;
+    if (now >= at) return false;
+    if (ps.endResolveAt !== at) {
+      ps.endResolveAt = at;
+      setTimeout(() => this.#wake.notify(), at - now);
+    }
+    return true;
+  }
+
   /** The resolver loop: runs until `signal` aborts or the stream fails. */
   async run(signal: AbortSignal): Promise<void> {
     let failures = 0;
     let lastRefresh = Date.now();
     while (!signal.aborted) {
+      const now = Date.now();
       const work = [...this.#host.partitions()].filter((ps) =>
         ps.needsMetadata || ps.leader < 0 || ps.phase === "committed" || ps.phase === "reset" ||
-        ps.phase === "validate" || (ps.endSpec !== undefined && ps.end === undefined)
+        ps.phase === "validate" ||
+        (ps.endSpec !== undefined && ps.end === undefined && ps.endResolveAt <= now)
       );
       const stale = Date.now() - lastRefresh >= this.#o.metadataMaxAgeMs;
       if (work.length === 0 && !stale) {
@@ -295,8 +326,9 @@ export class Positions {
     const queries: Query[] = [];
     for (const ps of work) {
       if (ps.removed) continue;
-      if (ps.endSpec !== undefined && ps.end === undefined) {
+      if (ps.endSpec !== undefined && ps.end === undefined && ps.endResolveAt <= Date.now()) {
         if (typeof ps.endSpec === "bigint") ps.end = ps.endSpec;
+        else if (this.#endLater(ps)) continue;
         else {
           queries.push({
             topic: ps.topic,
