@@ -10,17 +10,50 @@ import { ProtocolError } from "../protocol/errors.ts";
 import type { GroupMembership } from "./group.ts";
 import { commitOffsets, fetchCommitted } from "./offsets.ts";
 import type { ResolvedConsumerOptions } from "./options.ts";
-import type { PartitionState } from "./partition_state.ts";
-import { type TopicPartition, type TopicPartitionOffset, tpKey } from "./types.ts";
+import type { Partitions } from "./partitions.ts";
+import { checkTopicPartition } from "./positions.ts";
+import {
+  type ConsumerRecord,
+  type TopicPartition,
+  type TopicPartitionOffset,
+  tpKey,
+} from "./types.ts";
 
-/** What the committer needs from the consumer. */
-export interface CommitterHost {
-  /** Every assigned partition, with `taken` up to date. */
-  partitions(): Iterable<PartitionState>;
-  /** The partition, if assigned. */
-  partition(topic: string, partition: number): PartitionState | undefined;
-  /** The group membership, when a member (commits then carry its generation or epoch). */
-  readonly group: GroupMembership | undefined;
+/**
+ * What `commit(what)` commits: a record's next offset (`record.offset + 1`, with its leader
+ * epoch), or the offsets given, checked. TypeError / RangeError for bad input.
+ *
+ * @example
+ * ```ts ignore
+ * offsetsToCommit([{ topic: "t", partition: 0, offset: 42n }]);
+ * ```
+ */
+export function offsetsToCommit(
+  what: ConsumerRecord | readonly TopicPartitionOffset[],
+): TopicPartitionOffset[] {
+  if (Array.isArray(what)) {
+    return (what as readonly TopicPartitionOffset[]).map((o) => {
+      checkTopicPartition(o);
+      if (typeof o.offset !== "bigint" || o.offset < 0n) {
+        throw new RangeError(`a commit offset must be a bigint >= 0, got ${String(o.offset)}`);
+      }
+      if (o.metadata !== undefined && typeof o.metadata !== "string") {
+        throw new TypeError("commit metadata must be a string");
+      }
+      return { ...o };
+    });
+  }
+  const r = what as ConsumerRecord;
+  checkTopicPartition(r);
+  if (typeof r.offset !== "bigint" || r.offset < 0n) {
+    throw new RangeError(`a record offset must be a bigint >= 0, got ${String(r.offset)}`);
+  }
+  return [{
+    topic: r.topic,
+    partition: r.partition,
+    offset: r.offset + 1n,
+    leaderEpoch: r.leaderEpoch,
+  }];
 }
 
 /**
@@ -28,23 +61,30 @@ export interface CommitterHost {
  *
  * @example
  * ```ts ignore
- * const committer = new Committer(cluster, options, host);
+ * const committer = new Committer(cluster, options, parts, () => group);
  * await committer.commit(committer.takenOffsets(undefined, true));
  * ```
  */
 export class Committer {
   readonly #cluster: Cluster;
   readonly #o: ResolvedConsumerOptions;
-  readonly #host: CommitterHost;
+  readonly #parts: Partitions;
+  readonly #group: () => GroupMembership | undefined;
   #chain: Promise<unknown> = Promise.resolve();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
 
-  /** A committer for the host's group (`options.groupId`). */
-  constructor(cluster: Cluster, options: ResolvedConsumerOptions, host: CommitterHost) {
+  /** A committer for `options.groupId`, of these partitions, as a member of `group()`. */
+  constructor(
+    cluster: Cluster,
+    options: ResolvedConsumerOptions,
+    parts: Partitions,
+    group: () => GroupMembership | undefined,
+  ) {
     this.#cluster = cluster;
     this.#o = options;
-    this.#host = host;
+    this.#parts = parts;
+    this.#group = group;
   }
 
   /**
@@ -53,7 +93,7 @@ export class Committer {
    */
   takenOffsets(filter: Set<string> | undefined, onlyChanged: boolean): TopicPartitionOffset[] {
     const out: TopicPartitionOffset[] = [];
-    for (const ps of this.#host.partitions()) {
+    for (const ps of this.#parts.values()) {
       if (filter && !filter.has(ps.key)) continue;
       if (ps.taken < 0n) continue;
       if (onlyChanged && ps.committed === ps.taken) continue;
@@ -72,7 +112,7 @@ export class Committer {
     if (offsets.length === 0) return Promise.resolve();
     const run = async () => {
       const groupId = this.#o.groupId!;
-      const group = this.#host.group;
+      const group = this.#group();
       if (group) await group.commit(offsets, signal);
       else {
         await this.#cluster.retry(async (_a, sig) => {
@@ -89,7 +129,7 @@ export class Committer {
         }, { coordinator: ["group", groupId], ...signal && { signal } });
       }
       for (const o of offsets) {
-        const ps = this.#host.partition(o.topic, o.partition);
+        const ps = this.#parts.get(o.topic, o.partition);
         if (ps) ps.committed = o.offset;
       }
     };

@@ -11,11 +11,11 @@ import type { Assignor } from "./assignor.ts";
 import { resolveAssignor } from "./assignors/mod.ts";
 import { ByteBudget } from "./budget.ts";
 import { ClassicGroup } from "./classic_group.ts";
-import { Committer, type CommitterHost } from "./committer.ts";
+import { Committer, offsetsToCommit } from "./committer.ts";
 import { FetchBuffer } from "./fetch_buffer.ts";
 import { Fetcher, type FetcherHost } from "./fetcher.ts";
 import { reserveGcHeadroom } from "./gc_reserve.ts";
-import type { GroupHost, GroupMembership } from "./group.ts";
+import type { GroupMembership } from "./group.ts";
 import { ModernGroup } from "./modern_group.ts";
 import { Notifier } from "./notifier.ts";
 import {
@@ -23,15 +23,15 @@ import {
   resolveConsumerOptions,
   type ResolvedConsumerOptions,
 } from "./options.ts";
-import { PartitionState } from "./partition_state.ts";
-import { relayTo } from "./pipe.ts";
+import { Partitions } from "./partitions.ts";
+import { countingIterator, pipeCounting } from "./readers.ts";
 import {
-  checkEnd,
-  checkStart,
+  checkAssignment,
   checkTopicPartition,
   Positions,
   type PositionsHost,
 } from "./positions.ts";
+import { rebalanceHost } from "./rebalance.ts";
 import type {
   ConsumerGroupMetadata,
   ConsumerRecord,
@@ -41,19 +41,22 @@ import type {
   TopicPartition,
   TopicPartitionOffset,
 } from "./types.ts";
-import { tpKey } from "./types.ts";
 
 /**
  * A Kafka consumer that is a Web `ReadableStream` of records.
  *
  * The reader pulls; the consumer fetches ahead only within `maxBufferedBytes`, one budget for
  * fetched, decompressed and queued bytes together, so a slow reader stops the fetching
- * instead of growing memory. `for await` works, and so does `pipeThrough`/`pipeTo`; breaking
- * out of the loop (cancel) or `close()` commits what was taken and leaves the group.
+ * instead of growing memory. `for await` works, and so does `pipeThrough`/`pipeTo`.
  *
  * Read chosen partitions with {@linkcode Consumer.assign}, or join a group with `groupId` and
- * `topics` (a list or a RegExp). Records are handed out per record batch: everything the
- * reader has *taken* from the stream counts as consumed (auto-commit commits exactly that).
+ * `topics` (a list or a RegExp).
+ *
+ * The commit contract: a record counts as taken when the reader's code receives it (the loop
+ * body, a `read()` that resolves, a pipe destination's `write()` that returns), never when it
+ * is fetched or queued. Auto-commit and `commit()` commit exactly what was taken, so the
+ * committed offset is never beyond the record after the last one received, however the
+ * reading stops (`break`, `cancel()`, an aborted pipe, `close()`, a revocation, a crash).
  *
  * @example
  * ```ts ignore
@@ -77,7 +80,7 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
   readonly #fetcher: Fetcher;
   readonly #controller: ReadableStreamDefaultController<ConsumerRecord>;
   readonly #assignors: Assignor[];
-  readonly #parts = new Map<string, PartitionState>();
+  readonly #parts: Partitions;
   readonly #buffer: FetchBuffer;
   readonly #positions: Positions;
   readonly #committer: Committer;
@@ -86,7 +89,6 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
   readonly #abort = new AbortController();
   #group: GroupMembership | undefined;
   #subscription: readonly string[] | RegExp | undefined;
-  #manual = false;
   #started = false;
   #everConnected = false;
   #resolver: Promise<void> | undefined;
@@ -123,11 +125,13 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
     this.#assignors = o.assignors.map(resolveAssignor);
     this.#cluster = new Cluster(options);
     this.#budget = new ByteBudget(o.maxBufferedBytes);
+    this.#parts = new Partitions(this.#cluster);
     this.#buffer = new FetchBuffer(o, this.#budget, this.#controller, () => this.#parts.values());
     this.#positions = new Positions(this.#cluster, o, this.#positionsHost());
-    this.#committer = new Committer(this.#cluster, o, this.#committerHost());
+    this.#committer = new Committer(this.#cluster, o, this.#parts, () => this.#group);
     this.#fetcher = new Fetcher(this.#cluster, o, this.#budget, this.#fetcherHost());
     this.#buffer.attach(this.#fetcher);
+    this.#parts.attach(this.#buffer, this.#positions);
     if (options.topics !== undefined) this.#subscription = options.topics;
   }
 
@@ -158,7 +162,7 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
     if (this.#o.groupId === undefined) {
       throw new TypeError("subscribe() needs options.groupId (or use assign())");
     }
-    if (this.#manual) throw new TypeError("subscribe() cannot be mixed with assign()");
+    if (this.#parts.manual) throw new TypeError("subscribe() cannot be mixed with assign()");
     if (!(topics instanceof RegExp)) {
       if (!Array.isArray(topics) || topics.some((t) => typeof t !== "string" || t === "")) {
         throw new TypeError("topics must be an array of topic names or a RegExp");
@@ -180,115 +184,55 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
     if (this.#subscription !== undefined) {
       throw new TypeError("assign() cannot be mixed with a subscription");
     }
-    if (!Array.isArray(partitions)) throw new TypeError("assign() takes an array of partitions");
-    const seen = new Set<string>();
-    for (const a of partitions) {
-      checkTopicPartition(a);
-      checkStart(a.offset);
-      checkEnd(a.end);
-      if (a.offset === "committed" && this.#o.groupId === undefined) {
-        throw new TypeError(`offset "committed" needs options.groupId`);
-      }
-      const k = tpKey(a.topic, a.partition);
-      if (seen.has(k)) throw new TypeError(`${a.topic}-${a.partition} is assigned twice`);
-      seen.add(k);
-    }
-    this.#manual = true;
-    for (const [k, ps] of this.#parts) {
-      if (!seen.has(k)) this.#remove(ps);
-    }
-    for (const a of partitions) {
-      const k = tpKey(a.topic, a.partition);
-      const ps = this.#parts.get(k) ?? new PartitionState(a.topic, a.partition);
-      this.#parts.set(k, ps);
-      ps.endSpec = a.end;
-      ps.end = undefined;
-      ps.endTime = undefined;
-      ps.endResolveAt = 0;
-      this.#buffer.evict(ps);
-      this.#positions.setStart(
-        ps,
-        a.offset ?? (this.#o.groupId !== undefined ? "committed" : undefined),
-      );
-    }
-    this.#cluster.addInterest(partitions.map((p) => p.topic));
+    const keys = checkAssignment(partitions, this.#o.groupId !== undefined);
+    this.#parts.assign(partitions, keys, this.#o.groupId !== undefined);
     this.#changed();
   }
 
   /** The partitions assigned now (by {@linkcode assign} or by the group). */
   assignment(): TopicPartition[] {
-    return [...this.#parts.values()].map((ps) => ({ topic: ps.topic, partition: ps.partition }));
+    return this.#parts.list();
   }
 
   /**
    * Moves an assigned partition's position: the next record read is at `offset` (or at the
-   * earliest/latest record, or the first at or after a timestamp). Records already queued
-   * for the reader (at most one batch) still come first.
+   * earliest/latest record, or the first at or after a timestamp). Records fetched or queued
+   * before the seek are not handed out.
    */
   seek(target: TopicPartition & { offset: StartOffset }): void {
     this.#checkOpen();
-    checkTopicPartition(target);
-    checkStart(target.offset);
-    const ps = this.#parts.get(tpKey(target.topic, target.partition));
-    if (!ps) throw new RangeError(`${target.topic}-${target.partition} is not assigned`);
-    this.#buffer.evict(ps);
-    this.#positions.setStart(ps, target.offset);
+    this.#parts.seek(target);
     this.#changed();
   }
 
   /** Stops fetching and returning these partitions until {@linkcode resume}. */
   pause(partitions: readonly TopicPartition[]): void {
-    for (const tp of partitions) {
-      checkTopicPartition(tp);
-      const ps = this.#parts.get(tpKey(tp.topic, tp.partition));
-      if (!ps) continue;
-      ps.paused = true;
-      // Paused data must not hold the budget other partitions need.
-      this.#buffer.evict(ps);
-    }
+    this.#parts.setPaused(partitions, true);
     this.#changed();
   }
 
   /** Resumes paused partitions. */
   resume(partitions: readonly TopicPartition[]): void {
-    for (const tp of partitions) {
-      checkTopicPartition(tp);
-      const ps = this.#parts.get(tpKey(tp.topic, tp.partition));
-      if (ps) ps.paused = false;
-    }
+    this.#parts.setPaused(partitions, false);
     this.#changed();
   }
 
   /** The partitions paused now. */
   paused(): TopicPartition[] {
-    return [...this.#parts.values()].filter((ps) => ps.paused).map((ps) => ({
-      topic: ps.topic,
-      partition: ps.partition,
-    }));
+    return this.#parts.paused();
   }
 
-  /** The offset of the next record the reader will take from a partition, when known. */
+  /**
+   * The offset after the last record the reader took from a partition (the next one it will
+   * get, and what `commit()` commits), when known.
+   */
   position(tp: TopicPartition): bigint | undefined {
-    checkTopicPartition(tp);
-    const ps = this.#parts.get(tpKey(tp.topic, tp.partition));
-    return ps && ps.taken >= 0n ? ps.taken : undefined;
+    return this.#parts.position(tp);
   }
 
   /** Position, high watermark and lag of every assigned partition. */
   lag(): PartitionLag[] {
-    return [...this.#parts.values()].map((ps) => {
-      const position = ps.taken >= 0n ? ps.taken : undefined;
-      const hw = ps.highWatermark;
-      return {
-        topic: ps.topic,
-        partition: ps.partition,
-        position,
-        highWatermark: hw,
-        lag: position !== undefined && hw !== undefined
-          ? (hw > position ? hw - position : 0n)
-          : undefined,
-      };
-    });
+    return this.#parts.lag();
   }
 
   /**
@@ -305,33 +249,9 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
     // Commits stay open while closing: the revocation callback on close may commit.
     if (this.#commitsClosed) throw new ClosedError("consumer");
     if (this.#o.groupId === undefined) throw new TypeError("commit() needs options.groupId");
-    let offsets: TopicPartitionOffset[];
-    if (what === undefined) {
-      offsets = this.#committer.takenOffsets(undefined, true);
-    } else if (Array.isArray(what)) {
-      offsets = (what as readonly TopicPartitionOffset[]).map((o) => {
-        checkTopicPartition(o);
-        if (typeof o.offset !== "bigint" || o.offset < 0n) {
-          throw new RangeError(`a commit offset must be a bigint >= 0, got ${String(o.offset)}`);
-        }
-        if (o.metadata !== undefined && typeof o.metadata !== "string") {
-          throw new TypeError("commit metadata must be a string");
-        }
-        return { ...o };
-      });
-    } else {
-      const r = what as ConsumerRecord;
-      checkTopicPartition(r);
-      if (typeof r.offset !== "bigint" || r.offset < 0n) {
-        throw new RangeError(`a record offset must be a bigint >= 0, got ${String(r.offset)}`);
-      }
-      offsets = [{
-        topic: r.topic,
-        partition: r.partition,
-        offset: r.offset + 1n,
-        leaderEpoch: r.leaderEpoch,
-      }];
-    }
+    const offsets = what === undefined
+      ? this.#committer.takenOffsets(undefined, true)
+      : offsetsToCommit(what);
     await this.#committer.commit(offsets, options.signal);
   }
 
@@ -375,22 +295,7 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
     dest: WritableStream<ConsumerRecord>,
     options: StreamPipeOptions = {},
   ): Promise<void> {
-    if (this.locked) throw new TypeError("the consumer is locked to a reader");
-    if (dest.locked) throw new TypeError("the destination is locked to a writer");
-    const buffer = this.#buffer;
-    const relay = relayTo(dest, options, {
-      take: (r) => buffer.take(r),
-      took: (from, r) => buffer.took(from, r),
-    });
-    buffer.countingStarted();
-    try {
-      await super.pipeTo(relay, {
-        ...options.preventCancel !== undefined && { preventCancel: options.preventCancel },
-        ...options.signal !== undefined && { signal: options.signal },
-      });
-    } finally {
-      buffer.countingEnded();
-    }
+    await pipeCounting(this, (relay, o) => super.pipeTo(relay, o), dest, options, this.#buffer);
   }
 
   /**
@@ -416,49 +321,8 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
   override values(
     options: { preventCancel?: boolean } = {},
   ): AsyncIterableIterator<ConsumerRecord> {
-    const reader = this.getReader();
-    const buffer = this.#buffer;
-    buffer.countingStarted();
-    let attached = true;
-    const detach = () => {
-      if (attached) buffer.countingEnded();
-      attached = false;
-    };
-    const done = (): IteratorResult<ConsumerRecord> => ({ done: true, value: undefined });
-    const onRead = (
-      r: ReadableStreamReadResult<ConsumerRecord>,
-    ): Promise<IteratorResult<ConsumerRecord>> | IteratorResult<ConsumerRecord> => {
-      if (r.done) {
-        detach();
-        reader.releaseLock();
-        return done();
-      }
-      // Closed while records were queued: they are not handed out (nor committed).
-      if (this.#closed && !this.#streamDone) {
-        detach();
-        return reader.cancel().then(done, done);
-      }
-      const from = buffer.take(r.value);
-      if (from === undefined) return reader.read().then(onRead);
-      buffer.took(from, r.value);
-      return r;
-    };
-    const iterator: AsyncIterableIterator<ConsumerRecord> = {
-      next: () => attached ? reader.read().then(onRead) : Promise.resolve(done()),
-      return: async (value?: unknown) => {
-        const wasAttached = attached;
-        detach();
-        if (wasAttached) {
-          if (options.preventCancel) reader.releaseLock();
-          else await reader.cancel(value);
-        }
-        return { done: true, value: value as undefined };
-      },
-      [Symbol.asyncIterator]() {
-        return iterator;
-      },
-    };
-    return iterator;
+    const stopped = () => this.#closed;
+    return countingIterator(this.getReader(), this.#buffer, stopped, options);
   }
 
   /** The records as an async iterator: see {@linkcode values}. */
@@ -492,7 +356,7 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
     try {
       const topics = this.#subscription instanceof RegExp
         ? null
-        : [...new Set([...(this.#subscription ?? []), ...this.#assignment().map((t) => t.topic)])];
+        : [...new Set([...(this.#subscription ?? []), ...this.assignment().map((t) => t.topic)])];
       // A cluster that cannot be reached at all fails the stream (after the retry deadline).
       await this.#cluster.refreshMetadata(topics, { signal });
       this.#everConnected = true;
@@ -506,13 +370,18 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
     this.#changed();
   }
 
-  #assignment(): TopicPartition[] {
-    return this.assignment();
-  }
-
   #startGroup(): void {
     if (this.#group || this.#closed) return;
-    const host = this.#groupHost();
+    const host = rebalanceHost({
+      cluster: this.#cluster,
+      options: this.#options,
+      resolved: this.#o,
+      parts: this.#parts,
+      committer: this.#committer,
+      subscription: () => this.#subscription,
+      changed: () => this.#changed(),
+      fail: (e) => this.#fail(e),
+    });
     this.#group = this.#o.groupProtocol === "consumer"
       ? new ModernGroup(this.#cluster, this.#o, host)
       : new ClassicGroup(this.#cluster, this.#o, this.#assignors, host);
@@ -564,7 +433,7 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
       } catch { /* errored or cancelled */ }
     }
     this.#buffer.dropQueued();
-    for (const ps of [...this.#parts.values()]) this.#remove(ps);
+    this.#parts.clear();
     await this.#cluster.close();
   }
 
@@ -581,7 +450,7 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
   }
 
   async #pullSlow(): Promise<void> {
-    if (!this.#manual && this.#subscription === undefined) {
+    if (!this.#parts.manual && this.#subscription === undefined) {
       // Nothing could ever arrive: say so instead of waiting forever (issue 10 §4).
       const e = new TypeError(
         "the consumer has nothing to read: call assign() with partitions before reading, " +
@@ -602,7 +471,7 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
         await this.#buffer.fill(ps);
         continue;
       }
-      if (this.#allDone()) {
+      if (this.#parts.allDone()) {
         this.#streamDone = true;
         this.#controller.close();
         // A bounded read is over: commit and release everything.
@@ -611,14 +480,6 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
       }
       await this.#data.wait(this.#abort.signal, 1_000).catch(() => {});
     }
-  }
-
-  #allDone(): boolean {
-    if (!this.#manual || this.#parts.size === 0) return false;
-    for (const ps of this.#parts.values()) {
-      if (ps.endSpec === undefined || ps.phase !== "done") return false;
-    }
-    return true;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -631,17 +492,11 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
     this.#data.notify();
   }
 
-  #remove(ps: PartitionState): void {
-    this.#buffer.evict(ps);
-    ps.removed = true;
-    this.#parts.delete(ps.key);
-  }
-
   #fetcherHost(): FetcherHost {
     const buffer = this.#buffer;
     return {
       partitions: () => this.#parts.values(),
-      partition: (topic, partition) => this.#parts.get(tpKey(topic, partition)),
+      partition: (topic, partition) => this.#parts.get(topic, partition),
       get decodeReserve() {
         return buffer.decodeReserve;
       },
@@ -662,98 +517,11 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
     return {
       partitions: () => this.#parts.values(),
       get manual() {
-        return self.#manual;
+        return self.#parts.manual;
       },
       evict: (ps) => this.#buffer.evict(ps),
       changed: () => this.#changed(),
       fail: (e) => this.#fail(e),
     };
-  }
-
-  #committerHost(): CommitterHost {
-    // deno-lint-ignore no-this-alias
-    const self = this;
-    return {
-      partitions: () => this.#parts.values(),
-      partition: (topic, partition) => this.#parts.get(tpKey(topic, partition)),
-      get group() {
-        return self.#group;
-      },
-    };
-  }
-
-  // ---------------------------------------------------------------------------------------
-  // Group callbacks
-
-  #groupHost(): GroupHost {
-    return {
-      logger: this.#cluster.logger,
-      resolveSubscription: async (signal) => {
-        const sub = this.#subscription;
-        if (sub === undefined) return [];
-        if (sub instanceof RegExp) {
-          await this.#cluster.refreshMetadata(null, { signal });
-          const topics = this.#cluster.metadata.topics()
-            .filter((t) => !t.isInternal && sub.test(t.name))
-            .map((t) => t.name);
-          this.#cluster.addInterest(topics);
-          return topics;
-        }
-        this.#cluster.addInterest(sub);
-        await this.#cluster.refreshMetadata(sub, { signal });
-        return [...sub];
-      },
-      assigned: async (partitions) => {
-        for (const tp of partitions) {
-          const k = tpKey(tp.topic, tp.partition);
-          if (this.#parts.has(k)) continue;
-          const ps = new PartitionState(tp.topic, tp.partition);
-          ps.leader = this.#cluster.leaderFor(tp.topic, tp.partition);
-          ps.leaderEpoch = this.#cluster.metadata.partition(tp.topic, tp.partition)?.leaderEpoch ??
-            -1;
-          this.#parts.set(k, ps);
-        }
-        this.#cluster.logger.info("partitions assigned", { count: partitions.length });
-        await this.#callback(this.#options.onPartitionsAssigned, partitions);
-        this.#changed();
-      },
-      revoked: async (partitions, lost) => {
-        const keys = new Set(partitions.map((tp) => tpKey(tp.topic, tp.partition)));
-        // From now on nothing more of these partitions reaches the reader.
-        for (const k of keys) {
-          const ps = this.#parts.get(k);
-          if (ps) ps.revoking = true;
-        }
-        if (!lost) {
-          if (this.#o.autoCommit) {
-            await this.#committer.commitTaken("commit on revocation", keys);
-          }
-          await this.#callback(this.#options.onPartitionsRevoked, partitions);
-        } else {
-          await this.#callback(
-            this.#options.onPartitionsLost ?? this.#options.onPartitionsRevoked,
-            partitions,
-          );
-        }
-        for (const k of keys) {
-          const ps = this.#parts.get(k);
-          if (ps) this.#remove(ps);
-        }
-        this.#changed();
-      },
-      fail: (e) => this.#fail(e),
-    };
-  }
-
-  async #callback(
-    cb: ((tps: TopicPartition[]) => void | Promise<void>) | undefined,
-    partitions: TopicPartition[],
-  ): Promise<void> {
-    if (!cb || partitions.length === 0) return;
-    try {
-      await cb(partitions.map((tp) => ({ ...tp })));
-    } catch (e) {
-      this.#cluster.logger.error("rebalance callback threw", { error: (e as Error)?.message });
-    }
   }
 }

@@ -21,7 +21,13 @@ import {
 } from "./offsets.ts";
 import type { ResolvedConsumerOptions } from "./options.ts";
 import type { PartitionState, ResetTarget } from "./partition_state.ts";
-import type { EndOffset, StartOffset, TopicPartition } from "./types.ts";
+import {
+  type EndOffset,
+  type PartitionAssignment,
+  type StartOffset,
+  type TopicPartition,
+  tpKey,
+} from "./types.ts";
 
 /**
  * Carries an error that is final although its class says retriable (e.g. an unknown topic the
@@ -86,6 +92,30 @@ export function checkTopicPartition(tp: TopicPartition): void {
   if (!Number.isInteger(tp.partition) || tp.partition < 0) {
     throw new RangeError(`partition must be a non-negative integer, got ${tp.partition}`);
   }
+}
+
+/**
+ * Checks an `assign()` list (TypeError / RangeError); returns the keys of its partitions.
+ * `offset: "committed"` needs a group (`hasGroup`).
+ */
+export function checkAssignment(
+  partitions: readonly PartitionAssignment[],
+  hasGroup: boolean,
+): Set<string> {
+  if (!Array.isArray(partitions)) throw new TypeError("assign() takes an array of partitions");
+  const seen = new Set<string>();
+  for (const a of partitions) {
+    checkTopicPartition(a);
+    checkStart(a.offset);
+    checkEnd(a.end);
+    if (a.offset === "committed" && !hasGroup) {
+      throw new TypeError(`offset "committed" needs options.groupId`);
+    }
+    const k = tpKey(a.topic, a.partition);
+    if (seen.has(k)) throw new TypeError(`${a.topic}-${a.partition} is assigned twice`);
+    seen.add(k);
+  }
+  return seen;
 }
 
 /** What the resolver needs from the consumer. */
