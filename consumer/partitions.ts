@@ -139,11 +139,15 @@ export class Partitions {
       .map((ps) => ({ topic: ps.topic, partition: ps.partition }));
   }
 
-  /** The offset after the last record the reader took, when known. */
+  /**
+   * The offset after the last record the reader took, when known: not while a start is being
+   * looked up or checked against the leader's log (KIP-320 may still move it).
+   */
   position(tp: TopicPartition): bigint | undefined {
     checkTopicPartition(tp);
     const ps = this.get(tp.topic, tp.partition);
-    return ps && ps.taken >= 0n ? ps.taken : undefined;
+    if (!ps || ps.taken < 0n || (ps.phase !== "ready" && ps.phase !== "done")) return undefined;
+    return ps.taken;
   }
 
   /** Position, high watermark and lag of every partition. */
