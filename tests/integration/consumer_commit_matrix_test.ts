@@ -11,9 +11,12 @@
  * - a new member of the group starts exactly at the first record the first did not receive
  *   (its first record, and its position).
  *
- * Cells: exit path × commit mode × stop position × group protocol. "Received" is what the
- * test's own code was handed: the loop body, the reader's read(), or, in a pipe, what the
- * destination's write() processed (a pipe's destination is the reader; see Consumer.pipeTo).
+ * Cells: exit path (11, a revocation mid-batch among them) × commit mode (auto-commit,
+ * `commit()`, `commit(record)`, none) × stop position (5) × group protocol (classic, KIP-848):
+ * 440, run six at a time, each in its own group. "Received" is what the test's own code was
+ * handed: the loop body, the reader's read(), or, in a pipe, what the destination's write()
+ * processed (a pipe's destination is the reader; see Consumer.pipeTo). Then 10 cells where a
+ * subprocess consumer is SIGKILLed. `MATRIX_FILTER=<text>` runs the cells whose name has it.
  */
 
 import assert from "node:assert/strict";
