@@ -2,7 +2,8 @@
  * The fetch buffer (internal): fetched data per partition, decoded batch by batch and handed
  * to the reader round-robin, within the consumer's one memory budget. Every byte the buffer
  * holds beyond a fetch response (decompressed batches) is charged here, and every byte is
- * released here, once the reader took the records it backs.
+ * released here, once the reader took the records it backs. It also keeps the commit
+ * contract: it knows which records the reader's code received (see `handOut`).
  *
  * @module
  */
@@ -69,8 +70,9 @@ export class FetchBuffer {
   /** Partitions with fetched data, served round-robin. */
   #ready: PartitionState[] = [];
   /**
-   * The batch being handed out, one record per read. `ps.position` is already past it: the
-   * records from `next` on were not handed out yet (see {@linkcode FetchBuffer.evict}).
+   * The batch being handed out (one record per pull to a reader that does not count; whole to
+   * one that does). `ps.position` is already past it: the records from `next` on were not
+   * handed out yet (see {@linkcode FetchBuffer.evict}).
    */
   #cursor: Cursor | undefined;
   /**
@@ -119,7 +121,9 @@ export class FetchBuffer {
   }
 
   // ---------------------------------------------------------------------------------------
-  // The budget: charged and released here only
+  // The budget. A fetch response is charged when it arrives (the fetcher's reservation
+  // becomes held bytes: ByteBudget.settle); a decompressed batch is charged here; and every
+  // held byte is released here, once the reader took the records it backs or they are dropped.
 
   /** Holds `bytes` of decompressed data against the budget. */
   #charge(bytes: number): void {
