@@ -223,8 +223,9 @@ export class Positions {
     const t = timestampOf(spec);
     const at = t + END_GRACE_MS;
     const now = Date.now();
-    ps.endTime = t;
+    // Past (and past the grace): looked up now, and nothing is fetched before (as always).
     if (now >= at) return false;
+    ps.endTime = t;
     if (ps.endResolveAt !== at) {
       ps.endResolveAt = at;
       setTimeout(() => this.#wake.notify(), at - now);
