@@ -359,8 +359,7 @@ export class Positions {
       if (ps.removed) continue;
       if (ps.endSpec !== undefined && ps.end === undefined && ps.endResolveAt <= Date.now()) {
         if (typeof ps.endSpec === "bigint") ps.end = ps.endSpec;
-        else if (this.#endLater(ps)) continue;
-        else {
+        else if (!this.#endLater(ps)) {
           queries.push({
             topic: ps.topic,
             partition: ps.partition,

@@ -9,10 +9,16 @@ import { Consumer, type ConsumerRecord } from "../../consumer/mod.ts";
 import { Producer } from "../../producer/mod.ts";
 import { BOOTSTRAP, createTopic, produce, uniq } from "../helpers/consumer_testkit.ts";
 
-async function readAll(c: Consumer): Promise<{ records: ConsumerRecord[]; endedAt: number }> {
+async function readAll(
+  c: Consumer,
+): Promise<{ records: ConsumerRecord[]; endedAt: number; firstAt: number }> {
   const records: ConsumerRecord[] = [];
-  for await (const r of c) records.push(r);
-  return { records, endedAt: Date.now() };
+  let firstAt = 0;
+  for await (const r of c) {
+    firstAt ||= Date.now();
+    records.push(r);
+  }
+  return { records, endedAt: Date.now(), firstAt };
 }
 
 Deno.test("end time: 3 s ahead while a producer keeps writing", async () => {
@@ -41,12 +47,14 @@ Deno.test("end time: 3 s ahead while a producer keeps writing", async () => {
       await new Promise((r) => setTimeout(r, 50));
     }
   })();
-  const { records, endedAt } = await reading;
+  const { records, endedAt, firstAt } = await reading;
   writing = false;
   await writer;
   await producer.close();
 
   assert.ok(endedAt >= end, `ended ${end - endedAt} ms before the end time`);
+  // Records flow at once (the end is not in the way of the start).
+  assert.ok(firstAt < end - 1_500, `the first record came ${firstAt - end} ms from the end`);
   // Ended shortly after T: the first record at or after T ends each partition at once.
   assert.ok(endedAt - end < 2_000, `ended ${endedAt - end} ms after the end time`);
   for (const r of records) assert.ok(r.timestamp < end, `record at ${r.timestamp} >= ${end}`);
