@@ -11,7 +11,12 @@ import type { Cluster } from "../cluster/cluster.ts";
 import { backoffMs, sleep } from "../cluster/retry.ts";
 import { Api } from "../protocol/apis.ts";
 import type { FetchRequestTopic, FetchResponse } from "../protocol/messages/fetch.ts";
-import { KafkaError } from "../protocol/errors.ts";
+import {
+  AuthenticationError,
+  KafkaError,
+  ProtocolError,
+  UnsupportedVersionError,
+} from "../protocol/errors.ts";
 import { ZERO_UUID } from "../protocol/uuid.ts";
 import type { ByteBudget } from "./budget.ts";
 import { Chunk, type FrameRef, scanBatches } from "./chunk.ts";
@@ -30,21 +35,20 @@ export interface FetcherHost {
   readonly decodeReserve: number;
   /** New data for the reader. */
   addChunk(chunk: Chunk): void;
-  /** A partition error code from a fetch (not 0). */
-  partitionError(ps: PartitionState, code: number, response: PartitionErrorInfo): void;
-  /** The log diverged (KIP-320): `endOffset` of `epoch` is where it is still the same. */
-  diverged(ps: PartitionState, epoch: number, endOffset: bigint, requestOffset: bigint): void;
-  /** A fetch to `node` failed as a whole (connection lost, timeout...). */
-  brokerFailed(node: number, error: unknown): void;
+  /** Drops what was fetched ahead for `ps` (and results in flight for it). */
+  evict(ps: PartitionState): void;
+  /** KIP-320: the log under the position of `ps` was truncated at `endOffset` of `epoch`. */
+  truncated(ps: PartitionState, epoch: number, endOffset: bigint): void;
+  /** A partition needs a lookup (leader, reset): wakes the resolver. */
+  resolve(): void;
   /** An unrecoverable error: the stream fails with it. */
   fail(error: unknown): void;
 }
 
-/** Leader hints in a partition error (KIP-951). */
-export interface PartitionErrorInfo {
-  leaderId: number;
-  leaderEpoch: number;
-}
+/** Partition fetch errors after which the leader must be looked up again. */
+export const LEADER_ERRORS: ReadonlySet<number> = new Set([3, 5, 6, 9, 56, 74, 100, 103]);
+/** Partition fetch errors worth a short pause and a retry. */
+const RETRY_ERRORS = new Set([75, 78, 13]);
 
 /** Fetch session errors: start a new session, no backoff. */
 const SESSION_ERRORS = new Set([70, 71, 106]);
@@ -156,7 +160,11 @@ export class Fetcher {
         ps.backoffUntil <= now &&
         // An end bound is resolved (ListOffsets) after the start: until then nothing is
         // fetched, or records past a mid-batch end could be handed out first.
-        (ps.end === undefined ? ps.endSpec === undefined : ps.fetchOffset < ps.end)
+        // An end time still in the future fetches on: the buffer cuts at the first record
+        // at or after it.
+        (ps.end === undefined
+          ? ps.endSpec === undefined || ps.endTime !== undefined
+          : ps.fetchOffset < ps.end)
       ) parts.push(ps);
     }
     return { parts, led };
@@ -258,7 +266,7 @@ export class Fetcher {
           if (!settled) this.#budget.settle(maxBytes + overhead, 0);
           session.reset();
           if (signal.aborted) return;
-          this.#host.brokerFailed(node, e);
+          this.#brokerFailed(node, e);
           await sleep(backoffMs(policy, ++failures), signal);
         } finally {
           this.#inFlight.delete(key);
@@ -292,10 +300,12 @@ export class Fetcher {
           continue;
         }
         if (p.errorCode !== 0) {
-          host.partitionError(ps, p.errorCode, {
-            leaderId: p.currentLeader?.leaderId ?? -1,
-            leaderEpoch: p.currentLeader?.leaderEpoch ?? -1,
-          });
+          this.#partitionError(
+            ps,
+            p.errorCode,
+            p.currentLeader?.leaderId ?? -1,
+            p.currentLeader?.leaderEpoch ?? -1,
+          );
           continue;
         }
         ps.highWatermark = p.highWatermark;
@@ -303,7 +313,7 @@ export class Fetcher {
         if (p.logStartOffset >= 0n) ps.logStartOffset = p.logStartOffset;
         const div = p.divergingEpoch;
         if (div && div.epoch >= 0 && div.endOffset >= 0n) {
-          host.diverged(ps, div.epoch, div.endOffset, at.offset);
+          this.#diverged(ps, div.epoch, div.endOffset, at.offset);
           continue;
         }
         const records = p.records;
@@ -333,6 +343,71 @@ export class Fetcher {
     if (chunks.length > 0) lane.held += frame.bytes;
     this.#budget.settle(reserved, chunks.length > 0 ? frame.bytes : 0);
     for (const c of chunks) host.addChunk(c);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Fetch errors
+
+  /** A partition error in a fetch response: reset, find the leader, back off, or fail. */
+  #partitionError(ps: PartitionState, code: number, leaderId: number, leaderEpoch: number): void {
+    const where = `${ps.topic}-${ps.partition}`;
+    if (code === 1) {
+      // OFFSET_OUT_OF_RANGE: the reset policy decides.
+      this.#host.evict(ps);
+      ps.phase = "reset";
+      ps.resetTo = this.#o.autoOffsetReset;
+      ps.resetReason = `offset ${ps.fetchOffset} is out of range`;
+      this.#cluster.logger.info("offset out of range", {
+        partition: where,
+        offset: `${ps.fetchOffset}`,
+      });
+      this.#host.resolve();
+      return;
+    }
+    if (LEADER_ERRORS.has(code)) {
+      if (leaderId >= 0 && leaderEpoch > ps.leaderEpoch) {
+        // KIP-951: the new leader came with the error; no metadata round trip needed.
+        ps.leader = leaderId;
+        ps.leaderEpoch = leaderEpoch;
+        this.wake();
+      } else {
+        ps.needsMetadata = true;
+        this.#host.resolve();
+      }
+      return;
+    }
+    const info = new ProtocolError(code, `Fetch ${where}`);
+    if (RETRY_ERRORS.has(code) || info.retriable) {
+      ps.backoffUntil = Date.now() + backoffMs(this.#cluster.retryPolicy, 1);
+      return;
+    }
+    this.#host.fail(info);
+  }
+
+  /** The log diverged (KIP-320): `endOffset` of `epoch` is where it is still the same. */
+  #diverged(ps: PartitionState, epoch: number, endOffset: bigint, requestOffset: bigint): void {
+    this.#host.evict(ps);
+    if (endOffset < ps.position) {
+      this.#host.truncated(ps, epoch, endOffset);
+    } else if (requestOffset === ps.position) {
+      // Our position is still in the log, but under a newer epoch: continue with it.
+      ps.fetchEpoch = epoch;
+    }
+    this.wake();
+  }
+
+  /** A fetch to `node` failed as a whole (connection lost, timeout...). */
+  #brokerFailed(node: number, error: unknown): void {
+    if (
+      error instanceof AuthenticationError || error instanceof UnsupportedVersionError ||
+      error instanceof TypeError || error instanceof RangeError
+    ) {
+      this.#host.fail(error);
+      return;
+    }
+    this.#cluster.logger.warn("fetch failed", { broker: node, error: (error as Error)?.message });
+    for (const ps of this.#host.partitions()) if (ps.leader === node) ps.needsMetadata = true;
+    this.#host.resolve();
   }
 }
 

@@ -42,6 +42,13 @@ export class PartitionState {
   endSpec: EndOffset | undefined;
   /** The exclusive end offset, once known. */
   end: bigint | undefined;
+  /**
+   * An end `{ timestamp }` still in the future: records are handed out until one at or after
+   * it shows up (that one is the end), and the end is looked up once it has passed.
+   */
+  endTime: number | undefined;
+  /** When to look the end up (ms since epoch; 0: now). */
+  endResolveAt = 0;
   /** The next offset to hand to the reader. */
   position = -1n;
   /** The leader epoch of the record before `position` (-1 unknown). */

@@ -1,7 +1,8 @@
 /**
  * Bad input gives a typed error, never a hang: an unknown topic or partition, a commit after
  * close, invalid offsets and options, an offset out of range with no reset policy, a broker
- * that is down at start, and misuse (subscribe without a group, mixing assign and subscribe).
+ * that is down at start, and misuse (subscribe without a group, mixing assign and subscribe,
+ * reading with nothing to read).
  */
 
 import assert from "node:assert/strict";
@@ -35,6 +36,28 @@ Deno.test("errors: a partition the topic does not have fails the stream", async 
     assert.match((e as Error).message, /no partition 7/);
     return true;
   });
+});
+
+Deno.test("errors: reading with neither groupId nor assign() is a TypeError, not a hang", async () => {
+  for (const options of [{}, { groupId: uniq("g") }]) {
+    const c = new Consumer({ brokers: BOOTSTRAP, ...options });
+    const started = Date.now();
+    // (take() gives up after 5 s: a hang fails the test instead of stalling it.)
+    await assert.rejects(take(c, 1, 5_000), (e: unknown) => {
+      assert.ok(e instanceof TypeError, String(e));
+      assert.match((e as Error).message, /assign\(\)/);
+      return true;
+    });
+    assert.ok(Date.now() - started < 1_000, "at once");
+    await c.close();
+  }
+  // assign() right after construction, before the first read, is fine.
+  const topic = uniq("assigned-late");
+  await createTopic(topic, 1);
+  await produce(topic, 0, [{ value: "x" }]);
+  await using c = new Consumer({ brokers: BOOTSTRAP });
+  c.assign([{ topic, partition: 0, offset: "earliest" }]);
+  assert.equal((await take(c, 1))[0]?.offset, 0n);
 });
 
 Deno.test("errors: a commit after close is a ClosedError", async () => {

@@ -97,6 +97,39 @@ Deno.test("offsets: seek, pause, resume, position and lag", async () => {
   assert.deepEqual(c.lag().map((l) => l.lag), [0n, 0n]);
 });
 
+Deno.test("offsets: pause and seek in the middle of a batch, reading with for await", async () => {
+  const topic = uniq("pause-mid");
+  await createTopic(topic, 2);
+  for (const p of [0, 1]) {
+    await produce(topic, p, Array.from({ length: 30 }, (_, i) => ({ value: `${p}-${i}` })), {
+      batchSize: 10,
+    });
+  }
+  await using c = new Consumer({ brokers: BOOTSTRAP });
+  c.assign([0, 1].map((partition) => ({ topic, partition, offset: "earliest" as const })));
+  c.pause([{ topic, partition: 1 }]);
+  // The async iterator queues a whole batch; pausing after 3 records must neither hand out
+  // the other 7 while paused nor lose them.
+  const it = c[Symbol.asyncIterator]();
+  const next = async () => (await it.next()).value!;
+  for (let i = 0; i < 3; i++) {
+    const r = await next();
+    assert.deepEqual([r.partition, r.offset], [0, BigInt(i)]);
+  }
+  c.pause([{ topic, partition: 0 }]);
+  c.resume([{ topic, partition: 1 }]);
+  for (let i = 0; i < 30; i++) assert.equal((await next()).partition, 1);
+  c.resume([{ topic, partition: 0 }]);
+  const r3 = await next();
+  assert.deepEqual([r3.partition, r3.offset], [0, 3n]);
+  // Seek back in the middle of the next batch: records queued before the seek are dropped.
+  assert.equal((await next()).offset, 4n);
+  c.seek({ topic, partition: 0, offset: 1n });
+  assert.equal((await next()).offset, 1n);
+  assert.equal(c.position({ topic, partition: 0 }), 2n);
+  await it.return!();
+});
+
 Deno.test("offsets: manual commits of a record and of offsets with metadata", async () => {
   const topic = uniq("commit");
   const groupId = uniq("g");

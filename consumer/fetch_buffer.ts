@@ -1,0 +1,486 @@
+/**
+ * The fetch buffer (internal): fetched data per partition, decoded batch by batch and handed
+ * to the reader round-robin, within the consumer's one memory budget. Every byte the buffer
+ * holds beyond a fetch response (decompressed batches) is charged here, and every byte is
+ * released here, once the reader took the records it backs. It also keeps the commit
+ * contract: it knows which records the reader's code received (see `handOut`).
+ *
+ * @module
+ */
+
+import { DecodeError } from "../protocol/errors.ts";
+import type { RecordBatch } from "../protocol/record_batch.ts";
+import type { ByteBudget } from "./budget.ts";
+import { batchRecords, type Chunk, type FrameRef } from "./chunk.ts";
+import type { Fetcher } from "./fetcher.ts";
+import type { ResolvedConsumerOptions } from "./options.ts";
+import type { PartitionState } from "./partition_state.ts";
+import type { ConsumerRecord } from "./types.ts";
+
+/** The memory a decoded batch holds beyond its fetch response: its decompressed buffer. */
+function decompressedBytes(batch: RecordBatch, frame: ArrayBufferLike): number {
+  if (batch.compression === 0) return 0;
+  const records = batch.records;
+  for (let i = 0; i < records.length && i < 4; i++) {
+    const v = records[i]!.value ?? records[i]!.key;
+    if (v && v.buffer !== frame) return v.buffer.byteLength;
+  }
+  return 0;
+}
+
+/** A record handed out, with the generation of its partition then. */
+export interface Handed {
+  ps: PartitionState;
+  gen: number;
+  record: ConsumerRecord;
+}
+
+/** A decoded batch being handed out. */
+export interface Cursor {
+  ps: PartitionState;
+  gen: number;
+  records: ConsumerRecord[];
+  /** The next record to hand out. */
+  next: number;
+  /** Decompressed bytes it holds. */
+  bytes: number;
+  /** A fetch response to release with it (its chunk was dropped early: the end was reached). */
+  frame: FrameRef | undefined;
+}
+
+/**
+ * Fetched data waiting for the reader, and the bookkeeping of what the reader took.
+ *
+ * @example
+ * ```ts ignore
+ * const buffer = new FetchBuffer(options, budget, controller, () => parts.values());
+ * buffer.attach(fetcher);
+ * if (!buffer.handOut()) {
+ *   const ps = buffer.nextReady();
+ *   if (ps) await buffer.fill(ps);
+ * }
+ * ```
+ */
+export class FetchBuffer {
+  readonly #o: ResolvedConsumerOptions;
+  readonly #budget: ByteBudget;
+  readonly #controller: ReadableStreamDefaultController<ConsumerRecord>;
+  readonly #partitions: () => Iterable<PartitionState>;
+  #fetcher: Fetcher | undefined;
+  /** Partitions with fetched data, served round-robin. */
+  #ready: PartitionState[] = [];
+  /**
+   * The batch being handed out (one record per pull to a reader that does not count; whole to
+   * one that does). `ps.position` is already past it: the records from `next` on were not
+   * handed out yet (see {@linkcode FetchBuffer.evict}).
+   */
+  #cursor: Cursor | undefined;
+  /**
+   * A record enqueued while no read was waiting for it (the reader let go during a pull): it
+   * sits in the stream's queue, and counts as taken only when a later read takes it.
+   */
+  #queued: Handed | undefined;
+  /** Counting readers attached (see {@linkcode FetchBuffer.countingStarted}). */
+  #counting = 0;
+  /** Batches queued for a counting reader, in order, until it took them. */
+  #handed: Cursor[] = [];
+  /** Room kept free for the next decompressed batch: the largest seen (capped). */
+  #decodeReserve = 0;
+
+  /** A buffer charging `budget`, handing records to `controller`. */
+  constructor(
+    options: ResolvedConsumerOptions,
+    budget: ByteBudget,
+    controller: ReadableStreamDefaultController<ConsumerRecord>,
+    partitions: () => Iterable<PartitionState>,
+  ) {
+    this.#o = options;
+    this.#budget = budget;
+    this.#controller = controller;
+    this.#partitions = partitions;
+  }
+
+  /** The fetcher to wake when memory is released (and to hold while re-decoding). */
+  attach(fetcher: Fetcher): void {
+    this.#fetcher = fetcher;
+  }
+
+  /** Room to keep free for decompressing the next batch. */
+  get decodeReserve(): number {
+    return this.#decodeReserve;
+  }
+
+  /** A fetched chunk for the reader. */
+  addChunk(chunk: Chunk): void {
+    const ps = chunk.ps;
+    ps.chunks.push(chunk);
+    if (!ps.queued) {
+      ps.queued = true;
+      this.#ready.push(ps);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // The budget. A fetch response is charged when it arrives (the fetcher's reservation
+  // becomes held bytes: ByteBudget.settle); a decompressed batch is charged here; and every
+  // held byte is released here, once the reader took the records it backs or they are dropped.
+
+  /** Holds `bytes` of decompressed data against the budget. */
+  #charge(bytes: number): void {
+    if (bytes <= 0) return;
+    this.#budget.charge(bytes);
+    if (bytes > this.#decodeReserve) {
+      this.#decodeReserve = Math.min(bytes, Math.floor(this.#budget.limit / 2));
+    }
+  }
+
+  /** Gives `bytes` back to the budget and lets the fetcher use them. */
+  #release(bytes: number): void {
+    if (bytes <= 0) return;
+    this.#budget.release(bytes);
+    this.#fetcher?.wake();
+  }
+
+  /** Drops a chunk's claim on its frame; returns the bytes to release. */
+  #unrefFrame(f: FrameRef): number {
+    f.refs--;
+    if (f.refs !== 0) return 0;
+    if (f.lane) f.lane.held -= f.bytes;
+    return f.bytes;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Delivery
+
+  /**
+   * Hands records to the reader. This is where the commit contract is kept: a record counts
+   * as taken (what auto-commit and `commit()` commit) only once the reader's code has it,
+   * never when it is fetched, decoded or sits in a queue.
+   *
+   * - A counting reader attached (the consumer's own async iterator, or its pipe relay; see
+   *   {@linkcode countingStarted}): the rest of the batch goes to the stream's queue at once,
+   *   and the reader reports each record it takes ({@linkcode take}, {@linkcode took}).
+   * - Any other reader (`getReader()`, `tee()`...): one record per pull. The stream's queue
+   *   is empty when it pulls (highWaterMark 0), so `enqueue` fulfils the waiting read, and the
+   *   record is taken then. (A whole batch per pull would be cheaper, but a cancel empties the
+   *   stream's queue before the source hears of it: what was taken could not be known.)
+   *
+   * Returns false when no record is ready (call {@linkcode nextReady} and {@linkcode fill}).
+   */
+  handOut(): boolean {
+    const cur = this.#cursor;
+    if (cur === undefined) return false;
+    const ps = cur.ps;
+    if (cur.gen !== ps.gen || ps.removed || ps.revoking || ps.paused) {
+      this.#dropCursor();
+      return false;
+    }
+    const c = this.#controller;
+    if (this.#counting > 0) {
+      this.#cursor = undefined;
+      this.#handed.push(cur);
+      const records = cur.records;
+      for (let i = cur.next; i < records.length; i++) c.enqueue(records[i]!);
+      return true;
+    }
+    const record = cur.records[cur.next++]!;
+    if (cur.next === cur.records.length) this.#finishCursor();
+    c.enqueue(record);
+    if ((c.desiredSize ?? 0) < 0) {
+      // No read was waiting (released during the pull): the record is queued, not taken.
+      this.#queued = { ps, gen: cur.gen, record };
+    } else this.took(cur, record);
+    return true;
+  }
+
+  /**
+   * The stream pulls: its queue is empty, so whatever was queued was read, by a reader that
+   * did not count (a counting reader reports every record before it reads again).
+   */
+  pulled(): void {
+    const q = this.#queued;
+    if (q !== undefined) {
+      this.#queued = undefined;
+      this.took(q, q.record);
+    }
+    if (this.#handed.length === 0) return;
+    for (const e of this.#handed) {
+      if (e.next < e.records.length) this.took(e, e.records[e.records.length - 1]!);
+      e.next = e.records.length;
+    }
+    this.#dropHanded();
+  }
+
+  /** A counting reader attaches: whole batches are queued, and it reports what it takes. */
+  countingStarted(): void {
+    this.#counting++;
+  }
+
+  /** The counting reader let go. */
+  countingEnded(): void {
+    this.#counting--;
+  }
+
+  /**
+   * A counting reader read `record` from the stream: returns where it comes from, or
+   * undefined when it must not reach the reader's code (its partition was revoked, paused or
+   * moved since it was queued). The reader then reports it with {@linkcode took}.
+   */
+  take(record: ConsumerRecord): Handed | Cursor | undefined {
+    const q = this.#handed;
+    while (q.length > 0) {
+      const e = q[0]!;
+      if (e.records[e.next] !== record) {
+        // Not the head's next record: the head was dropped from the stream's queue.
+        this.#dropHanded(1);
+        continue;
+      }
+      e.next++;
+      if (e.next === e.records.length) this.#dropHanded(1);
+      return e.gen === e.ps.gen && !e.ps.removed && !e.ps.revoking ? e : undefined;
+    }
+    const h = this.#queued;
+    if (h?.record === record) {
+      this.#queued = undefined;
+      return h;
+    }
+    return undefined;
+  }
+
+  /** The reader's code has `record` (of `from`, from {@linkcode take}): it is taken. */
+  took(from: { ps: PartitionState; gen: number }, record: ConsumerRecord): void {
+    const ps = from.ps;
+    if (from.gen !== ps.gen || ps.removed) return;
+    if (record.offset + 1n > ps.taken) {
+      ps.taken = record.offset + 1n;
+      ps.takenEpoch = record.leaderEpoch;
+    }
+  }
+
+  /**
+   * Forgets the batches queued for a counting reader (`count` of them, or all): their memory
+   * goes back to the budget. Records of them still in the stream's queue are not taken.
+   */
+  #dropHanded(count = this.#handed.length): void {
+    let freed = 0;
+    for (const e of this.#handed.splice(0, count)) {
+      freed += e.bytes;
+      if (e.frame) freed += this.#unrefFrame(e.frame);
+    }
+    this.#release(freed);
+  }
+
+  /** The stream was cancelled (its queue emptied) or closed: nothing queued is taken. */
+  dropQueued(): void {
+    this.#queued = undefined;
+    this.#dropHanded();
+  }
+
+  /** Every record of the cursor was handed out: its memory goes back to the budget. */
+  #finishCursor(): void {
+    const cur = this.#cursor!;
+    this.#cursor = undefined;
+    let freed = cur.bytes;
+    if (cur.frame) freed += this.#unrefFrame(cur.frame);
+    this.#release(freed);
+  }
+
+  /**
+   * Drops the records of the cursor not handed out yet: the partition's position goes back to
+   * the first of them, so they are fetched again (after a pause) rather than skipped.
+   */
+  #dropCursor(): void {
+    const cur = this.#cursor;
+    if (cur === undefined) return;
+    this.#rewind(cur);
+    cur.next = cur.records.length;
+    this.#finishCursor();
+  }
+
+  /** Moves the position of a batch's partition back to its first record not taken. */
+  #rewind(batch: Cursor): void {
+    const ps = batch.ps;
+    if (batch.gen !== ps.gen || batch.next >= batch.records.length) return;
+    const first = batch.records[batch.next]!;
+    if (first.offset >= ps.position) return;
+    ps.position = first.offset;
+    // Same batch: the epoch of the record before is this record's epoch.
+    ps.positionEpoch = first.leaderEpoch;
+    if (ps.phase === "done" && (ps.end === undefined || ps.position < ps.end)) {
+      ps.phase = "ready";
+    }
+  }
+
+  /** The next partition to serve, round-robin (a batch at a time). */
+  nextReady(): PartitionState | undefined {
+    const q = this.#ready;
+    for (let i = 0; i < q.length;) {
+      const ps = q[i]!;
+      if (ps.removed || ps.chunks.length === 0 || ps.phase !== "ready") {
+        q.splice(i, 1);
+        ps.queued = false;
+        continue;
+      }
+      if (ps.paused || ps.revoking) {
+        i++;
+        continue;
+      }
+      // Round-robin: the partition goes to the back after each batch.
+      q.splice(i, 1);
+      q.push(ps);
+      return ps;
+    }
+    return undefined;
+  }
+
+  /**
+   * Decodes the next batch of `ps` for the reader ({@linkcode handOut}). Returns true when it
+   * holds records; false when the head chunk ran out or held nothing for the reader.
+   */
+  async fill(ps: PartitionState): Promise<boolean> {
+    const chunk = ps.chunks[0]!;
+    if (chunk.gen !== ps.gen) {
+      ps.chunks.shift();
+      this.#release(this.#unrefFrame(chunk.frame));
+      return false;
+    }
+    const readCommitted = this.#o.isolationLevel === 1;
+    const frameBuffer = chunk.bytes.buffer;
+    for (;;) {
+      const batch = await this.#decode(ps, chunk);
+      // Decoding may have waited: the partition may be on its way out.
+      if (ps.revoking || ps.removed || ps.paused || chunk.gen !== ps.gen) return false;
+      if (batch === undefined) {
+        ps.chunks.shift();
+        this.#release(this.#unrefFrame(chunk.frame));
+        return false;
+      }
+      const extra = decompressedBytes(batch, frameBuffer);
+      this.#charge(extra);
+      const next = batch.baseOffset + BigInt(batch.lastOffsetDelta) + 1n;
+      let out: ConsumerRecord[] | undefined;
+      if (!chunk.skip(batch, readCommitted)) {
+        out = [];
+        batchRecords(batch, ps.topic, ps.partition, ps.position, ps.end ?? -1n, out);
+        if (ps.end === undefined && ps.endTime !== undefined) this.#cutAtTime(ps, out);
+      }
+      const end = ps.end;
+      if (next > ps.position) {
+        ps.position = end !== undefined && next > end ? end : next;
+        ps.positionEpoch = batch.partitionLeaderEpoch;
+      }
+      if (end !== undefined && ps.position >= end) {
+        ps.phase = "done";
+        this.dropChunks(ps, 1);
+      }
+      if (!out || out.length === 0) {
+        this.#release(extra);
+        // Nothing queued for this partition: the reader has everything before the position.
+        if (ps.position > ps.taken) {
+          ps.taken = ps.position;
+          ps.takenEpoch = ps.positionEpoch;
+        }
+        if (ps.phase === "done") {
+          ps.chunks.shift();
+          this.#release(this.#unrefFrame(chunk.frame));
+          return false;
+        }
+        continue;
+      }
+      let frame: FrameRef | undefined;
+      if (ps.phase === "done") {
+        ps.chunks.shift();
+        frame = chunk.frame;
+      }
+      this.#cursor = { ps, gen: ps.gen, records: out, next: 0, bytes: extra, frame };
+      return true;
+    }
+  }
+
+  /**
+   * Decodes the next batch of `chunk` within the free budget. If decompression needs more, the
+   * other partitions' fetched data is dropped (to be fetched again) and it is retried once
+   * with all the room there is; a batch that still does not fit is an error.
+   */
+  async #decode(ps: PartitionState, chunk: Chunk): Promise<RecordBatch | undefined> {
+    const b = this.#budget;
+    const cap = b.limit - b.held - b.reserved;
+    try {
+      return chunk.nextBatch(this.#o.checkCrcs, cap);
+    } catch (e) {
+      if (!(e instanceof DecodeError)) throw e;
+      await this.#fetcher!.hold();
+      try {
+        for (const other of this.#partitions()) {
+          if (other === ps) this.dropChunks(ps, 1);
+          else this.evict(other, false);
+        }
+        const room = b.limit - b.held - b.reserved;
+        if (room <= cap) throw this.#decodeError(ps, e);
+        try {
+          return chunk.nextBatch(this.#o.checkCrcs, room);
+        } catch (e2) {
+          throw this.#decodeError(ps, e2);
+        }
+      } finally {
+        this.#fetcher!.unhold();
+      }
+    }
+  }
+
+  #decodeError(ps: PartitionState, e: unknown): DecodeError {
+    return new DecodeError(
+      `${ps.topic}-${ps.partition} near offset ${ps.position}: ${(e as Error).message} ` +
+        `(a decompressed batch must fit in maxBufferedBytes ${this.#budget.limit})`,
+      { cause: e },
+    );
+  }
+
+  /**
+   * An end time still in the future: the first record at or after it is the end (what
+   * ListOffsets by time will say), so it and everything after it are not handed out.
+   */
+  #cutAtTime(ps: PartitionState, out: ConsumerRecord[]): void {
+    const t = ps.endTime!;
+    for (let i = 0; i < out.length; i++) {
+      if (out[i]!.timestamp >= t) {
+        ps.end = out[i]!.offset;
+        out.length = i;
+        return;
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Dropping fetched data
+
+  /** Drops the chunks of `ps` from index `from` on, and fetches again from where they began. */
+  dropChunks(ps: PartitionState, from: number): void {
+    if (ps.chunks.length <= from) return;
+    const dropped = ps.chunks.splice(from);
+    let freed = 0;
+    for (const c of dropped) freed += this.#unrefFrame(c.frame);
+    this.#release(freed);
+    if (from === 0) {
+      ps.fetchOffset = ps.position;
+      ps.fetchEpoch = ps.positionEpoch;
+    } else {
+      const keep = ps.chunks[from - 1]!;
+      ps.fetchOffset = keep.endOffset;
+      ps.fetchEpoch = keep.endEpoch;
+    }
+  }
+
+  /** Drops everything fetched ahead for `ps`; with `bump`, results in flight are ignored too. */
+  evict(ps: PartitionState, bump = true): void {
+    if (this.#cursor?.ps === ps) this.#dropCursor();
+    // Records queued for a counting reader will be skipped: fetch them again.
+    for (const e of this.#handed) if (e.ps === ps) this.#rewind(e);
+    this.dropChunks(ps, 0);
+    if (ps.position >= 0n) {
+      ps.fetchOffset = ps.position;
+      ps.fetchEpoch = ps.positionEpoch;
+    }
+    if (bump) ps.gen++;
+  }
+}
