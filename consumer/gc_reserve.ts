@@ -14,8 +14,9 @@
  * it. Measured on 1M x 1 KiB records with the default 64 MiB budget: 48 full collections
  * without, 25 with 4 x the budget reserved, 17 with 8 x (the default), for ~-0.25 and ~-0.35
  * CPU s per million records; the price is that dead fetch responses wait longer for the
- * collector (maximum resident size +25 MB and +50 MB at ~1 GB/s). It shows in
- * `Deno.memoryUsage().external`, and is dropped when the last consumer closes.
+ * collector (maximum resident size +25 MB and +50 MB at ~1 GB/s). It shows in V8's external
+ * memory (`memoryUsage().external` in Deno, Node and Bun), and is dropped when the last
+ * consumer closes.
  *
  * @module
  */
