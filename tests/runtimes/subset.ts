@@ -115,9 +115,18 @@ async function group(k: Lib, cfg: SubsetConfig, extra: Extra, admin: Kafka.Admin
   const groupId = `rt-${cfg.runtime}-g-${suffix()}`;
   await admin.createTopic(topic, { numPartitions: 2, replicationFactor: 1 });
   const owned = [new Set<number>(), new Set<number>()];
+  // What the members said, for the failure message.
+  const t0 = Date.now();
+  const said: string[] = [];
+  const logger = (m: number) => {
+    const line = (level: string) => (msg: string, fields?: Record<string, unknown>) =>
+      said.push(`${Date.now() - t0}ms c${m} ${level} ${msg} ${JSON.stringify(fields ?? {}, big)}`);
+    return { debug: line("D"), info: line("I"), warn: line("W"), error: line("E") };
+  };
   const consumers = [0, 1].map((m) =>
     new k.Consumer({
       ...extra,
+      logger: logger(m),
       brokers: cfg.brokers,
       groupId,
       topics: [topic],
@@ -148,7 +157,13 @@ async function group(k: Lib, cfg: SubsetConfig, extra: Extra, admin: Kafka.Admin
       })(),
       60_000,
       "both members owning a partition",
-    );
+    ).catch((e) => {
+      throw new Error(
+        `${(e as Error).message}; owned ${owned.map((o) => [...o].join("+")).join(" / ")}; log: ${
+          said.slice(-25).join(" | ")
+        }`,
+      );
+    });
     const producer = new k.Producer({ ...extra, brokers: cfg.brokers });
     try {
       await producer.send(
@@ -258,6 +273,10 @@ async function adminPart(_k: Lib, cfg: SubsetConfig, _extra: Extra, admin: Kafka
   );
   check(left, "deleted");
   return "created 3 partitions, described them, deleted the topic";
+}
+
+function big(_k: string, v: unknown): unknown {
+  return typeof v === "bigint" ? String(v) : v;
 }
 
 function suffix(): string {
