@@ -74,8 +74,9 @@ export interface ClientOptions {
    * With a budget, the first lanes used get their own connection and the rest share the
    * `default` one; `1` puts everything on one socket per broker, which a Cloudflare Worker
    * needs (6 sockets at once per request). The cost: requests on a shared socket are answered
-   * in order, so a heartbeat or commit can wait behind a fetch long poll (up to its
-   * `maxWaitMs`) or a group join, and slots of `maxInFlight` are shared. Default: no limit.
+   * in order, so a heartbeat or commit can wait behind a fetch long poll (up to the
+   * consumer's `fetchMaxWaitMs`) or a group join, and `maxInFlight` slots are shared. Default:
+   * no limit.
    */
   maxConnectionsPerBroker?: number;
 }

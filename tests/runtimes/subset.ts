@@ -114,6 +114,20 @@ async function group(k: Lib, cfg: SubsetConfig, extra: Extra, admin: Kafka.Admin
   const topic = `rt-${cfg.runtime}-group-${suffix()}`;
   const groupId = `rt-${cfg.runtime}-g-${suffix()}`;
   await admin.createTopic(topic, { numPartitions: 2, replicationFactor: 1 });
+  // The members start once the broker's metadata shows both partitions: a group leader that
+  // assigns before it sees them assigns nothing, and (a consumer bug, reported) does not
+  // rebalance when they appear.
+  await withTimeout(
+    (async () => {
+      while (
+        (await admin.describeTopic(topic)).partitions.filter((p) => p.leader >= 0).length < 2
+      ) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })(),
+    15_000,
+    "the topic's partitions getting leaders",
+  );
   const owned = [new Set<number>(), new Set<number>()];
   // What the members said, for the failure message.
   const t0 = Date.now();

@@ -15,6 +15,8 @@ import type { PartResult, SubsetConfig } from "./subset.ts";
 export interface WorkerdRun {
   version: string;
   results: PartResult[];
+  /** Most sockets the Worker had open at once. */
+  maxOpen: number;
 }
 
 async function output(cmd: string, args: string[], cwd?: string): Promise<string> {
@@ -76,14 +78,35 @@ export async function runWorkerd(
       `import { connect } from "cloudflare:sockets";
 import * as kafka from ${JSON.stringify(lib)};
 import { runSubset } from ${JSON.stringify(join(root, "tests", "runtimes", "subset.ts"))};
+// Counts the sockets open at once: a Worker may hold 6.
+const cf = kafka.cloudflareTransport(connect);
+let open = 0;
+let maxOpen = 0;
+const transport = {
+  name: "cloudflare-counted",
+  async connect(host, port, options) {
+    const socket = await cf.connect(host, port, options);
+    maxOpen = Math.max(maxOpen, ++open);
+    let closed = false;
+    return {
+      read: (p) => socket.read(p),
+      write: (p) => socket.write(p),
+      close() {
+        if (!closed) open--;
+        closed = true;
+        socket.close();
+      },
+    };
+  },
+};
 export default {
   async fetch(request) {
     try {
       const results = await runSubset(kafka, await request.json(), {
-        transport: kafka.cloudflareTransport(connect),
+        transport,
         maxConnectionsPerBroker: 1, // a Worker may hold 6 sockets at once
       });
-      return Response.json({ runtime: kafka.runtime(), results });
+      return Response.json({ runtime: kafka.runtime(), results, maxOpen });
     } catch (e) {
       return new Response(String(e?.stack ?? e), { status: 500 });
     }
@@ -152,7 +175,8 @@ const mainWorker :Workerd.Worker = (
       });
       const text = await res.text();
       if (!res.ok) throw new Error(`the Worker failed (${res.status}): ${text}\n${logs.join("")}`);
-      return { version, results: (JSON.parse(text) as { results: PartResult[] }).results };
+      const body = JSON.parse(text) as { results: PartResult[]; maxOpen: number };
+      return { version, results: body.results, maxOpen: body.maxOpen };
     } finally {
       child.kill("SIGTERM");
       await child.status;
