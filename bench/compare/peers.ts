@@ -283,7 +283,9 @@ async function runtimeBinary(
   runtime: "node" | "bun",
 ): Promise<{ bin: string; args: string[]; version: string } | { reason: string }> {
   if (runtime === "node") {
-    const n = await installNodePeers(ctx);
+    // BENCH_OURS_NODE=/path/to/node measures another Node (e.g. 24) than the peers' node@22.
+    const other = Deno.env.get("BENCH_OURS_NODE");
+    const n = other ? { node: other } : await installNodePeers(ctx);
     if ("reason" in n) return n;
     const v = await run(n.node, ["--version"]);
     return {
