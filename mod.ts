@@ -24,6 +24,7 @@ export * from "./cluster/mod.ts";
 export type { LogFields, Logger, LogLevel } from "./protocol/logger.ts";
 export { consoleLogger, silentLogger } from "./protocol/logger.ts";
 export type { TlsOptions } from "./protocol/connection.ts";
+export * from "./net/mod.ts";
 export type { CompressionName } from "./protocol/compression/mod.ts";
 export type { SaslOptions } from "./protocol/sasl_flow.ts";
 export * from "./admin/mod.ts";

@@ -17,6 +17,7 @@ import {
   TimeoutError,
 } from "../protocol/errors.ts";
 import { type Logger, silentLogger } from "../protocol/logger.ts";
+import { unrefTimer } from "../net/runtime.ts";
 import { type BrokerInfo, type ClusterInfo, MetadataCache, type TopicErrors } from "./metadata.ts";
 import { type ClientOptions, parseBroker, validateClientOptions } from "./options.ts";
 import { type RetryPolicy, retryPolicy, withRetry, type WithRetryOptions } from "./retry.ts";
@@ -93,6 +94,8 @@ export class Cluster {
   readonly #conns = new Map<string, Promise<Connection>>();
   /** The settled, open subset of #conns. */
   readonly #live = new Map<string, Connection>();
+  /** Lanes given their own connection per broker, under `maxConnectionsPerBroker`. */
+  readonly #lanes = new Map<string, Set<Lane>>();
   readonly #coordinators = new Map<string, BrokerInfo>();
   readonly #interest = new Set<string>();
   /** Topics being created, by expiry time: UNKNOWN_TOPIC_OR_PARTITION for them is transient. */
@@ -112,7 +115,7 @@ export class Cluster {
     this.#bootstrap = options.brokers.map(parseBroker);
     const every = options.metadataMaxAgeMs ?? 300_000;
     this.#timer = setInterval(() => this.#periodicRefresh(), every);
-    Deno.unrefTimer(this.#timer);
+    unrefTimer(this.#timer);
   }
 
   /** The logger given in the options (or a silent one). */
@@ -197,6 +200,7 @@ export class Cluster {
     signal?: AbortSignal,
   ): Promise<Connection> {
     this.#checkOpen();
+    lane = this.#budgetLane(`${address.host}:${address.port}`, lane);
     const key = `${address.host}:${address.port}#${lane}`;
     const existing = this.#conns.get(key);
     if (existing) return existing;
@@ -211,6 +215,7 @@ export class Cluster {
       ...o.requestTimeoutMs !== undefined && { requestTimeoutMs: o.requestTimeoutMs },
       ...o.maxInFlight !== undefined && { maxInFlight: o.maxInFlight },
       ...o.maxFrameBytes !== undefined && { maxFrameBytes: o.maxFrameBytes },
+      ...o.transport !== undefined && { transport: o.transport },
       // The connection is shared, so one caller's signal must not abort it for the others:
       // only close() does; each caller stops waiting on its own signal below.
       signal: this.#closing.signal,
@@ -234,6 +239,21 @@ export class Cluster {
     });
     this.#conns.set(key, opening);
     return followSignal(opening, signal);
+  }
+
+  /**
+   * The lane `lane` really uses on `broker` under `maxConnectionsPerBroker`: its own while
+   * the budget lasts (first come, first served; `default` always counts), else `default`.
+   */
+  #budgetLane(broker: string, lane: Lane): Lane {
+    const budget = this.#options.maxConnectionsPerBroker;
+    if (budget === undefined || lane === "default") return lane;
+    let lanes = this.#lanes.get(broker);
+    if (lanes === undefined) this.#lanes.set(broker, lanes = new Set(["default"]));
+    if (lanes.has(lane)) return lane;
+    if (lanes.size >= budget) return "default";
+    lanes.add(lane);
+    return lane;
   }
 
   /** The connection for `lane` to broker `nodeId`, refreshing metadata if it is unknown. */

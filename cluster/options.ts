@@ -7,6 +7,7 @@
 import type { TlsOptions } from "../protocol/connection.ts";
 import type { Logger } from "../protocol/logger.ts";
 import type { SaslOptions } from "../protocol/sasl_flow.ts";
+import type { Transport } from "../net/transport.ts";
 
 /** How failed requests are retried: exponential backoff with jitter, under a deadline. */
 export interface RetryOptions {
@@ -61,6 +62,23 @@ export interface ClientOptions {
   maxFrameBytes?: number;
   /** Where to log. Default: silent. */
   logger?: Logger;
+  /**
+   * How sockets are opened: `denoTransport()`, `nodeTransport()`,
+   * `cloudflareTransport(connect)` or your own. Default: the runtime's (Deno's under Deno,
+   * `node:net` under Node and Bun); Cloudflare Workers must pass one.
+   */
+  transport?: Transport;
+  /**
+   * Connections per broker, at most. By default each broker gets one connection per lane
+   * (metadata and admin, produce, each fetch lane, group joins, heartbeats): up to about five.
+   * With a budget, the first lanes used get their own connection and the rest share the
+   * `default` one; `1` puts everything on one socket per broker, which a Cloudflare Worker
+   * needs (6 sockets at once per request). The cost: requests on a shared socket are answered
+   * in order, so a heartbeat or commit can wait behind a fetch long poll (up to the
+   * consumer's `fetchMaxWaitMs`) or a group join, and `maxInFlight` slots are shared. Default:
+   * no limit.
+   */
+  maxConnectionsPerBroker?: number;
 }
 
 /** Parses `host:port` (IPv6 as `[::1]:9092`). */
@@ -89,11 +107,16 @@ export function validateClientOptions(options: ClientOptions): void {
       "metadataMaxAgeMs",
       "maxInFlight",
       "maxFrameBytes",
+      "maxConnectionsPerBroker",
     ] as const
   ) {
     const v = options[k];
     if (v !== undefined && (typeof v !== "number" || !(v > 0))) {
       throw new RangeError(`options.${k} must be a positive number`);
     }
+  }
+  const t = options.transport;
+  if (t !== undefined && (t === null || typeof t.connect !== "function")) {
+    throw new TypeError("options.transport must have a connect(host, port, options) method");
   }
 }

@@ -100,9 +100,9 @@ export interface ConsumerOptions extends ClientOptions {
    * that V8 paces its full garbage collections on it rather than on the small JS heap: every
    * fetched byte is an ArrayBuffer, and without it V8 runs a full collection every ~20 MB
    * fetched (a quarter of the CPU time at 1 KiB records; the default cuts that ~3x). It shows
-   * in `Deno.memoryUsage().external`; dead fetch responses wait longer to be freed (about 50 MB
-   * more resident memory at 1 GB/s). One reservation per process, the largest asked for by a
-   * live consumer. Default 8 x `maxBufferedBytes`; 0 turns it off.
+   * in V8's external memory (`memoryUsage().external`); dead fetch responses wait longer to be
+   * freed (about 50 MB more resident memory at 1 GB/s). One reservation per process, the
+   * largest asked for by a live consumer. Default 8 x `maxBufferedBytes`; 0 turns it off.
    */
   gcHeadroomBytes?: number;
   /** The client's rack, for fetch-from-follower and rack-aware assignment. */

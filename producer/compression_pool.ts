@@ -13,6 +13,7 @@
  */
 
 import type { Logger } from "../protocol/logger.ts";
+import { moduleWorkersAvailable } from "../net/runtime.ts";
 import type { CompressionJob, CompressionResult } from "./compression_worker.ts";
 
 /**
@@ -124,6 +125,11 @@ export class CompressionPool {
   }
 
   #spawn(): void {
+    if (!moduleWorkersAvailable()) {
+      // Node has only worker_threads, workerd no threads at all: compress inline, quietly.
+      this.#unavailable = true;
+      return;
+    }
     let worker: Worker;
     try {
       worker = new Worker(new URL("./compression_worker.ts", import.meta.url).href, {

@@ -9,7 +9,6 @@
 import { type ApiDef, decodeResponse, encodeRequestFrame } from "./apis.ts";
 import {
   abortReason,
-  AuthenticationError,
   ClosedError,
   ConnectionError,
   DecodeError,
@@ -23,8 +22,10 @@ import { type Logger, silentLogger } from "./logger.ts";
 import { negotiateVersions, type VersionTable } from "./negotiate.ts";
 import { authenticate, type SaslOptions } from "./sasl_flow.ts";
 import { Writer } from "./writer.ts";
+import { defaultTransport, type Transport } from "../net/transport.ts";
+import { unrefTimer } from "../net/runtime.ts";
 
-/** The byte-stream a connection runs on. `Deno.Conn` fits; tests pass fake sockets. */
+/** The byte-stream a connection runs on: a transport's socket; tests pass fake sockets. */
 export interface Socket {
   /** Reads into `p`; resolves with the byte count, or null at end of stream. */
   read(p: Uint8Array): Promise<number | null>;
@@ -73,7 +74,9 @@ export interface ConnectionOptions {
   signal?: AbortSignal;
   /** Where to log. Default: silent. */
   logger?: Logger;
-  /** Opens the socket; for tests with fake sockets. Default: Deno.connect / connectTls. */
+  /** Opens sockets. Default: the runtime's ({@linkcode defaultTransport}). */
+  transport?: Transport;
+  /** Opens the socket; for tests with fake sockets. Overrides `transport`. */
   socketFactory?: (opts: { host: string; port: number; tls?: TlsOptions }) => Promise<Socket>;
   /** Skip ApiVersions (tests only): use these versions instead. */
   versions?: VersionTable;
@@ -169,7 +172,9 @@ export class Connection {
     let socket: Socket;
     try {
       socket = await raceSignal(
-        (opts.socketFactory ?? openSocket)({ host: opts.host, port: opts.port, ...tls && { tls } }),
+        (opts.socketFactory ?? openSocket(opts.transport, signal))(
+          { host: opts.host, port: opts.port, ...tls && { tls } },
+        ),
         signal,
         (s) => s.close(),
       );
@@ -483,7 +488,7 @@ export class Connection {
         },
       );
     }, afterMs);
-    Deno.unrefTimer(timer);
+    unrefTimer(timer);
     this.#reauthTimer = timer;
   }
 
@@ -550,45 +555,13 @@ function validateOptions(opts: ConnectionOptions): void {
   }
 }
 
-async function openSocket(
-  opts: { host: string; port: number; tls?: TlsOptions },
-): Promise<Socket> {
-  const { host, port, tls } = opts;
-  if (!tls) {
-    const conn = await Deno.connect({ hostname: host, port });
-    conn.setNoDelay(true);
-    return conn;
-  }
-  const caCerts = tls.caCerts ?? [];
-  let conn: Deno.TlsConn;
-  if (tls.serverName && tls.serverName !== host) {
-    if (tls.cert || tls.key) {
-      throw new TypeError("tls.serverName cannot be combined with a client certificate in Deno");
-    }
-    const tcp = await Deno.connect({ hostname: host, port });
-    tcp.setNoDelay(true);
-    conn = await Deno.startTls(tcp, { hostname: tls.serverName, caCerts });
-  } else {
-    const base = { hostname: host, port, caCerts };
-    conn = tls.cert && tls.key
-      ? await Deno.connectTls({ ...base, cert: tls.cert, key: tls.key })
-      : await Deno.connectTls(base);
-  }
-  try {
-    // Fail here, with a TLS error, rather than on the first request.
-    await conn.handshake();
-  } catch (e) {
-    conn.close();
-    // A certificate the client cannot trust will not become trustworthy on retry: like
-    // Java's SslAuthenticationException, this is an authentication failure, not retriable.
-    if (e instanceof Deno.errors.ConnectionRefused || e instanceof Deno.errors.ConnectionReset) {
-      throw e;
-    }
-    throw new AuthenticationError(`TLS handshake with ${host}:${port} failed: ${errorText(e)}`, {
-      cause: e,
-    });
-  }
-  return conn;
+/** The socket factory over `transport` (default: the runtime's). */
+function openSocket(
+  transport: Transport | undefined,
+  signal: AbortSignal,
+): (opts: { host: string; port: number; tls?: TlsOptions }) => Promise<Socket> {
+  const t = transport ?? defaultTransport();
+  return ({ host, port, tls }) => t.connect(host, port, { ...tls && { tls }, signal });
 }
 
 function connectFailure(

@@ -6,7 +6,7 @@
 
 import { ConnectionError, DecodeError } from "./errors.ts";
 
-/** The minimal readable side of a socket: `Deno.Conn` fits. */
+/** The minimal readable side of a socket: a transport's socket fits. */
 export interface ByteSource {
   /** Reads into `p`; resolves with the byte count, or null at end of stream. */
   read(p: Uint8Array): Promise<number | null>;

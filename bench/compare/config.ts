@@ -16,6 +16,8 @@
  */
 export const CLIENTS = [
   "ours",
+  "ours-node",
+  "ours-bun",
   "java",
   "librdkafka",
   "franz-go",

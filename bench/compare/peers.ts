@@ -7,6 +7,8 @@
  * | client       | what runs                                                   | installed from |
  * |--------------|-------------------------------------------------------------|----------------|
  * | ours         | bench/compare/peers/ours.ts on this project's producer/consumer | the repo   |
+ * | ours-node    | the same script under node@22 (type stripping) on the npm build | npm (node@22) |
+ * | ours-bun     | the same script under bun@1 on the npm build                 | npm (bun@1)    |
  * | java         | JavaPeer (ProducerPerformance / ConsumerPerformance + a latency loop) | the broker's jars |
  * | librdkafka   | rdkperf.c linked with Debian's librdkafka                   | apt librdkafka-dev |
  * | franz-go     | franz/main.go on github.com/twmb/franz-go                   | Go module proxy |
@@ -267,10 +269,66 @@ async function installNodePeer(
   };
 }
 
-async function installOurs(ctx: InstallContext): Promise<Installed> {
+let npmBuild: Promise<{ ok: boolean; out: string }> | undefined;
+
+/** Runs `deno task build:npm` once: `ours-node` and `ours-bun` run the npm build. */
+function buildNpm(ctx: InstallContext) {
+  npmBuild ??= run(Deno.execPath(), ["run", "-A", `${ctx.root}/scripts/build_npm.ts`]);
+  return npmBuild;
+}
+
+/** The runtime binary for `ours-node` (the Node peers' node@22) or `ours-bun` (bun@1). */
+async function runtimeBinary(
+  ctx: InstallContext,
+  runtime: "node" | "bun",
+): Promise<{ bin: string; args: string[]; version: string } | { reason: string }> {
+  if (runtime === "node") {
+    // BENCH_OURS_NODE=/path/to/node measures another Node (e.g. 24) than the peers' node@22.
+    const other = Deno.env.get("BENCH_OURS_NODE");
+    const n = other ? { node: other } : await installNodePeers(ctx);
+    if ("reason" in n) return n;
+    const v = await run(n.node, ["--version"]);
+    return {
+      bin: n.node,
+      args: ["--experimental-strip-types", "--no-warnings"],
+      version: `Node ${v.out}`,
+    };
+  }
+  const dir = `${ctx.peersDir}/bun`;
+  const bin = `${dir}/node_modules/bun/bin/bun.exe`;
+  if ((await mtime(bin)) === 0) {
+    ctx.log("ours-bun: npm install bun@1");
+    await Deno.mkdir(dir, { recursive: true });
+    await Deno.writeTextFile(`${dir}/package.json`, '{ "private": true }\n');
+    const r = await run("npm", ["install", "--no-audit", "--no-fund", "bun@1"], { cwd: dir });
+    if (!r.ok) return { reason: `npm install bun@1 failed: ${tail(r.out)}` };
+  }
+  const v = await run(bin, ["--version"]);
+  if (!v.ok) return { reason: `bun from npm does not run: ${tail(v.out)}` };
+  return { bin, args: [], version: `Bun ${v.out}` };
+}
+
+async function installOurs(
+  ctx: InstallContext,
+  runtime: "deno" | "node" | "bun" = "deno",
+): Promise<Installed> {
   const script = `${ctx.root}/bench/compare/peers/ours.ts`;
-  const command = (args: string[]) => [Deno.execPath(), "run", "-A", script, ...args];
-  const probe = await run(Deno.execPath(), ["run", "-A", script, "--mode", "probe"]);
+  let launch = [Deno.execPath(), "run", "-A", script];
+  let env: Record<string, string> | undefined;
+  let runtimeVersion = `Deno ${Deno.version.deno}`;
+  if (runtime !== "deno") {
+    const b = await buildNpm(ctx);
+    if (!b.ok) return { ok: false, reason: `deno task build:npm failed: ${tail(b.out)}` };
+    const rt = await runtimeBinary(ctx, runtime);
+    if ("reason" in rt) return { ok: false, reason: rt.reason };
+    launch = [rt.bin, ...rt.args, script];
+    env = { OURS_LIB: `file://${ctx.root}/dist/npm/` };
+    runtimeVersion = `${rt.version}, npm build`;
+  }
+  const command = (args: string[]) => [...launch, ...args];
+  const probe = await run(launch[0]!, [...launch.slice(1), "--mode", "probe"], {
+    ...env && { env },
+  });
   const line = probe.out.split("\n").find((l) => l.startsWith("UNAVAILABLE") || l === "OK");
   if (line !== "OK") {
     return {
@@ -296,8 +354,9 @@ async function installOurs(ctx: InstallContext): Promise<Installed> {
   const rev = git.ok ? git.out + (dirty.ok && dirty.out !== "" ? "+uncommitted" : "") : "?";
   return {
     ok: true,
-    version: `${manifest.name} ${manifest.version} (git ${rev}, Deno ${Deno.version.deno})`,
+    version: `${manifest.name} ${manifest.version} (git ${rev}, ${runtimeVersion})`,
     command,
+    ...env && { env },
   };
 }
 
@@ -315,6 +374,10 @@ export function installPeer(client: ClientName, ctx: InstallContext): Promise<In
   switch (client) {
     case "ours":
       return installOurs(ctx);
+    case "ours-node":
+      return installOurs(ctx, "node");
+    case "ours-bun":
+      return installOurs(ctx, "bun");
     case "java":
       return installJava(ctx);
     case "librdkafka":

@@ -12,6 +12,8 @@ import type { E2eResult, ResultsFile } from "./results.ts";
 /** Bar colours per client (colour-blind-safe Okabe-Ito palette). */
 const COLOURS: Record<ClientName, string> = {
   ours: "#D55E00",
+  "ours-node": "#F0E442",
+  "ours-bun": "#000000",
   java: "#0072B2",
   librdkafka: "#009E73",
   "franz-go": "#56B4E9",

@@ -12,7 +12,9 @@
  * @module
  */
 
-import { KafkaError } from "../../../protocol/errors.ts";
+import { readFileSync } from "node:fs";
+import process from "node:process";
+import type { KafkaError as KafkaErrorClass } from "../../../protocol/errors.ts";
 import type { ProducerOptions, ProducerRecord } from "../../../producer/mod.ts";
 
 type Flags = Record<string, string>;
@@ -24,8 +26,15 @@ function flags(argv: string[]): Flags {
 }
 
 // Loaded dynamically so this file runs (and says what is missing) whatever the modules export.
-const producerMod: Record<string, unknown> = await import("../../../producer/mod.ts");
-const consumerMod: Record<string, unknown> = await import("../../../consumer/mod.ts");
+// Under Node and Bun (`ours-node`, `ours-bun`) OURS_LIB names the npm build (a file URL ending
+// in "/"), so they run what npm users get; this file itself runs there through type stripping.
+const lib = process.env.OURS_LIB;
+const modUrl = (m: string) => lib ? `${lib}${m}.js` : `../../../${m}.ts`;
+const producerMod: Record<string, unknown> = await import(modUrl("producer/mod"));
+const consumerMod: Record<string, unknown> = await import(modUrl("consumer/mod"));
+const { KafkaError } = await import(modUrl("protocol/errors")) as {
+  KafkaError: typeof KafkaErrorClass;
+};
 
 interface ProducerLike extends AsyncDisposable {
   readonly writable: WritableStream<ProducerRecord>;
@@ -37,7 +46,7 @@ interface ProducerLike extends AsyncDisposable {
 type ProducerCtor = new (options: ProducerOptions) => ProducerLike;
 
 function payloads(file: string): Uint8Array[] {
-  const data = Deno.readFileSync(file);
+  const data: Uint8Array = readFileSync(file);
   const pool: Uint8Array[] = [];
   let start = 0;
   for (let i = 0; i <= data.length; i++) {
@@ -60,7 +69,7 @@ function end(records: number, bytes: number, elapsedS: number, lat?: Float64Arra
 
 async function awaitRelease(): Promise<void> {
   // The harness closes our stdin once it has read /proc.
-  for await (const _ of Deno.stdin.readable) { /* drain */ }
+  for await (const _ of process.stdin) { /* drain */ }
 }
 
 function producer(o: Flags): ProducerLike {
@@ -84,7 +93,23 @@ async function produce(o: Flags): Promise<void> {
   const topic = o.topic!;
   const n = Number(o.records);
   const warmup = Number(o.warmup);
-  await using p = producer(o);
+  // try/finally rather than `await using`: Node 22 runs this file too.
+  const p = producer(o);
+  try {
+    await produceWith(p, o, pool, topic, n, warmup);
+  } finally {
+    await p.close();
+  }
+}
+
+async function produceWith(
+  p: ProducerLike,
+  o: Flags,
+  pool: Uint8Array[],
+  topic: string,
+  n: number,
+  warmup: number,
+): Promise<void> {
   const writer = p.writable.getWriter();
   const send = async (from: number, count: number) => {
     for (let i = from; i < from + count; i++) {
@@ -108,7 +133,22 @@ async function latency(o: Flags): Promise<void> {
   const topic = o.topic!;
   const n = Number(o.records);
   const warmup = Number(o.warmup);
-  await using p = producer(o);
+  const p = producer(o);
+  try {
+    await latencyWith(p, o, pool, topic, n, warmup);
+  } finally {
+    await p.close();
+  }
+}
+
+async function latencyWith(
+  p: ProducerLike,
+  o: Flags,
+  pool: Uint8Array[],
+  topic: string,
+  n: number,
+  warmup: number,
+): Promise<void> {
   const lat = new Float64Array(n);
   let t0 = 0;
   for (let i = 0; i < warmup + n; i++) {
@@ -175,7 +215,7 @@ async function consume(o: Flags): Promise<void> {
   end(n, n * Number(o.size), elapsed);
 }
 
-const o = flags(Deno.args);
+const o = flags(process.argv.slice(2));
 const missing = (mod: Record<string, unknown>, name: string) => typeof mod[name] !== "function";
 
 if (o.mode === "probe") {
