@@ -15,6 +15,7 @@
 
 export * from "./errors.ts";
 export * from "./error_codes.ts";
+export * from "./error_sets.ts";
 export * from "./writer.ts";
 export * from "./reader.ts";
 export * from "./compression/mod.ts";
