@@ -8,6 +8,7 @@
 import type { Cluster } from "../cluster/cluster.ts";
 import { Api, type ApiDef } from "../protocol/apis.ts";
 import { ProtocolError } from "../protocol/errors.ts";
+import { offsetFetchAnswer, offsetFetchRequest } from "../protocol/offset_fetch.ts";
 import { ZERO_UUID } from "../protocol/uuid.ts";
 import { type TopicPartition, type TopicPartitionOffset, tpKey } from "./types.ts";
 
@@ -214,63 +215,39 @@ export async function fetchCommitted(
   const out = new Map<string, CommittedOffset>();
   const opts = { version, ...signal && { signal } };
   try {
-    if (version >= 8) {
-      const res = await conn.request(Api.OffsetFetch, {
-        groups: [{
-          groupId,
-          memberId: member.memberId,
-          memberEpoch: member.memberEpoch,
-          topics: grouped.map(([name, ps]) => ({
-            ...(version >= 10 ? { topicId: ids.get(name)! } : { name }),
-            partitionIndexes: ps.map((p) => p.partition),
-          })),
-        }],
-        requireStable: true,
-      }, opts);
-      const g = res.groups[0];
-      if (!g) throw new ProtocolError(15, `OffsetFetch ${groupId}: no group in the response`);
-      if (g.errorCode !== 0) throw new ProtocolError(g.errorCode, `OffsetFetch ${groupId}`);
-      for (const t of g.topics) {
-        const name = version >= 10 ? cluster.metadata.topicName(t.topicId) : t.name;
-        if (name === undefined) continue;
-        for (const p of t.partitions) {
-          if (p.errorCode !== 0) {
-            throw new ProtocolError(
-              p.errorCode,
-              `OffsetFetch ${groupId} ${name}-${p.partitionIndex}`,
-            );
-          }
-          out.set(tpKey(name, p.partitionIndex), {
-            offset: p.committedOffset,
-            leaderEpoch: p.committedLeaderEpoch,
-            metadata: p.metadata,
-          });
-        }
-      }
-    } else {
-      const res = await conn.request(Api.OffsetFetch, {
+    const res = await conn.request(
+      Api.OffsetFetch,
+      offsetFetchRequest(version, {
         groupId,
+        memberId: member.memberId,
+        memberEpoch: member.memberEpoch,
         topics: grouped.map(([name, ps]) => ({
           name,
+          topicId: ids.get(name)!,
           partitionIndexes: ps.map((p) => p.partition),
         })),
         requireStable: true,
-      }, opts);
-      if (res.errorCode !== 0) throw new ProtocolError(res.errorCode, `OffsetFetch ${groupId}`);
-      for (const t of res.topics) {
-        for (const p of t.partitions) {
-          if (p.errorCode !== 0) {
-            throw new ProtocolError(
-              p.errorCode,
-              `OffsetFetch ${groupId} ${t.name}-${p.partitionIndex}`,
-            );
-          }
-          out.set(tpKey(t.name, p.partitionIndex), {
-            offset: p.committedOffset,
-            leaderEpoch: p.committedLeaderEpoch,
-            metadata: p.metadata,
-          });
+      }),
+      opts,
+    );
+    const g = offsetFetchAnswer(version, res, groupId);
+    if (!g) throw new ProtocolError(15, `OffsetFetch ${groupId}: no group in the response`);
+    if (g.errorCode !== 0) throw new ProtocolError(g.errorCode, `OffsetFetch ${groupId}`);
+    for (const t of g.topics) {
+      const name = version >= 10 ? cluster.metadata.topicName(t.topicId) : t.name;
+      if (name === undefined) continue;
+      for (const p of t.partitions) {
+        if (p.errorCode !== 0) {
+          throw new ProtocolError(
+            p.errorCode,
+            `OffsetFetch ${groupId} ${name}-${p.partitionIndex}`,
+          );
         }
+        out.set(tpKey(name, p.partitionIndex), {
+          offset: p.committedOffset,
+          leaderEpoch: p.committedLeaderEpoch,
+          metadata: p.metadata,
+        });
       }
     }
   } catch (e) {
