@@ -355,7 +355,7 @@ export class AdminContext {
   /** The version the broker will speak for `api` on a connection to any broker. */
   async versionFor<Req, Res>(api: ApiDef<Req, Res>, signal: AbortSignal): Promise<number> {
     const conn = await this.cluster.connectToAny(signal);
-    return conn.versionFor(api as ApiDef<unknown, unknown>);
+    return conn.versionFor(api);
   }
 
   async #guard<I, V>(

@@ -226,7 +226,7 @@ async function offsetApiConnection<Req, Res>(
 ) {
   const conn = await ctx.cluster.connectTo(broker, "default", signal);
   const version = Math.min(
-    conn.versionFor(api as ApiDef<unknown, unknown>),
+    conn.versionFor(api),
     MAX_OFFSET_API_VERSION,
   );
   return { conn, version };

@@ -408,7 +408,7 @@ export class Cluster {
     const cached = this.#coordinators.get(cacheKey);
     if (cached) return cached;
     const conn = await this.connectToAny(signal);
-    const version = conn.versionFor(Api.FindCoordinator as ApiDef<unknown, unknown>);
+    const version = conn.versionFor(Api.FindCoordinator);
     const keyType = type === "group" ? 0 : 1;
     const res = await conn.request(
       Api.FindCoordinator,

@@ -6,7 +6,7 @@
  */
 
 import type { Cluster } from "../cluster/cluster.ts";
-import { Api, type ApiDef } from "../protocol/apis.ts";
+import { Api } from "../protocol/apis.ts";
 import { ProtocolError } from "../protocol/errors.ts";
 import { offsetFetchAnswer, offsetFetchRequest } from "../protocol/offset_fetch.ts";
 import { ZERO_UUID } from "../protocol/uuid.ts";
@@ -205,7 +205,7 @@ export async function fetchCommitted(
 ): Promise<Map<string, CommittedOffset>> {
   const broker = await cluster.coordinator("group", groupId, signal);
   const conn = await cluster.connectTo(broker, "commit", signal);
-  let version = conn.versionFor(Api.OffsetFetch as ApiDef<unknown, unknown>);
+  let version = conn.versionFor(Api.OffsetFetch);
   const ids = new Map<string, string>();
   for (const t of byTopic(partitions).keys()) {
     ids.set(t, cluster.metadata.topic(t)?.topicId ?? ZERO_UUID);
@@ -285,7 +285,7 @@ export async function commitOffsets(
 ): Promise<Map<string, number>> {
   const broker = await cluster.coordinator("group", groupId, signal);
   const conn = await cluster.connectTo(broker, "commit", signal);
-  let version = conn.versionFor(Api.OffsetCommit as ApiDef<unknown, unknown>);
+  let version = conn.versionFor(Api.OffsetCommit);
   const grouped = [...byTopic(offsets)];
   const ids = new Map(grouped.map(([t]) => [t, cluster.metadata.topic(t)?.topicId ?? ZERO_UUID]));
   if (version >= 10 && [...ids.values()].some((id) => id === ZERO_UUID)) version = 9;

@@ -12,7 +12,7 @@
 
 import type { Cluster } from "../cluster/cluster.ts";
 import { backoffMs } from "../cluster/retry.ts";
-import { Api, type ApiDef } from "../protocol/apis.ts";
+import { Api } from "../protocol/apis.ts";
 import {
   ConnectionError,
   errorCode,
@@ -297,7 +297,7 @@ export class Sender {
     let useIds = false;
     try {
       const conn = await this.#cluster.connectToNode(node, "produce");
-      let version = conn.versionFor(Api.Produce as ApiDef<unknown, unknown>);
+      let version = conn.versionFor(Api.Produce);
       if (this.#txn !== undefined) version = Math.min(version, PRODUCE_TXN_V1_MAX);
       if (version >= PRODUCE_TOPIC_IDS) {
         useIds = batches.every((b) =>

@@ -304,7 +304,7 @@ export class TransactionManager {
     const broker = await this.#cluster.coordinator("transaction", txnId, signal);
     const conn = await this.#cluster.connectTo(broker, "default", signal);
     const version = Math.min(
-      conn.versionFor(Api.AddPartitionsToTxn as ApiDef<unknown, unknown>),
+      conn.versionFor(Api.AddPartitionsToTxn),
       ADD_PARTITIONS_CLIENT_MAX,
     );
     const topics = [...byTopic(batch, (ps) => ps.topic.name)].map(([name, list]) => ({
@@ -508,7 +508,7 @@ export class TransactionManager {
     return await this.#cluster.retry(async (_attempt, signal) => {
       const broker = await this.#cluster.coordinator("transaction", txnId, signal);
       const conn = await this.#cluster.connectTo(broker, "default", signal);
-      let version = conn.versionFor(api as ApiDef<unknown, unknown>);
+      let version = conn.versionFor(api);
       if (options.maxVersion !== undefined) version = Math.min(version, options.maxVersion);
       const res = await conn.request(api, body, { signal, version });
       const code = res.errorCode;

@@ -210,7 +210,7 @@ export class Connection {
    * The version to use for `api`: the highest both sides support.
    * Throws {@linkcode UnsupportedVersionError} naming the API when there is none.
    */
-  versionFor(api: ApiDef<unknown, unknown>): number {
+  versionFor(api: Pick<ApiDef<unknown, unknown>, "key" | "name">): number {
     const v = this.#versions.get(api.key);
     if (v === undefined) {
       throw new UnsupportedVersionError(api.name, {
@@ -237,7 +237,7 @@ export class Connection {
     options: RequestOptions = {},
   ): Promise<Res> {
     if (this.#closed) throw this.#closeError ?? new ClosedError(`connection to ${this.#broker}`);
-    const version = options.version ?? this.versionFor(api as ApiDef<unknown, unknown>);
+    const version = options.version ?? this.versionFor(api);
     if (this.#exclusive) await this.#exclusive;
     return await this.#send(api, version, body, options);
   }
@@ -273,7 +273,7 @@ export class Connection {
     const timeoutMs = options.timeoutMs ?? this.#requestTimeoutMs;
     return await new Promise<Res>((resolve, reject) => {
       const p: Pending = {
-        api: api as ApiDef<unknown, unknown>,
+        api,
         version,
         resolve: resolve as (v: unknown) => void,
         reject,
@@ -457,7 +457,7 @@ export class Connection {
       port,
       ...signal && { signal },
       request: (api, body) =>
-        this.#send(api, this.versionFor(api as ApiDef<unknown, unknown>), body, {
+        this.#send(api, this.versionFor(api), body, {
           ...signal && { signal },
         }),
     });

@@ -76,7 +76,7 @@ export function chooseVersions(
 ): VersionTable {
   const table: VersionTable = new Map();
   const byKey = new Map<number, ApiDef<unknown, unknown>>();
-  for (const api of Object.values(Api) as ApiDef<unknown, unknown>[]) byKey.set(api.key, api);
+  for (const api of Object.values(Api)) byKey.set(api.key, api);
   for (const r of brokerRanges) {
     const api = byKey.get(r.apiKey);
     if (!api) continue;
