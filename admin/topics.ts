@@ -6,6 +6,7 @@
 
 import { Api } from "../protocol/apis.ts";
 import { type KafkaError, ProtocolError } from "../protocol/errors.ts";
+import { ZERO_UUID } from "../protocol/uuid.ts";
 import { type ConfigEntry, configEntry } from "./configs.ts";
 import {
   type AdminCallOptions,
@@ -19,7 +20,6 @@ import { type AclOperation, authorizedOperations } from "./enums.ts";
 
 const NOT_CONTROLLER = 41;
 const THROTTLING_QUOTA_EXCEEDED = 89;
-const ZERO_UUID = "AAAAAAAAAAAAAAAAAAAAAA";
 
 /**
  * A topic to create. Give either a partition count and replication factor (each defaulting

@@ -17,6 +17,7 @@ import {
   TimeoutError,
 } from "../protocol/errors.ts";
 import { type Logger, silentLogger } from "../protocol/logger.ts";
+import { ZERO_UUID } from "../protocol/uuid.ts";
 import { type BrokerInfo, type ClusterInfo, MetadataCache, type TopicErrors } from "./metadata.ts";
 import { type ClientOptions, parseBroker, validateClientOptions } from "./options.ts";
 import { type RetryPolicy, retryPolicy, withRetry, type WithRetryOptions } from "./retry.ts";
@@ -70,7 +71,6 @@ const COORDINATOR_ERRORS = new Set([14, 15, 16]); // LOAD_IN_PROGRESS, NOT_AVAIL
 const NOT_CONTROLLER = 41;
 const UNKNOWN_TOPIC_OR_PARTITION = 3;
 const LEADER_NOT_AVAILABLE = 5;
-const ZERO_UUID = "AAAAAAAAAAAAAAAAAAAAAA";
 
 /**
  * Routes requests to the right broker over pooled connections, keeping metadata fresh.

@@ -12,6 +12,7 @@ import { backoffMs, sleep } from "../cluster/retry.ts";
 import { Api } from "../protocol/apis.ts";
 import type { FetchRequestTopic, FetchResponse } from "../protocol/messages/fetch.ts";
 import { KafkaError } from "../protocol/errors.ts";
+import { versionForTopicIds } from "../protocol/topic_id_version.ts";
 import { ZERO_UUID } from "../protocol/uuid.ts";
 import type { ByteBudget } from "./budget.ts";
 import { Chunk, type FrameRef, scanBatches } from "./chunk.ts";
@@ -211,7 +212,7 @@ export class Fetcher {
           const conn = await this.#cluster.connectToNode(node, `fetch-${lane}`, signal);
           let version = conn.versionFor(Api.Fetch);
           const ids = parts.map((ps) => this.#cluster.metadata.topic(ps.topic)?.topicId);
-          if (version >= 13 && ids.some((id) => !id || id === ZERO_UUID)) version = 12;
+          version = versionForTopicIds(version, 13, ids);
           wanted = parts.map((ps, i) => ({
             topic: ps.topic,
             topicId: ids[i] ?? ZERO_UUID,

@@ -9,6 +9,7 @@ import type { Cluster } from "../cluster/cluster.ts";
 import { Api } from "../protocol/apis.ts";
 import { ProtocolError } from "../protocol/errors.ts";
 import { offsetFetchAnswer, offsetFetchRequest } from "../protocol/offset_fetch.ts";
+import { versionForTopicIds } from "../protocol/topic_id_version.ts";
 import { ZERO_UUID } from "../protocol/uuid.ts";
 import { type TopicPartition, type TopicPartitionOffset, tpKey } from "./types.ts";
 
@@ -210,7 +211,7 @@ export async function fetchCommitted(
   for (const t of byTopic(partitions).keys()) {
     ids.set(t, cluster.metadata.topic(t)?.topicId ?? ZERO_UUID);
   }
-  if (version >= 10 && [...ids.values()].some((id) => id === ZERO_UUID)) version = 9;
+  version = versionForTopicIds(version, 10, ids.values());
   const grouped = [...byTopic(partitions)];
   const out = new Map<string, CommittedOffset>();
   const opts = { version, ...signal && { signal } };
@@ -288,7 +289,7 @@ export async function commitOffsets(
   let version = conn.versionFor(Api.OffsetCommit);
   const grouped = [...byTopic(offsets)];
   const ids = new Map(grouped.map(([t]) => [t, cluster.metadata.topic(t)?.topicId ?? ZERO_UUID]));
-  if (version >= 10 && [...ids.values()].some((id) => id === ZERO_UUID)) version = 9;
+  version = versionForTopicIds(version, 10, ids.values());
   const out = new Map<string, number>();
   try {
     const res = await conn.request(Api.OffsetCommit, {

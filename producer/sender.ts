@@ -28,7 +28,7 @@ import type {
   ProduceResponse,
   ProduceResponsePartitionProduceResponse,
 } from "../protocol/messages/produce.ts";
-import { ZERO_UUID } from "../protocol/uuid.ts";
+import { versionForTopicIds } from "../protocol/topic_id_version.ts";
 import type { Accumulator } from "./accumulator.ts";
 import { errorText, type Track } from "./background.ts";
 import { type PartitionState, type ProducerBatch, splitBatch, type TopicState } from "./batch.ts";
@@ -299,12 +299,12 @@ export class Sender {
       const conn = await this.#cluster.connectToNode(node, "produce");
       let version = conn.versionFor(Api.Produce);
       if (this.#txn !== undefined) version = Math.min(version, PRODUCE_TXN_V1_MAX);
-      if (version >= PRODUCE_TOPIC_IDS) {
-        useIds = batches.every((b) =>
-          b.ps.topic.topicId !== "" && b.ps.topic.topicId !== ZERO_UUID
-        );
-        if (!useIds) version = PRODUCE_TOPIC_IDS - 1;
-      }
+      version = versionForTopicIds(
+        version,
+        PRODUCE_TOPIC_IDS,
+        batches.map((b) => b.ps.topic.topicId),
+      );
+      useIds = version >= PRODUCE_TOPIC_IDS;
       res = await conn.request(Api.Produce, {
         transactionalId: o.transactionalId ?? null,
         acks: o.acks,
