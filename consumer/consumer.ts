@@ -52,11 +52,8 @@ import {
   type TopicPartitionOffset,
   tpKey,
 } from "./types.ts";
-
-/** Partition fetch errors after which the leader must be looked up again. */
-const LEADER_ERRORS = new Set([3, 5, 6, 9, 56, 74, 100, 103]);
-/** Partition fetch errors worth a short pause and a retry. */
-const RETRY_ERRORS = new Set([75, 78, 13]);
+import { ErrorCode } from "../protocol/error_codes.ts";
+import { LEADER_ERRORS } from "../protocol/error_sets.ts";
 
 /**
  * Carries an error that is final although its class says retriable (e.g. an unknown topic the
@@ -890,8 +887,8 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
 
   #partitionError(ps: PartitionState, code: number, hint: PartitionErrorInfo): void {
     const where = `${ps.topic}-${ps.partition}`;
-    if (code === 1) {
-      // OFFSET_OUT_OF_RANGE: the reset policy decides.
+    if (code === ErrorCode.OFFSET_OUT_OF_RANGE) {
+      // The reset policy decides.
       this.#evict(ps);
       ps.phase = "reset";
       ps.resetTo = this.#o.autoOffsetReset;
@@ -916,7 +913,8 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
       return;
     }
     const info = new ProtocolError(code, `Fetch ${where}`);
-    if (RETRY_ERRORS.has(code) || info.retriable) {
+    // Retriable by Kafka's table (UNKNOWN_LEADER_EPOCH, OFFSET_NOT_AVAILABLE...): pause, retry.
+    if (info.retriable) {
       ps.backoffUntil = Date.now() + backoffMs(this.#cluster.retryPolicy, 1);
       return;
     }
@@ -1020,8 +1018,11 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
       const t = this.#cluster.metadata.topic(ps.topic);
       const info = this.#cluster.metadata.partition(ps.topic, ps.partition);
       if (!info) {
-        const code = errors.get(ps.topic) ?? 3;
-        if (code !== 3 && code !== 0 && !new ProtocolError(code).retriable) {
+        const code = errors.get(ps.topic) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        if (
+          code !== ErrorCode.UNKNOWN_TOPIC_OR_PARTITION && code !== ErrorCode.NONE &&
+          !new ProtocolError(code).retriable
+        ) {
           throw new ProtocolError(code, `Metadata ${ps.topic}`);
         }
         if (this.#manual) {
@@ -1148,7 +1149,7 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
       for (const ps of validate) {
         const a = answers.get(ps.key);
         if (!a || ps.removed || ps.gen !== gens.get(ps) || ps.phase !== "validate") continue;
-        if (a.errorCode !== 0) {
+        if (a.errorCode !== ErrorCode.NONE) {
           const err = new ProtocolError(
             a.errorCode,
             `OffsetForLeaderEpoch ${ps.topic}-${ps.partition}`,
@@ -1180,7 +1181,7 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
     for (const q of queries) {
       const a = answers.get(q.ps.key);
       if (!a || q.ps.removed || q.ps.gen !== q.gen) continue;
-      if (a.errorCode !== 0) {
+      if (a.errorCode !== ErrorCode.NONE) {
         const err = new ProtocolError(a.errorCode, `ListOffsets ${q.topic}-${q.partition}`);
         if (!err.retriable) throw err;
         q.ps.needsMetadata = LEADER_ERRORS.has(a.errorCode);
@@ -1242,7 +1243,7 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
             groupInstanceId: null,
           }, sig);
           for (const [k, code] of errors) {
-            if (code !== 0) {
+            if (code !== ErrorCode.NONE) {
               throw new ProtocolError(code, `OffsetCommit ${groupId} ${k.replace("\u0000", "-")}`);
             }
           }

@@ -20,6 +20,8 @@ import { FetchSession, type SessionPartition } from "./fetch_session.ts";
 import { Notifier } from "./notifier.ts";
 import type { ResolvedConsumerOptions } from "./options.ts";
 import type { PartitionState } from "./partition_state.ts";
+import { ErrorCode } from "../protocol/error_codes.ts";
+import { FETCH_SESSION_ERRORS } from "../protocol/error_sets.ts";
 
 /** What the fetcher needs from the consumer. */
 export interface FetcherHost {
@@ -46,9 +48,6 @@ export interface PartitionErrorInfo {
   leaderId: number;
   leaderEpoch: number;
 }
-
-/** Fetch session errors: start a new session, no backoff. */
-const SESSION_ERRORS = new Set([70, 71, 106]);
 
 /**
  * Runs the per-broker fetch loops.
@@ -240,11 +239,11 @@ export class Fetcher {
             signal,
             timeoutMs: (this.#cluster.options.requestTimeoutMs ?? 30_000) + this.#o.fetchMaxWaitMs,
           });
-          if (res.errorCode !== 0) {
+          if (res.errorCode !== ErrorCode.NONE) {
             this.#budget.settle(maxBytes + overhead, 0);
             settled = true;
             session.reset();
-            if (!SESSION_ERRORS.has(res.errorCode)) {
+            if (!FETCH_SESSION_ERRORS.has(res.errorCode)) {
               this.#cluster.logger.warn("fetch failed", { broker: node, errorCode: res.errorCode });
               await sleep(backoffMs(policy, ++failures), signal);
             }
@@ -292,7 +291,7 @@ export class Fetcher {
         if (!ps || !at || ps.removed || ps.gen !== at.gen || ps.fetchOffset !== at.offset) {
           continue;
         }
-        if (p.errorCode !== 0) {
+        if (p.errorCode !== ErrorCode.NONE) {
           host.partitionError(ps, p.errorCode, {
             leaderId: p.currentLeader?.leaderId ?? -1,
             leaderEpoch: p.currentLeader?.leaderEpoch ?? -1,

@@ -12,13 +12,13 @@ import { offsetFetchAnswer, offsetFetchRequest } from "../protocol/offset_fetch.
 import { versionForTopicIds } from "../protocol/topic_id_version.ts";
 import { ZERO_UUID } from "../protocol/uuid.ts";
 import { type TopicPartition, type TopicPartitionOffset, tpKey } from "./types.ts";
+import { ErrorCode } from "../protocol/error_codes.ts";
+import { COORDINATOR_ERRORS } from "../protocol/error_sets.ts";
 
 /** ListOffsets' special timestamps. */
 export const LATEST = -1n;
 /** ListOffsets' special timestamps. */
 export const EARLIEST = -2n;
-
-const LEADER_NOT_AVAILABLE = 5;
 
 /** One ListOffsets query. */
 export interface OffsetQuery extends TopicPartition {
@@ -30,7 +30,7 @@ export interface OffsetQuery extends TopicPartition {
 
 /** A ListOffsets answer: an offset, or the partition's error code. */
 export type OffsetAnswer =
-  | { errorCode: 0; offset: bigint; timestamp: bigint; leaderEpoch: number }
+  | { errorCode: typeof ErrorCode.NONE; offset: bigint; timestamp: bigint; leaderEpoch: number }
   | { errorCode: number };
 
 function groupByLeader<T extends TopicPartition>(cluster: Cluster, items: readonly T[]) {
@@ -78,7 +78,7 @@ export async function listOffsets(
   const out = new Map<string, OffsetAnswer>();
   const { byLeader, leaderless } = groupByLeader(cluster, queries);
   for (const q of leaderless) {
-    out.set(tpKey(q.topic, q.partition), { errorCode: LEADER_NOT_AVAILABLE });
+    out.set(tpKey(q.topic, q.partition), { errorCode: ErrorCode.LEADER_NOT_AVAILABLE });
   }
   await Promise.all([...byLeader].map(async ([node, list]) => {
     const res = await cluster.send({ node }, Api.ListOffsets, {
@@ -98,9 +98,9 @@ export async function listOffsets(
       for (const p of t.partitions) {
         out.set(
           tpKey(t.name, p.partitionIndex),
-          p.errorCode === 0
+          p.errorCode === ErrorCode.NONE
             ? {
-              errorCode: 0,
+              errorCode: ErrorCode.NONE,
               offset: p.offset,
               timestamp: p.timestamp,
               leaderEpoch: p.leaderEpoch,
@@ -147,7 +147,7 @@ export async function offsetForLeaderEpoch(
   const { byLeader, leaderless } = groupByLeader(cluster, queries);
   for (const q of leaderless) {
     out.set(tpKey(q.topic, q.partition), {
-      errorCode: LEADER_NOT_AVAILABLE,
+      errorCode: ErrorCode.LEADER_NOT_AVAILABLE,
       leaderEpoch: -1,
       endOffset: -1n,
     });
@@ -183,9 +183,6 @@ export interface CommittedOffset {
   leaderEpoch: number;
   metadata: string | null;
 }
-
-/** Group-level errors that mean "ask again" (and find the coordinator again). */
-const COORDINATOR_ERRORS = new Set([14, 15, 16]);
 
 /**
  * Reads a group's committed offsets (OffsetFetch, `requireStable`: offsets of pending
@@ -232,13 +229,20 @@ export async function fetchCommitted(
       opts,
     );
     const g = offsetFetchAnswer(version, res, groupId);
-    if (!g) throw new ProtocolError(15, `OffsetFetch ${groupId}: no group in the response`);
-    if (g.errorCode !== 0) throw new ProtocolError(g.errorCode, `OffsetFetch ${groupId}`);
+    if (!g) {
+      throw new ProtocolError(
+        ErrorCode.COORDINATOR_NOT_AVAILABLE,
+        `OffsetFetch ${groupId}: no group in the response`,
+      );
+    }
+    if (g.errorCode !== ErrorCode.NONE) {
+      throw new ProtocolError(g.errorCode, `OffsetFetch ${groupId}`);
+    }
     for (const t of g.topics) {
       const name = version >= 10 ? cluster.metadata.topicName(t.topicId) : t.name;
       if (name === undefined) continue;
       for (const p of t.partitions) {
-        if (p.errorCode !== 0) {
+        if (p.errorCode !== ErrorCode.NONE) {
           throw new ProtocolError(
             p.errorCode,
             `OffsetFetch ${groupId} ${name}-${p.partitionIndex}`,
