@@ -23,8 +23,8 @@ import {
 } from "./context.ts";
 import { type AclOperation, authorizedOperations } from "./enums.ts";
 import { checkPartition, partitionName } from "./offsets.ts";
+import { ErrorCode } from "../protocol/error_codes.ts";
 
-const GROUP_ID_NOT_FOUND = 69;
 /** OffsetFetch/OffsetCommit v10 address topics by id only; the admin speaks names (v9). */
 const MAX_OFFSET_API_VERSION = 9;
 
@@ -283,7 +283,7 @@ export function describeGroups(
           const again: string[] = [];
           for (const id of list) {
             const g = res.groups.find((x) => x.groupId === id);
-            if (!g || g.errorCode === GROUP_ID_NOT_FOUND) {
+            if (!g || g.errorCode === ErrorCode.GROUP_ID_NOT_FOUND) {
               again.push(id);
               continue;
             }
@@ -424,11 +424,16 @@ export async function listGroupOffsets(
           const answer = offsetFetchAnswer(version, res, groupId);
           if (!answer) return [];
           const code = answer.errorCode;
-          if (code !== 0) return [[groupId, new ProtocolError(code, `group ${groupId}`)]];
+          if (code !== ErrorCode.NONE) {
+            return [[
+              groupId,
+              new ProtocolError(code, `group ${groupId}`),
+            ]];
+          }
           const out: TopicPartitionOffset[] = [];
           for (const t of answer.topics) {
             for (const p of t.partitions) {
-              if (p.errorCode !== 0) {
+              if (p.errorCode !== ErrorCode.NONE) {
                 return [[
                   groupId,
                   new ProtocolError(p.errorCode, `group ${groupId} ${t.name}-${p.partitionIndex}`),
