@@ -23,6 +23,7 @@ import { type Logger, silentLogger } from "./logger.ts";
 import { negotiateVersions, type VersionTable } from "./negotiate.ts";
 import { authenticate, type SaslOptions } from "./sasl_flow.ts";
 import { Writer } from "./writer.ts";
+import { ErrorCode } from "./error_codes.ts";
 
 /** The byte-stream a connection runs on. `Deno.Conn` fits; tests pass fake sockets. */
 export interface Socket {
@@ -600,7 +601,7 @@ function connectFailure(
 ): Error {
   if (userSignal?.aborted) return abortReason(userSignal);
   if (e instanceof KafkaError && !(e instanceof ConnectionError && signal.aborted)) {
-    if (!(e instanceof ProtocolError) || e.code !== 0) return e;
+    if (!(e instanceof ProtocolError) || e.code !== ErrorCode.NONE) return e;
   }
   if (signal.aborted) {
     return new TimeoutError(`connecting to ${broker} timed out after ${timeoutMs} ms`, {
