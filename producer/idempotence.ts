@@ -248,21 +248,32 @@ export class Idempotence {
 
   /** An idempotent producer bumps its own epoch (KIP-360) and restarts the sequences. */
   #bumpEpoch(): void {
+    this.epochBumpRequired = false;
+    // Waiting for a new id: the partitions are renumbered under it when it arrives.
+    if (this.#producerId < 0n) return;
     if (this.#producerEpoch >= MAX_EPOCH) {
+      // Out of epochs: ask for a new producer id. Renumbering now would stamp the batches with
+      // "no producer id", and a retried batch would then go out without idempotence.
       this.#producerId = -1n;
       this.#producerEpoch = -1;
-    } else this.#producerEpoch++;
+      return;
+    }
+    this.#producerEpoch++;
     this.#cluster.logger.info("bumped the producer epoch", {
       producerId: String(this.#producerId),
       epoch: this.#producerEpoch,
     });
+    this.#rewriteSequences();
+  }
+
+  /** Renumbers the partitions an epoch bump was asked for under the current id and epoch. */
+  #rewriteSequences(): void {
     for (const ps of this.#rewrite) {
       this.#startSequencesAtBeginning(ps);
       ps.unresolvedSequence = -1;
       this.#unresolved.delete(ps);
     }
     this.#rewrite.clear();
-    this.epochBumpRequired = false;
   }
 
   /** Renumbers a partition's outstanding batches from 0 under the current id and epoch. */
@@ -341,6 +352,8 @@ export class Idempotence {
           producerId: String(res.producerId),
           epoch: res.producerEpoch,
         });
+        // After the epochs ran out: what was in flight starts again under the new id.
+        this.#rewriteSequences();
       } catch (e) {
         if (this.#signal.aborted) return;
         // Without an id nothing can be sent: fail what waits, try again on the next record.
