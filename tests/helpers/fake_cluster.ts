@@ -29,6 +29,8 @@ export interface FakeRequest {
   readonly body: unknown;
   /** The node id of the broker it was sent to. */
   readonly node: number;
+  /** When the fake read it (ms since the epoch). */
+  readonly at: number;
 }
 
 /**
@@ -287,12 +289,21 @@ export class FakeCluster extends Cluster {
   }
 
   async #answer(socket: FakeSocket, seen: SeenRequest, node: number): Promise<void> {
-    const req: FakeRequest = { api: seen.api.name, version: seen.version, body: seen.body, node };
+    const req: FakeRequest = {
+      api: seen.api.name,
+      version: seen.version,
+      body: seen.body,
+      node,
+      at: Date.now(),
+    };
     this.requests.push(req);
     const queued = this.#next.get(req.api);
     const handler = queued?.shift() ?? this.#always.get(req.api);
     if (!handler) throw new Error(`FakeCluster: no handler for ${req.api}`);
     const body = await handler(req);
+    // Over the network an answer is a new task, never a microtask: a client loop that
+    // fetches again at once must not starve the timers.
+    await new Promise((r) => setTimeout(r, 0));
     if (body === NO_ANSWER || socket.closed) return;
     socket.reply(seen, body);
   }
