@@ -47,8 +47,8 @@ export interface OffsetFetchQuery {
  *
  * @example
  * ```ts
- * import type { OffsetFetchGroupAnswer } from "@denokafka/kafka/protocol";
- * const failed = (a: OffsetFetchGroupAnswer) => a.errorCode !== 0;
+ * import { ErrorCode, type OffsetFetchGroupAnswer } from "@denokafka/kafka/protocol";
+ * const failed = (a: OffsetFetchGroupAnswer) => a.errorCode !== ErrorCode.NONE;
  * console.log(typeof failed); // function
  * ```
  */
