@@ -95,39 +95,42 @@ Deno.test("sender: NOT_LEADER_OR_FOLLOWER refreshes metadata and resends to the 
   for (const b of tries) assert.deepEqual(b, tries[0]);
 });
 
-Deno.test("idempotence: OUT_OF_ORDER_SEQUENCE_NUMBER on the next batch bumps the epoch (KIP-360)", async () => {
+/**
+ * Sends one record that is acknowledged, then one whose first answer is `code` (with the log
+ * starting at `logStartOffset`); returns each Produce batch's [epoch, base sequence].
+ */
+async function secondAnswered(code: number, logStartOffset = 0n): Promise<number[][]> {
   await using cluster = new FakeCluster(1);
   cluster.addTopic("t", 1);
   await using producer = producerOn(cluster);
   await producer.send({ topic: "t", partition: 0, value: "a" });
-  cluster.once(
-    "Produce",
-    (req) => cluster.produceAnswer(req, () => ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER),
-  );
+  cluster.once("Produce", (req) => cluster.produceAnswer(req, () => code, { logStartOffset }));
   const m = await producer.send({ topic: "t", partition: 0, value: "b" });
   assert.equal(m.offset, 1n);
   // An idempotent producer bumps its own epoch: no InitProducerId round trip (Java's
-  // bumpIdempotentProducerEpoch); the resent batch starts the sequences again at 0.
+  // bumpIdempotentProducerEpoch).
   assert.equal(cluster.seen("InitProducerId").length, 1);
-  const batches = cluster.seen("Produce").map((r) => cluster.produced(r)[0]!.batch);
-  assert.deepEqual(batches.map((b) => [b.producerEpoch, b.baseSequence]), [[0, 0], [0, 1], [1, 0]]);
+  return cluster.seen("Produce").map((r) => {
+    const b = cluster.produced(r)[0]!.batch;
+    return [b.producerEpoch, b.baseSequence];
+  });
+}
+
+Deno.test("idempotence: OUT_OF_ORDER_SEQUENCE_NUMBER on the next batch bumps the epoch (KIP-360)", async () => {
+  // The resent batch starts the sequences again at 0 under the new epoch.
+  assert.deepEqual(await secondAnswered(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER), [
+    [0, 0],
+    [0, 1],
+    [1, 0],
+  ]);
 });
 
 Deno.test("idempotence: UNKNOWN_PRODUCER_ID after retention removed the state bumps the epoch", async () => {
-  await using cluster = new FakeCluster(1);
-  cluster.addTopic("t", 1);
-  await using producer = producerOn(cluster);
-  await producer.send({ topic: "t", partition: 0, value: "a" });
   // The log now starts past the last offset this producer wrote: its state went with it.
-  cluster.once(
-    "Produce",
-    (req) =>
-      cluster.produceAnswer(req, () => ErrorCode.UNKNOWN_PRODUCER_ID, { logStartOffset: 5n }),
-  );
-  await producer.send({ topic: "t", partition: 0, value: "b" });
-  assert.equal(cluster.seen("InitProducerId").length, 1);
-  const batches = cluster.seen("Produce").map((r) => cluster.produced(r)[0]!.batch);
-  assert.deepEqual(batches.map((b) => [b.producerEpoch, b.baseSequence]), [[0, 0], [0, 1], [1, 0]]);
+  assert.deepEqual(await secondAnswered(ErrorCode.UNKNOWN_PRODUCER_ID, 5n), [[0, 0], [0, 1], [
+    1,
+    0,
+  ]]);
 });
 
 Deno.test("idempotence: a bump at the last epoch asks for a new producer id", async () => {
