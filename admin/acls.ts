@@ -24,6 +24,7 @@ import {
   type AclPermission,
   type AclResourceType,
 } from "./enums.ts";
+import { ErrorCode } from "../protocol/error_codes.ts";
 
 /**
  * An ACL: `principal` from `host` is allowed/denied `operation` on a resource.
@@ -218,7 +219,7 @@ export function deleteAcls(
         const r = res.filterResults[i];
         if (!r) return;
         const err = itemError(r.errorCode, filterName(f, index.get(f)!), r.errorMessage);
-        const failed = r.matchingAcls.find((m) => m.errorCode !== 0);
+        const failed = r.matchingAcls.find((m) => m.errorCode !== ErrorCode.NONE);
         if (err) out.push([f, err]);
         else if (failed) {
           out.push([

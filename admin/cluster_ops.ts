@@ -18,8 +18,7 @@ import {
 } from "./context.ts";
 import { type AclOperation, authorizedOperations } from "./enums.ts";
 import { checkPartition, partitionName } from "./offsets.ts";
-
-const ELECTION_NOT_NEEDED = 84;
+import { ErrorCode } from "../protocol/error_codes.ts";
 
 /**
  * A broker in `describeCluster`.
@@ -314,7 +313,7 @@ export async function electLeaders(
         timeoutMs: ctx.requestTimeoutMs(o),
       });
       checkTopLevel(res.errorCode, "ElectLeaders");
-      return convert(res).filter((p) => p.errorCode === 0).map((p) => ({
+      return convert(res).filter((p) => p.errorCode === ErrorCode.NONE).map((p) => ({
         topic: p.topic,
         partition: p.partition,
         electionNeeded: true,
@@ -337,7 +336,7 @@ export async function electLeaders(
       for (const tp of pending) {
         const r = results.find((x) => x.topic === tp.topic && x.partition === tp.partition);
         if (!r) continue;
-        const notNeeded = r.errorCode === ELECTION_NOT_NEEDED;
+        const notNeeded = r.errorCode === ErrorCode.ELECTION_NOT_NEEDED;
         out.push([
           tp,
           (notNeeded ? undefined : itemError(r.errorCode, partitionName(tp), r.errorMessage)) ??

@@ -11,6 +11,7 @@ import type { Cluster, CoordinatorType } from "../cluster/cluster.ts";
 import type { ApiDef } from "../protocol/apis.ts";
 import { ConnectionError, KafkaError, ProtocolError } from "../protocol/errors.ts";
 import { AdminBatchError, type BatchItemResult } from "./errors.ts";
+import { ErrorCode } from "../protocol/error_codes.ts";
 
 /**
  * Options every admin call takes.
@@ -54,11 +55,6 @@ class RetryItems extends KafkaError {
     this.failed = failed;
   }
 }
-
-const UNKNOWN_TOPIC_OR_PARTITION = 3;
-const LEADER_NOT_AVAILABLE = 5;
-const UNKNOWN_TOPIC_ID = 100;
-const NOT_CONTROLLER = 41;
 
 /** A topic-partition an item is about. */
 interface PartitionItem {
@@ -235,7 +231,8 @@ export class AdminContext {
     if (!error.retriable) return false;
     if (
       error instanceof ProtocolError &&
-      (error.code === UNKNOWN_TOPIC_OR_PARTITION || error.code === UNKNOWN_TOPIC_ID)
+      (error.code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION ||
+        error.code === ErrorCode.UNKNOWN_TOPIC_ID)
     ) {
       return topic !== undefined && this.cluster.topicMayAppear(topic);
     }
@@ -265,10 +262,10 @@ export class AdminContext {
     for (const i of items) {
       const p = cache.partition(i.topic, i.partition);
       if (!p) {
-        const code = topicErrors.get(i.topic) ?? UNKNOWN_TOPIC_OR_PARTITION;
+        const code = topicErrors.get(i.topic) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         out.push([i, new ProtocolError(code, `${i.topic}-${i.partition}`)]);
       } else if (p.leader < 0) {
-        const code = p.errorCode !== 0 ? p.errorCode : LEADER_NOT_AVAILABLE;
+        const code = p.errorCode !== ErrorCode.NONE ? p.errorCode : ErrorCode.LEADER_NOT_AVAILABLE;
         out.push([i, new ProtocolError(code, `${i.topic}-${i.partition}`)]);
       } else {
         const list = groups.get(p.leader);
@@ -355,7 +352,7 @@ export class AdminContext {
   /** The version the broker will speak for `api` on a connection to any broker. */
   async versionFor<Req, Res>(api: ApiDef<Req, Res>, signal: AbortSignal): Promise<number> {
     const conn = await this.cluster.connectToAny(signal);
-    return conn.versionFor(api as ApiDef<unknown, unknown>);
+    return conn.versionFor(api);
   }
 
   async #guard<I, V>(
@@ -386,7 +383,7 @@ export function checkTopLevel(
   what: string,
   message?: string | null,
 ): void {
-  if (code !== 0) throw new ProtocolError(code, what, message);
+  if (code !== ErrorCode.NONE) throw new ProtocolError(code, what, message);
 }
 
 /** A partition's entry in a response's per-topic list, if the broker answered for it. */
@@ -405,12 +402,12 @@ export function itemError(
   what: string,
   message?: string | null,
 ): ProtocolError | undefined {
-  return code === 0 ? undefined : new ProtocolError(code, what, message);
+  return code === ErrorCode.NONE ? undefined : new ProtocolError(code, what, message);
 }
 
 function needsRefresh(e: KafkaError): boolean {
   return e instanceof ConnectionError ||
-    (e instanceof ProtocolError && (e.refreshMetadata || e.code === NOT_CONTROLLER));
+    (e instanceof ProtocolError && (e.refreshMetadata || e.code === ErrorCode.NOT_CONTROLLER));
 }
 
 /**

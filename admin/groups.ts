@@ -8,8 +8,9 @@
 import type { BrokerInfo } from "../cluster/metadata.ts";
 import type { TopicPartition, TopicPartitionOffset } from "../cluster/types.ts";
 import { Api, type ApiDef } from "../protocol/apis.ts";
-import { ProtocolError } from "../protocol/errors.ts";
-import { Reader } from "../protocol/reader.ts";
+import { decodeConsumerAssignment } from "../protocol/consumer_protocol.ts";
+import { DecodeError, ProtocolError } from "../protocol/errors.ts";
+import { offsetFetchAnswer, offsetFetchRequest } from "../protocol/offset_fetch.ts";
 import {
   type AdminCallOptions,
   type AdminContext,
@@ -22,8 +23,8 @@ import {
 } from "./context.ts";
 import { type AclOperation, authorizedOperations } from "./enums.ts";
 import { checkPartition, partitionName } from "./offsets.ts";
+import { ErrorCode } from "../protocol/error_codes.ts";
 
-const GROUP_ID_NOT_FOUND = 69;
 /** OffsetFetch/OffsetCommit v10 address topics by id only; the admin speaks names (v9). */
 const MAX_OFFSET_API_VERSION = 9;
 
@@ -196,22 +197,18 @@ function checkIds(ids: readonly string[]): void {
   }
 }
 
-/** Decodes a consumer-protocol assignment (topic → partitions); undefined when malformed. */
+/**
+ * A member's assignment (topic → partitions) for describeGroups; undefined when malformed: a
+ * member of another client may carry bytes we cannot read, which must not fail the whole call.
+ */
 function decodeAssignment(bytes: Uint8Array): TopicPartition[] | undefined {
-  if (bytes.length === 0) return [];
   try {
-    const r = new Reader(bytes);
-    r.int16(); // version
-    const out: TopicPartition[] = [];
-    const topics = r.arrayLength(6) ?? 0;
-    for (let i = 0; i < topics; i++) {
-      const topic = r.string();
-      const n = r.arrayLength(4) ?? 0;
-      for (let j = 0; j < n; j++) out.push({ topic, partition: r.int32() });
-    }
-    return out;
-  } catch {
-    return undefined;
+    return decodeConsumerAssignment(bytes).value.assignedPartitions.flatMap((t) =>
+      t.partitions.map((partition) => ({ topic: t.topic, partition }))
+    );
+  } catch (e) {
+    if (e instanceof DecodeError) return undefined;
+    throw e;
   }
 }
 
@@ -229,7 +226,7 @@ async function offsetApiConnection<Req, Res>(
 ) {
   const conn = await ctx.cluster.connectTo(broker, "default", signal);
   const version = Math.min(
-    conn.versionFor(api as ApiDef<unknown, unknown>),
+    conn.versionFor(api),
     MAX_OFFSET_API_VERSION,
   );
   return { conn, version };
@@ -286,7 +283,7 @@ export function describeGroups(
           const again: string[] = [];
           for (const id of list) {
             const g = res.groups.find((x) => x.groupId === id);
-            if (!g || g.errorCode === GROUP_ID_NOT_FOUND) {
+            if (!g || g.errorCode === ErrorCode.GROUP_ID_NOT_FOUND) {
               again.push(id);
               continue;
             }
@@ -417,24 +414,26 @@ export async function listGroupOffsets(
           })) ?? null;
           const res = await conn.request(
             Api.OffsetFetch,
-            version >= 8
-              ? { groups: [{ groupId, topics }], requireStable: o.requireStable ?? false }
-              : { groupId, topics, requireStable: o.requireStable ?? false },
+            offsetFetchRequest(version, {
+              groupId,
+              topics,
+              requireStable: o.requireStable ?? false,
+            }),
             { signal, version },
           );
-          let code = res.errorCode;
-          let resTopics: typeof res.topics = res.topics;
-          if (version >= 8) {
-            const g = res.groups.find((x) => x.groupId === groupId);
-            if (!g) return [];
-            code = g.errorCode;
-            resTopics = g.topics;
+          const answer = offsetFetchAnswer(version, res, groupId);
+          if (!answer) return [];
+          const code = answer.errorCode;
+          if (code !== ErrorCode.NONE) {
+            return [[
+              groupId,
+              new ProtocolError(code, `group ${groupId}`),
+            ]];
           }
-          if (code !== 0) return [[groupId, new ProtocolError(code, `group ${groupId}`)]];
           const out: TopicPartitionOffset[] = [];
-          for (const t of resTopics) {
+          for (const t of answer.topics) {
             for (const p of t.partitions) {
-              if (p.errorCode !== 0) {
+              if (p.errorCode !== ErrorCode.NONE) {
                 return [[
                   groupId,
                   new ProtocolError(p.errorCode, `group ${groupId} ${t.name}-${p.partitionIndex}`),

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { Api, type ApiDef } from "../protocol/apis.ts";
+import { Api } from "../protocol/apis.ts";
 import { UnsupportedVersionError } from "../protocol/errors.ts";
 import {
   type AdminCallOptions,
@@ -202,7 +202,7 @@ export function listOffsets(
     (pending, signal) =>
       ctx.byLeader(pending, signal, async (node, list) => {
         const conn = await ctx.cluster.connectToNode(node, "default", signal);
-        const version = conn.versionFor(Api.ListOffsets as ApiDef<unknown, unknown>);
+        const version = conn.versionFor(Api.ListOffsets);
         const need = Math.max(...list.map((q) => stamps.get(q)![1]));
         if (version < need) {
           throw new UnsupportedVersionError("ListOffsets", {

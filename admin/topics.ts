@@ -6,6 +6,7 @@
 
 import { Api } from "../protocol/apis.ts";
 import { type KafkaError, ProtocolError } from "../protocol/errors.ts";
+import { ZERO_UUID } from "../protocol/uuid.ts";
 import { type ConfigEntry, configEntry } from "./configs.ts";
 import {
   type AdminCallOptions,
@@ -16,10 +17,7 @@ import {
   type Outcome,
 } from "./context.ts";
 import { type AclOperation, authorizedOperations } from "./enums.ts";
-
-const NOT_CONTROLLER = 41;
-const THROTTLING_QUOTA_EXCEEDED = 89;
-const ZERO_UUID = "AAAAAAAAAAAAAAAAAAAAAA";
+import { ErrorCode } from "../protocol/error_codes.ts";
 
 /**
  * A topic to create. Give either a partition count and replication factor (each defaulting
@@ -231,7 +229,7 @@ export interface CreatePartitionsOptions extends AdminCallOptions {
 /** Controller-side item errors worth retrying; others (incl. timeouts) may have taken effect. */
 function controllerRetriable(e: KafkaError): boolean {
   return e instanceof ProtocolError &&
-    (e.code === NOT_CONTROLLER || e.code === THROTTLING_QUOTA_EXCEEDED);
+    (e.code === ErrorCode.NOT_CONTROLLER || e.code === ErrorCode.THROTTLING_QUOTA_EXCEEDED);
 }
 
 function checkName(name: unknown, what = "topic name"): asserts name is string {
@@ -392,7 +390,9 @@ export function listTopics(ctx: AdminContext, o: ListTopicsOptions = {}): Promis
     checkTopLevel(res.errorCode, "Metadata");
     ctx.cluster.metadata.update(res, true);
     return res.topics
-      .filter((t) => t.name !== null && t.errorCode === 0 && (o.includeInternal || !t.isInternal))
+      .filter((t) =>
+        t.name !== null && t.errorCode === ErrorCode.NONE && (o.includeInternal || !t.isInternal)
+      )
       .map((t) => ({ name: t.name!, topicId: t.topicId, isInternal: t.isInternal }))
       .sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   });

@@ -18,9 +18,12 @@ import {
 } from "../protocol/errors.ts";
 import { type Logger, silentLogger } from "../protocol/logger.ts";
 import { unrefTimer } from "../net/runtime.ts";
+import { ZERO_UUID } from "../protocol/uuid.ts";
 import { type BrokerInfo, type ClusterInfo, MetadataCache, type TopicErrors } from "./metadata.ts";
 import { type ClientOptions, parseBroker, validateClientOptions } from "./options.ts";
 import { type RetryPolicy, retryPolicy, withRetry, type WithRetryOptions } from "./retry.ts";
+import { ErrorCode } from "../protocol/error_codes.ts";
+import { COORDINATOR_ERRORS } from "../protocol/error_sets.ts";
 
 /**
  * A connection lane (`default`, `produce`, `fetch`, `group`, `heartbeat`, or any name). Each
@@ -66,12 +69,6 @@ export interface ClusterSendOptions extends RequestOptions {
   /** The connection lane. Default `default`. */
   lane?: Lane;
 }
-
-const COORDINATOR_ERRORS = new Set([14, 15, 16]); // LOAD_IN_PROGRESS, NOT_AVAILABLE, NOT_COORDINATOR
-const NOT_CONTROLLER = 41;
-const UNKNOWN_TOPIC_OR_PARTITION = 3;
-const LEADER_NOT_AVAILABLE = 5;
-const ZERO_UUID = "AAAAAAAAAAAAAAAAAAAAAA";
 
 /**
  * Routes requests to the right broker over pooled connections, keeping metadata fresh.
@@ -345,7 +342,7 @@ export class Cluster {
         allowAutoTopicCreation: options.allowAutoCreate ?? false,
         includeTopicAuthorizedOperations: false,
       }, { signal });
-      if (res.errorCode !== 0) throw new ProtocolError(res.errorCode, "Metadata");
+      if (res.errorCode !== ErrorCode.NONE) throw new ProtocolError(res.errorCode, "Metadata");
       return this.#cache.update(res, topics === null);
     }, {
       signal: this.#withClosing(options.signal),
@@ -392,12 +389,12 @@ export class Cluster {
       p = this.#cache.partition(topic, partition);
     }
     if (!p) {
-      const code = topicError ?? UNKNOWN_TOPIC_OR_PARTITION;
+      const code = topicError ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
       throw new ProtocolError(code, `${topic}-${partition}`);
     }
     if (p.leader < 0) {
       throw new ProtocolError(
-        p.errorCode !== 0 ? p.errorCode : LEADER_NOT_AVAILABLE,
+        p.errorCode !== ErrorCode.NONE ? p.errorCode : ErrorCode.LEADER_NOT_AVAILABLE,
         `${topic}-${partition}`,
       );
     }
@@ -428,7 +425,7 @@ export class Cluster {
     const cached = this.#coordinators.get(cacheKey);
     if (cached) return cached;
     const conn = await this.connectToAny(signal);
-    const version = conn.versionFor(Api.FindCoordinator as ApiDef<unknown, unknown>);
+    const version = conn.versionFor(Api.FindCoordinator);
     const keyType = type === "group" ? 0 : 1;
     const res = await conn.request(
       Api.FindCoordinator,
@@ -447,7 +444,7 @@ export class Cluster {
       if (!c) throw new KafkaError(`FindCoordinator returned no coordinator for ${cacheKey}`);
       found = c;
     } else found = res;
-    if (found.errorCode !== 0) {
+    if (found.errorCode !== ErrorCode.NONE) {
       throw new ProtocolError(found.errorCode, `FindCoordinator ${cacheKey}`, found.errorMessage);
     }
     const broker: BrokerInfo = {
@@ -548,7 +545,7 @@ export class Cluster {
       this.forgetCoordinator(...coordinator);
     }
     if (
-      (isProtocol && (error.refreshMetadata || error.code === NOT_CONTROLLER)) ||
+      (isProtocol && (error.refreshMetadata || error.code === ErrorCode.NOT_CONTROLLER)) ||
       error instanceof ConnectionError
     ) {
       const topics = hints.topics ?? [...this.#interest];

@@ -1,3 +1,4 @@
+import { ErrorCode } from "../protocol/error_codes.ts";
 /**
  * The cluster metadata cache: brokers, topics, partitions and their leaders.
  *
@@ -135,12 +136,12 @@ export class MetadataCache {
     }
     for (const t of res.topics) {
       if (t.name === null) continue;
-      if (t.errorCode !== 0 && t.partitions.length === 0) {
+      if (t.errorCode !== ErrorCode.NONE && t.partitions.length === 0) {
         errors.set(t.name, t.errorCode);
         this.#topics.delete(t.name);
         continue;
       }
-      if (t.errorCode !== 0) errors.set(t.name, t.errorCode);
+      if (t.errorCode !== ErrorCode.NONE) errors.set(t.name, t.errorCode);
       const old = previous.get(t.name);
       // KIP-320: a broker that lags behind may describe an older leader; keep the newer view
       // (unless the topic was deleted and recreated, which restarts the epochs).

@@ -27,13 +27,8 @@ import { Notifier } from "./notifier.ts";
 import { commitOffsets } from "./offsets.ts";
 import type { ResolvedConsumerOptions } from "./options.ts";
 import type { ConsumerGroupMetadata, TopicPartition, TopicPartitionOffset } from "./types.ts";
-
-const MEMBER_ID_REQUIRED = 79;
-const UNKNOWN_MEMBER_ID = 25;
-const ILLEGAL_GENERATION = 22;
-const REBALANCE_IN_PROGRESS = 27;
-const FENCED_INSTANCE_ID = 82;
-const COORDINATOR_ERRORS = new Set([14, 15, 16]);
+import { ErrorCode } from "../protocol/error_codes.ts";
+import { COORDINATOR_ERRORS } from "../protocol/error_sets.ts";
 
 /** Thrown inside the loop to start the join over (not an error for the user). */
 class Rejoin extends KafkaError {
@@ -123,8 +118,8 @@ export class ClassicGroup implements GroupMembership {
         groupInstanceId: this.#o.groupInstanceId,
       }, sig);
       for (const [key, code] of errors) {
-        if (code === 0) continue;
-        if (code === REBALANCE_IN_PROGRESS || code === ILLEGAL_GENERATION) {
+        if (code === ErrorCode.NONE) continue;
+        if (code === ErrorCode.REBALANCE_IN_PROGRESS || code === ErrorCode.ILLEGAL_GENERATION) {
           // The group moved on: offsets are committed again on revocation (Java's
           // CommitFailedException / RebalanceInProgressException).
           this.subscriptionChanged();
@@ -171,8 +166,8 @@ export class ClassicGroup implements GroupMembership {
             : { groupId: this.#groupId, memberId: this.#memberId },
           { timeoutMs: 5_000 },
         );
-        const code = res.errorCode || (res.members?.[0]?.errorCode ?? 0);
-        if (code !== 0) throw new ProtocolError(code, `LeaveGroup ${this.#groupId}`);
+        const code = res.errorCode || (res.members?.[0]?.errorCode ?? ErrorCode.NONE);
+        if (code !== ErrorCode.NONE) throw new ProtocolError(code, `LeaveGroup ${this.#groupId}`);
       } catch (e) {
         this.#host.logger.warn("LeaveGroup failed", { error: (e as Error).message });
       }
@@ -291,7 +286,7 @@ export class ClassicGroup implements GroupMembership {
       protocolName: protocol,
       assignments,
     }, { lane: "join", signal, timeoutMs: this.#o.rebalanceTimeoutMs + 5_000 });
-    if (sync.errorCode !== 0) this.#groupError(sync.errorCode, "SyncGroup");
+    if (sync.errorCode !== ErrorCode.NONE) this.#groupError(sync.errorCode, "SyncGroup");
     const assignment = decodeAssignment(sync.assignment).partitions;
     this.#lastAssignment = assignment;
     this.#rejoin = false;
@@ -334,34 +329,34 @@ export class ClassicGroup implements GroupMembership {
         protocols,
         reason: null,
       }, { lane: "join", signal, timeoutMs: this.#o.rebalanceTimeoutMs + 5_000 });
-      if (res.errorCode === MEMBER_ID_REQUIRED) {
+      if (res.errorCode === ErrorCode.MEMBER_ID_REQUIRED) {
         // KIP-394: the coordinator gives the id, then waits for a join that uses it.
         this.#memberId = res.memberId;
         continue;
       }
-      if (res.errorCode !== 0) this.#groupError(res.errorCode, "JoinGroup");
+      if (res.errorCode !== ErrorCode.NONE) this.#groupError(res.errorCode, "JoinGroup");
       return res;
     }
   }
 
   /** Handles a group error code of JoinGroup/SyncGroup/Heartbeat; always throws. */
   #groupError(code: number, api: string): never {
-    if (code === UNKNOWN_MEMBER_ID || code === ILLEGAL_GENERATION) {
+    if (code === ErrorCode.UNKNOWN_MEMBER_ID || code === ErrorCode.ILLEGAL_GENERATION) {
       // Our membership is gone: the partitions we hold are lost, not revoked.
-      if (code === UNKNOWN_MEMBER_ID) this.#memberId = "";
+      if (code === ErrorCode.UNKNOWN_MEMBER_ID) this.#memberId = "";
       this.#generation = -1;
       this.#lost = this.#owned.length > 0;
       this.#rejoin = true;
       throw new Rejoin(
-        `${api}: ${code === UNKNOWN_MEMBER_ID ? "unknown member" : "old generation"}`,
+        `${api}: ${code === ErrorCode.UNKNOWN_MEMBER_ID ? "unknown member" : "old generation"}`,
       );
     }
-    if (code === REBALANCE_IN_PROGRESS) {
+    if (code === ErrorCode.REBALANCE_IN_PROGRESS) {
       this.#rejoin = true;
       throw new Rejoin(`${api}: rebalance in progress`);
     }
     if (COORDINATOR_ERRORS.has(code)) this.#cluster.forgetCoordinator("group", this.#groupId);
-    if (code === FENCED_INSTANCE_ID) {
+    if (code === ErrorCode.FENCED_INSTANCE_ID) {
       throw new ProtocolError(
         code,
         `${api} ${this.#groupId}: another instance uses ` +
@@ -442,18 +437,21 @@ export class ClassicGroup implements GroupMembership {
           signal,
           timeoutMs: Math.max(this.#o.heartbeatIntervalMs, this.#o.sessionTimeoutMs / 2),
         });
-        if (res.errorCode === 0) continue;
+        if (res.errorCode === ErrorCode.NONE) continue;
         if (COORDINATOR_ERRORS.has(res.errorCode)) {
           this.#cluster.forgetCoordinator("group", this.#groupId);
           wait = Math.min(wait, 500);
           continue;
         }
-        if (res.errorCode === FENCED_INSTANCE_ID) {
+        if (res.errorCode === ErrorCode.FENCED_INSTANCE_ID) {
           this.#host.fail(new ProtocolError(res.errorCode, `Heartbeat ${this.#groupId}`));
           return;
         }
-        if (res.errorCode === UNKNOWN_MEMBER_ID || res.errorCode === ILLEGAL_GENERATION) {
-          if (res.errorCode === UNKNOWN_MEMBER_ID) this.#memberId = "";
+        if (
+          res.errorCode === ErrorCode.UNKNOWN_MEMBER_ID ||
+          res.errorCode === ErrorCode.ILLEGAL_GENERATION
+        ) {
+          if (res.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) this.#memberId = "";
           this.#generation = -1;
           this.#lost = this.#owned.length > 0;
         }

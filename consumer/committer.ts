@@ -6,6 +6,7 @@
  */
 
 import type { Cluster } from "../cluster/cluster.ts";
+import { ErrorCode } from "../protocol/error_codes.ts";
 import { ProtocolError } from "../protocol/errors.ts";
 import type { GroupMembership } from "./group.ts";
 import { commitOffsets, fetchCommitted } from "./offsets.ts";
@@ -122,7 +123,7 @@ export class Committer {
             groupInstanceId: null,
           }, sig);
           for (const [k, code] of errors) {
-            if (code !== 0) {
+            if (code !== ErrorCode.NONE) {
               throw new ProtocolError(code, `OffsetCommit ${groupId} ${k.replace("\u0000", "-")}`);
             }
           }

@@ -1,14 +1,21 @@
 /**
- * The classic consumer protocol's embedded formats (Java's `ConsumerProtocol`): the
- * subscription a member sends in JoinGroup, the assignment the leader sends in SyncGroup, and
- * the sticky assignors' user data. Byte-compatible with Java and librdkafka, so mixed groups
- * work. All are non-flexible (classic strings and arrays) with an int16 version prefix; newer
- * versions are read by their known prefix, as Java does.
+ * The classic consumer protocol's embedded formats (Java's `ConsumerProtocol`) in the
+ * consumer's terms: the subscription a member sends in JoinGroup, the assignment the leader
+ * sends in SyncGroup, and the sticky assignors' user data. The first two are read and written
+ * by the codecs generated from Kafka's `ConsumerProtocolSubscription` / `ConsumerProtocolAssignment`
+ * specs (protocol/consumer_protocol.ts); the sticky user data has no spec (Java's
+ * `StickyAssignor` builds it from a hand-made `Struct` schema), so it is written here, the one
+ * place that knows it.
  *
  * @module
  */
 
-import { DecodeError } from "../protocol/errors.ts";
+import {
+  decodeConsumerAssignment,
+  decodeConsumerSubscription,
+  encodeConsumerAssignment,
+  encodeConsumerSubscription,
+} from "../protocol/consumer_protocol.ts";
 import { Reader } from "../protocol/reader.ts";
 import { Writer } from "../protocol/writer.ts";
 import type { TopicPartition } from "./types.ts";
@@ -63,44 +70,18 @@ export interface MemberAssignment {
 }
 
 /** Groups partitions by topic, keeping first-seen topic order and partition order. */
-function byTopic(partitions: readonly TopicPartition[]): Map<string, number[]> {
+function byTopic(partitions: readonly TopicPartition[]): { topic: string; partitions: number[] }[] {
   const m = new Map<string, number[]>();
   for (const tp of partitions) {
     let list = m.get(tp.topic);
     if (!list) m.set(tp.topic, list = []);
     list.push(tp.partition);
   }
-  return m;
+  return [...m].map(([topic, partitions]) => ({ topic, partitions }));
 }
 
-function writeTopicPartitions(w: Writer, partitions: readonly TopicPartition[]): void {
-  const grouped = byTopic(partitions);
-  w.arrayLength(grouped.size);
-  for (const [topic, parts] of grouped) {
-    w.string(topic);
-    w.arrayLength(parts.length);
-    for (const p of parts) w.int32(p);
-  }
-}
-
-function readTopicPartitions(r: Reader): TopicPartition[] {
-  const out: TopicPartition[] = [];
-  const n = r.arrayLength(6) ?? 0;
-  for (let i = 0; i < n; i++) {
-    const topic = r.string();
-    const m = r.arrayLength(4) ?? 0;
-    for (let j = 0; j < m; j++) out.push({ topic, partition: r.int32() });
-  }
-  return out;
-}
-
-function wrapDecode<T>(what: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof DecodeError) throw e;
-    throw new DecodeError(`cannot decode ${what}: ${(e as Error).message}`, { cause: e });
-  }
+function flat(list: readonly { topic: string; partitions: readonly number[] }[]): TopicPartition[] {
+  return list.flatMap((t) => t.partitions.map((partition) => ({ topic: t.topic, partition })));
 }
 
 /**
@@ -115,16 +96,13 @@ function wrapDecode<T>(what: string, fn: () => T): T {
  * ```
  */
 export function encodeSubscription(s: Subscription): Uint8Array {
-  const v = Math.min(s.version, CONSUMER_PROTOCOL_VERSION);
-  const w = new Writer(64);
-  w.int16(v);
-  w.arrayLength(s.topics.length);
-  for (const t of s.topics) w.string(t);
-  w.bytes(s.userData);
-  if (v >= 1) writeTopicPartitions(w, s.ownedPartitions);
-  if (v >= 2) w.int32(s.generationId);
-  if (v >= 3) w.string(s.rackId);
-  return w.toBytes();
+  return encodeConsumerSubscription(s.version, {
+    topics: s.topics,
+    userData: s.userData,
+    ownedPartitions: byTopic(s.ownedPartitions),
+    generationId: s.generationId,
+    rackId: s.rackId,
+  });
 }
 
 /**
@@ -140,29 +118,15 @@ export function encodeSubscription(s: Subscription): Uint8Array {
  * ```
  */
 export function decodeSubscription(bytes: Uint8Array): Subscription {
-  return wrapDecode("consumer subscription", () => {
-    const r = new Reader(bytes);
-    const version = r.int16();
-    if (version < 0) throw new DecodeError(`consumer subscription version ${version}`);
-    const n = r.arrayLength(2) ?? 0;
-    const topics: string[] = [];
-    for (let i = 0; i < n; i++) topics.push(r.string());
-    const userData = r.remaining > 0 ? r.nullableBytes() : null;
-    let ownedPartitions: TopicPartition[] = [];
-    let generationId = -1;
-    let rackId: string | null = null;
-    if (version >= 1 && r.remaining > 0) ownedPartitions = readTopicPartitions(r);
-    if (version >= 2 && r.remaining >= 4) generationId = r.int32();
-    if (version >= 3 && r.remaining >= 2) rackId = r.nullableString();
-    return {
-      version,
-      topics,
-      userData: userData === null ? null : userData.slice(),
-      ownedPartitions,
-      generationId,
-      rackId,
-    };
-  });
+  const { version, value: s } = decodeConsumerSubscription(bytes);
+  return {
+    version,
+    topics: s.topics,
+    userData: s.userData === null ? null : s.userData.slice(),
+    ownedPartitions: flat(s.ownedPartitions),
+    generationId: s.generationId,
+    rackId: s.rackId,
+  };
 }
 
 /**
@@ -177,11 +141,10 @@ export function decodeSubscription(bytes: Uint8Array): Subscription {
  * ```
  */
 export function encodeAssignment(a: MemberAssignment): Uint8Array {
-  const w = new Writer(64);
-  w.int16(Math.min(a.version, CONSUMER_PROTOCOL_VERSION));
-  writeTopicPartitions(w, a.partitions);
-  w.bytes(a.userData);
-  return w.toBytes();
+  return encodeConsumerAssignment(a.version, {
+    assignedPartitions: byTopic(a.partitions),
+    userData: a.userData,
+  });
 }
 
 /**
@@ -195,15 +158,12 @@ export function encodeAssignment(a: MemberAssignment): Uint8Array {
  * ```
  */
 export function decodeAssignment(bytes: Uint8Array): MemberAssignment {
-  if (bytes.length === 0) return { version: 0, partitions: [], userData: null };
-  return wrapDecode("consumer assignment", () => {
-    const r = new Reader(bytes);
-    const version = r.int16();
-    if (version < 0) throw new DecodeError(`consumer assignment version ${version}`);
-    const partitions = readTopicPartitions(r);
-    const userData = r.remaining > 0 ? r.nullableBytes() : null;
-    return { version, partitions, userData: userData === null ? null : userData.slice() };
-  });
+  const { version, value: a } = decodeConsumerAssignment(bytes);
+  return {
+    version,
+    partitions: flat(a.assignedPartitions),
+    userData: a.userData === null ? null : a.userData.slice(),
+  };
 }
 
 /**
@@ -222,7 +182,13 @@ export function encodeStickyUserData(
   generation: number,
 ): Uint8Array {
   const w = new Writer(64);
-  writeTopicPartitions(w, partitions);
+  const grouped = byTopic(partitions);
+  w.arrayLength(grouped.length);
+  for (const t of grouped) {
+    w.string(t.topic);
+    w.arrayLength(t.partitions.length);
+    for (const p of t.partitions) w.int32(p);
+  }
   w.int32(generation);
   return w.toBytes();
 }
@@ -242,7 +208,13 @@ export function decodeStickyUserData(
 ): { partitions: TopicPartition[]; generation: number | undefined } | undefined {
   try {
     const r = new Reader(bytes);
-    const partitions = readTopicPartitions(r);
+    const partitions: TopicPartition[] = [];
+    const n = r.arrayLength(6) ?? 0;
+    for (let i = 0; i < n; i++) {
+      const topic = r.string();
+      const m = r.arrayLength(4) ?? 0;
+      for (let j = 0; j < m; j++) partitions.push({ topic, partition: r.int32() });
+    }
     const generation = r.remaining >= 4 ? r.int32() : undefined;
     return { partitions, generation };
   } catch {

@@ -18,6 +18,9 @@ import {
   UnsupportedVersionError,
 } from "../protocol/errors.ts";
 import { ZERO_UUID } from "../protocol/uuid.ts";
+import { versionForTopicIds } from "../protocol/topic_id_version.ts";
+import { ErrorCode } from "../protocol/error_codes.ts";
+import { FETCH_SESSION_ERRORS, LEADER_ERRORS } from "../protocol/error_sets.ts";
 import type { ByteBudget } from "./budget.ts";
 import { Chunk, type FrameRef, scanBatches } from "./chunk.ts";
 import { FetchSession, type SessionPartition } from "./fetch_session.ts";
@@ -44,14 +47,6 @@ export interface FetcherHost {
   /** An unrecoverable error: the stream fails with it. */
   fail(error: unknown): void;
 }
-
-/** Partition fetch errors after which the leader must be looked up again. */
-export const LEADER_ERRORS: ReadonlySet<number> = new Set([3, 5, 6, 9, 56, 74, 100, 103]);
-/** Partition fetch errors worth a short pause and a retry. */
-const RETRY_ERRORS = new Set([75, 78, 13]);
-
-/** Fetch session errors: start a new session, no backoff. */
-const SESSION_ERRORS = new Set([70, 71, 106]);
 
 /**
  * Runs the per-broker fetch loops.
@@ -219,7 +214,7 @@ export class Fetcher {
           const conn = await this.#cluster.connectToNode(node, `fetch-${lane}`, signal);
           let version = conn.versionFor(Api.Fetch);
           const ids = parts.map((ps) => this.#cluster.metadata.topic(ps.topic)?.topicId);
-          if (version >= 13 && ids.some((id) => !id || id === ZERO_UUID)) version = 12;
+          version = versionForTopicIds(version, 13, ids);
           wanted = parts.map((ps, i) => ({
             topic: ps.topic,
             topicId: ids[i] ?? ZERO_UUID,
@@ -247,11 +242,11 @@ export class Fetcher {
             signal,
             timeoutMs: (this.#cluster.options.requestTimeoutMs ?? 30_000) + this.#o.fetchMaxWaitMs,
           });
-          if (res.errorCode !== 0) {
+          if (res.errorCode !== ErrorCode.NONE) {
             this.#budget.settle(maxBytes + overhead, 0);
             settled = true;
             session.reset();
-            if (!SESSION_ERRORS.has(res.errorCode)) {
+            if (!FETCH_SESSION_ERRORS.has(res.errorCode)) {
               this.#cluster.logger.warn("fetch failed", { broker: node, errorCode: res.errorCode });
               await sleep(backoffMs(policy, ++failures), signal);
             }
@@ -299,7 +294,7 @@ export class Fetcher {
         if (!ps || !at || ps.removed || ps.gen !== at.gen || ps.fetchOffset !== at.offset) {
           continue;
         }
-        if (p.errorCode !== 0) {
+        if (p.errorCode !== ErrorCode.NONE) {
           this.#partitionError(
             ps,
             p.errorCode,
@@ -351,8 +346,8 @@ export class Fetcher {
   /** A partition error in a fetch response: reset, find the leader, back off, or fail. */
   #partitionError(ps: PartitionState, code: number, leaderId: number, leaderEpoch: number): void {
     const where = `${ps.topic}-${ps.partition}`;
-    if (code === 1) {
-      // OFFSET_OUT_OF_RANGE: the reset policy decides.
+    if (code === ErrorCode.OFFSET_OUT_OF_RANGE) {
+      // The reset policy decides.
       this.#host.evict(ps);
       ps.phase = "reset";
       ps.resetTo = this.#o.autoOffsetReset;
@@ -377,7 +372,8 @@ export class Fetcher {
       return;
     }
     const info = new ProtocolError(code, `Fetch ${where}`);
-    if (RETRY_ERRORS.has(code) || info.retriable) {
+    // Retriable by Kafka's table (UNKNOWN_LEADER_EPOCH, OFFSET_NOT_AVAILABLE...): pause, retry.
+    if (info.retriable) {
       ps.backoffUntil = Date.now() + backoffMs(this.#cluster.retryPolicy, 1);
       return;
     }

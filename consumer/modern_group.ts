@@ -29,12 +29,8 @@ import {
   type TopicPartitionOffset,
   tpKey,
 } from "./types.ts";
-
-const UNKNOWN_MEMBER_ID = 25;
-const FENCED_MEMBER_EPOCH = 110;
-const UNRELEASED_INSTANCE_ID = 111;
-const STALE_MEMBER_EPOCH = 113;
-const COORDINATOR_ERRORS = new Set([14, 15, 16]);
+import { ErrorCode } from "../protocol/error_codes.ts";
+import { COORDINATOR_ERRORS } from "../protocol/error_sets.ts";
 
 /**
  * A member of a KIP-848 consumer group.
@@ -126,10 +122,10 @@ export class ModernGroup implements GroupMembership {
       const failed: TopicPartitionOffset[] = [];
       let stale = false;
       for (const o of pending) {
-        const code = errors.get(tpKey(o.topic, o.partition)) ?? 0;
-        if (code === 0) continue;
-        if (code === STALE_MEMBER_EPOCH || COORDINATOR_ERRORS.has(code)) {
-          stale ||= code === STALE_MEMBER_EPOCH;
+        const code = errors.get(tpKey(o.topic, o.partition)) ?? ErrorCode.NONE;
+        if (code === ErrorCode.NONE) continue;
+        if (code === ErrorCode.STALE_MEMBER_EPOCH || COORDINATOR_ERRORS.has(code)) {
+          stale ||= code === ErrorCode.STALE_MEMBER_EPOCH;
           failed.push(o);
           continue;
         }
@@ -144,7 +140,10 @@ export class ModernGroup implements GroupMembership {
       }
       if (stale && this.#abort.signal.aborted) {
         // Closing: no heartbeat will bring a newer epoch.
-        throw new ProtocolError(STALE_MEMBER_EPOCH, `OffsetCommit ${this.#groupId} while leaving`);
+        throw new ProtocolError(
+          ErrorCode.STALE_MEMBER_EPOCH,
+          `OffsetCommit ${this.#groupId} while leaving`,
+        );
       }
       if (stale && this.#epoch === epoch) {
         // The broker moved our epoch on; the next heartbeat tells us the new one.
@@ -265,7 +264,7 @@ export class ModernGroup implements GroupMembership {
       throw e;
     }
     const code = res.errorCode;
-    if (code === 0) {
+    if (code === ErrorCode.NONE) {
       if (res.memberId) this.#memberId = res.memberId;
       if (res.memberEpoch !== this.#epoch) {
         this.#epoch = res.memberEpoch;
@@ -283,7 +282,7 @@ export class ModernGroup implements GroupMembership {
       }
       return;
     }
-    if (code === FENCED_MEMBER_EPOCH || code === UNKNOWN_MEMBER_ID) {
+    if (code === ErrorCode.FENCED_MEMBER_EPOCH || code === ErrorCode.UNKNOWN_MEMBER_ID) {
       this.#host.logger.warn("fenced from the consumer group, rejoining", {
         group: this.#groupId,
         errorCode: code,
@@ -305,7 +304,7 @@ export class ModernGroup implements GroupMembership {
       this.#cluster.forgetCoordinator("group", this.#groupId);
       throw new ProtocolError(code, `ConsumerGroupHeartbeat ${this.#groupId}`, res.errorMessage);
     }
-    if (code === UNRELEASED_INSTANCE_ID) {
+    if (code === ErrorCode.UNRELEASED_INSTANCE_ID) {
       // The previous incarnation of this static member has not left yet: try again.
       throw new KafkaError(
         `ConsumerGroupHeartbeat ${this.#groupId}: instance id still in use (${code})`,

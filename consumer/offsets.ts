@@ -6,17 +6,19 @@
  */
 
 import type { Cluster } from "../cluster/cluster.ts";
-import { Api, type ApiDef } from "../protocol/apis.ts";
+import { Api } from "../protocol/apis.ts";
 import { ProtocolError } from "../protocol/errors.ts";
+import { offsetFetchAnswer, offsetFetchRequest } from "../protocol/offset_fetch.ts";
+import { versionForTopicIds } from "../protocol/topic_id_version.ts";
 import { ZERO_UUID } from "../protocol/uuid.ts";
 import { type TopicPartition, type TopicPartitionOffset, tpKey } from "./types.ts";
+import { ErrorCode } from "../protocol/error_codes.ts";
+import { COORDINATOR_ERRORS } from "../protocol/error_sets.ts";
 
 /** ListOffsets' special timestamps. */
 export const LATEST = -1n;
 /** ListOffsets' special timestamps. */
 export const EARLIEST = -2n;
-
-const LEADER_NOT_AVAILABLE = 5;
 
 /** One ListOffsets query. */
 export interface OffsetQuery extends TopicPartition {
@@ -28,7 +30,7 @@ export interface OffsetQuery extends TopicPartition {
 
 /** A ListOffsets answer: an offset, or the partition's error code. */
 export type OffsetAnswer =
-  | { errorCode: 0; offset: bigint; timestamp: bigint; leaderEpoch: number }
+  | { errorCode: typeof ErrorCode.NONE; offset: bigint; timestamp: bigint; leaderEpoch: number }
   | { errorCode: number };
 
 function groupByLeader<T extends TopicPartition>(cluster: Cluster, items: readonly T[]) {
@@ -76,7 +78,7 @@ export async function listOffsets(
   const out = new Map<string, OffsetAnswer>();
   const { byLeader, leaderless } = groupByLeader(cluster, queries);
   for (const q of leaderless) {
-    out.set(tpKey(q.topic, q.partition), { errorCode: LEADER_NOT_AVAILABLE });
+    out.set(tpKey(q.topic, q.partition), { errorCode: ErrorCode.LEADER_NOT_AVAILABLE });
   }
   await Promise.all([...byLeader].map(async ([node, list]) => {
     const res = await cluster.send({ node }, Api.ListOffsets, {
@@ -96,9 +98,9 @@ export async function listOffsets(
       for (const p of t.partitions) {
         out.set(
           tpKey(t.name, p.partitionIndex),
-          p.errorCode === 0
+          p.errorCode === ErrorCode.NONE
             ? {
-              errorCode: 0,
+              errorCode: ErrorCode.NONE,
               offset: p.offset,
               timestamp: p.timestamp,
               leaderEpoch: p.leaderEpoch,
@@ -145,7 +147,7 @@ export async function offsetForLeaderEpoch(
   const { byLeader, leaderless } = groupByLeader(cluster, queries);
   for (const q of leaderless) {
     out.set(tpKey(q.topic, q.partition), {
-      errorCode: LEADER_NOT_AVAILABLE,
+      errorCode: ErrorCode.LEADER_NOT_AVAILABLE,
       leaderEpoch: -1,
       endOffset: -1n,
     });
@@ -182,9 +184,6 @@ export interface CommittedOffset {
   metadata: string | null;
 }
 
-/** Group-level errors that mean "ask again" (and find the coordinator again). */
-const COORDINATOR_ERRORS = new Set([14, 15, 16]);
-
 /**
  * Reads a group's committed offsets (OffsetFetch, `requireStable`: offsets of pending
  * transactions are waited for, KIP-447). Throws {@linkcode ProtocolError} for group errors
@@ -204,73 +203,56 @@ export async function fetchCommitted(
 ): Promise<Map<string, CommittedOffset>> {
   const broker = await cluster.coordinator("group", groupId, signal);
   const conn = await cluster.connectTo(broker, "commit", signal);
-  let version = conn.versionFor(Api.OffsetFetch as ApiDef<unknown, unknown>);
+  let version = conn.versionFor(Api.OffsetFetch);
   const ids = new Map<string, string>();
   for (const t of byTopic(partitions).keys()) {
     ids.set(t, cluster.metadata.topic(t)?.topicId ?? ZERO_UUID);
   }
-  if (version >= 10 && [...ids.values()].some((id) => id === ZERO_UUID)) version = 9;
+  version = versionForTopicIds(version, 10, ids.values());
   const grouped = [...byTopic(partitions)];
   const out = new Map<string, CommittedOffset>();
   const opts = { version, ...signal && { signal } };
   try {
-    if (version >= 8) {
-      const res = await conn.request(Api.OffsetFetch, {
-        groups: [{
-          groupId,
-          memberId: member.memberId,
-          memberEpoch: member.memberEpoch,
-          topics: grouped.map(([name, ps]) => ({
-            ...(version >= 10 ? { topicId: ids.get(name)! } : { name }),
-            partitionIndexes: ps.map((p) => p.partition),
-          })),
-        }],
-        requireStable: true,
-      }, opts);
-      const g = res.groups[0];
-      if (!g) throw new ProtocolError(15, `OffsetFetch ${groupId}: no group in the response`);
-      if (g.errorCode !== 0) throw new ProtocolError(g.errorCode, `OffsetFetch ${groupId}`);
-      for (const t of g.topics) {
-        const name = version >= 10 ? cluster.metadata.topicName(t.topicId) : t.name;
-        if (name === undefined) continue;
-        for (const p of t.partitions) {
-          if (p.errorCode !== 0) {
-            throw new ProtocolError(
-              p.errorCode,
-              `OffsetFetch ${groupId} ${name}-${p.partitionIndex}`,
-            );
-          }
-          out.set(tpKey(name, p.partitionIndex), {
-            offset: p.committedOffset,
-            leaderEpoch: p.committedLeaderEpoch,
-            metadata: p.metadata,
-          });
-        }
-      }
-    } else {
-      const res = await conn.request(Api.OffsetFetch, {
+    const res = await conn.request(
+      Api.OffsetFetch,
+      offsetFetchRequest(version, {
         groupId,
+        memberId: member.memberId,
+        memberEpoch: member.memberEpoch,
         topics: grouped.map(([name, ps]) => ({
           name,
+          topicId: ids.get(name)!,
           partitionIndexes: ps.map((p) => p.partition),
         })),
         requireStable: true,
-      }, opts);
-      if (res.errorCode !== 0) throw new ProtocolError(res.errorCode, `OffsetFetch ${groupId}`);
-      for (const t of res.topics) {
-        for (const p of t.partitions) {
-          if (p.errorCode !== 0) {
-            throw new ProtocolError(
-              p.errorCode,
-              `OffsetFetch ${groupId} ${t.name}-${p.partitionIndex}`,
-            );
-          }
-          out.set(tpKey(t.name, p.partitionIndex), {
-            offset: p.committedOffset,
-            leaderEpoch: p.committedLeaderEpoch,
-            metadata: p.metadata,
-          });
+      }),
+      opts,
+    );
+    const g = offsetFetchAnswer(version, res, groupId);
+    if (!g) {
+      throw new ProtocolError(
+        ErrorCode.COORDINATOR_NOT_AVAILABLE,
+        `OffsetFetch ${groupId}: no group in the response`,
+      );
+    }
+    if (g.errorCode !== ErrorCode.NONE) {
+      throw new ProtocolError(g.errorCode, `OffsetFetch ${groupId}`);
+    }
+    for (const t of g.topics) {
+      const name = version >= 10 ? cluster.metadata.topicName(t.topicId) : t.name;
+      if (name === undefined) continue;
+      for (const p of t.partitions) {
+        if (p.errorCode !== ErrorCode.NONE) {
+          throw new ProtocolError(
+            p.errorCode,
+            `OffsetFetch ${groupId} ${name}-${p.partitionIndex}`,
+          );
         }
+        out.set(tpKey(name, p.partitionIndex), {
+          offset: p.committedOffset,
+          leaderEpoch: p.committedLeaderEpoch,
+          metadata: p.metadata,
+        });
       }
     }
   } catch (e) {
@@ -308,10 +290,10 @@ export async function commitOffsets(
 ): Promise<Map<string, number>> {
   const broker = await cluster.coordinator("group", groupId, signal);
   const conn = await cluster.connectTo(broker, "commit", signal);
-  let version = conn.versionFor(Api.OffsetCommit as ApiDef<unknown, unknown>);
+  let version = conn.versionFor(Api.OffsetCommit);
   const grouped = [...byTopic(offsets)];
   const ids = new Map(grouped.map(([t]) => [t, cluster.metadata.topic(t)?.topicId ?? ZERO_UUID]));
-  if (version >= 10 && [...ids.values()].some((id) => id === ZERO_UUID)) version = 9;
+  version = versionForTopicIds(version, 10, ids.values());
   const out = new Map<string, number>();
   try {
     const res = await conn.request(Api.OffsetCommit, {

@@ -9,7 +9,8 @@
 import type { Cluster } from "../cluster/cluster.ts";
 import { backoffMs, sleep } from "../cluster/retry.ts";
 import { KafkaError, ProtocolError } from "../protocol/errors.ts";
-import { LEADER_ERRORS } from "./fetcher.ts";
+import { LEADER_ERRORS } from "../protocol/error_sets.ts";
+import { ErrorCode } from "../protocol/error_codes.ts";
 import { Notifier } from "./notifier.ts";
 import {
   EARLIEST,
@@ -284,8 +285,11 @@ export class Positions {
       const t = this.#cluster.metadata.topic(ps.topic);
       const info = this.#cluster.metadata.partition(ps.topic, ps.partition);
       if (!info) {
-        const code = errors.get(ps.topic) ?? 3;
-        if (code !== 3 && code !== 0 && !new ProtocolError(code).retriable) {
+        const code = errors.get(ps.topic) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        if (
+          code !== ErrorCode.UNKNOWN_TOPIC_OR_PARTITION && code !== ErrorCode.NONE &&
+          !new ProtocolError(code).retriable
+        ) {
           throw new ProtocolError(code, `Metadata ${ps.topic}`);
         }
         if (this.#host.manual) {
@@ -411,7 +415,7 @@ export class Positions {
       for (const ps of validate) {
         const a = answers.get(ps.key);
         if (!a || ps.removed || ps.gen !== gens.get(ps) || ps.phase !== "validate") continue;
-        if (a.errorCode !== 0) {
+        if (a.errorCode !== ErrorCode.NONE) {
           const err = new ProtocolError(
             a.errorCode,
             `OffsetForLeaderEpoch ${ps.topic}-${ps.partition}`,
@@ -443,7 +447,7 @@ export class Positions {
     for (const q of queries) {
       const a = answers.get(q.ps.key);
       if (!a || q.ps.removed || q.ps.gen !== q.gen) continue;
-      if (a.errorCode !== 0) {
+      if (a.errorCode !== ErrorCode.NONE) {
         const err = new ProtocolError(a.errorCode, `ListOffsets ${q.topic}-${q.partition}`);
         if (!err.retriable) throw err;
         q.ps.needsMetadata = LEADER_ERRORS.has(a.errorCode);

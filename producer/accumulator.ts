@@ -11,7 +11,7 @@
  */
 
 import type { CompressionCodec } from "../protocol/compression/mod.ts";
-import { errorCode, KafkaError, ProtocolError } from "../protocol/errors.ts";
+import { KafkaError, ProtocolError } from "../protocol/errors.ts";
 import { lz4FrameBound } from "../protocol/compression/lz4.ts";
 import {
   compressRecordBatch,
@@ -23,9 +23,9 @@ import { type PartitionState, ProducerBatch } from "./batch.ts";
 import type { Delivery } from "./delivery.ts";
 import type { ResolvedProducerOptions } from "./options.ts";
 import type { ProducerRecord } from "./record.ts";
+import { ErrorCode } from "../protocol/error_codes.ts";
 
 const HEADER = RecordBatchLayout.HeaderSize;
-const MESSAGE_TOO_LARGE = errorCode("MESSAGE_TOO_LARGE");
 /** Builders start at most this large; bigger batches grow as records arrive. */
 const MAX_INITIAL_CAPACITY = 1 << 20;
 /** A partition's first builder starts at most this large. */
@@ -259,7 +259,7 @@ export class Accumulator {
     const limit = Math.min(this.#o.maxRequestSize, this.#o.bufferMemory);
     if (need > limit) {
       throw new ProtocolError(
-        MESSAGE_TOO_LARGE,
+        ErrorCode.MESSAGE_TOO_LARGE,
         `a record of ${need} bytes (in its batch) for "${ps.topic.name}" exceeds ` +
           (limit === this.#o.maxRequestSize ? `maxRequestSize ${limit}` : `bufferMemory ${limit}`),
       );

@@ -4,7 +4,8 @@
  * @module
  */
 
-import { errorCode, KafkaError, ProtocolError } from "../protocol/errors.ts";
+import { ErrorCode } from "../protocol/error_codes.ts";
+import { KafkaError, ProtocolError } from "../protocol/errors.ts";
 
 /**
  * Another producer with the same `transactionalId` (or a newer epoch of this one) took over:
@@ -76,7 +77,7 @@ export class UnknownTopicError extends ProtocolError {
   /** Builds the error for `topic`, after waiting `waitedMs`. */
   constructor(topic: string, waitedMs: number, options: ErrorOptions = {}) {
     super(
-      errorCode("UNKNOWN_TOPIC_OR_PARTITION"),
+      ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
       `topic "${topic}" does not exist (waited ${waitedMs} ms for it to appear in metadata)`,
       undefined,
       options,

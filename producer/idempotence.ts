@@ -8,15 +8,14 @@
 
 import type { Cluster } from "../cluster/cluster.ts";
 import { Api } from "../protocol/apis.ts";
-import { errorCode, errorCodeInfo, KafkaError, ProtocolError } from "../protocol/errors.ts";
+import { errorCodeInfo, KafkaError, ProtocolError } from "../protocol/errors.ts";
 import { patchProducerState } from "../protocol/record_batch_builder.ts";
 import type { Track } from "./background.ts";
 import { incrementSequence, type PartitionState, type ProducerBatch } from "./batch.ts";
 import type { ProducerMetadata } from "./metadata.ts";
 import type { ResolvedProducerOptions } from "./options.ts";
+import { ErrorCode } from "../protocol/error_codes.ts";
 
-const OUT_OF_ORDER_SEQUENCE_NUMBER = errorCode("OUT_OF_ORDER_SEQUENCE_NUMBER");
-const UNKNOWN_PRODUCER_ID = errorCode("UNKNOWN_PRODUCER_ID");
 const MAX_EPOCH = 32767;
 
 /** What idempotence needs from the rest of the producer. */
@@ -133,7 +132,7 @@ export class Idempotence {
   canRetry(b: ProducerBatch, code: number, logStartOffset: bigint): boolean {
     const ps = b.ps;
     const transactional = this.#transactional;
-    if (code === UNKNOWN_PRODUCER_ID) {
+    if (code === ErrorCode.UNKNOWN_PRODUCER_ID) {
       if (logStartOffset === -1n) return true;
       if (b.sequenceReset) return true;
       if (ps.lastAckedOffset < logStartOffset) {
@@ -148,7 +147,7 @@ export class Idempotence {
       }
       return false;
     }
-    if (code === OUT_OF_ORDER_SEQUENCE_NUMBER) {
+    if (code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER) {
       const unresolved = ps.unresolvedSequence >= 0;
       if (
         !b.sequenceReset && ps.lastAckedSequence >= 0 && b.baseSequence <= ps.lastAckedSequence
@@ -184,16 +183,16 @@ export class Idempotence {
 
   /**
    * Java's TransactionManager.handleFailedBatch, for a batch that had sequences. `code` is the
-   * broker's error (-1 for none); `adjustSequences` says the broker surely does not have it.
+   * broker's error (a value outside int16 for none); `adjustSequences` says the broker surely does not have it.
    * `fatal`: the producer can do nothing more, so nothing is renumbered.
    */
   failed(b: ProducerBatch, code: number, adjustSequences: boolean, fatal: boolean): void {
     const ps = b.ps;
     this.#forget(b);
     if (fatal) return;
-    if (code === OUT_OF_ORDER_SEQUENCE_NUMBER && !this.#transactional) {
+    if (code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER && !this.#transactional) {
       this.#requestEpochBump(ps);
-    } else if (code === UNKNOWN_PRODUCER_ID) {
+    } else if (code === ErrorCode.UNKNOWN_PRODUCER_ID) {
       // The broker has no state for us: it accepts sequence 0 next.
       ps.nextSequence = 0;
       ps.lastAckedSequence = -1;
@@ -249,21 +248,32 @@ export class Idempotence {
 
   /** An idempotent producer bumps its own epoch (KIP-360) and restarts the sequences. */
   #bumpEpoch(): void {
+    this.epochBumpRequired = false;
+    // Waiting for a new id: the partitions are renumbered under it when it arrives.
+    if (this.#producerId < 0n) return;
     if (this.#producerEpoch >= MAX_EPOCH) {
+      // Out of epochs: ask for a new producer id. Renumbering now would stamp the batches with
+      // "no producer id", and a retried batch would then go out without idempotence.
       this.#producerId = -1n;
       this.#producerEpoch = -1;
-    } else this.#producerEpoch++;
+      return;
+    }
+    this.#producerEpoch++;
     this.#cluster.logger.info("bumped the producer epoch", {
       producerId: String(this.#producerId),
       epoch: this.#producerEpoch,
     });
+    this.#rewriteSequences();
+  }
+
+  /** Renumbers the partitions an epoch bump was asked for under the current id and epoch. */
+  #rewriteSequences(): void {
     for (const ps of this.#rewrite) {
       this.#startSequencesAtBeginning(ps);
       ps.unresolvedSequence = -1;
       this.#unresolved.delete(ps);
     }
     this.#rewrite.clear();
-    this.epochBumpRequired = false;
   }
 
   /** Renumbers a partition's outstanding batches from 0 under the current id and epoch. */
@@ -328,7 +338,9 @@ export class Idempotence {
             transactionalId: null,
             transactionTimeoutMs: 2147483647,
           }, { signal });
-          if (r.errorCode !== 0) throw new ProtocolError(r.errorCode, "InitProducerId");
+          if (r.errorCode !== ErrorCode.NONE) {
+            throw new ProtocolError(r.errorCode, "InitProducerId");
+          }
           return r;
         }, {
           signal: this.#signal,
@@ -340,6 +352,8 @@ export class Idempotence {
           producerId: String(res.producerId),
           epoch: res.producerEpoch,
         });
+        // After the epochs ran out: what was in flight starts again under the new id.
+        this.#rewriteSequences();
       } catch (e) {
         if (this.#signal.aborted) return;
         // Without an id nothing can be sent: fail what waits, try again on the next record.

@@ -13,8 +13,7 @@ import { errorText, type Track } from "./background.ts";
 import { PartitionState, TopicState } from "./batch.ts";
 import { UnknownTopicError } from "./errors.ts";
 import type { ResolvedProducerOptions } from "./options.ts";
-
-const UNKNOWN_TOPIC_OR_PARTITION = 3;
+import { ErrorCode } from "../protocol/error_codes.ts";
 
 /** What the producer learns from its metadata. */
 export interface MetadataEvents {
@@ -91,14 +90,15 @@ export class ProducerMetadata {
         return;
       }
       const waited = Date.now() - t.since;
-      if (code !== undefined && code !== 0 && !errorCodeInfo(code).retriable) {
+      if (code !== undefined && code !== ErrorCode.NONE && !errorCodeInfo(code).retriable) {
         return this.#fail(t, new ProtocolError(code, `topic "${t.name}"`));
       }
       if (error !== undefined && !(error instanceof KafkaError && error.retriable)) {
         return this.#fail(t, error as Error);
       }
       if (waited >= this.#o.maxBlockMs) {
-        const e = code === undefined || code === 0 || code === UNKNOWN_TOPIC_OR_PARTITION
+        const e = code === undefined || code === ErrorCode.NONE ||
+            code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
           ? error !== undefined
             ? new TimeoutError(
               `no metadata for topic "${t.name}" after ${waited} ms: ${errorText(error)}`,

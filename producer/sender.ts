@@ -12,10 +12,9 @@
 
 import type { Cluster } from "../cluster/cluster.ts";
 import { backoffMs } from "../cluster/retry.ts";
-import { Api, type ApiDef } from "../protocol/apis.ts";
+import { Api } from "../protocol/apis.ts";
 import {
   ConnectionError,
-  errorCode,
   errorCodeInfo,
   KafkaError,
   ProtocolError,
@@ -28,7 +27,7 @@ import type {
   ProduceResponse,
   ProduceResponsePartitionProduceResponse,
 } from "../protocol/messages/produce.ts";
-import { ZERO_UUID } from "../protocol/uuid.ts";
+import { versionForTopicIds } from "../protocol/topic_id_version.ts";
 import type { Accumulator } from "./accumulator.ts";
 import { errorText, type Track } from "./background.ts";
 import { type PartitionState, type ProducerBatch, splitBatch, type TopicState } from "./batch.ts";
@@ -38,17 +37,17 @@ import type { Idempotence } from "./idempotence.ts";
 import type { ProducerMetadata } from "./metadata.ts";
 import type { ResolvedProducerOptions } from "./options.ts";
 import type { TransactionManager } from "./transaction_manager.ts";
+import { ErrorCode } from "../protocol/error_codes.ts";
 
-const MESSAGE_TOO_LARGE = errorCode("MESSAGE_TOO_LARGE");
-const DUPLICATE_SEQUENCE_NUMBER = errorCode("DUPLICATE_SEQUENCE_NUMBER");
-const INVALID_PRODUCER_EPOCH = errorCode("INVALID_PRODUCER_EPOCH");
-const PRODUCER_FENCED = errorCode("PRODUCER_FENCED");
 /** The last Produce version without KIP-890 implicit partition adds (transactions v1). */
 const PRODUCE_TXN_V1_MAX = 11;
 /** The first Produce version that names topics by id. */
 const PRODUCE_TOPIC_IDS = 13;
-/** A failure that says nothing of the broker's state: no error code, sequences kept. */
-const NO_CODE = -1;
+/**
+ * A failure that says nothing of the broker's state: no error code, sequences kept. Outside the
+ * int16 range, so no broker code takes it (-1 is UNKNOWN_SERVER_ERROR, which is final).
+ */
+const NO_CODE = 0x10000;
 
 /** What the sender needs from the producer around it. */
 export interface SenderHooks {
@@ -297,14 +296,14 @@ export class Sender {
     let useIds = false;
     try {
       const conn = await this.#cluster.connectToNode(node, "produce");
-      let version = conn.versionFor(Api.Produce as ApiDef<unknown, unknown>);
+      let version = conn.versionFor(Api.Produce);
       if (this.#txn !== undefined) version = Math.min(version, PRODUCE_TXN_V1_MAX);
-      if (version >= PRODUCE_TOPIC_IDS) {
-        useIds = batches.every((b) =>
-          b.ps.topic.topicId !== "" && b.ps.topic.topicId !== ZERO_UUID
-        );
-        if (!useIds) version = PRODUCE_TOPIC_IDS - 1;
-      }
+      version = versionForTopicIds(
+        version,
+        PRODUCE_TOPIC_IDS,
+        batches.map((b) => b.ps.topic.topicId),
+      );
+      useIds = version >= PRODUCE_TOPIC_IDS;
       res = await conn.request(Api.Produce, {
         transactionalId: o.transactionalId ?? null,
         acks: o.acks,
@@ -356,10 +355,10 @@ export class Sender {
     settleSending(b);
     if (b.done) return;
     const code = pr.errorCode;
-    if (code === 0) {
+    if (code === ErrorCode.NONE) {
       return this.#succeed(b, pr.baseOffset, Number(pr.logAppendTimeMs));
     }
-    if (code === MESSAGE_TOO_LARGE && b.count > 1 && this.#forced === undefined) {
+    if (code === ErrorCode.MESSAGE_TOO_LARGE && b.count > 1 && this.#forced === undefined) {
       return this.#split(b);
     }
     const info = errorCodeInfo(code);
@@ -375,7 +374,7 @@ export class Sender {
       if (info.refreshMetadata) this.#metadata.refreshSoon();
       return;
     }
-    if (code === DUPLICATE_SEQUENCE_NUMBER) {
+    if (code === ErrorCode.DUPLICATE_SEQUENCE_NUMBER) {
       // The broker has the batch but no longer its offset (as Java: success, offset unknown).
       return this.#succeed(b, -1n, -1);
     }
@@ -387,7 +386,7 @@ export class Sender {
   #partitionError(b: ProducerBatch, pr: ProduceResponsePartitionProduceResponse): Error {
     const code = pr.errorCode;
     const where = `${b.ps.topic.name}-${b.ps.partition}`;
-    if (code === PRODUCER_FENCED || code === INVALID_PRODUCER_EPOCH) {
+    if (code === ErrorCode.PRODUCER_FENCED || code === ErrorCode.INVALID_PRODUCER_EPOCH) {
       return new ProducerFencedError(this.#o.transactionalId, {
         cause: new ProtocolError(code, where),
       });

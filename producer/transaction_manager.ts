@@ -11,7 +11,6 @@ import type { Cluster } from "../cluster/cluster.ts";
 import { Api, type ApiDef } from "../protocol/apis.ts";
 import {
   ClosedError,
-  errorCode,
   KafkaError,
   ProtocolError,
   UnsupportedVersionError,
@@ -22,17 +21,8 @@ import { ProducerFencedError, TransactionStateError } from "./errors.ts";
 import type { Idempotence } from "./idempotence.ts";
 import type { ResolvedProducerOptions } from "./options.ts";
 import type { ConsumerGroupMetadata, TransactionOffset } from "./record.ts";
+import { ErrorCode } from "../protocol/error_codes.ts";
 
-const PRODUCER_FENCED = errorCode("PRODUCER_FENCED");
-const INVALID_PRODUCER_EPOCH = errorCode("INVALID_PRODUCER_EPOCH");
-const CONCURRENT_TRANSACTIONS = errorCode("CONCURRENT_TRANSACTIONS");
-const COORDINATOR_LOAD_IN_PROGRESS = errorCode("COORDINATOR_LOAD_IN_PROGRESS");
-const COORDINATOR_NOT_AVAILABLE = errorCode("COORDINATOR_NOT_AVAILABLE");
-const NOT_COORDINATOR = errorCode("NOT_COORDINATOR");
-const UNKNOWN_TOPIC_OR_PARTITION = errorCode("UNKNOWN_TOPIC_OR_PARTITION");
-const OPERATION_NOT_ATTEMPTED = errorCode("OPERATION_NOT_ATTEMPTED");
-const TRANSACTIONAL_ID_AUTHORIZATION_FAILED = errorCode("TRANSACTIONAL_ID_AUTHORIZATION_FAILED");
-const CLUSTER_AUTHORIZATION_FAILED = errorCode("CLUSTER_AUTHORIZATION_FAILED");
 /** AddPartitionsToTxn v3 is the last version a client sends (v4+ are broker to broker). */
 const ADD_PARTITIONS_CLIENT_MAX = 3;
 /** EndTxn v5+ belongs to transactions v2 (KIP-890, a new epoch per transaction); this is v1. */
@@ -71,8 +61,8 @@ function mustAbort(cause: Error | undefined): TransactionStateError {
 function isFatal(error: Error): boolean {
   return error instanceof ProducerFencedError || error instanceof UnsupportedVersionError ||
     (error instanceof ProtocolError &&
-      (error.code === TRANSACTIONAL_ID_AUTHORIZATION_FAILED ||
-        error.code === CLUSTER_AUTHORIZATION_FAILED));
+      (error.code === ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED ||
+        error.code === ErrorCode.CLUSTER_AUTHORIZATION_FAILED));
 }
 
 function byTopic<T>(items: Iterable<T>, topic: (item: T) => string): Map<string, T[]> {
@@ -304,7 +294,7 @@ export class TransactionManager {
     const broker = await this.#cluster.coordinator("transaction", txnId, signal);
     const conn = await this.#cluster.connectTo(broker, "default", signal);
     const version = Math.min(
-      conn.versionFor(Api.AddPartitionsToTxn as ApiDef<unknown, unknown>),
+      conn.versionFor(Api.AddPartitionsToTxn),
       ADD_PARTITIONS_CLIENT_MAX,
     );
     const topics = [...byTopic(batch, (ps) => ps.topic.name)].map(([name, list]) => ({
@@ -322,20 +312,21 @@ export class TransactionManager {
     for (const tr of res.resultsByTopicV3AndBelow) {
       for (const pr of tr.resultsByPartition) {
         const code = pr.partitionErrorCode;
-        if (code === 0) continue;
+        if (code === ErrorCode.NONE) continue;
         const e = new ProtocolError(code, `AddPartitionsToTxn ${tr.name}-${pr.partitionIndex}`);
-        if (code === PRODUCER_FENCED || code === INVALID_PRODUCER_EPOCH) {
+        if (code === ErrorCode.PRODUCER_FENCED || code === ErrorCode.INVALID_PRODUCER_EPOCH) {
           throw new ProducerFencedError(txnId, { cause: e });
         }
-        if (code === NOT_COORDINATOR || code === COORDINATOR_NOT_AVAILABLE) {
+        if (code === ErrorCode.NOT_COORDINATOR || code === ErrorCode.COORDINATOR_NOT_AVAILABLE) {
           this.#cluster.forgetCoordinator("transaction", txnId);
           retriable = e;
         } else if (
-          code === CONCURRENT_TRANSACTIONS || code === COORDINATOR_LOAD_IN_PROGRESS ||
-          code === UNKNOWN_TOPIC_OR_PARTITION
+          code === ErrorCode.CONCURRENT_TRANSACTIONS ||
+          code === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS ||
+          code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
         ) retriable = e;
         // OPERATION_NOT_ATTEMPTED is collateral: another partition's error stopped the batch.
-        else if (code !== OPERATION_NOT_ATTEMPTED) failed ??= e;
+        else if (code !== ErrorCode.OPERATION_NOT_ATTEMPTED) failed ??= e;
       }
     }
     if (failed) throw new TransactionStateError(failed.message, { abortable: true, cause: failed });
@@ -407,12 +398,18 @@ export class TransactionManager {
     }, { signal });
     for (const t of res.topics) {
       for (const p of t.partitions) {
-        if (p.errorCode === 0) continue;
+        if (p.errorCode === ErrorCode.NONE) continue;
         const e = new ProtocolError(p.errorCode, `TxnOffsetCommit ${t.name}-${p.partitionIndex}`);
-        if (p.errorCode === PRODUCER_FENCED || p.errorCode === INVALID_PRODUCER_EPOCH) {
+        if (
+          p.errorCode === ErrorCode.PRODUCER_FENCED ||
+          p.errorCode === ErrorCode.INVALID_PRODUCER_EPOCH
+        ) {
           throw new ProducerFencedError(this.id, { cause: e });
         }
-        if (p.errorCode === NOT_COORDINATOR || p.errorCode === COORDINATOR_NOT_AVAILABLE) {
+        if (
+          p.errorCode === ErrorCode.NOT_COORDINATOR ||
+          p.errorCode === ErrorCode.COORDINATOR_NOT_AVAILABLE
+        ) {
           this.#cluster.forgetCoordinator("group", group.groupId);
         }
         throw e;
@@ -508,15 +505,15 @@ export class TransactionManager {
     return await this.#cluster.retry(async (_attempt, signal) => {
       const broker = await this.#cluster.coordinator("transaction", txnId, signal);
       const conn = await this.#cluster.connectTo(broker, "default", signal);
-      let version = conn.versionFor(api as ApiDef<unknown, unknown>);
+      let version = conn.versionFor(api);
       if (options.maxVersion !== undefined) version = Math.min(version, options.maxVersion);
       const res = await conn.request(api, body, { signal, version });
       const code = res.errorCode;
-      if (code === 0) return res;
-      if (code === PRODUCER_FENCED || code === INVALID_PRODUCER_EPOCH) {
+      if (code === ErrorCode.NONE) return res;
+      if (code === ErrorCode.PRODUCER_FENCED || code === ErrorCode.INVALID_PRODUCER_EPOCH) {
         throw new ProducerFencedError(txnId, { cause: new ProtocolError(code, what) });
       }
-      if (code === NOT_COORDINATOR || code === COORDINATOR_NOT_AVAILABLE) {
+      if (code === ErrorCode.NOT_COORDINATOR || code === ErrorCode.COORDINATOR_NOT_AVAILABLE) {
         this.#cluster.forgetCoordinator("transaction", txnId);
       }
       throw new ProtocolError(code, `${what} for transactional id "${txnId}"`);

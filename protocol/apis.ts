@@ -30,12 +30,12 @@ import {
   type RequestHeader,
   writeResponseHeader,
 } from "./headers.ts";
+import { ErrorCode } from "./error_codes.ts";
 
 export { Api, type ApiRegistry } from "./messages/mod.ts";
 export * from "./api_def.ts";
 
 const API_VERSIONS_KEY = 18;
-const UNSUPPORTED_VERSION = 35;
 
 const byKey = new Map<number, AnyApiDef>();
 for (const api of Object.values(Api) as AnyApiDef[]) byKey.set(api.key, api);
@@ -151,7 +151,7 @@ export function decodeResponse<Req, Res>(
       } catch {
         throw e;
       }
-      if ((v0 as { errorCode?: number }).errorCode === UNSUPPORTED_VERSION) return v0;
+      if ((v0 as { errorCode?: number }).errorCode === ErrorCode.UNSUPPORTED_VERSION) return v0;
     }
     throw e;
   }

@@ -24,6 +24,7 @@ import { authenticate, type SaslOptions } from "./sasl_flow.ts";
 import { Writer } from "./writer.ts";
 import { defaultTransport, type Transport } from "../net/transport.ts";
 import { unrefTimer } from "../net/runtime.ts";
+import { ErrorCode } from "./error_codes.ts";
 
 /** The byte-stream a connection runs on: a transport's socket; tests pass fake sockets. */
 export interface Socket {
@@ -215,7 +216,7 @@ export class Connection {
    * The version to use for `api`: the highest both sides support.
    * Throws {@linkcode UnsupportedVersionError} naming the API when there is none.
    */
-  versionFor(api: ApiDef<unknown, unknown>): number {
+  versionFor(api: Pick<ApiDef<unknown, unknown>, "key" | "name">): number {
     const v = this.#versions.get(api.key);
     if (v === undefined) {
       throw new UnsupportedVersionError(api.name, {
@@ -242,7 +243,7 @@ export class Connection {
     options: RequestOptions = {},
   ): Promise<Res> {
     if (this.#closed) throw this.#closeError ?? new ClosedError(`connection to ${this.#broker}`);
-    const version = options.version ?? this.versionFor(api as ApiDef<unknown, unknown>);
+    const version = options.version ?? this.versionFor(api);
     if (this.#exclusive) await this.#exclusive;
     return await this.#send(api, version, body, options);
   }
@@ -278,7 +279,7 @@ export class Connection {
     const timeoutMs = options.timeoutMs ?? this.#requestTimeoutMs;
     return await new Promise<Res>((resolve, reject) => {
       const p: Pending = {
-        api: api as ApiDef<unknown, unknown>,
+        api,
         version,
         resolve: resolve as (v: unknown) => void,
         reject,
@@ -462,7 +463,7 @@ export class Connection {
       port,
       ...signal && { signal },
       request: (api, body) =>
-        this.#send(api, this.versionFor(api as ApiDef<unknown, unknown>), body, {
+        this.#send(api, this.versionFor(api), body, {
           ...signal && { signal },
         }),
     });
@@ -573,7 +574,7 @@ function connectFailure(
 ): Error {
   if (userSignal?.aborted) return abortReason(userSignal);
   if (e instanceof KafkaError && !(e instanceof ConnectionError && signal.aborted)) {
-    if (!(e instanceof ProtocolError) || e.code !== 0) return e;
+    if (!(e instanceof ProtocolError) || e.code !== ErrorCode.NONE) return e;
   }
   if (signal.aborted) {
     return new TimeoutError(`connecting to ${broker} timed out after ${timeoutMs} ms`, {

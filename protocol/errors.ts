@@ -5,7 +5,7 @@
  * @module
  */
 
-import { ERROR_CODE_ROWS } from "./error_codes.ts";
+import { ERROR_CODE_ROWS, ErrorCode } from "./error_codes.ts";
 
 /** Facts about one Kafka error code. */
 export interface ErrorCodeInfo {
@@ -266,7 +266,7 @@ export class ClosedError extends KafkaError {
  * ```
  */
 export function throwIfError(code: number, detail?: string, brokerMessage?: string | null): void {
-  if (code !== 0) throw new ProtocolError(code, detail, brokerMessage);
+  if (code !== ErrorCode.NONE) throw new ProtocolError(code, detail, brokerMessage);
 }
 
 /**

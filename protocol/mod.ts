@@ -15,6 +15,10 @@
 
 export * from "./errors.ts";
 export * from "./error_codes.ts";
+export * from "./error_sets.ts";
+export * from "./consumer_protocol.ts";
+export * from "./offset_fetch.ts";
+export * from "./topic_id_version.ts";
 export * from "./writer.ts";
 export * from "./reader.ts";
 export * from "./compression/mod.ts";

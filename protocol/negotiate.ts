@@ -8,6 +8,7 @@
 import { Api, type ApiDef } from "./apis.ts";
 import type { ApiVersionsResponse } from "./messages/api_versions.ts";
 import { KafkaError, ProtocolError } from "./errors.ts";
+import { ErrorCode } from "./error_codes.ts";
 
 /** API key to the version chosen for it on one connection. */
 export type VersionTable = Map<number, number>;
@@ -16,8 +17,6 @@ export type VersionTable = Map<number, number>;
 export const CLIENT_SOFTWARE_NAME = "denokafka";
 /** The client version reported to brokers (KIP-511). */
 export const CLIENT_SOFTWARE_VERSION = "0.1.0";
-
-const UNSUPPORTED_VERSION = 35;
 
 /** Sends one request at a given version on the connection being negotiated. */
 export type VersionedSendFn = <Req, Res>(
@@ -47,14 +46,16 @@ export async function negotiateVersions(
       clientSoftwareName: CLIENT_SOFTWARE_NAME,
       clientSoftwareVersion: CLIENT_SOFTWARE_VERSION,
     }) as ApiVersionsResponse;
-    if (res.errorCode === UNSUPPORTED_VERSION) {
+    if (res.errorCode === ErrorCode.UNSUPPORTED_VERSION) {
       const own = res.apiKeys.find((k) => k.apiKey === Api.ApiVersions.key);
       const next = own ? Math.min(own.maxVersion, Api.ApiVersions.maxVersion) : 0;
       if (next >= version) break;
       version = next;
       continue;
     }
-    if (res.errorCode !== 0) throw new ProtocolError(res.errorCode, `ApiVersions from ${broker}`);
+    if (res.errorCode !== ErrorCode.NONE) {
+      throw new ProtocolError(res.errorCode, `ApiVersions from ${broker}`);
+    }
     return chooseVersions(res.apiKeys);
   }
   throw new KafkaError(`ApiVersions negotiation with ${broker} did not converge`);
@@ -76,7 +77,7 @@ export function chooseVersions(
 ): VersionTable {
   const table: VersionTable = new Map();
   const byKey = new Map<number, ApiDef<unknown, unknown>>();
-  for (const api of Object.values(Api) as ApiDef<unknown, unknown>[]) byKey.set(api.key, api);
+  for (const api of Object.values(Api)) byKey.set(api.key, api);
   for (const r of brokerRanges) {
     const api = byKey.get(r.apiKey);
     if (!api) continue;

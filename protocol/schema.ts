@@ -93,10 +93,10 @@ export interface FieldSchema {
 export interface MessageSchema {
   /** Kafka's name, e.g. `MetadataRequest`. */
   readonly name: string;
-  /** The API key. */
+  /** The API key; -1 for a data format (bytes carried inside another message). */
   readonly apiKey: number;
-  /** Whether this is the request or the response of its API. */
-  readonly type: "request" | "response";
+  /** Whether this is the request or the response of its API, or a data format. */
+  readonly type: "request" | "response" | "data";
   /** The versions that exist. */
   readonly validVersions: string;
   /** The flexible versions (compact encodings and tagged fields). */

@@ -345,6 +345,7 @@ export * from "./describe_transactions.ts";
 export * from "./list_transactions.ts";
 export * from "./consumer_group_heartbeat.ts";
 export * from "./consumer_group_describe.ts";
+export * from "./consumer_protocol.ts";
 
 /**
  * The type of {@linkcode Api}: one typed {@linkcode ApiDef} per API.

@@ -8,6 +8,7 @@
 
 import { AuthenticationError, KafkaError, ProtocolError } from "../errors.ts";
 import type { SaslContext, SaslMechanism } from "./mechanism.ts";
+import { ErrorCode } from "../error_codes.ts";
 
 /** The fields of a SaslAuthenticate response the exchange needs. */
 export interface SaslAuthenticateReply {
@@ -43,9 +44,6 @@ export interface SaslOutcome {
 /** SaslAuthenticate round trips allowed before an exchange is deemed to loop forever. */
 const MAX_ROUND_TRIPS = 16;
 
-const UNSUPPORTED_SASL_MECHANISM = 33;
-const ILLEGAL_SASL_STATE = 34;
-
 /**
  * Checks a SaslHandshake response for the mechanism the client asked for, turning a refusal
  * into an {@linkcode AuthenticationError} that lists what the broker offers.
@@ -67,16 +65,16 @@ export function checkSaslHandshake(
   errorCode: number,
   enabledMechanisms: readonly string[],
 ): void {
-  if (errorCode === 0) return;
+  if (errorCode === ErrorCode.NONE) return;
   const cause = new ProtocolError(errorCode);
-  if (errorCode === UNSUPPORTED_SASL_MECHANISM) {
+  if (errorCode === ErrorCode.UNSUPPORTED_SASL_MECHANISM) {
     const offered = enabledMechanisms.length === 0 ? "none" : enabledMechanisms.join(", ");
     throw new AuthenticationError(
       `SASL mechanism ${mechanism} is not enabled on the broker; it offers: ${offered}`,
       { cause },
     );
   }
-  if (errorCode === ILLEGAL_SASL_STATE) {
+  if (errorCode === ErrorCode.ILLEGAL_SASL_STATE) {
     throw new AuthenticationError(`SaslHandshake for ${mechanism}: illegal SASL state`, {
       cause,
     });
@@ -123,7 +121,7 @@ export async function authenticateSasl(
     }
     signal?.throwIfAborted();
     const reply = await authenticate(out);
-    if (reply.errorCode !== 0) {
+    if (reply.errorCode !== ErrorCode.NONE) {
       const brokerMessage = reply.errorMessage ?? null;
       const cause = new ProtocolError(reply.errorCode, undefined, brokerMessage);
       const parts = [`${name}: authentication failed`];

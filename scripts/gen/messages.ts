@@ -1,7 +1,9 @@
 /**
  * Writes protocol/messages/*.ts from the message specs inside the pinned kafka-clients jar
  * (`common/message/*.json`): one declarative schema per request and response covering every
- * version, the TypeScript interfaces of their values, and the typed `Api` registry.
+ * version, the TypeScript interfaces of their values, and the typed `Api` registry; and the
+ * same for the data formats carried inside other messages (the consumer protocol's
+ * subscription and assignment, in JoinGroup and SyncGroup bytes).
  *
  * Only facts are taken from the specs (names, types, versions, tags, defaults); their prose
  * ("about" texts and comments) is dropped. Output is formatted with `deno fmt`, so running the
@@ -63,6 +65,16 @@ const APIS = [
   "ConsumerGroupHeartbeat",
   "ConsumerGroupDescribe",
 ];
+
+/**
+ * Data formats (specs of `"type": "data"`, no API key) carried as bytes inside messages, by the
+ * file they go to. The consumer protocol's two formats are what JoinGroup's protocol metadata
+ * and SyncGroup's assignment hold for a classic consumer group; Java decodes them with the
+ * classes generated from these same specs, so the bytes match by construction.
+ */
+const DATA: Record<string, readonly string[]> = {
+  consumer_protocol: ["ConsumerProtocolSubscription", "ConsumerProtocolAssignment"],
+};
 
 const PRIMITIVES = new Set([
   "int8",
@@ -168,8 +180,8 @@ interface SpecField {
 }
 
 interface Spec {
-  apiKey: number;
-  type: "request" | "response";
+  apiKey?: number;
+  type: "request" | "response" | "data";
   name: string;
   validVersions: string;
   flexibleVersions: string;
@@ -394,8 +406,9 @@ class MessageEmitter {
     const s = this.#spec;
     const codecFn = this.#request ? "encoderFor" : "decoderFor";
     const v = this.#valid.max;
+    const key = s.apiKey === undefined ? "a data format, no API key" : `API key ${s.apiKey}`;
     return `${commons}/**
- * The schema of ${s.name} (API key ${s.apiKey}), versions ${s.validVersions}, flexible ${s.flexibleVersions}.
+ * The schema of ${s.name} (${key}), versions ${s.validVersions}, flexible ${s.flexibleVersions}.
  *
  * @example
  * \`\`\`ts
@@ -406,7 +419,7 @@ class MessageEmitter {
  */
 export const ${this.schemaName}: MessageSchema = {
   name: ${JSON.stringify(s.name)},
-  apiKey: ${s.apiKey},
+  apiKey: ${s.apiKey ?? -1},
   type: ${JSON.stringify(s.type)},
   validVersions: ${JSON.stringify(s.validVersions)},
   flexibleVersions: ${JSON.stringify(s.flexibleVersions)},
@@ -514,9 +527,15 @@ ${top}
     const s = this.#spec;
     const v = this.#valid.max;
     const apiRef = `Api.${this.#api}`;
-    const what = `The ${this.#api} ${s.type} (API key ${s.apiKey}), versions ${s.validVersions}, ` +
-      `flexible ${s.flexibleVersions}.`;
-    const example = this.#request
+    const what = s.type === "data"
+      ? `The ${s.name} data format (no API key), versions ${s.validVersions}, flexible ${s.flexibleVersions}.`
+      : `The ${this.#api} ${s.type} (API key ${s.apiKey}), versions ${s.validVersions}, ` +
+        `flexible ${s.flexibleVersions}.`;
+    const example = s.type === "data"
+      ? ` * import { ${this.schemaName}, decoderFor, type ${s.name} } from "@denokafka/kafka/protocol";
+ * const read = decoderFor<${s.name}>(${this.schemaName}, ${v});
+ * console.log(typeof read); // function`
+      : this.#request
       ? ` * import { Api, encodeRequestFrame, type ${s.name} } from "@denokafka/kafka/protocol";
  * const body: ${s.name} = ${this.#minimal(s.fields, this.#valid)};
  * const frame = encodeRequestFrame(${apiRef}, ${v}, 1, "my-app", body);
@@ -559,6 +578,7 @@ interface Generated {
 
 async function generate(jar: string, kafkaVersion: string): Promise<Generated[]> {
   const names = new Set(APIS.flatMap((a) => [`${a}Request`, `${a}Response`]));
+  for (const list of Object.values(DATA)) for (const n of list) names.add(n);
   const entries = await readZipEntries(jar, (n) => {
     const m = /^common\/message\/(\w+)\.json$/.exec(n);
     return m !== null && names.has(m[1]!);
@@ -583,7 +603,10 @@ async function generate(jar: string, kafkaVersion: string): Promise<Generated[]>
     const req = specs.get(`${api}Request`);
     const res = specs.get(`${api}Response`);
     if (req === undefined || res === undefined) throw new Error(`no spec for ${api} in ${jar}`);
-    if (req.validVersions !== res.validVersions || req.apiKey !== res.apiKey) {
+    if (
+      req.apiKey === undefined || req.validVersions !== res.validVersions ||
+      req.apiKey !== res.apiKey
+    ) {
       throw new Error(`${api}: request and response disagree on key or versions`);
     }
     const reqE = new MessageEmitter(req, api);
@@ -599,6 +622,28 @@ async function generate(jar: string, kafkaVersion: string): Promise<Generated[]>
       reqE.typesSource() + "\n" + resE.typesSource() + "\n" + schemas;
     files.push({ path: `protocol/messages/${file}.ts`, text });
     rows.push({ api, key: req.apiKey, file, req: reqE, res: resE });
+  }
+  const dataFiles: string[] = [];
+  for (const [file, list] of Object.entries(DATA)) {
+    const emitters = list.map((n) => {
+      const spec = specs.get(n);
+      if (spec === undefined || spec.type !== "data") {
+        throw new Error(`no data spec ${n} in ${jar}`);
+      }
+      return new MessageEmitter(spec, n);
+    });
+    const schemas = emitters.map((e) => e.schemaSource()).join("\n");
+    const needed = schemas.includes("FieldSchema[]")
+      ? "FieldSchema, MessageSchema"
+      : "MessageSchema";
+    const text = header +
+      `/**\n * Data formats carried as bytes inside messages: ${
+        list.join(", ")
+      }.\n *\n * @module\n */\n\n` +
+      `import type { ${needed} } from "../schema.ts";\n\n` +
+      emitters.map((e) => e.typesSource()).join("\n") + "\n" + schemas;
+    files.push({ path: `protocol/messages/${file}.ts`, text });
+    dataFiles.push(file);
   }
   rows.sort((a, b) => a.key - b.key);
   const imports = rows.map((r) =>
@@ -620,6 +665,7 @@ import { type ApiDef, defineApi } from "../api_def.ts";
 ${imports}
 
 ${rows.map((r) => `export * from "./${r.file}.ts";`).join("\n")}
+${dataFiles.map((f) => `export * from "./${f}.ts";`).join("\n")}
 
 /**
  * The type of {@linkcode Api}: one typed {@linkcode ApiDef} per API.

@@ -1,0 +1,106 @@
+/**
+ * The fetcher's handling of fetch-level errors against a scripted cluster
+ * (tests/helpers/fake_cluster.ts): a broker that drops the incremental fetch session
+ * (KIP-227) or fails a whole Fetch. These need a broker restart or a session cache eviction to
+ * happen for real; protocol behaviour itself is proven in tests/integration/consumer_*.
+ */
+
+import assert from "node:assert/strict";
+import { ByteBudget } from "../../consumer/budget.ts";
+import { Fetcher, type FetcherHost } from "../../consumer/fetcher.ts";
+import { resolveConsumerOptions } from "../../consumer/options.ts";
+import { PartitionState } from "../../consumer/partition_state.ts";
+import { ErrorCode } from "../../protocol/error_codes.ts";
+import type { FetchRequest } from "../../protocol/messages/mod.ts";
+import { FakeCluster, type FakeRequest } from "../helpers/fake_cluster.ts";
+import { until } from "../helpers/wait.ts";
+
+const BACKOFF_5S = { initialBackoffMs: 5_000, maxBackoffMs: 5_000, jitter: 0 };
+
+/** A fetcher over one ready partition of `t`, led by node 1; what the host is told is kept. */
+async function setup(cluster: FakeCluster) {
+  cluster.addTopic("t", 1);
+  await cluster.refreshMetadata(["t"]);
+  const ps = new PartitionState("t", 0);
+  ps.phase = "ready";
+  ps.leader = 1;
+  ps.leaderEpoch = 0;
+  ps.fetchOffset = 0n;
+  // A broker failure or a partition error asks for a lookup (resolve) or evicts: counted here.
+  const told = { failed: [] as unknown[], resolves: 0, evictions: 0 };
+  const host: FetcherHost = {
+    partitions: () => [ps],
+    partition: (topic, partition) => topic === "t" && partition === 0 ? ps : undefined,
+    decodeReserve: 0,
+    addChunk: () => {},
+    evict: () => void told.evictions++,
+    truncated: () => {},
+    resolve: () => void told.resolves++,
+    fail: (e) => void told.failed.push(e),
+  };
+  const options = resolveConsumerOptions({ brokers: ["fake-1:9001"], fetchMaxWaitMs: 10 });
+  const fetcher = new Fetcher(cluster, options, new ByteBudget(64 * 1024 * 1024), host);
+  return { fetcher, told };
+}
+
+/**
+ * A Fetch answer: a session id and a top-level error code, no records; like a broker with
+ * nothing to return, after the request's `maxWaitMs`.
+ */
+function fetchAnswer(sessionId: number, errorCode: number = ErrorCode.NONE) {
+  return async (req: FakeRequest) => {
+    await new Promise((r) => setTimeout(r, (req.body as FetchRequest).maxWaitMs));
+    return { errorCode, sessionId, responses: [], throttleTimeMs: 0 };
+  };
+}
+
+function sessionOf(req: FakeRequest): [number, number] {
+  const body = req.body as FetchRequest;
+  return [body.sessionId ?? 0, body.sessionEpoch ?? -1];
+}
+
+Deno.test("fetcher: FETCH_SESSION_ID_NOT_FOUND starts a new full session at once, no failure", async () => {
+  // A long backoff, so that "at once" is told apart from "after a backoff".
+  await using cluster = new FakeCluster(1, { retry: BACKOFF_5S });
+  const { fetcher, told } = await setup(cluster);
+  cluster.on("Fetch", fetchAnswer(77));
+  cluster.once("Fetch", fetchAnswer(77)); // full fetch: session 77 created
+  cluster.once("Fetch", fetchAnswer(0, ErrorCode.FETCH_SESSION_ID_NOT_FOUND)); // broker lost it
+  fetcher.wake();
+  await until(
+    "four fetches",
+    () => Promise.resolve(cluster.seen("Fetch").length >= 4 || undefined),
+    10_000,
+    5,
+  );
+  await fetcher.close();
+  const sessions = cluster.seen("Fetch").slice(0, 4).map(sessionOf);
+  // New session (0, 0); incremental (77, 1); the broker forgot it: new full session (0, 0).
+  assert.deepEqual(sessions, [[0, 0], [77, 1], [0, 0], [77, 1]]);
+  assert.deepEqual(told, { failed: [], resolves: 0, evictions: 0 });
+  const fetches = cluster.seen("Fetch");
+  const gap = fetches[2]!.at - fetches[1]!.at;
+  assert.ok(gap < 2_500, `${gap} ms between the lost session and the new one`);
+});
+
+Deno.test("fetcher: a Fetch failing as a whole backs off, drops the session and fetches again", async () => {
+  await using cluster = new FakeCluster(1, { retry: { initialBackoffMs: 400, jitter: 0 } });
+  const { fetcher, told } = await setup(cluster);
+  cluster.on("Fetch", fetchAnswer(5));
+  cluster.once("Fetch", fetchAnswer(5));
+  cluster.once("Fetch", fetchAnswer(0, ErrorCode.UNKNOWN_SERVER_ERROR));
+  fetcher.wake();
+  await until(
+    "three fetches",
+    () => Promise.resolve(cluster.seen("Fetch").length >= 3 || undefined),
+    10_000,
+    5,
+  );
+  await fetcher.close();
+  assert.deepEqual(cluster.seen("Fetch").slice(0, 3).map(sessionOf), [[0, 0], [5, 1], [0, 0]]);
+  // Not the consumer's end: the stream goes on, after the first backoff (400 ms, no jitter).
+  assert.deepEqual(told.failed, []);
+  const fetches = cluster.seen("Fetch");
+  const gap = fetches[2]!.at - fetches[1]!.at;
+  assert.ok(gap >= 400, `${gap} ms between the failed fetch and the next`);
+});
