@@ -18,7 +18,9 @@ import {
   TimeoutError,
   UnsupportedVersionError,
 } from "./errors.ts";
+import { clipToDeadline } from "./deadline.ts";
 import { FrameReader } from "./frame_reader.ts";
+import { probeListener } from "./listener_probe.ts";
 import { type Logger, silentLogger } from "./logger.ts";
 import { negotiateVersions, type VersionTable } from "./negotiate.ts";
 import { authenticate, type SaslOptions } from "./sasl_flow.ts";
@@ -141,15 +143,21 @@ export class Connection {
   readonly #closeListeners: Array<(error: KafkaError | undefined) => void> = [];
   #reauthTimer: ReturnType<typeof setTimeout> | undefined;
   #sasl: SaslOptions | undefined;
+  readonly #opts: ConnectionOptions;
+  /** Responses received: 1 means only ApiVersions (see #diagnoseClose). */
+  #answered = 0;
 
   private constructor(socket: Socket, opts: ConnectionOptions) {
+    this.#opts = opts;
     this.#socket = socket;
     this.#broker = `${opts.host}:${opts.port}`;
     this.#clientId = opts.clientId ?? "denokafka";
     this.#requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
     this.#maxInFlight = Math.max(1, opts.maxInFlight ?? 5);
     this.#logger = opts.logger ?? silentLogger;
-    this.#frames = new FrameReader(socket, opts.maxFrameBytes ?? DEFAULT_MAX_FRAME);
+    this.#frames = new FrameReader(socket, opts.maxFrameBytes ?? DEFAULT_MAX_FRAME, {
+      peer: this.#broker,
+    });
     this.#sasl = opts.sasl;
     this.#readLoop = this.#runReadLoop();
   }
@@ -270,7 +278,8 @@ export class Connection {
       await this.#enqueueWrite(frame);
       return undefined as Res;
     }
-    const timeoutMs = options.timeoutMs ?? this.#requestTimeoutMs;
+    // A request never waits past the deadline its caller's signal carries.
+    const timeoutMs = clipToDeadline(options.timeoutMs ?? this.#requestTimeoutMs, signal);
     return await new Promise<Res>((resolve, reject) => {
       const p: Pending = {
         api: api as ApiDef<unknown, unknown>,
@@ -377,8 +386,9 @@ export class Connection {
       while (true) {
         const frame = await this.#frames.next();
         if (frame === null) {
+          const hint = await this.#diagnoseClose();
           this.#fail(
-            new ConnectionError(`connection to ${this.#broker} closed by the broker`, {
+            hint ?? new ConnectionError(`connection to ${this.#broker} closed by the broker`, {
               broker: this.#broker,
             }),
           );
@@ -407,6 +417,7 @@ export class Connection {
       throw new DecodeError(`response with unknown correlation id ${correlationId}`);
     }
     this.#pending.delete(correlationId);
+    this.#answered++;
     if (p.abandoned) return; // a timed-out or aborted request's late reply
     this.#settle(p);
     this.#releaseSlot();
@@ -424,6 +435,31 @@ export class Connection {
       return;
     }
     p.resolve(body);
+  }
+
+  /**
+   * Why the broker hung up, when that is a misconfiguration rather than a failure: a SASL
+   * listener answers ApiVersions to anyone (KIP-43) and then closes the connection on the
+   * first other request of a client that did not authenticate. A probe that asks for an
+   * unknown mechanism tells such a listener from a broker that merely died (which retrying
+   * may cure), and names the mechanisms it enables.
+   */
+  async #diagnoseClose(): Promise<KafkaError | undefined> {
+    if (this.#sasl || this.#answered !== 1 || this.#pending.size === 0 || this.#closed) {
+      return undefined;
+    }
+    const o = this.#opts;
+    const tls = o.tls === true ? {} : o.tls || undefined;
+    const probe = await probeListener(
+      () => (o.socketFactory ?? openSocket)({ host: o.host, port: o.port, ...tls && { tls } }),
+      Math.min(2_000, o.connectTimeoutMs ?? 10_000),
+    );
+    if (probe?.saslMechanisms === undefined) return undefined;
+    const offered = probe.saslMechanisms.join(", ") || "none";
+    return new AuthenticationError(
+      `${this.#broker} requires SASL authentication and closed the connection: set the sasl ` +
+        `option (the broker enables: ${offered})`,
+    );
   }
 
   /** Runs `fn` with no other request in flight (used by re-authentication, KIP-368). */
@@ -579,11 +615,27 @@ async function openSocket(
     await conn.handshake();
   } catch (e) {
     conn.close();
+    if (e instanceof Deno.errors.ConnectionRefused) throw e;
+    // A broker that hangs up on a ClientHello may be a plaintext listener (Kafka reads the
+    // record header as an absurd frame size and closes): ask it in plaintext.
+    const brokenOff = e instanceof Deno.errors.UnexpectedEof ||
+      e instanceof Deno.errors.ConnectionReset || e instanceof Deno.errors.ConnectionAborted ||
+      (e instanceof Deno.errors.InvalidData && !/certificate/i.test(errorText(e)));
+    if (brokenOff) {
+      const plain = await probeListener(() => openSocket({ host, port }), 2_000);
+      if (plain?.kafka) {
+        throw new AuthenticationError(
+          `TLS handshake with ${host}:${port} failed: the broker does not speak TLS here ` +
+            `(it answers plaintext Kafka): remove the tls option or use the broker's TLS port`,
+          { cause: e },
+        );
+      }
+      if (!(e instanceof Deno.errors.UnexpectedEof || e instanceof Deno.errors.InvalidData)) {
+        throw e; // a reset: a network failure, retriable
+      }
+    }
     // A certificate the client cannot trust will not become trustworthy on retry: like
     // Java's SslAuthenticationException, this is an authentication failure, not retriable.
-    if (e instanceof Deno.errors.ConnectionRefused || e instanceof Deno.errors.ConnectionReset) {
-      throw e;
-    }
     throw new AuthenticationError(`TLS handshake with ${host}:${port} failed: ${errorText(e)}`, {
       cause: e,
     });
@@ -599,6 +651,14 @@ function connectFailure(
   timeoutMs: number,
 ): Error {
   if (userSignal?.aborted) return abortReason(userSignal);
+  // Waiting will not grant a permission: say which flag is missing, and do not retry.
+  if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
+    return new ConnectionError(
+      `no permission to connect to ${broker}: run Deno with --allow-net=${broker} ` +
+        `(or a wider --allow-net) (${errorText(e)})`,
+      { broker, cause: e, retriable: false },
+    );
+  }
   if (e instanceof KafkaError && !(e instanceof ConnectionError && signal.aborted)) {
     if (!(e instanceof ProtocolError) || e.code !== 0) return e;
   }
