@@ -4,9 +4,11 @@
  * a plaintext connection the broker closed on its first request after ApiVersions (which a
  * SASL listener answers before authentication, KIP-43).
  *
- * The probe sends ApiVersions v0 and then SaslHandshake v1 with an empty mechanism name: a
- * SASL listener answers UNSUPPORTED_SASL_MECHANISM with the mechanisms it enables; any other
- * listener refuses the handshake (ILLEGAL_SASL_STATE) or hangs up.
+ * The probe sends ApiVersions v0 and then SaslHandshake v1 for PLAIN: a SASL listener answers
+ * with the mechanisms it enables (with NONE when PLAIN is one of them, else with
+ * UNSUPPORTED_SASL_MECHANISM, which a broker sends only after its failed-authentication
+ * delay, hence PLAIN); any other listener refuses the handshake (ILLEGAL_SASL_STATE) or hangs
+ * up. The probe never authenticates: it closes the socket after the handshake.
  *
  * @module
  */
@@ -24,8 +26,8 @@ export interface ListenerProbe {
 }
 
 const UNSUPPORTED_SASL_MECHANISM = 33;
-/** No real mechanism has this name: the broker answers with the list it enables. */
-const NO_MECHANISM = "";
+/** The most widely enabled mechanism: asking for it is answered at once when it is. */
+const PROBE_MECHANISM = "PLAIN";
 
 /**
  * Probes a listener over the socket `open` gives, within `timeoutMs`; `undefined` when it did
@@ -67,11 +69,14 @@ export async function probeListener(
     if (versions === undefined) return undefined;
     let hs: { errorCode: number; mechanisms: string[] } | undefined;
     try {
-      hs = await ask(Api.SaslHandshake, 1, 2, { mechanism: NO_MECHANISM });
+      hs = await ask(Api.SaslHandshake, 1, 2, { mechanism: PROBE_MECHANISM });
     } catch {
       hs = undefined; // hung up or refused: not a SASL listener
     }
-    const sasl = hs?.errorCode === UNSUPPORTED_SASL_MECHANISM ? hs.mechanisms : undefined;
+    const sasl =
+      hs !== undefined && (hs.errorCode === 0 || hs.errorCode === UNSUPPORTED_SASL_MECHANISM)
+        ? hs.mechanisms
+        : undefined;
     return { kafka: true, saslMechanisms: sasl };
   })().catch(() => undefined);
   try {

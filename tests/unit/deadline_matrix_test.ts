@@ -82,6 +82,7 @@ for (const condition of CONDITIONS) {
       const { results, lagMs } = await runCells(
         { brokers: [address], ...condition.tls && { tls: true } },
         DEADLINE_MS,
+        condition.expect,
       );
       console.log(describeResults(condition.name, results, lagMs));
       assert.equal(results.length, CELL_COUNT);
