@@ -153,6 +153,7 @@ export async function withRetry<T>(
         throw expired(signal, options.signal, e, last, attempt, what, deadlineMs);
       }
       // A timer can fire late on a busy machine: no attempt starts after the deadline.
+      deadline.expireIfDue();
       if (deadline.remainingMs <= 0) {
         throw expired(signal, options.signal, e, last, attempt, what, deadlineMs);
       }

@@ -13,6 +13,8 @@ import { abortReason, TimeoutError } from "./errors.ts";
 
 /** Absolute deadlines (epoch ms) of the signals made by {@linkcode Deadline}. */
 const DEADLINES = new WeakMap<AbortSignal, number>();
+/** For those signals: aborts them now with their TimeoutError (a timer that fires late). */
+const EXPIRE = new WeakMap<AbortSignal, () => void>();
 
 /**
  * The absolute time (epoch ms) by which work under `signal` must end: the deadline it carries,
@@ -104,11 +106,18 @@ export class Deadline implements Disposable {
     const controller = new AbortController();
     const timeoutMs = options.timeoutMs!;
     const what = options.what ?? "operation";
-    this.#timer = setTimeout(() => {
-      controller.abort(new TimeoutError(`${what} timed out after ${timeoutMs} ms`, { timeoutMs }));
-    }, Math.max(0, own - now));
+    const expire = () => {
+      clearTimeout(this.#timer);
+      if (!controller.signal.aborted) {
+        controller.abort(
+          new TimeoutError(`${what} timed out after ${timeoutMs} ms`, { timeoutMs }),
+        );
+      }
+    };
+    this.#timer = setTimeout(expire, Math.max(0, own - now));
     this.signal = parent ? AbortSignal.any([parent, controller.signal]) : controller.signal;
     DEADLINES.set(this.signal, this.at);
+    EXPIRE.set(this.signal, expire);
   }
 
   /** Milliseconds left, never below 0. */
@@ -119,6 +128,16 @@ export class Deadline implements Disposable {
   /** Whether the deadline passed (or the caller aborted). */
   get expired(): boolean {
     return this.signal.aborted;
+  }
+
+  /**
+   * Once the deadline has passed, aborts the signal now (with its TimeoutError) even if the
+   * timer has not fired yet: a busy machine runs timers late, and whoever notices the time
+   * first should see the same reason as everyone else.
+   */
+  expireIfDue(): void {
+    if (this.signal.aborted || Date.now() < this.at) return;
+    EXPIRE.get(this.signal)?.();
   }
 
   /** Throws the abort reason (TimeoutError, or the caller's reason) once expired. */
@@ -163,5 +182,7 @@ export function carryDeadline(signal: AbortSignal, at: number): AbortSignal {
 export function anySignal(signal: AbortSignal | undefined, extra: AbortSignal): AbortSignal {
   if (signal === undefined) return extra;
   const both = AbortSignal.any([signal, extra]);
+  const expire = EXPIRE.get(signal);
+  if (expire) EXPIRE.set(both, expire);
   return carryDeadline(both, Math.min(deadlineOf(signal), deadlineOf(extra)));
 }
