@@ -82,6 +82,7 @@ export class ProducerMetadata {
     });
     const closed = this.#signal;
     let lastError: unknown;
+    let lastCode: number | undefined;
     for (let attempt = 1; !closed.aborted; attempt++) {
       let code: number | undefined;
       let error: unknown;
@@ -91,6 +92,7 @@ export class ProducerMetadata {
           signal: deadline.signal,
         });
         code = errors.get(t.name);
+        lastCode = code;
       } catch (e) {
         error = e;
         // The deadline's bare abort explains nothing: keep what failed before it.
@@ -113,11 +115,13 @@ export class ProducerMetadata {
         return this.#fail(t, error as Error);
       }
       if (deadline.expired || waited >= limitMs) {
-        const missing = code === undefined || code === 0 || code === UNKNOWN_TOPIC_OR_PARTITION;
+        // The broker's last word on the topic, if the deadline cut the last refresh short.
+        const c = code ?? lastCode;
+        const missing = c === undefined || c === 0 || c === UNKNOWN_TOPIC_OR_PARTITION;
         const why = lastError ?? error;
         const e = !missing
-          ? new ProtocolError(code!, `topic "${t.name}" after ${waited} ms`)
-          : why === undefined
+          ? new ProtocolError(c!, `topic "${t.name}" after ${waited} ms`)
+          : why === undefined || c === UNKNOWN_TOPIC_OR_PARTITION
           ? new UnknownTopicError(t.name, waited)
           : new TimeoutError(
             `no metadata for topic "${t.name}" after ${waited} ms (the earliest of maxBlockMs ` +

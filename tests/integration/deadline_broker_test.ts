@@ -6,6 +6,8 @@
 // operation × source matrix as tests/unit/deadline_matrix_test.ts (fake servers).
 import assert from "node:assert/strict";
 import { Admin } from "../../admin/mod.ts";
+import { Consumer } from "../../consumer/mod.ts";
+import { Producer } from "../../producer/mod.ts";
 import type { ClientOptions } from "../../cluster/options.ts";
 import { AuthenticationError, ConnectionError, TimeoutError } from "../../protocol/errors.ts";
 import { broker } from "../helpers/broker.ts";
@@ -167,9 +169,24 @@ Deno.test({
   async fn(t) {
     const brokers = b.bootstrap("PLAINTEXT");
     const id = b.nodeIds[0]!;
-    // A client that was talking to the broker when it stopped.
+    // Clients that were talking to the broker when it stopped: an admin, and a group member.
     await using warm = new Admin({ brokers, retry: { deadlineMs: 60_000 } });
-    await warm.listTopics();
+    const topic = `deadline-${crypto.randomUUID().slice(0, 8)}`;
+    await warm.createTopic(topic, { numPartitions: 1, replicationFactor: 1 });
+    {
+      await using p = new Producer({ brokers });
+      await p.send({ topic, value: "x" });
+    }
+    const member = new Consumer({
+      brokers,
+      groupId: `g-${topic}`,
+      topics: [topic],
+      autoOffsetReset: "earliest",
+      retry: { deadlineMs: DEADLINE_MS },
+    });
+    const reader = member.getReader();
+    assert.equal((await reader.read()).done, false);
+    reader.releaseLock();
     await b.stopNode(id);
     try {
       const start = performance.now();
@@ -181,6 +198,13 @@ Deno.test({
         ms >= DEADLINE_MS - 50 && ms <= DEADLINE_MS + tolerance(DEADLINE_MS) + 500,
         `${ms}`,
       );
+      // Closing commits what was read and leaves the group: with the broker gone, that ends
+      // by the client's retry.deadlineMs.
+      const closing = performance.now();
+      await member.close();
+      const closeMs = Math.round(performance.now() - closing);
+      console.log(`  group member: close × retry.deadlineMs: ${closeMs} ms`);
+      assert.ok(closeMs <= DEADLINE_MS + tolerance(DEADLINE_MS) + 500, `close took ${closeMs} ms`);
       await matrix(t, "broker stopped", { brokers }, { kind: "deadline" });
     } finally {
       await b.startNode(id);
