@@ -303,9 +303,10 @@ export class Cluster {
   ): Promise<TopicErrors> {
     this.#checkOpen();
     const current = this.#refresh;
-    // A refresh in flight that covers these topics answers this call too.
+    // A refresh in flight that covers these topics answers this call too (unless every caller
+    // of it gave up, which stops it).
     if (
-      current && !options.allowAutoCreate &&
+      current && !current.stopped && !options.allowAutoCreate &&
       (current.topics === null || (topics !== null && topics.every((t) => current.topics!.has(t))))
     ) {
       return current.join(options.signal);
@@ -607,6 +608,11 @@ class SharedRefresh {
   ) {
     this.topics = topics;
     this.run = fetch(AbortSignal.any([this.#stop.signal, closing]));
+  }
+
+  /** Whether it was stopped because every caller gave up. */
+  get stopped(): boolean {
+    return this.#stop.signal.aborted;
   }
 
   /** Waits for the shared result under `signal`. */
