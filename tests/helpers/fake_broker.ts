@@ -19,6 +19,8 @@ export type FakeBrokerMode =
   | "truncated"
   /** Answers ApiVersions, then hangs up on the next request without answering it. */
   | "dying"
+  /** Answers ApiVersions, then never answers anything else (requests time out). */
+  | "stalled"
   /** Like a SASL listener: answers ApiVersions and SaslHandshake, hangs up on anything else. */
   | "sasl"
   /** Like a TLS listener reached in plaintext: answers with a TLS alert record and hangs up. */
@@ -188,6 +190,8 @@ async function serve(conn: Deno.Conn, mode: FakeBrokerMode): Promise<void> {
       );
       continue;
     }
+    // Keep the connection, answer nothing more.
+    if (mode === "stalled") continue;
     // "dying", "sasl" (an unauthenticated request), "unsupported": hang up unanswered.
     return;
   }

@@ -38,6 +38,8 @@ const CONDITIONS: readonly Condition[] = [
   { name: "truncated frame", fake: "truncated", expect: { kind: "deadline" } },
   // Answers ApiVersions, then hangs up mid-request (and does not answer a SASL probe).
   { name: "broker dying mid-request", fake: "dying", expect: { kind: "deadline" } },
+  // Connected, then requests go unanswered: request timeouts are clipped to the deadline.
+  { name: "requests never answered", fake: "stalled", expect: { kind: "deadline" } },
   {
     name: "garbage bytes",
     fake: "garbage",
