@@ -91,6 +91,7 @@ export type {
   Assignor,
   AssignorMember,
   AssignorName,
+  ConsumerCloseOptions,
   ConsumerOptions,
   ConsumerRecord,
   EndOffset,

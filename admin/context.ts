@@ -9,7 +9,7 @@
 import type { BrokerInfo } from "../cluster/metadata.ts";
 import type { Cluster, CoordinatorType } from "../cluster/cluster.ts";
 import type { ApiDef } from "../protocol/apis.ts";
-import { ConnectionError, KafkaError, ProtocolError } from "../protocol/errors.ts";
+import { ConnectionError, KafkaError, ProtocolError, TimeoutError } from "../protocol/errors.ts";
 import { AdminBatchError, type BatchItemResult } from "./errors.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 
@@ -27,9 +27,9 @@ export interface AdminCallOptions {
   /** Cancels the call; it rejects with the signal's reason. */
   signal?: AbortSignal | undefined;
   /**
-   * Time allowed for the call and its retries (default: the client's `retry.deadlineMs`,
-   * 60 s). Also the broker-side timeout of requests that carry one (capped by the request
-   * timeout).
+   * Time allowed for the call and its retries. The call ends by the earliest of this, the
+   * signal and the client's `retry.deadlineMs` (default 60 s), with a TimeoutError. Also the
+   * broker-side timeout of requests that carry one (capped by the request timeout).
    */
   timeoutMs?: number | undefined;
 }
@@ -183,17 +183,24 @@ export class AdminContext {
                 if (c) coordinators.set(c.join("\0"), c);
               }
               const refresh = e.failed.find(([, err]) => needsRefresh(err));
-              if (refresh) await this.cluster.recover(refresh[1], { topics, signal: o.signal });
+              if (refresh) await this.cluster.recover(refresh[1], { topics, signal: ctx.signal });
               for (const c of coordinators.values()) this.cluster.forgetCoordinator(...c);
               return true;
             }
-            return await this.cluster.recover(e, { topics: topicsOf(pending), signal: o.signal });
+            return await this.cluster.recover(e, { topics: topicsOf(pending), signal: ctx.signal });
           },
         });
       } catch (e) {
-        if (!(e instanceof RetryItems)) throw e;
         // Out of time or attempts: the last error of each item is its result.
-        for (const [item, error] of e.failed as (readonly [I, KafkaError])[]) done.set(item, error);
+        const retry = e instanceof RetryItems
+          ? e
+          : e instanceof TimeoutError && e.cause instanceof RetryItems
+          ? e.cause
+          : undefined;
+        if (retry === undefined) throw e;
+        for (const [item, error] of retry.failed as (readonly [I, KafkaError])[]) {
+          done.set(item, error);
+        }
       }
     }
     const results: BatchItemResult<V>[] = items.map((item) => {

@@ -16,6 +16,7 @@ import {
   ProtocolError,
   TimeoutError,
 } from "../protocol/errors.ts";
+import { anySignal, clipToDeadline } from "../protocol/deadline.ts";
 import { type Logger, silentLogger } from "../protocol/logger.ts";
 import { unrefTimer } from "../net/runtime.ts";
 import { ZERO_UUID } from "../protocol/uuid.ts";
@@ -99,7 +100,7 @@ export class Cluster {
   readonly #expected = new Map<string, number>();
   /** Aborted by close(), so that retries and backoffs in progress end at once. */
   readonly #closing = new AbortController();
-  #refresh: { topics: Set<string> | null; run: Promise<TopicErrors> } | undefined;
+  #refresh: SharedRefresh | undefined;
   #timer: ReturnType<typeof setInterval>;
   #closed = false;
 
@@ -202,13 +203,16 @@ export class Cluster {
     const existing = this.#conns.get(key);
     if (existing) return existing;
     const o = this.#options;
+    // The attempt is shared, but it need not outlast the caller that starts it: its connect
+    // timeout is clipped to that caller's remaining deadline.
+    const connectTimeoutMs = clipToDeadline(o.connectTimeoutMs ?? 10_000, signal);
     const opening = Connection.connect({
       host: address.host,
       port: address.port,
       ...o.clientId !== undefined && { clientId: o.clientId },
       ...o.tls !== undefined && { tls: o.tls },
       ...o.sasl !== undefined && { sasl: o.sasl },
-      ...o.connectTimeoutMs !== undefined && { connectTimeoutMs: o.connectTimeoutMs },
+      connectTimeoutMs,
       ...o.requestTimeoutMs !== undefined && { requestTimeoutMs: o.requestTimeoutMs },
       ...o.maxInFlight !== undefined && { maxInFlight: o.maxInFlight },
       ...o.maxFrameBytes !== undefined && { maxFrameBytes: o.maxFrameBytes },
@@ -293,8 +297,10 @@ export class Cluster {
       try {
         return await this.connectTo(address, "default", signal);
       } catch (e) {
-        // Wrong credentials or an unsupported broker will not get better on the next one.
+        // Wrong credentials, a missing permission, a TLS mismatch or an unsupported broker
+        // will not get better on the next address or attempt: fail fast.
         if (e instanceof AuthenticationError || signal?.aborted) throw e;
+        if (e instanceof KafkaError && !e.retriable) throw e;
         if (e instanceof TypeError || e instanceof RangeError) throw e;
         last = e;
         failures.push(`${address.host}:${address.port}: ${(e as Error).message}`);
@@ -314,23 +320,38 @@ export class Cluster {
   ): Promise<TopicErrors> {
     this.#checkOpen();
     const current = this.#refresh;
-    // A refresh in flight that covers these topics answers this call too.
+    // A refresh in flight that covers these topics answers this call too (unless every caller
+    // of it gave up, which stops it).
     if (
-      current && !options.allowAutoCreate &&
+      current && !current.stopped && !options.allowAutoCreate &&
       (current.topics === null || (topics !== null && topics.every((t) => current.topics!.has(t))))
     ) {
-      return followSignal(current.run, options.signal);
+      return current.join(options.signal);
     }
-    const run = this.#fetchMetadata(topics, options).finally(() => {
-      if (this.#refresh?.run === run) this.#refresh = undefined;
+    const refresh: SharedRefresh = new SharedRefresh(
+      topics === null ? null : new Set(topics),
+      (signal) =>
+        this.#fetchMetadata(topics, {
+          ...options,
+          signal,
+          failed: (e) => refresh.lastError = e,
+        }),
+      this.#closing.signal,
+    );
+    refresh.run.then(() => {}, () => {}).finally(() => {
+      if (this.#refresh === refresh) this.#refresh = undefined;
     });
-    this.#refresh = { topics: topics === null ? null : new Set(topics), run };
-    return followSignal(run, options.signal);
+    this.#refresh = refresh;
+    return refresh.join(options.signal);
   }
 
   async #fetchMetadata(
     topics: readonly string[] | null,
-    options: { signal?: AbortSignal | undefined; allowAutoCreate?: boolean },
+    options: {
+      signal?: AbortSignal | undefined;
+      allowAutoCreate?: boolean;
+      failed?: (e: unknown) => void;
+    },
   ): Promise<TopicErrors> {
     // Not this.retry(): its recovery refreshes metadata, which would wait on this very call.
     // A failed attempt drops its connection from the pool, so the next one tries another
@@ -345,8 +366,10 @@ export class Cluster {
       if (res.errorCode !== ErrorCode.NONE) throw new ProtocolError(res.errorCode, "Metadata");
       return this.#cache.update(res, topics === null);
     }, {
-      signal: this.#withClosing(options.signal),
+      signal: options.signal,
+      what: "metadata refresh",
       onError: (e, ctx) => {
+        options.failed?.(e);
         if (this.#closed || !(e instanceof KafkaError) || !e.retriable) return false;
         this.#logger.debug("metadata request failed, retrying", {
           attempt: ctx.attempt,
@@ -357,9 +380,9 @@ export class Cluster {
     });
   }
 
-  /** `signal` combined with the close signal, so close() ends waits at once. */
+  /** `signal` combined with the close signal (keeping its deadline), so close() ends waits. */
   #withClosing(signal: AbortSignal | undefined): AbortSignal {
-    return signal ? AbortSignal.any([signal, this.#closing.signal]) : this.#closing.signal;
+    return anySignal(signal, this.#closing.signal);
   }
 
   #periodicRefresh(): void {
@@ -514,7 +537,8 @@ export class Cluster {
       onError: async (e, ctx) => {
         if (this.#closed) return false;
         if (onError) return await onError(e, ctx);
-        const again = await this.recover(e, { topics, coordinator, signal });
+        // The recovery (a metadata refresh) runs under this operation's remaining deadline.
+        const again = await this.recover(e, { topics, coordinator, signal: ctx.signal });
         if (again) {
           this.#logger.debug("retrying", {
             attempt: ctx.attempt,
@@ -580,12 +604,72 @@ function errorName(e: unknown): string {
   return e instanceof Error ? e.name : typeof e;
 }
 
+/**
+ * One metadata request shared by every caller that wants it. Each caller waits under its own
+ * signal and deadline; the request itself runs until it is answered, the cluster closes, or
+ * every caller has given up (then it is aborted: nobody is left to wait for it).
+ */
+class SharedRefresh {
+  readonly topics: Set<string> | null;
+  readonly run: Promise<TopicErrors>;
+  /** The last failed attempt: what a caller whose deadline passes is told. */
+  lastError: unknown;
+  readonly #stop = new AbortController();
+  #waiting = 0;
+  #unbounded = false;
+
+  constructor(
+    topics: Set<string> | null,
+    fetch: (signal: AbortSignal) => Promise<TopicErrors>,
+    closing: AbortSignal,
+  ) {
+    this.topics = topics;
+    this.run = fetch(AbortSignal.any([this.#stop.signal, closing]));
+  }
+
+  /** Whether it was stopped because every caller gave up. */
+  get stopped(): boolean {
+    return this.#stop.signal.aborted;
+  }
+
+  /** Waits for the shared result under `signal`. */
+  join(signal: AbortSignal | undefined): Promise<TopicErrors> {
+    // A caller without a signal waits for as long as the run takes: never abort it early.
+    if (!signal) this.#unbounded = true;
+    this.#waiting++;
+    return followSignal(this.run, signal, () => {
+      if (--this.#waiting === 0 && !this.#unbounded) {
+        this.#stop.abort(new DOMException("every caller gave up", "AbortError"));
+      }
+    }).catch((e) => {
+      // A caller out of time learns what kept the metadata from coming.
+      if (e instanceof TimeoutError && signal?.aborted && this.lastError instanceof Error) {
+        throw new TimeoutError(`${e.message} (last error: ${this.lastError.message})`, {
+          ...e.timeoutMs !== undefined && { timeoutMs: e.timeoutMs },
+          cause: this.lastError,
+        });
+      }
+      throw e;
+    });
+  }
+}
+
 /** Resolves like `p` unless `signal` aborts first (the shared `p` carries on for others). */
-function followSignal<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+function followSignal<T>(
+  p: Promise<T>,
+  signal: AbortSignal | undefined,
+  onLeave?: () => void,
+): Promise<T> {
   if (!signal) return p;
-  if (signal.aborted) return Promise.reject(abortReason(signal));
+  if (signal.aborted) {
+    queueMicrotask(() => onLeave?.());
+    return Promise.reject(abortReason(signal));
+  }
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortReason(signal));
+    const onAbort = () => {
+      reject(abortReason(signal));
+      onLeave?.();
+    };
     signal.addEventListener("abort", onAbort, { once: true });
     p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
   });

@@ -19,7 +19,11 @@ export interface RetryOptions {
   multiplier?: number;
   /** Random spread, as a fraction of the backoff (0-1). Default 0.2. */
   jitter?: number;
-  /** Overall time allowed for an operation and its retries. Default 60 s. */
+  /**
+   * Overall time allowed for an operation and its retries, nested ones (metadata refreshes,
+   * reconnects) included. Default 60 s. A call's `timeoutMs`, `signal` or `maxBlockMs` can
+   * end it sooner, never later.
+   */
   deadlineMs?: number;
   /** Attempts at most (the deadline usually ends retries first). Default unlimited. */
   maxAttempts?: number;

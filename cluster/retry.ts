@@ -4,6 +4,7 @@
  * @module
  */
 
+import { Deadline } from "../protocol/deadline.ts";
 import { abortReason, KafkaError, TimeoutError } from "../protocol/errors.ts";
 import type { RetryOptions } from "./options.ts";
 
@@ -76,14 +77,27 @@ export interface RetryContext {
   attempt: number;
   /** Milliseconds left before the deadline. */
   remainingMs: number;
+  /**
+   * Aborts at the operation's deadline (or with the caller's signal): recovery work done
+   * between attempts (a metadata refresh...) runs under it, so it shares the time left.
+   */
+  signal: AbortSignal;
 }
 
 /** Options for one {@linkcode withRetry} call. */
 export interface WithRetryOptions {
-  /** Stops retrying and rejects with the signal's reason. */
+  /**
+   * Stops retrying and rejects with the signal's reason. A deadline the signal carries (see
+   * `Deadline`) also bounds the retries: nested retry loops share the caller's time.
+   */
   signal?: AbortSignal | undefined;
-  /** Overrides the policy's deadline for this operation. */
+  /**
+   * Time allowed for this operation and its retries. The earliest of this, the policy's
+   * deadline and the signal's deadline applies.
+   */
   deadlineMs?: number | undefined;
+  /** What is retried, for the TimeoutError's message. Default `operation`. */
+  what?: string | undefined;
   /**
    * Called after a failure; return true to retry it. The default retries KafkaErrors whose
    * `retriable` flag is set. Also the place to refresh metadata or forget a coordinator.
@@ -92,8 +106,10 @@ export interface WithRetryOptions {
 }
 
 /**
- * Runs `fn` until it succeeds, a non-retriable error occurs, attempts run out or the deadline
- * passes; then the last error is thrown (a deadline with no error yet gives TimeoutError).
+ * Runs `fn` until it succeeds, a non-retriable error occurs or attempts run out (then that
+ * error is thrown), or the deadline passes: then a {@linkcode TimeoutError} is thrown whose
+ * `cause` is the last failure. The deadline is the earliest of `deadlineMs`, the policy's
+ * `deadlineMs` and the deadline `signal` carries; `fn` gets a signal that aborts at it.
  *
  * @example
  * ```ts
@@ -111,44 +127,83 @@ export async function withRetry<T>(
   fn: (attempt: number, signal: AbortSignal) => Promise<T>,
   options: WithRetryOptions = {},
 ): Promise<T> {
-  const deadlineMs = options.deadlineMs ?? policy.deadlineMs;
-  const start = Date.now();
-  const deadline = AbortSignal.timeout(deadlineMs);
-  const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+  const deadlineMs = Math.min(options.deadlineMs ?? policy.deadlineMs, policy.deadlineMs);
+  const what = options.what ?? "operation";
+  using deadline = new Deadline({ timeoutMs: deadlineMs, signal: options.signal, what });
+  const signal = deadline.signal;
+  let last: unknown;
   for (let attempt = 1;; attempt++) {
-    if (options.signal?.aborted) throw abortReason(options.signal);
     try {
+      if (signal.aborted) throw abortReason(signal);
       return await fn(attempt, signal);
     } catch (e) {
-      if (options.signal?.aborted) throw abortReason(options.signal);
-      if (deadline.aborted) {
-        if (e instanceof KafkaError && !(e instanceof DOMException)) throw e;
-        throw new TimeoutError(`operation timed out after ${deadlineMs} ms`, {
-          timeoutMs: deadlineMs,
-          cause: e,
-        });
-      }
-      const remainingMs = deadlineMs - (Date.now() - start);
+      if (signal.aborted) throw expired(signal, options.signal, e, last, attempt, what, deadlineMs);
+      last = e;
       const retry = options.onError
-        ? await options.onError(e, { attempt, remainingMs })
+        ? await options.onError(e, { attempt, remainingMs: deadline.remainingMs, signal })
         : e instanceof KafkaError && e.retriable;
+      if (signal.aborted) throw expired(signal, options.signal, e, last, attempt, what, deadlineMs);
       if (!retry || attempt >= policy.maxAttempts) throw e;
-      const wait = backoffMs(policy, attempt);
-      if (wait >= remainingMs) giveUp(e, attempt, deadlineMs);
-      await sleep(wait, options.signal);
+      // The last backoff is cut to the time left, so the operation ends at its deadline
+      // rather than up to a whole backoff before it.
+      const wait = Math.min(backoffMs(policy, attempt), deadline.remainingMs);
+      try {
+        await sleep(wait, signal);
+      } catch {
+        throw expired(signal, options.signal, e, last, attempt, what, deadlineMs);
+      }
       // A timer can fire late on a busy machine: no attempt starts after the deadline.
-      if (Date.now() - start >= deadlineMs) giveUp(e, attempt, deadlineMs);
+      deadline.expireIfDue();
+      if (deadline.remainingMs <= 0) {
+        throw expired(signal, options.signal, e, last, attempt, what, deadlineMs);
+      }
     }
   }
 }
 
-/** Out of time between attempts: the last error, or a TimeoutError caused by it. */
-function giveUp(e: unknown, attempt: number, deadlineMs: number): never {
-  if (e instanceof KafkaError) throw e;
-  throw new TimeoutError(`gave up after ${attempt} attempts in ${deadlineMs} ms`, {
-    timeoutMs: deadlineMs,
-    cause: e,
-  });
+/** Deadline errors that already explain a deadline's abort reason (keyed by the error). */
+const EXPLAINED = new WeakMap<Error, Error>();
+
+/**
+ * The error for a retry loop that ran out of time: the caller's own abort reason when the
+ * caller aborted (not for a deadline), else a TimeoutError caused by (and naming) the last
+ * failure. A nested loop's explained timeout passes through unchanged.
+ */
+function expired(
+  signal: AbortSignal,
+  callerSignal: AbortSignal | undefined,
+  e: unknown,
+  last: unknown,
+  attempts: number,
+  what: string,
+  deadlineMs: number,
+): Error {
+  if (callerSignal?.aborted) {
+    const r = abortReason(callerSignal);
+    if (!(r instanceof TimeoutError)) return r;
+  }
+  const reason = signal.aborted ? abortReason(signal) : undefined;
+  const base = reason instanceof TimeoutError
+    ? reason
+    : new TimeoutError(`${what} timed out after ${deadlineMs} ms`, { timeoutMs: deadlineMs });
+  const failure = e === reason || isAbort(e) ? last : e;
+  if (failure instanceof TimeoutError && EXPLAINED.get(failure) === base) return failure;
+  if (failure === undefined || failure === base) return base;
+  const timeoutMs = base.timeoutMs;
+  const err = new TimeoutError(
+    `${base.message} (${attempts} attempt(s); last error: ${describe(failure)})`,
+    { ...timeoutMs !== undefined && { timeoutMs }, cause: failure },
+  );
+  EXPLAINED.set(err, base);
+  return err;
+}
+
+function isAbort(e: unknown): boolean {
+  return e instanceof DOMException && (e.name === "AbortError" || e.name === "TimeoutError");
+}
+
+function describe(e: unknown): string {
+  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
 }
 
 /**

@@ -33,6 +33,7 @@ import {
 } from "./positions.ts";
 import { rebalanceHost } from "./rebalance.ts";
 import type {
+  ConsumerCloseOptions,
   ConsumerGroupMetadata,
   ConsumerRecord,
   PartitionAssignment,
@@ -279,9 +280,12 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
   /**
    * Stops fetching, commits what the reader took (auto-commit), runs the revocation callback,
    * leaves the group, ends the stream and closes every connection. Idempotent.
+   *
+   * It ends by the earlier of `timeoutMs` and `retry.deadlineMs`: with the brokers gone, the
+   * commit and the LeaveGroup are given up then, and the connections closed under them.
    */
-  close(): Promise<void> {
-    this.#closing ??= this.#shutdown();
+  close(options: ConsumerCloseOptions = {}): Promise<void> {
+    this.#closing ??= this.#shutdown(options);
     return this.#closing;
   }
 
@@ -408,19 +412,24 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
     await this.close();
   }
 
-  async #shutdown(): Promise<void> {
+  async #shutdown(options: ConsumerCloseOptions): Promise<void> {
     this.#closed = true;
+    const limitMs = Math.min(options.timeoutMs ?? Infinity, this.#cluster.retryPolicy.deadlineMs);
+    const until = Date.now() + limitMs;
     this.#committer.stopAutoCommit();
-    await this.#startup?.catch(() => {});
+    await withinDeadline(this.#startup, until);
     await this.#fetcher.close();
     this.#releaseHeadroom();
     const errored = this.#error !== undefined;
-    if (this.#group) {
-      await this.#group.close(this.#o.leaveGroupOnClose);
-    } else if (this.#o.autoCommit && this.#everConnected && !errored) {
-      await this.#committer.commitTaken("commit on close", undefined, false);
-    }
-    await this.#committer.settled();
+    // The goodbye (commit, revocation callback, LeaveGroup) has what is left of the bound; the
+    // connections are closed under whatever still waits after it.
+    const goodbye = this.#group
+      ? this.#group.close(this.#o.leaveGroupOnClose)
+      : this.#o.autoCommit && this.#everConnected && !errored
+      ? this.#committer.commitTaken("commit on close", undefined, false)
+      : undefined;
+    await withinDeadline(goodbye, until);
+    await withinDeadline(this.#committer.settled(), until);
     this.#commitsClosed = true;
     this.#abort.abort(new ClosedError("consumer"));
     this.#positions.wake();
@@ -523,5 +532,19 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
       changed: () => this.#changed(),
       fail: (e) => this.#fail(e),
     };
+  }
+}
+
+/** Waits for `work` (its failure ignored) until the epoch-ms `until` at most. */
+async function withinDeadline(work: Promise<unknown> | undefined, until: number): Promise<void> {
+  if (work === undefined) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, Math.max(0, until - Date.now()));
+  });
+  try {
+    await Promise.race([work.then(() => {}, () => {}), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -33,6 +33,7 @@ export type {
 export type { LogFields, Logger, LogLevel } from "../protocol/logger.ts";
 export type { AssignorName, ConsumerOptions } from "./options.ts";
 export type {
+  ConsumerCloseOptions,
   ConsumerGroupMetadata,
   ConsumerRecord,
   EndOffset,

@@ -158,3 +158,18 @@ export type RebalanceCallback = (partitions: TopicPartition[]) => void | Promise
 export function tpKey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
 }
+
+/**
+ * Options of `Consumer.close()`.
+ *
+ * @example
+ * ```ts
+ * import { Consumer } from "@denokafka/kafka";
+ * const consumer = new Consumer({ brokers: ["127.0.0.1:9092"] });
+ * await consumer.close({ timeoutMs: 5_000 }); // commit and leave within 5 s, or give up
+ * ```
+ */
+export interface ConsumerCloseOptions {
+  /** Give up committing and leaving the group after this long (capped by `retry.deadlineMs`). */
+  timeoutMs?: number;
+}

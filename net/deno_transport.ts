@@ -10,6 +10,7 @@
 
 import type { TlsOptions } from "../protocol/connection.ts";
 import { AuthenticationError } from "../protocol/errors.ts";
+import { TlsHandshakeError } from "./tls_handshake_error.ts";
 import type { Transport, TransportConnectOptions, TransportSocket } from "./transport.ts";
 
 interface DenoConn extends TransportSocket {
@@ -30,7 +31,13 @@ interface DenoNet {
     key?: string;
   }): Promise<DenoTlsConn>;
   startTls(conn: DenoConn, o: { hostname: string; caCerts: string[] }): Promise<DenoTlsConn>;
-  errors: { ConnectionRefused: typeof Error; ConnectionReset: typeof Error };
+  errors: {
+    ConnectionRefused: typeof Error;
+    ConnectionReset: typeof Error;
+    ConnectionAborted: typeof Error;
+    UnexpectedEof: typeof Error;
+    InvalidData: typeof Error;
+  };
 }
 
 function deno(): DenoNet {
@@ -87,11 +94,17 @@ async function open(
     await conn.handshake();
   } catch (e) {
     conn.close();
+    if (e instanceof D.errors.ConnectionRefused) throw e;
+    // Broken off without a word of TLS: maybe a plaintext listener; the connection asks it.
+    const reset = e instanceof D.errors.ConnectionReset || e instanceof D.errors.ConnectionAborted;
+    if (
+      reset || e instanceof D.errors.UnexpectedEof ||
+      (e instanceof D.errors.InvalidData && !/certificate/i.test(String(e)))
+    ) {
+      throw new TlsHandshakeError(`${host}:${port}`, e, { reset });
+    }
     // A certificate the client cannot trust will not become trustworthy on retry: like
     // Java's SslAuthenticationException, this is an authentication failure, not retriable.
-    if (e instanceof D.errors.ConnectionRefused || e instanceof D.errors.ConnectionReset) {
-      throw e;
-    }
     throw new AuthenticationError(
       `TLS handshake with ${host}:${port} failed: ${e instanceof Error ? e.message : String(e)}`,
       { cause: e },

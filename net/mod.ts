@@ -18,5 +18,6 @@ export { denoTransport } from "./deno_transport.ts";
 export { nodeTransport } from "./node_transport.ts";
 export type { CloudflareConnect, CloudflareSocket } from "./cloudflare_transport.ts";
 export { cloudflareTransport } from "./cloudflare_transport.ts";
+export { TlsHandshakeError } from "./tls_handshake_error.ts";
 export type { RuntimeName } from "./runtime.ts";
 export { runtime } from "./runtime.ts";

@@ -11,6 +11,7 @@
  */
 
 import { AuthenticationError } from "../protocol/errors.ts";
+import { TlsHandshakeError } from "./tls_handshake_error.ts";
 import type { Transport, TransportConnectOptions, TransportSocket } from "./transport.ts";
 
 /** The parts of a `node:net` Socket (or `node:tls` TLSSocket) used here. */
@@ -91,7 +92,13 @@ async function open(
   } catch (e) {
     adapter.close();
     const code = (e as { code?: string }).code;
-    if (tls && code !== "ECONNREFUSED" && code !== "ECONNRESET" && !options.signal?.aborted) {
+    if (tls && code !== "ECONNREFUSED" && !options.signal?.aborted) {
+      // Broken off without a word of TLS (a reset, or "wrong version number" for bytes that
+      // are no TLS record): maybe a plaintext listener; the connection asks it.
+      const reset = code === "ECONNRESET";
+      if (reset || code === "EPROTO") {
+        throw new TlsHandshakeError(`${host}:${port}`, e, { reset });
+      }
       // An untrusted certificate will not become trustworthy on retry (as Java's
       // SslAuthenticationException): an authentication failure, not retriable.
       throw new AuthenticationError(

@@ -7,6 +7,7 @@
  */
 
 import type { Cluster } from "../cluster/cluster.ts";
+import { backoffMs } from "../cluster/retry.ts";
 import { Api } from "../protocol/apis.ts";
 import { errorCodeInfo, KafkaError, ProtocolError } from "../protocol/errors.ts";
 import { patchProducerState } from "../protocol/record_batch_builder.ts";
@@ -40,6 +41,9 @@ export class Idempotence {
   #producerId = -1n;
   #producerEpoch = -1;
   #initializing: Promise<void> | undefined;
+  /** After a failed InitProducerId: no new attempt before this time (epoch ms). */
+  #initRetryAt = 0;
+  #initFailures = 0;
   /** Set when the epoch must be bumped (non-transactional) or the transaction re-initialized. */
   epochBumpRequired = false;
   /** Partitions to renumber from 0 at the next epoch bump. */
@@ -83,7 +87,7 @@ export class Idempotence {
     if (this.#unresolved.size > 0) this.#resolveSequences();
     if (this.epochBumpRequired && !this.#transactional) this.#bumpEpoch();
     if (this.#producerId < 0n) {
-      if (!this.#transactional) this.#init();
+      if (!this.#transactional && Date.now() >= this.#initRetryAt) this.#init();
       return false;
     }
     return true;
@@ -354,13 +358,26 @@ export class Idempotence {
         });
         // After the epochs ran out: what was in flight starts again under the new id.
         this.#rewriteSequences();
+        this.#initFailures = 0;
+        this.#initRetryAt = 0;
       } catch (e) {
         if (this.#signal.aborted) return;
-        // Without an id nothing can be sent: fail what waits, try again on the next record.
+        // Without an id nothing can be sent: fail what waits, try again on the next record,
+        // but not at once: a failure that comes back at once (a broker without
+        // InitProducerId) would otherwise spin drain -> init -> wake without yielding.
+        this.#initRetryAt = Date.now() +
+          backoffMs(this.#cluster.retryPolicy, ++this.#initFailures);
         this.#hooks.failUnsent(e instanceof Error ? e : new KafkaError(String(e)));
       } finally {
         this.#initializing = undefined;
         this.#hooks.wake();
+        const wait = this.#initRetryAt - Date.now();
+        if (wait > 0 && !this.#signal.aborted) {
+          // Look again once the backoff is over, for records that arrive meanwhile.
+          const timer = setTimeout(() => this.#hooks.wake(), wait);
+          Deno.unrefTimer(timer);
+          this.#signal.addEventListener("abort", () => clearTimeout(timer), { once: true });
+        }
       }
     })());
   }

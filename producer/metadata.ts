@@ -8,6 +8,7 @@
 
 import type { Cluster } from "../cluster/cluster.ts";
 import { backoffMs, sleep } from "../cluster/retry.ts";
+import { Deadline } from "../protocol/deadline.ts";
 import { errorCodeInfo, KafkaError, ProtocolError, TimeoutError } from "../protocol/errors.ts";
 import { errorText, type Track } from "./background.ts";
 import { PartitionState, TopicState } from "./batch.ts";
@@ -70,20 +71,33 @@ export class ProducerMetadata {
   }
 
   async #fetch(t: TopicState): Promise<void> {
-    const signal = this.#signal;
-    for (let attempt = 1; !signal.aborted; attempt++) {
+    // The wait ends by the earliest of maxBlockMs and the client's retry deadline, and every
+    // refresh inside it (with its connects and retries) shares the time left.
+    const limitMs = Math.min(this.#o.maxBlockMs, this.#cluster.retryPolicy.deadlineMs);
+    using deadline = new Deadline({
+      timeoutMs: Math.max(0, limitMs - (Date.now() - t.since)),
+      signal: this.#signal,
+      what: `waiting for metadata of topic "${t.name}"`,
+    });
+    const closed = this.#signal;
+    let lastError: unknown;
+    let lastCode: number | undefined;
+    for (let attempt = 1; !closed.aborted; attempt++) {
       let code: number | undefined;
       let error: unknown;
       try {
         const errors = await this.#cluster.refreshMetadata([t.name], {
           allowAutoCreate: this.#o.allowAutoTopicCreation,
-          signal,
+          signal: deadline.signal,
         });
         code = errors.get(t.name);
+        lastCode = code;
       } catch (e) {
         error = e;
+        // The deadline's bare abort explains nothing: keep what failed before it.
+        if (e !== deadline.signal.reason) lastError = e;
       }
-      if (signal.aborted) return;
+      if (closed.aborted) return;
       if (this.#apply(t)) {
         t.ready = true;
         this.#events.ready(t);
@@ -93,29 +107,35 @@ export class ProducerMetadata {
       if (code !== undefined && code !== ErrorCode.NONE && !errorCodeInfo(code).retriable) {
         return this.#fail(t, new ProtocolError(code, `topic "${t.name}"`));
       }
-      if (error !== undefined && !(error instanceof KafkaError && error.retriable)) {
+      if (
+        error !== undefined && !deadline.expired &&
+        !(error instanceof KafkaError && error.retriable)
+      ) {
         return this.#fail(t, error as Error);
       }
-      if (waited >= this.#o.maxBlockMs) {
-        const e = code === undefined || code === ErrorCode.NONE ||
-            code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-          ? error !== undefined
-            ? new TimeoutError(
-              `no metadata for topic "${t.name}" after ${waited} ms: ${errorText(error)}`,
-              { timeoutMs: this.#o.maxBlockMs, cause: error },
-            )
-            : new UnknownTopicError(t.name, waited)
-          : new ProtocolError(code, `topic "${t.name}" after ${waited} ms`);
+      if (deadline.expired || waited >= limitMs) {
+        // The broker's last word on the topic, if the deadline cut the last refresh short.
+        const c = code ?? lastCode;
+        const missing = c === undefined || c === ErrorCode.NONE ||
+          c === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        const why = lastError ?? error;
+        const e = !missing
+          ? new ProtocolError(c!, `topic "${t.name}" after ${waited} ms`)
+          : why === undefined || c === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+          ? new UnknownTopicError(t.name, waited)
+          : new TimeoutError(
+            `no metadata for topic "${t.name}" after ${waited} ms (the earliest of maxBlockMs ` +
+              `and retry.deadlineMs: ${limitMs} ms)` +
+              (lastError === undefined ? "" : `: ${errorText(lastError)}`),
+            { timeoutMs: limitMs, cause: why },
+          );
         return this.#fail(t, e);
       }
-      const wait = Math.min(
-        backoffMs(this.#cluster.retryPolicy, attempt),
-        this.#o.maxBlockMs - waited,
-      );
+      const wait = Math.min(backoffMs(this.#cluster.retryPolicy, attempt), deadline.remainingMs);
       try {
-        await sleep(Math.max(1, wait), signal);
+        await sleep(Math.max(1, wait), deadline.signal);
       } catch {
-        return;
+        if (closed.aborted) return;
       }
     }
   }

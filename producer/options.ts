@@ -91,7 +91,11 @@ export interface ProducerOptions extends ClientOptions {
    * included; default 120 s.
    */
   deliveryTimeoutMs?: number;
-  /** How long a send waits for topic metadata before it fails; default 60 s. */
+  /**
+   * How long a send waits for topic metadata before it fails (TimeoutError, or
+   * UnknownTopicError when the broker says there is no such topic); default 60 s, and never
+   * longer than the client's `retry.deadlineMs`.
+   */
   maxBlockMs?: number;
   /** Partitioner, by name or as a function; default `"default"` (Java's). */
   partitioner?: PartitionerName | Partitioner;

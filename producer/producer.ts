@@ -15,6 +15,7 @@
 
 import { Cluster } from "../cluster/cluster.ts";
 import { sleep } from "../cluster/retry.ts";
+import { Deadline } from "../protocol/deadline.ts";
 import { compressionFromName } from "../protocol/compression/mod.ts";
 import { abortReason, ClosedError } from "../protocol/errors.ts";
 import type { Logger } from "../protocol/logger.ts";
@@ -583,17 +584,17 @@ export class Producer implements AsyncDisposable {
 
   async #close(options: CloseOptions): Promise<void> {
     if (this.#state === "open") this.#state = "closing";
+    // One deadline for the whole close: aborting a transaction and flushing share it.
+    using deadline = new Deadline({ timeoutMs: options.timeoutMs, what: "producer close" });
+    const timeout = options.timeoutMs === undefined ? undefined : deadline.signal;
     try {
       if (this.#txn?.open) {
         this.#state = "open";
         try {
-          await this.abortTransaction();
+          await this.abortTransaction(timeout ? { signal: timeout } : {});
         } catch { /* best effort: the coordinator times it out otherwise */ }
         this.#state = "closing";
       }
-      const timeout = options.timeoutMs === undefined
-        ? undefined
-        : AbortSignal.timeout(options.timeoutMs);
       try {
         await this.#flushAll(timeout);
       } catch { /* timed out: fail the rest below */ }

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { anySignal } from "../protocol/deadline.ts";
 import type { Cluster } from "../cluster/cluster.ts";
 import { Api, type ApiDef } from "../protocol/apis.ts";
 import {
@@ -491,7 +492,7 @@ export class TransactionManager {
   }
 
   #withClose(signal: AbortSignal | undefined): AbortSignal {
-    return signal ? AbortSignal.any([signal, this.#signal]) : this.#signal;
+    return anySignal(signal, this.#signal); // keeps the caller's deadline (close({ timeoutMs }))
   }
 
   /** Runs a request against the transaction coordinator with Java's retry rules. */

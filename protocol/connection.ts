@@ -9,6 +9,7 @@
 import { type ApiDef, decodeResponse, encodeRequestFrame } from "./apis.ts";
 import {
   abortReason,
+  AuthenticationError,
   ClosedError,
   ConnectionError,
   DecodeError,
@@ -17,13 +18,16 @@ import {
   TimeoutError,
   UnsupportedVersionError,
 } from "./errors.ts";
+import { clipToDeadline } from "./deadline.ts";
 import { FrameReader } from "./frame_reader.ts";
+import { probeListener } from "./listener_probe.ts";
 import { type Logger, silentLogger } from "./logger.ts";
 import { negotiateVersions, type VersionTable } from "./negotiate.ts";
 import { authenticate, type SaslOptions } from "./sasl_flow.ts";
 import { Writer } from "./writer.ts";
 import { defaultTransport, type Transport } from "../net/transport.ts";
-import { unrefTimer } from "../net/runtime.ts";
+import { TlsHandshakeError } from "../net/tls_handshake_error.ts";
+import { isPermissionError, unrefTimer } from "../net/runtime.ts";
 import { ErrorCode } from "./error_codes.ts";
 
 /** The byte-stream a connection runs on: a transport's socket; tests pass fake sockets. */
@@ -145,15 +149,21 @@ export class Connection {
   readonly #closeListeners: Array<(error: KafkaError | undefined) => void> = [];
   #reauthTimer: ReturnType<typeof setTimeout> | undefined;
   #sasl: SaslOptions | undefined;
+  readonly #opts: ConnectionOptions;
+  /** Responses received: 1 means only ApiVersions (see #diagnoseClose). */
+  #answered = 0;
 
   private constructor(socket: Socket, opts: ConnectionOptions) {
+    this.#opts = opts;
     this.#socket = socket;
     this.#broker = `${opts.host}:${opts.port}`;
     this.#clientId = opts.clientId ?? "denokafka";
     this.#requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
     this.#maxInFlight = Math.max(1, opts.maxInFlight ?? 5);
     this.#logger = opts.logger ?? silentLogger;
-    this.#frames = new FrameReader(socket, opts.maxFrameBytes ?? DEFAULT_MAX_FRAME);
+    this.#frames = new FrameReader(socket, opts.maxFrameBytes ?? DEFAULT_MAX_FRAME, {
+      peer: this.#broker,
+    });
     this.#sasl = opts.sasl;
     this.#readLoop = this.#runReadLoop();
   }
@@ -276,7 +286,8 @@ export class Connection {
       await this.#enqueueWrite(frame);
       return undefined as Res;
     }
-    const timeoutMs = options.timeoutMs ?? this.#requestTimeoutMs;
+    // A request never waits past the deadline its caller's signal carries.
+    const timeoutMs = clipToDeadline(options.timeoutMs ?? this.#requestTimeoutMs, signal);
     return await new Promise<Res>((resolve, reject) => {
       const p: Pending = {
         api,
@@ -383,8 +394,9 @@ export class Connection {
       while (true) {
         const frame = await this.#frames.next();
         if (frame === null) {
+          const hint = await this.#diagnoseClose();
           this.#fail(
-            new ConnectionError(`connection to ${this.#broker} closed by the broker`, {
+            hint ?? new ConnectionError(`connection to ${this.#broker} closed by the broker`, {
               broker: this.#broker,
             }),
           );
@@ -413,6 +425,7 @@ export class Connection {
       throw new DecodeError(`response with unknown correlation id ${correlationId}`);
     }
     this.#pending.delete(correlationId);
+    this.#answered++;
     if (p.abandoned) return; // a timed-out or aborted request's late reply
     this.#settle(p);
     this.#releaseSlot();
@@ -430,6 +443,36 @@ export class Connection {
       return;
     }
     p.resolve(body);
+  }
+
+  /**
+   * Why the broker hung up, when that is a misconfiguration rather than a failure: a SASL
+   * listener answers ApiVersions to anyone (KIP-43) and then closes the connection on the
+   * first other request of a client that did not authenticate. A probe that asks for an
+   * unknown mechanism tells such a listener from a broker that merely died (which retrying
+   * may cure), and names the mechanisms it enables.
+   */
+  async #diagnoseClose(): Promise<KafkaError | undefined> {
+    if (this.#sasl || this.#answered !== 1 || this.#pending.size === 0 || this.#closed) {
+      return undefined;
+    }
+    const o = this.#opts;
+    const tls = o.tls === true ? {} : o.tls || undefined;
+    const probe = await probeListener(
+      () =>
+        (o.socketFactory ?? openSocket(o.transport, new AbortController().signal))({
+          host: o.host,
+          port: o.port,
+          ...tls && { tls },
+        }),
+      Math.min(2_000, o.connectTimeoutMs ?? 10_000),
+    );
+    if (probe?.saslMechanisms === undefined) return undefined;
+    const offered = probe.saslMechanisms.join(", ") || "none";
+    return new AuthenticationError(
+      `${this.#broker} requires SASL authentication and closed the connection: set the sasl ` +
+        `option (the broker enables: ${offered})`,
+    );
   }
 
   /** Runs `fn` with no other request in flight (used by re-authentication, KIP-368). */
@@ -562,7 +605,27 @@ function openSocket(
   signal: AbortSignal,
 ): (opts: { host: string; port: number; tls?: TlsOptions }) => Promise<Socket> {
   const t = transport ?? defaultTransport();
-  return ({ host, port, tls }) => t.connect(host, port, { ...tls && { tls }, signal });
+  return async ({ host, port, tls }) => {
+    try {
+      return await t.connect(host, port, { ...tls && { tls }, signal });
+    } catch (e) {
+      if (!(e instanceof TlsHandshakeError)) throw e;
+      // A broker that hangs up on a ClientHello may be a plaintext listener: ask it so.
+      const plain = await probeListener(() => t.connect(host, port, { signal }), 2_000);
+      if (plain?.kafka) {
+        throw new AuthenticationError(
+          `TLS handshake with ${host}:${port} failed: the broker does not speak TLS here ` +
+            `(it answers plaintext Kafka): remove the tls option or use the broker's TLS port`,
+          { cause: e.cause },
+        );
+      }
+      if (e.reset) throw e; // a reset: a network failure, retriable
+      throw new AuthenticationError(
+        `TLS handshake with ${host}:${port} failed: ${errorText(e.cause)}`,
+        { cause: e.cause },
+      );
+    }
+  };
 }
 
 function connectFailure(
@@ -573,6 +636,14 @@ function connectFailure(
   timeoutMs: number,
 ): Error {
   if (userSignal?.aborted) return abortReason(userSignal);
+  // Waiting will not grant a permission: say which flag is missing, and do not retry.
+  if (isPermissionError(e)) {
+    return new ConnectionError(
+      `no permission to connect to ${broker}: run Deno with --allow-net=${broker} ` +
+        `(or a wider --allow-net) (${errorText(e)})`,
+      { broker, cause: e, retriable: false },
+    );
+  }
   if (e instanceof KafkaError && !(e instanceof ConnectionError && signal.aborted)) {
     if (!(e instanceof ProtocolError) || e.code !== ErrorCode.NONE) return e;
   }

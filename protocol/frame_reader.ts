@@ -4,7 +4,7 @@
  * @module
  */
 
-import { ConnectionError, DecodeError } from "./errors.ts";
+import { AuthenticationError, ConnectionError, DecodeError } from "./errors.ts";
 
 /** The minimal readable side of a socket: a transport's socket fits. */
 export interface ByteSource {
@@ -52,11 +52,17 @@ export class FrameReader {
   #buf = new Uint8Array(CHUNK);
   #start = 0;
   #end = 0;
+  #first = true;
+  readonly #peer: string;
 
-  /** Reads frames from `source`, refusing any frame larger than `maxFrameBytes`. */
-  constructor(source: ByteSource, maxFrameBytes: number) {
+  /**
+   * Reads frames from `source`, refusing any frame larger than `maxFrameBytes`. `peer` names
+   * the other end in errors.
+   */
+  constructor(source: ByteSource, maxFrameBytes: number, options: { peer?: string } = {}) {
     this.#source = source;
     this.#maxFrameBytes = maxFrameBytes;
+    this.#peer = options.peer ?? "the peer";
   }
 
   /** The next frame's payload, or null at a clean end of stream between frames. */
@@ -82,6 +88,17 @@ export class FrameReader {
     if (have >= 4) {
       const b = this.#buf;
       const s = this.#start;
+      if (this.#first) {
+        // A TLS listener answers a plaintext request with a TLS alert record (content type
+        // 0x15, version 0x03 0x0n), whose header reads as a ~350 MB frame size.
+        if (b[s]! >= 0x14 && b[s]! <= 0x17 && b[s + 1] === 0x03 && b[s + 2]! <= 0x04) {
+          throw new AuthenticationError(
+            `${this.#peer} answered with a TLS record: this port speaks TLS: set the tls option ` +
+              `(or use the broker's plaintext port)`,
+          );
+        }
+        this.#first = false;
+      }
       const size = (b[s]! << 24) | (b[s + 1]! << 16) | (b[s + 2]! << 8) | b[s + 3]!;
       if (size < 0) throw new DecodeError(`negative frame size ${size}`);
       if (size > this.#maxFrameBytes) {

@@ -37,4 +37,5 @@ export * from "./logger.ts";
 export * from "./frame_reader.ts";
 export * from "./negotiate.ts";
 export * from "./connection.ts";
+export * from "./deadline.ts";
 export { authenticate, type AuthenticateParams, type SaslRequestFn } from "./sasl_flow.ts";

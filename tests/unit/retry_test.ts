@@ -114,7 +114,7 @@ Deno.test("maxAttempts ends retries", async () => {
   assert.equal(n, 3);
 });
 
-Deno.test("the deadline ends retries: no attempt starts after it, the last error is thrown", async () => {
+Deno.test("the deadline ends retries: no attempt starts after it, TimeoutError names the last error", async () => {
   const deadlineMs = 300;
   const starts: number[] = [];
   const begin = Date.now();
@@ -123,7 +123,9 @@ Deno.test("the deadline ends retries: no attempt starts after it, the last error
       starts.push(Date.now() - begin);
       throw retriable();
     }),
-    (e) => e instanceof KafkaError && e.message === "flaky",
+    (e) =>
+      e instanceof TimeoutError && e.timeoutMs === deadlineMs &&
+      e.cause instanceof KafkaError && e.cause.message === "flaky" && /flaky/.test(e.message),
   );
   assert.ok(starts.length >= 2, `only ${starts.length} attempts`);
   // With a 20 ms backoff, 300 ms allow at most ~16 attempts: retries stop at the deadline.
