@@ -141,7 +141,9 @@ export class Producer implements AsyncDisposable {
   readonly #background = new Background();
   readonly #track = this.#background.track;
   readonly #closeController = new AbortController();
-  readonly #writable: WritableStream<ProducerRecord>;
+  #writable: WritableStream<ProducerRecord>;
+  /** The current writable was closed, aborted or errored: the getter makes a new one. */
+  #writableDone = false;
   readonly #deliveries = new Deliveries();
   readonly #idempotence: Idempotence;
   readonly #txn: TransactionManager | undefined;
@@ -227,18 +229,33 @@ export class Producer implements AsyncDisposable {
         failWaiting: (error) => this.#failWaiting(error),
       },
     });
-    this.#writable = new WritableStream<ProducerRecord>({
-      start: (c) => this.#deliveries.bindStream(c),
+    this.#writable = this.#newWritable();
+  }
+
+  /**
+   * One writable stream over the producer. A stream ends for good when it is closed, aborted
+   * or errored (Web Streams have no way back), so the producer makes a new one for the next
+   * pipe (see {@linkcode writable}).
+   */
+  #newWritable(): WritableStream<ProducerRecord> {
+    this.#writableDone = false;
+    const done = () => {
+      if (this.#writable === stream) this.#writableDone = true;
+    };
+    const stream: WritableStream<ProducerRecord> = new WritableStream<ProducerRecord>({
+      start: (c) => this.#deliveries.bindStream(c, done),
       write: (record) => this.#streamWrite(record),
       close: async () => {
+        done();
         await this.flush();
         const error = this.#deliveries.streamError;
         if (error) throw error;
       },
       // Aborting the stream (e.g. a pipe whose source failed) stops the stream only: records
       // already accepted are still delivered. `producer.abort()` discards them.
-      abort: () => {},
+      abort: done,
     }, new CountQueuingStrategy({ highWaterMark: 1 }));
+    return stream;
   }
 
   /**
@@ -246,8 +263,14 @@ export class Producer implements AsyncDisposable {
    * waits (backpressure) while `bufferedBytes` is at the budget. Closing it waits until every
    * record is acknowledged, and rejects if one failed. A record that fails errors the stream,
    * unless {@linkcode deliveryReports} is being read, where its error is reported instead.
+   *
+   * Pipes are not single-use: once the stream was closed, aborted (e.g. a `pipeTo` stopped by
+   * its signal) or errored, the next read of `writable` returns a new stream over the same
+   * producer, so `source.pipeTo(producer.writable)` works again. While a stream is open, the
+   * same one is returned.
    */
   get writable(): WritableStream<ProducerRecord> {
+    if (this.#writableDone && this.#state === "open") this.#writable = this.#newWritable();
     return this.#writable;
   }
 
