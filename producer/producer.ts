@@ -22,7 +22,7 @@ import { Accumulator } from "./accumulator.ts";
 import { Background, errorText } from "./background.ts";
 import { CompressionPool } from "./compression_pool.ts";
 import type { TopicState } from "./batch.ts";
-import { Deliveries, SendDelivery } from "./delivery.ts";
+import { Deliveries, type Delivery, SendDelivery } from "./delivery.ts";
 import { TransactionStateError } from "./errors.ts";
 import { Fifo } from "./fifo.ts";
 import { Idempotence } from "./idempotence.ts";
@@ -41,6 +41,7 @@ import type {
   RecordMetadata,
   TransactionOffset,
 } from "./record.ts";
+import { createSink, type PipelineEnvelope, type PipelineSinkOptions } from "./pipeline.ts";
 import { Sender } from "./sender.ts";
 import { TransactionManager } from "./transaction_manager.ts";
 
@@ -318,6 +319,43 @@ export class Producer implements AsyncDisposable {
     return this.#deliveries.open();
   }
 
+  /**
+   * A new sink for one pipeline: a `WritableStream` of {@linkcode PipelineEnvelope}s (a consumed
+   * record and the records it became, see `mapRecords`) that writes the records and commits
+   * the source offsets under `options.guarantee`:
+   *
+   * - `"at-least-once"`: a source offset is committed (by `options.consumer.commit()`) only
+   *   after every record derived from it was acknowledged, in order per partition;
+   * - `"exactly-once"` (needs a `transactionalId`; calls `initTransactions()` if not done):
+   *   records and source offsets are committed in one transaction per
+   *   `transactionRecords` (100,000) or `transactionMs` (100 ms).
+   *
+   * Each call makes a new stream, so the producer serves pipe after pipe, aborted or not. A
+   * failure errors the stream with a `PipelineError`: restart from the committed offsets
+   * with a new consumer. Aborting the pipe aborts an exactly-once sink's open transaction and
+   * commits what an at-least-once sink has acknowledged.
+   *
+   * ```ts ignore
+   * await consumer
+   *   .pipeThrough(mapRecords((r) => ({ topic: "out", key: r.key, value: r.value })))
+   *   .pipeTo(producer.sink({ consumer, guarantee: "exactly-once" }), { signal });
+   * ```
+   */
+  sink(options: PipelineSinkOptions): WritableStream<PipelineEnvelope> {
+    if (this.#state !== "open") throw new ClosedError("producer");
+    return createSink({
+      write: (record, delivery) => this.#streamWrite(record, delivery),
+      transactionState: () => this.#txn?.state,
+      initTransactions: () => this.initTransactions(),
+      beginTransaction: () => this.beginTransaction(),
+      sendOffsetsToTransaction: (offsets, group) => this.sendOffsetsToTransaction(offsets, group),
+      commitTransaction: () => this.commitTransaction(),
+      abortTransaction: () => this.abortTransaction(),
+      flush: () => this.flush(),
+      warn: (message, error) => this.#logger.warn(message, { error: errorText(error) }),
+    }, options);
+  }
+
   // ---------------------------------------------------------------------------------------
   // Intake
 
@@ -355,14 +393,21 @@ export class Producer implements AsyncDisposable {
     return d.promise;
   }
 
-  #streamWrite(record: ProducerRecord): Promise<void> | undefined {
+  /**
+   * A stream write: resolves (or returns undefined) once the record is in a batch. `delivery`
+   * (a pipeline sink's) learns the acknowledgement; null reports to the stream.
+   */
+  #streamWrite(
+    record: ProducerRecord,
+    delivery: Delivery | null = null,
+  ): Promise<void> | undefined {
     const refused = this.#refuse();
     if (refused) throw refused;
-    if (this.#intake.length === 0 && this.#tryAppend(record, null)) return undefined;
+    if (this.#intake.length === 0 && this.#tryAppend(record, delivery)) return undefined;
     const { promise, resolve, reject } = Promise.withResolvers<void>();
     this.#intake.push({
       record,
-      delivery: null,
+      delivery,
       accepted: resolve,
       failed: reject,
       signal: undefined,
@@ -385,7 +430,7 @@ export class Producer implements AsyncDisposable {
    * Encodes a record into its partition's batch. Returns false when it must wait (topic
    * metadata unknown, or the buffer budget full); throws for a bad record.
    */
-  #tryAppend(r: ProducerRecord, d: SendDelivery | null): boolean {
+  #tryAppend(r: ProducerRecord, d: Delivery | null): boolean {
     if (r === null || typeof r !== "object") throw new TypeError("a record must be an object");
     const name = r.topic ?? this.#o.defaultTopic;
     if (typeof name !== "string" || name === "") {
