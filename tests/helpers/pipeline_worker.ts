@@ -1,7 +1,8 @@
 /**
  * The pipeline the crash tests (tests/integration/pipeline_crash_test.ts) run as a subprocess
  * and SIGKILL: a group consumer of `--input`, each record copied (key and value) to
- * `--output` through `producer.sink()` with `--guarantee`. It prints `READY` once its
+ * `--output` through `producer.sink()` with `--guarantee` (`--throttle N`: pause 5 ms every
+ * N records). It prints `READY` once its
  * committed offsets are known, `COMMIT <n>` after each commit, and `DONE` (then exits 0) once
  * the group's committed offsets reach the input's end.
  *
@@ -14,7 +15,7 @@
  */
 
 import { Admin } from "../../admin/mod.ts";
-import { Consumer } from "../../consumer/mod.ts";
+import { Consumer, type ConsumerRecord } from "../../consumer/mod.ts";
 import { mapRecords, type PipelineGuarantee, Producer } from "../../producer/mod.ts";
 
 const args: Record<string, string> = {};
@@ -71,9 +72,20 @@ const sink = producer.sink({
     if (done()) stop.abort();
   },
 });
+// `--throttle N`: a 5 ms pause every N records, so that a fast pipeline is still running
+// when the test kills it.
+const throttle = Number(args.throttle ?? 0);
+let seen = 0;
+const copy = (r: ConsumerRecord) => {
+  const out = { key: r.key, value: r.value };
+  if (throttle > 0 && ++seen % throttle === 0) {
+    return new Promise<typeof out>((resolve) => setTimeout(() => resolve(out), 5));
+  }
+  return out;
+};
 try {
   await consumer
-    .pipeThrough(mapRecords((r) => ({ key: r.key, value: r.value })))
+    .pipeThrough(mapRecords(copy))
     .pipeTo(sink, { signal: stop.signal });
 } catch (e) {
   if (!stop.signal.aborted) throw e;

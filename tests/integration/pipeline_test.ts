@@ -21,6 +21,7 @@ import {
   type TransactionOffset,
 } from "../../producer/mod.ts";
 import { createTopic, topicName } from "../peers/readback.ts";
+import { readValues } from "../helpers/read_topic.ts";
 
 const b = await broker();
 const brokers = b.bootstrap();
@@ -34,20 +35,8 @@ async function fill(topic: string, n: number): Promise<void> {
   await ReadableStream.from(records).pipeTo(p.writable);
 }
 
-/** Every value of a topic, read_committed. */
-export async function readAll(topic: string): Promise<string[]> {
-  await using admin = new Admin({ brokers });
-  const t = await admin.describeTopic(topic);
-  await using c = new Consumer({ brokers, isolationLevel: "read_committed" });
-  c.assign(t.partitions.map((p) => ({
-    topic,
-    partition: p.partition,
-    offset: "earliest" as const,
-    end: "latest" as const,
-  })));
-  const out: string[] = [];
-  for await (const r of c) out.push(dec.decode(r.value!));
-  return out;
+function readAll(topic: string): Promise<string[]> {
+  return readValues(brokers, topic);
 }
 
 async function committedSum(groupId: string, topic: string): Promise<bigint> {
