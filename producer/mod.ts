@@ -71,8 +71,11 @@ export * from "./record.ts";
 export * from "./errors.ts";
 export * from "./partitioners.ts";
 export {
+  mapConsumer,
+  type MapConsumerOptions,
   type MappedRecords,
   mapRecords,
+  type PipelineChunk,
   type PipelineConsumer,
   type PipelineEnvelope,
   PipelineError,

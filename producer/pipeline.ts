@@ -85,6 +85,19 @@ export interface PipelineEnvelope<S extends SourceRecord = SourceRecord> {
 }
 
 /**
+ * What a pipeline's sink takes: one envelope (from {@linkcode mapRecords}) or a batch of them
+ * (from {@linkcode mapConsumer}).
+ *
+ * @example
+ * ```ts
+ * import type { PipelineChunk } from "@denokafka/kafka/producer";
+ * const c: PipelineChunk = [{ source: { topic: "in", partition: 0, offset: 0n }, records: [] }];
+ * console.log(Array.isArray(c));
+ * ```
+ */
+export type PipelineChunk = PipelineEnvelope | readonly PipelineEnvelope[];
+
+/**
  * What a pipeline's sink needs of its consumer (a `Consumer` fits): commits for
  * at-least-once, the group identity for exactly-once.
  *
@@ -145,6 +158,12 @@ export interface PipelineSinkOptions {
   readonly transactionMs?: number;
   /** At-least-once: how often acknowledged offsets are committed, in ms. Default 1000. */
   readonly commitIntervalMs?: number;
+  /**
+   * Envelopes the sink's queue holds before the pipe stops reading (Web Streams
+   * backpressure): they let the consumer and the transform go on while a transaction commits.
+   * Default 16,384.
+   */
+  readonly highWaterMark?: number;
   /** Called after each commit (a transaction, or a consumer commit) with what it committed. */
   readonly onCommit?: (offsets: readonly TransactionOffset[]) => void;
 }
@@ -233,6 +252,92 @@ function isList(x: ProducerRecord | readonly ProducerRecord[]): x is readonly Pr
   return Array.isArray(x);
 }
 
+/**
+ * Options of {@linkcode mapConsumer}.
+ *
+ * @example
+ * ```ts
+ * import type { MapConsumerOptions } from "@denokafka/kafka/producer";
+ * const o: MapConsumerOptions = { maxBatch: 512 };
+ * console.log(o.maxBatch);
+ * ```
+ */
+export interface MapConsumerOptions {
+  /** Envelopes per chunk at most. Default 1024. */
+  readonly maxBatch?: number;
+}
+
+const NOT_READY = Symbol("not ready");
+const notReady = Promise.resolve(NOT_READY);
+
+/**
+ * The fast source of a pipeline: a `ReadableStream` of envelope batches, made from a
+ * consumer (any `ReadableStream` of records) and a {@linkcode mapRecords}-style function.
+ * It reads the consumer with its own reader and puts every record that is ready into one
+ * chunk (up to `maxBatch`), so the pipe to the sink costs one chunk per batch instead of one
+ * per record: `consumer.pipeThrough(mapRecords(fn))` gives the same envelopes one by one.
+ * Cancelling the stream cancels the consumer.
+ *
+ * @example
+ * ```ts
+ * import { mapConsumer } from "@denokafka/kafka/producer";
+ * const records = ReadableStream.from([{ topic: "in", partition: 0, offset: 0n, value: "a" }]);
+ * const batches = mapConsumer(records, (r) => ({ topic: "out", value: r.value }));
+ * for await (const batch of batches) console.log(batch.length, batch[0]!.records.length); // 1 1
+ * ```
+ */
+export function mapConsumer<S extends SourceRecord>(
+  consumer: ReadableStream<S>,
+  fn: (record: S) => MappedRecords | Promise<MappedRecords>,
+  options: MapConsumerOptions = {},
+): ReadableStream<PipelineEnvelope<S>[]> {
+  const max = positive(options.maxBatch, "maxBatch", 1024);
+  let reader: ReadableStreamDefaultReader<S> | undefined;
+  /** A read that was not ready when a chunk was closed: the next chunk starts with it. */
+  let pending: Promise<ReadableStreamReadResult<S>> | undefined;
+  const wrap = (source: S, out: MappedRecords): PipelineEnvelope<S> => ({
+    source,
+    records: out === null || out === undefined ? NONE : isList(out) ? out : [out],
+  });
+  return new ReadableStream<PipelineEnvelope<S>[]>({
+    start() {
+      reader = consumer.getReader();
+    },
+    async pull(c) {
+      const r = reader!;
+      const first = await (pending ?? r.read());
+      pending = undefined;
+      if (first.done) {
+        c.close();
+        return;
+      }
+      const batch: PipelineEnvelope<S>[] = [];
+      let out = fn(first.value);
+      batch.push(wrap(first.value, out instanceof Promise ? await out : out));
+      while (batch.length < max) {
+        const next = r.read();
+        // A read the stream's queue can answer is settled already and wins the race; one that
+        // has to wait for a fetch is kept for the next chunk.
+        const got = await Promise.race([next, notReady]);
+        if (got === NOT_READY) {
+          pending = next;
+          break;
+        }
+        if (got.done) {
+          pending = next;
+          break;
+        }
+        out = fn(got.value);
+        batch.push(wrap(got.value, out instanceof Promise ? await out : out));
+      }
+      c.enqueue(batch);
+    },
+    async cancel(reason) {
+      await reader?.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+}
+
 /** What the producer lends its sinks (internal). */
 export interface SinkHost {
   /**
@@ -267,7 +372,7 @@ function positive(v: number | undefined, name: string, fallback: number): number
 export function createSink(
   host: SinkHost,
   options: PipelineSinkOptions,
-): WritableStream<PipelineEnvelope> {
+): WritableStream<PipelineChunk> {
   if (options === null || typeof options !== "object") {
     throw new TypeError("sink() takes an options object");
   }
@@ -287,6 +392,14 @@ export function createSink(
   );
 }
 
+/** The sink's queue, counted in envelopes (a batch counts as its length). */
+function queueing(options: PipelineSinkOptions): QueuingStrategy<PipelineChunk> {
+  return {
+    highWaterMark: positive(options.highWaterMark, "highWaterMark", 16_384),
+    size: (c) => isEnvelopeList(c) ? Math.max(1, c.length) : 1,
+  };
+}
+
 function toOffset(s: SourceRecord): TransactionOffset {
   const epoch = s.leaderEpoch;
   return epoch === undefined || epoch < 0
@@ -301,6 +414,17 @@ function checkSource(e: PipelineEnvelope): void {
   if (!Array.isArray(e.records)) throw new TypeError("envelope.records must be an array");
 }
 
+function isEnvelopeList(c: PipelineChunk): c is readonly PipelineEnvelope[] {
+  return Array.isArray(c);
+}
+
+/** The last source of one partition in a transaction. */
+interface SourceSlot {
+  readonly topic: string;
+  readonly partition: number;
+  source: SourceRecord;
+}
+
 // -----------------------------------------------------------------------------------------
 // Exactly-once
 
@@ -311,13 +435,15 @@ function checkSource(e: PipelineEnvelope): void {
  * committed are exactly those of the records committed.
  */
 class ExactlyOnceSink {
-  readonly stream: WritableStream<PipelineEnvelope>;
+  readonly stream: WritableStream<PipelineChunk>;
   readonly #host: SinkHost;
   readonly #o: PipelineSinkOptions;
   readonly #maxRecords: number;
   readonly #maxMs: number;
   /** Last source per partition in the open transaction. */
-  readonly #sources = new Map<string, SourceRecord>();
+  readonly #sources = new Map<string, SourceSlot>();
+  /** The slot of the last source noted (consecutive sources mostly share a partition). */
+  #last: SourceSlot | undefined;
   #open = false;
   #count = 0;
   #openedAt = 0;
@@ -334,7 +460,7 @@ class ExactlyOnceSink {
     this.#o = options;
     this.#maxRecords = positive(options.transactionRecords, "transactionRecords", 100_000);
     this.#maxMs = positive(options.transactionMs, "transactionMs", 100);
-    this.stream = new WritableStream<PipelineEnvelope>({
+    this.stream = new WritableStream<PipelineChunk>({
       start: async (c) => {
         this.#controller = c;
         if (host.transactionState() === "uninitialized") await host.initTransactions();
@@ -342,31 +468,88 @@ class ExactlyOnceSink {
       write: (e) => this.#write(e),
       close: () => this.#close(),
       abort: () => this.#abort(),
-    }, new CountQueuingStrategy({ highWaterMark: 1 }));
+    }, queueing(options));
   }
 
-  async #write(e: PipelineEnvelope): Promise<void> {
-    if (this.#committing) await this.#committing;
+  #write(chunk: PipelineChunk): Promise<void> | undefined {
+    if (this.#committing) return this.#committing.then(() => this.#write(chunk));
     if (this.#failed) throw this.#failed;
-    checkSource(e);
+    const list: readonly PipelineEnvelope[] = isEnvelopeList(chunk) ? chunk : [chunk];
     this.#writing = true;
     try {
       if (!this.#open) this.#begin();
-      const records = e.records;
-      for (let i = 0; i < records.length; i++) {
-        const wait = this.#host.write(records[i]!, null);
-        if (wait) await wait;
+      const host = this.#host;
+      for (let i = 0; i < list.length; i++) {
+        const e = list[i]!;
+        checkSource(e);
+        const records = e.records;
+        for (let j = 0; j < records.length; j++) {
+          const wait = host.write(records[j]!, null);
+          // Backpressure (the byte budget is full): the rest goes on asynchronously.
+          if (wait) return this.#writeSlow(wait, list, i, j + 1);
+        }
+        this.#noteSource(e.source);
       }
-      const s = e.source;
-      // One key per partition; the latest source wins (a partition's records come in order).
-      this.#sources.set(s.topic + "\0" + s.partition, s);
-      this.#count++;
+    } catch (error) {
+      this.#writing = false;
+      return this.#fail(error);
+    }
+    this.#writing = false;
+    return this.#after(list.length);
+  }
+
+  /** {@linkcode #write} from record `j` of envelope `i` on, after waiting for `wait`. */
+  async #writeSlow(
+    wait: Promise<void>,
+    list: readonly PipelineEnvelope[],
+    i: number,
+    j: number,
+  ): Promise<void> {
+    try {
+      await wait;
+      for (; i < list.length; i++, j = 0) {
+        const e = list[i]!;
+        checkSource(e);
+        const records = e.records;
+        for (; j < records.length; j++) {
+          const next = this.#host.write(records[j]!, null);
+          if (next) await next;
+        }
+        this.#noteSource(e.source);
+      }
     } catch (error) {
       await this.#fail(error);
     } finally {
       this.#writing = false;
     }
-    if (this.#due || this.#count >= this.#maxRecords) await this.#commit();
+    await this.#after(list.length);
+  }
+
+  /** Counts the sources written; commits when the transaction is full or due. */
+  #after(sources: number): Promise<void> | undefined {
+    this.#count += sources;
+    // The clock is read here too: while the pipe never waits, its promise jobs run back to
+    // back and the timer's task does not get a turn.
+    if (
+      this.#due || this.#count >= this.#maxRecords || Date.now() - this.#openedAt >= this.#maxMs
+    ) return this.#commit();
+    return undefined;
+  }
+
+  /** Remembers the last source of its partition (the partition of the last one is cached). */
+  #noteSource(s: SourceRecord): void {
+    const last = this.#last;
+    if (last !== undefined && last.partition === s.partition && last.topic === s.topic) {
+      last.source = s;
+      return;
+    }
+    const key = s.topic + "\0" + s.partition;
+    let slot = this.#sources.get(key);
+    if (slot === undefined) {
+      slot = { topic: s.topic, partition: s.partition, source: s };
+      this.#sources.set(key, slot);
+    } else slot.source = s;
+    this.#last = slot;
   }
 
   #begin(): void {
@@ -395,17 +578,23 @@ class ExactlyOnceSink {
   async #doCommit(): Promise<void> {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
-    const offsets = Array.from(this.#sources.values(), toOffset);
+    const offsets = Array.from(this.#sources.values(), (slot) => toOffset(slot.source));
     try {
+      // The offsets travel (AddOffsetsToTxn, TxnOffsetCommit) while the last records are
+      // acknowledged: commitTransaction() then only has EndTxn left.
+      const flushed = this.#host.flush();
       if (offsets.length > 0) {
-        await this.#host.sendOffsetsToTransaction(offsets, this.#o.consumer.groupMetadata());
+        await this.#host.sendOffsetsToTransaction(offsets, this.#o.consumer.groupMetadata())
+          .finally(() => flushed.catch(() => {}));
       }
+      await flushed;
       await this.#host.commitTransaction();
     } catch (error) {
       await this.#fail(error);
     }
     this.#open = false;
     this.#sources.clear();
+    this.#last = undefined;
     this.#o.onCommit?.(offsets);
   }
 
@@ -425,6 +614,7 @@ class ExactlyOnceSink {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#sources.clear();
+    this.#last = undefined;
     if (!this.#open) return;
     this.#open = false;
     const state = this.#host.transactionState();
@@ -480,6 +670,8 @@ class PendingSource implements Delivery {
 /** A partition's sources in order, and the offset committable so far. */
 class PartitionAcks {
   readonly sink: AtLeastOnceSink;
+  readonly topic: string;
+  readonly partition: number;
   readonly #pending: (PendingSource | undefined)[] = [];
   #head = 0;
   /** The last fully acknowledged source with every one before it (contiguous). */
@@ -487,8 +679,10 @@ class PartitionAcks {
   /** `done` changed since the last commit. */
   dirty = false;
 
-  constructor(sink: AtLeastOnceSink) {
+  constructor(sink: AtLeastOnceSink, topic: string, partition: number) {
     this.sink = sink;
+    this.topic = topic;
+    this.partition = partition;
   }
 
   push(p: PendingSource): void {
@@ -525,11 +719,12 @@ class PartitionAcks {
  * predecessors' records were all acknowledged.
  */
 class AtLeastOnceSink {
-  readonly stream: WritableStream<PipelineEnvelope>;
+  readonly stream: WritableStream<PipelineChunk>;
   readonly #host: SinkHost;
   readonly #o: PipelineSinkOptions;
   readonly #intervalMs: number;
   readonly #partitions = new Map<string, PartitionAcks>();
+  #lastPart: PartitionAcks | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #committing: Promise<void> | undefined;
   #controller: WritableStreamDefaultController | undefined;
@@ -539,7 +734,7 @@ class AtLeastOnceSink {
     this.#host = host;
     this.#o = options;
     this.#intervalMs = positive(options.commitIntervalMs, "commitIntervalMs", 1000);
-    this.stream = new WritableStream<PipelineEnvelope>({
+    this.stream = new WritableStream<PipelineChunk>({
       start: (c) => {
         this.#controller = c;
         const state = host.transactionState();
@@ -556,47 +751,69 @@ class AtLeastOnceSink {
       write: (e) => this.#write(e),
       close: () => this.#close(),
       abort: () => this.#abort(),
-    }, new CountQueuingStrategy({ highWaterMark: 1 }));
+    }, queueing(options));
   }
 
-  #write(e: PipelineEnvelope): Promise<void> | undefined {
+  #write(chunk: PipelineChunk): Promise<void> | undefined {
     if (this.#failed) throw this.#failed;
-    checkSource(e);
-    const s = e.source;
-    const key = s.topic + "\0" + s.partition;
-    let part = this.#partitions.get(key);
-    if (part === undefined) this.#partitions.set(key, part = new PartitionAcks(this));
-    const records = e.records;
-    const pending = new PendingSource(s, records.length, part);
-    part.push(pending);
-    let wait: Promise<void> | undefined;
-    for (let i = 0; i < records.length; i++) {
-      try {
-        const w = this.#host.write(records[i]!, pending);
-        if (w) {
-          // Backpressure: the rest waits for this one to be batched.
-          if (i + 1 < records.length) return this.#writeRest(w, records, i + 1, pending);
-          wait = w;
+    const list: readonly PipelineEnvelope[] = isEnvelopeList(chunk) ? chunk : [chunk];
+    try {
+      for (let i = 0; i < list.length; i++) {
+        const e = list[i]!;
+        checkSource(e);
+        const pending = this.#pending(e);
+        const records = e.records;
+        for (let j = 0; j < records.length; j++) {
+          const wait = this.#host.write(records[j]!, pending);
+          // Backpressure (the byte budget is full): the rest goes on asynchronously.
+          if (wait) return this.#writeSlow(wait, list, i, j + 1, pending);
         }
-      } catch (error) {
-        this.fail(error);
-        throw this.#failed;
       }
+    } catch (error) {
+      this.fail(error);
+      throw this.#failed;
     }
-    return wait;
+    return undefined;
   }
 
-  async #writeRest(
-    w: Promise<void>,
-    records: readonly ProducerRecord[],
-    from: number,
+  /** Registers an envelope's source with its partition, in order. */
+  #pending(e: PipelineEnvelope): PendingSource {
+    const s = e.source;
+    let part = this.#lastPart;
+    if (part === undefined || part.partition !== s.partition || part.topic !== s.topic) {
+      const key = s.topic + "\0" + s.partition;
+      part = this.#partitions.get(key);
+      if (part === undefined) {
+        part = new PartitionAcks(this, s.topic, s.partition);
+        this.#partitions.set(key, part);
+      }
+      this.#lastPart = part;
+    }
+    const pending = new PendingSource(s, e.records.length, part);
+    part.push(pending);
+    return pending;
+  }
+
+  async #writeSlow(
+    wait: Promise<void>,
+    list: readonly PipelineEnvelope[],
+    i: number,
+    j: number,
     pending: PendingSource,
   ): Promise<void> {
     try {
-      await w;
-      for (let i = from; i < records.length; i++) {
-        const next = this.#host.write(records[i]!, pending);
-        if (next) await next;
+      await wait;
+      for (; i < list.length; i++, j = 0) {
+        const e = list[i]!;
+        if (j === 0) {
+          checkSource(e);
+          pending = this.#pending(e);
+        }
+        const records = e.records;
+        for (; j < records.length; j++) {
+          const next = this.#host.write(records[j]!, pending);
+          if (next) await next;
+        }
       }
     } catch (error) {
       this.fail(error);

@@ -41,7 +41,7 @@ import type {
   RecordMetadata,
   TransactionOffset,
 } from "./record.ts";
-import { createSink, type PipelineEnvelope, type PipelineSinkOptions } from "./pipeline.ts";
+import { createSink, type PipelineChunk, type PipelineSinkOptions } from "./pipeline.ts";
 import { Sender } from "./sender.ts";
 import { TransactionManager } from "./transaction_manager.ts";
 
@@ -341,7 +341,7 @@ export class Producer implements AsyncDisposable {
    *   .pipeTo(producer.sink({ consumer, guarantee: "exactly-once" }), { signal });
    * ```
    */
-  sink(options: PipelineSinkOptions): WritableStream<PipelineEnvelope> {
+  sink(options: PipelineSinkOptions): WritableStream<PipelineChunk> {
     if (this.#state !== "open") throw new ClosedError("producer");
     return createSink({
       write: (record, delivery) => this.#streamWrite(record, delivery),

@@ -1,7 +1,8 @@
 /**
  * The pipeline the crash tests (tests/integration/pipeline_crash_test.ts) run as a subprocess
  * and SIGKILL: a group consumer of `--input`, each record copied (key and value) to
- * `--output` through `producer.sink()` with `--guarantee` (`--throttle N`: pause 5 ms every
+ * `--output` through `producer.sink()` with `--guarantee` (exactly-once from `mapConsumer`,
+ * at-least-once through `mapRecords`) (`--throttle N`: pause 5 ms every
  * N records). It prints `READY` once its
  * committed offsets are known, `COMMIT <n>` after each commit, and `DONE` (then exits 0) once
  * the group's committed offsets reach the input's end.
@@ -16,7 +17,7 @@
 
 import { Admin } from "../../admin/mod.ts";
 import { Consumer, type ConsumerRecord } from "../../consumer/mod.ts";
-import { mapRecords, type PipelineGuarantee, Producer } from "../../producer/mod.ts";
+import { mapConsumer, mapRecords, type PipelineGuarantee, Producer } from "../../producer/mod.ts";
 
 const args: Record<string, string> = {};
 for (let i = 0; i + 1 < Deno.args.length; i += 2) {
@@ -83,10 +84,13 @@ const copy = (r: ConsumerRecord) => {
   }
   return out;
 };
+// Both sources: the batched one for exactly-once, the per-record TransformStream for
+// at-least-once.
+const envelopes = guarantee === "exactly-once"
+  ? mapConsumer(consumer, copy)
+  : consumer.pipeThrough(mapRecords(copy));
 try {
-  await consumer
-    .pipeThrough(mapRecords(copy))
-    .pipeTo(sink, { signal: stop.signal });
+  await envelopes.pipeTo(sink, { signal: stop.signal });
 } catch (e) {
   if (!stop.signal.aborted) throw e;
 }

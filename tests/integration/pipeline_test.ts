@@ -13,6 +13,7 @@ import { broker } from "../helpers/broker.ts";
 import { Admin } from "../../admin/mod.ts";
 import { Consumer, type ConsumerRecord } from "../../consumer/mod.ts";
 import {
+  mapConsumer,
   mapRecords,
   PipelineError,
   type PipelineGuarantee,
@@ -67,6 +68,7 @@ function expected(n: number): string[] {
 /** Runs a pipeline until the group has committed the whole input, then stops it. */
 async function runUntilCommitted(
   guarantee: PipelineGuarantee,
+  source: "mapRecords" | "mapConsumer",
   n: number,
 ): Promise<{ output: string; commits: number; groupId: string; input: string }> {
   const input = topicName(`pl-in-${guarantee}`);
@@ -96,36 +98,34 @@ async function runUntilCommitted(
     for (const v of committed.values()) sum += v;
     if (sum === BigInt(n)) stop.abort(new RangeError("done"));
   };
-  await assert.rejects(
-    consumer
-      .pipeThrough(mapRecords(fanOut(output)))
-      .pipeTo(
-        producer.sink({
-          consumer,
-          guarantee,
-          onCommit,
-          transactionRecords: 1_000,
-          commitIntervalMs: 20,
-        }),
-        { signal: stop.signal },
-      ),
-    RangeError,
-  );
+  const sink = producer.sink({
+    consumer,
+    guarantee,
+    onCommit,
+    transactionRecords: 1_000,
+    commitIntervalMs: 20,
+  });
+  const envelopes = source === "mapRecords"
+    ? consumer.pipeThrough(mapRecords(fanOut(output)))
+    : mapConsumer(consumer, fanOut(output), { maxBatch: 100 });
+  await assert.rejects(envelopes.pipeTo(sink, { signal: stop.signal }), RangeError);
   return { output, commits, groupId, input };
 }
 
 for (const guarantee of ["exactly-once", "at-least-once"] as const) {
-  Deno.test(`pipeline ${guarantee}: 1 -> 0, 1 -> 1, 1 -> 2, offsets committed to the end`, async () => {
-    const n = 6_000;
-    const { output, commits, groupId, input } = await runUntilCommitted(guarantee, n);
-    assert.equal(await committedSum(groupId, input), BigInt(n));
-    const values = (await readAll(output)).sort();
-    assert.deepEqual(values, expected(n));
-    if (guarantee === "exactly-once") {
-      // Batched: at most transactionRecords (1,000) sources per transaction, and not one each.
-      assert.ok(commits >= n / 1_000 && commits < n / 10, `${commits} transactions`);
-    }
-  });
+  for (const source of ["mapRecords", "mapConsumer"] as const) {
+    Deno.test(`pipeline ${guarantee}, ${source}: 1 -> 0, 1 -> 1, 1 -> 2, offsets committed to the end`, async () => {
+      const n = 6_000;
+      const { output, commits, groupId, input } = await runUntilCommitted(guarantee, source, n);
+      assert.equal(await committedSum(groupId, input), BigInt(n));
+      const values = (await readAll(output)).sort();
+      assert.deepEqual(values, expected(n));
+      if (guarantee === "exactly-once") {
+        // Batched: at most transactionRecords (1,000) sources per transaction, and not one each.
+        assert.ok(commits >= n / 1_000 && commits < n / 10, `${commits} transactions`);
+      }
+    });
+  }
 }
 
 Deno.test("pipeline exactly-once: a failing record aborts the transaction; PipelineError; the producer serves a new sink", async () => {

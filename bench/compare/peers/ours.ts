@@ -9,7 +9,8 @@
  * `producer.send()` per record; consume assigns every partition from the earliest offset (no
  * group, like the librdkafka and franz-go peers) and reads the stream record by record;
  * pipeline copies the input topic to `--output` as one expression,
- * `consumer.pipeThrough(mapRecords(copy)).pipeTo(producer.sink({ guarantee: "exactly-once" }))`,
+ * `mapConsumer(consumer, copy).pipeTo(producer.sink({ consumer, guarantee: "exactly-once" }))`
+ * (mapConsumer: the envelopes in batches of what the consumer has ready),
  * a transaction per `--transaction-ms` or `--transaction-records`, timed from the first record
  * to the commit of the last.
  *
@@ -173,9 +174,10 @@ async function consumeN(o: Flags, n: number): Promise<number> {
 interface PipelineProducer extends ProducerLike {
   sink(options: Record<string, unknown>): WritableStream<unknown>;
 }
-type MapRecords = (
+type MapConsumer = (
+  consumer: ReadableStream<unknown>,
   fn: (r: { key: Uint8Array | null; value: Uint8Array | null }) => unknown,
-) => TransformStream<unknown, unknown>;
+) => ReadableStream<unknown>;
 
 /**
  * Copies the input (from the start, a new group) to the output through an exactly-once
@@ -185,7 +187,7 @@ type MapRecords = (
 async function pipelineN(o: Flags, n: number, tag: string): Promise<number> {
   const Consumer = consumerMod.Consumer as ConsumerCtor;
   const Producer = producerMod.Producer as new (options: ProducerOptions) => PipelineProducer;
-  const mapRecords = producerMod.mapRecords as MapRecords;
+  const mapConsumer = producerMod.mapConsumer as MapConsumer;
   const id = `bench-ours-${tag}-${Date.now()}`;
   const consumer = new Consumer({
     brokers: [o.bootstrap!],
@@ -233,13 +235,11 @@ async function pipelineN(o: Flags, n: number, tag: string): Promise<number> {
     },
   });
   try {
-    await consumer
-      .pipeThrough(mapRecords((r) => {
-        if (t0 === 0) t0 = performance.now();
-        bytes += r.value?.length ?? 0; // touches every value, as every peer does
-        return { value: r.value };
-      }))
-      .pipeTo(sink, { signal: stop.signal });
+    await mapConsumer(consumer, (r) => {
+      if (t0 === 0) t0 = performance.now();
+      bytes += r.value?.length ?? 0; // touches every value, as every peer does
+      return { value: r.value };
+    }).pipeTo(sink, { signal: stop.signal });
   } catch (e) {
     if (!stop.signal.aborted) throw e;
   } finally {
@@ -277,8 +277,8 @@ if (o.mode === "probe") {
       ? "UNAVAILABLE not yet available: producer/mod.ts exports no Producer"
       : "OK",
   );
-} else if (o.mode === "pipeline" && missing(producerMod, "mapRecords")) {
-  console.log("UNAVAILABLE not yet available: producer/mod.ts exports no mapRecords");
+} else if (o.mode === "pipeline" && missing(producerMod, "mapConsumer")) {
+  console.log("UNAVAILABLE not yet available: producer/mod.ts exports no mapConsumer");
 } else if (o.mode === "consume" && missing(consumerMod, "Consumer")) {
   console.log("UNAVAILABLE not yet available: consumer/mod.ts exports no Consumer");
 } else if (o.mode !== "consume" && missing(producerMod, "Producer")) {
