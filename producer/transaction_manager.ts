@@ -8,6 +8,7 @@
  */
 
 import type { Cluster } from "../cluster/cluster.ts";
+import { sleep } from "../cluster/retry.ts";
 import { Api, type ApiDef } from "../protocol/apis.ts";
 import {
   ClosedError,
@@ -274,7 +275,7 @@ export class TransactionManager {
       const batch = [...this.#toAdd];
       this.#toAdd.clear();
       try {
-        await this.#cluster.retry((_attempt, signal) => this.#addPartitionsOnce(batch, signal), {
+        await this.#cluster.retry((_attempt, signal) => this.#addPartitionsSoon(batch, signal), {
           coordinator: ["transaction", this.id],
           signal: this.#signal,
           deadlineMs: this.#o.maxBlockMs,
@@ -296,6 +297,23 @@ export class TransactionManager {
     // Partitions queued while the transaction left in_transaction are dropped with it.
     for (const ps of this.#toAdd) ps.pendingAdd = false;
     this.#toAdd.clear();
+  }
+
+  /**
+   * AddPartitionsToTxn, retried every 20 ms (up to 25 times) while the coordinator answers
+   * CONCURRENT_TRANSACTIONS: right after a commit it does until the previous transaction's
+   * markers are written, and the retry policy's backoff (100 ms, doubling) would hold the
+   * next transaction's records that long. Java does the same (KAFKA-5477, 20 ms).
+   */
+  async #addPartitionsSoon(batch: PartitionState[], signal: AbortSignal): Promise<void> {
+    for (let i = 0;; i++) {
+      try {
+        return await this.#addPartitionsOnce(batch, signal);
+      } catch (e) {
+        if (i >= 25 || !(e instanceof ProtocolError) || e.code !== CONCURRENT_TRANSACTIONS) throw e;
+        await sleep(20, signal);
+      }
+    }
   }
 
   /** One AddPartitionsToTxn (v3 and below: the client form of transactions v1). */
