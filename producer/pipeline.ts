@@ -1,19 +1,24 @@
 /**
  * Pipelines as Web Streams: a consumer's records, mapped to the records they become, written
- * by a producer's {@linkcode PipelineSink} that commits the source offsets under a named
+ * by the sink `producer.sink()` makes, which commits the source offsets under a named
  * delivery guarantee.
  *
  * ```ts ignore
  * await consumer
  *   .pipeThrough(mapRecords((r) => ({ key: r.key, value: r.value })))
  *   .pipeTo(producer.sink({ consumer, guarantee: "exactly-once" }), { signal });
+ * // The same, the records the consumer has ready in one chunk (faster):
+ * await mapConsumer(consumer, (r) => ({ key: r.key, value: r.value }))
+ *   .pipeTo(producer.sink({ consumer, guarantee: "exactly-once" }), { signal });
  * ```
  *
- * Provenance: what flows into the sink are {@linkcode PipelineEnvelope}s, one per consumed
- * record, `{ source, records }`: the record it came from and the zero, one or many records it
- * became. The sink never has to guess which output belongs to which input, whatever the
- * transform does (filter, map, fan out), and a source whose envelope carries no records is
- * still committed. {@linkcode mapRecords} builds the envelopes from a plain function.
+ * Provenance: what flows into the sink are {@linkcode PipelineEnvelope}s (alone or in
+ * arrays), one per consumed record, `{ source, records }`: the record it came from and the
+ * zero, one or many records it became. The sink never has to guess which output belongs to
+ * which input, whatever the transform does (filter, map, fan out, asynchronous work), and a
+ * source whose envelope carries no records is still committed. {@linkcode mapRecords} (a
+ * `TransformStream`) and {@linkcode mapConsumer} (a batched source) build the envelopes from
+ * a plain function.
  *
  * - at-least-once: records are sent as they come; a source offset is committed (through the
  *   consumer's `commit()`) once every record derived from it, and from every record before
