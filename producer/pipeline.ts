@@ -419,6 +419,20 @@ function checkSource(e: PipelineEnvelope): void {
   if (!Array.isArray(e.records)) throw new TypeError("envelope.records must be an array");
 }
 
+let yieldedAt = 0;
+
+/**
+ * Lets the event loop run every few milliseconds. A pipe whose source has data and whose sink
+ * never waits runs as one long chain of promise jobs, during which no socket is read: the
+ * producer's acknowledgements (and the next fetch) would wait for the chain to end, and the
+ * transaction's commit would then wait for all of them at once.
+ */
+function yieldNow(now: number): Promise<void> | undefined {
+  if (now - yieldedAt < 2) return undefined;
+  yieldedAt = now;
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
 function isEnvelopeList(c: PipelineChunk): c is readonly PipelineEnvelope[] {
   return Array.isArray(c);
 }
@@ -535,10 +549,11 @@ class ExactlyOnceSink {
     this.#count += sources;
     // The clock is read here too: while the pipe never waits, its promise jobs run back to
     // back and the timer's task does not get a turn.
-    if (
-      this.#due || this.#count >= this.#maxRecords || Date.now() - this.#openedAt >= this.#maxMs
-    ) return this.#commit();
-    return undefined;
+    const now = Date.now();
+    if (this.#due || this.#count >= this.#maxRecords || now - this.#openedAt >= this.#maxMs) {
+      return this.#commit();
+    }
+    return yieldNow(now);
   }
 
   /** Remembers the last source of its partition (the partition of the last one is cached). */
@@ -778,7 +793,7 @@ class AtLeastOnceSink {
       this.fail(error);
       throw this.#failed;
     }
-    return undefined;
+    return yieldNow(Date.now());
   }
 
   /** Registers an envelope's source with its partition, in order. */
