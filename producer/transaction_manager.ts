@@ -104,6 +104,8 @@ export class TransactionManager {
   readonly #partitions: PartitionState[] = [];
   readonly #toAdd = new Set<PartitionState>();
   #adding: Promise<void> | undefined;
+  /** #addPartitions is running (set and cleared synchronously with its loop). */
+  #addLoop = false;
 
   constructor(
     cluster: Cluster,
@@ -258,45 +260,55 @@ export class TransactionManager {
   #add(ps: PartitionState): void {
     ps.pendingAdd = true;
     this.#toAdd.add(ps);
-    if (this.#adding) return;
-    this.#adding = this.#track(
+    // Not `this.#adding`: it is cleared a promise job after the loop ended, and a partition
+    // queued in between (a pipe appends records in every job) would wait for nothing.
+    if (this.#addLoop) return;
+    this.#addLoop = true;
+    const adding: Promise<void> = this.#track(
       this.#addPartitions().finally(() => {
-        this.#adding = undefined;
+        if (this.#adding === adding) this.#adding = undefined;
         this.#hooks.wake();
       }),
     );
+    this.#adding = adding;
   }
 
   /** Adds the queued partitions, in rounds, while the transaction is open. */
   async #addPartitions(): Promise<void> {
-    while (
-      this.#toAdd.size > 0 && (this.#state === "in_transaction" || this.#state === "committing")
-    ) {
-      const batch = [...this.#toAdd];
-      this.#toAdd.clear();
-      try {
-        await this.#cluster.retry((_attempt, signal) => this.#addPartitionsSoon(batch, signal), {
-          coordinator: ["transaction", this.id],
-          signal: this.#signal,
-          deadlineMs: this.#o.maxBlockMs,
-        });
-        for (const ps of batch) {
-          ps.pendingAdd = false;
-          ps.inTransaction = true;
-          this.#partitions.push(ps);
+    try {
+      while (
+        this.#toAdd.size > 0 && (this.#state === "in_transaction" || this.#state === "committing")
+      ) {
+        const batch = [...this.#toAdd];
+        this.#toAdd.clear();
+        try {
+          await this.#cluster.retry((_attempt, signal) => this.#addPartitionsSoon(batch, signal), {
+            coordinator: ["transaction", this.id],
+            signal: this.#signal,
+            deadlineMs: this.#o.maxBlockMs,
+          });
+          for (const ps of batch) {
+            ps.pendingAdd = false;
+            ps.inTransaction = true;
+            this.#partitions.push(ps);
+          }
+          this.#started = true;
+        } catch (e) {
+          for (const ps of batch) ps.pendingAdd = false;
+          if (this.#signal.aborted) return;
+          // Fenced is fatal; anything else makes the transaction abortable (Java's
+          // abortableError).
+          this.failed(e instanceof Error ? e : new KafkaError(String(e)));
+          return;
         }
-        this.#started = true;
-      } catch (e) {
-        for (const ps of batch) ps.pendingAdd = false;
-        if (this.#signal.aborted) return;
-        // Fenced is fatal; anything else makes the transaction abortable (Java's abortableError).
-        this.failed(e instanceof Error ? e : new KafkaError(String(e)));
-        return;
       }
+      // Partitions queued while the transaction left in_transaction are dropped with it.
+      for (const ps of this.#toAdd) ps.pendingAdd = false;
+      this.#toAdd.clear();
+    } finally {
+      // In the same job as the loop's last look at #toAdd: nothing can be queued unseen.
+      this.#addLoop = false;
     }
-    // Partitions queued while the transaction left in_transaction are dropped with it.
-    for (const ps of this.#toAdd) ps.pendingAdd = false;
-    this.#toAdd.clear();
   }
 
   /**
