@@ -63,6 +63,7 @@ export class SendDelivery implements Delivery {
 export class Deliveries {
   #reports: ReadableStreamDefaultController<DeliveryReport> | null = null;
   #stream: WritableStreamDefaultController | undefined;
+  #streamEnded: (() => void) | undefined;
   #streamError: Error | undefined;
 
   /** Whether a delivery-report reader exists (stream records are then kept for it). */
@@ -75,9 +76,14 @@ export class Deliveries {
     return this.#streamError;
   }
 
-  /** Binds the writable whose failures this reports. */
-  bindStream(controller: WritableStreamDefaultController): void {
+  /**
+   * Binds the writable whose failures this reports (a new one replaces the last, whose
+   * error is forgotten); `ended` is called when this errors it.
+   */
+  bindStream(controller: WritableStreamDefaultController, ended?: () => void): void {
     this.#stream = controller;
+    this.#streamEnded = ended;
+    this.#streamError = undefined;
   }
 
   /** The delivery-report stream; one reader at a time. */
@@ -143,6 +149,7 @@ export class Deliveries {
     try {
       this.#stream?.error(error);
     } catch { /* already closed */ }
+    this.#streamEnded?.();
   }
 
   /** At shutdown: ends the report stream and errors the writable. */

@@ -7,7 +7,7 @@
  */
 
 import type { RecordHeader } from "../protocol/record_batch.ts";
-import type { SendDelivery } from "./delivery.ts";
+import type { Delivery } from "./delivery.ts";
 import type { ProducerRecord } from "./record.ts";
 
 const encoder = new TextEncoder();
@@ -15,8 +15,8 @@ const encoder = new TextEncoder();
 /** A record waiting to be batched. */
 export interface IntakeEntry {
   readonly record: ProducerRecord;
-  /** The `send()` it came from, or null for a stream write. */
-  readonly delivery: SendDelivery | null;
+  /** The `send()` (or pipeline sink) it came from, or null for a stream write. */
+  readonly delivery: Delivery | null;
   /** Resolves the stream write once the record is batched (null for `send()`). */
   readonly accepted: (() => void) | null;
   /** Fails the record before it was batched. */

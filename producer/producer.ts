@@ -23,7 +23,7 @@ import { Accumulator } from "./accumulator.ts";
 import { Background, errorText } from "./background.ts";
 import { CompressionPool } from "./compression_pool.ts";
 import type { TopicState } from "./batch.ts";
-import { Deliveries, SendDelivery } from "./delivery.ts";
+import { Deliveries, type Delivery, SendDelivery } from "./delivery.ts";
 import { TransactionStateError } from "./errors.ts";
 import { Fifo } from "./fifo.ts";
 import { Idempotence } from "./idempotence.ts";
@@ -42,6 +42,7 @@ import type {
   RecordMetadata,
   TransactionOffset,
 } from "./record.ts";
+import { createSink, type PipelineChunk, type PipelineSinkOptions } from "./pipeline.ts";
 import { Sender } from "./sender.ts";
 import { TransactionManager } from "./transaction_manager.ts";
 
@@ -142,7 +143,9 @@ export class Producer implements AsyncDisposable {
   readonly #background = new Background();
   readonly #track = this.#background.track;
   readonly #closeController = new AbortController();
-  readonly #writable: WritableStream<ProducerRecord>;
+  #writable: WritableStream<ProducerRecord>;
+  /** The current writable was closed, aborted or errored: the getter makes a new one. */
+  #writableDone = false;
   readonly #deliveries = new Deliveries();
   readonly #idempotence: Idempotence;
   readonly #txn: TransactionManager | undefined;
@@ -228,18 +231,33 @@ export class Producer implements AsyncDisposable {
         failWaiting: (error) => this.#failWaiting(error),
       },
     });
-    this.#writable = new WritableStream<ProducerRecord>({
-      start: (c) => this.#deliveries.bindStream(c),
+    this.#writable = this.#newWritable();
+  }
+
+  /**
+   * One writable stream over the producer. A stream ends for good when it is closed, aborted
+   * or errored (Web Streams have no way back), so the producer makes a new one for the next
+   * pipe (see {@linkcode writable}).
+   */
+  #newWritable(): WritableStream<ProducerRecord> {
+    this.#writableDone = false;
+    const done = () => {
+      if (this.#writable === stream) this.#writableDone = true;
+    };
+    const stream: WritableStream<ProducerRecord> = new WritableStream<ProducerRecord>({
+      start: (c) => this.#deliveries.bindStream(c, done),
       write: (record) => this.#streamWrite(record),
       close: async () => {
+        done();
         await this.flush();
         const error = this.#deliveries.streamError;
         if (error) throw error;
       },
       // Aborting the stream (e.g. a pipe whose source failed) stops the stream only: records
       // already accepted are still delivered. `producer.abort()` discards them.
-      abort: () => {},
+      abort: done,
     }, new CountQueuingStrategy({ highWaterMark: 1 }));
+    return stream;
   }
 
   /**
@@ -247,8 +265,14 @@ export class Producer implements AsyncDisposable {
    * waits (backpressure) while `bufferedBytes` is at the budget. Closing it waits until every
    * record is acknowledged, and rejects if one failed. A record that fails errors the stream,
    * unless {@linkcode deliveryReports} is being read, where its error is reported instead.
+   *
+   * Pipes are not single-use: once the stream was closed, aborted (e.g. a `pipeTo` stopped by
+   * its signal) or errored, the next read of `writable` returns a new stream over the same
+   * producer, so `source.pipeTo(producer.writable)` works again. While a stream is open, the
+   * same one is returned.
    */
   get writable(): WritableStream<ProducerRecord> {
+    if (this.#writableDone && this.#state === "open") this.#writable = this.#newWritable();
     return this.#writable;
   }
 
@@ -296,6 +320,43 @@ export class Producer implements AsyncDisposable {
     return this.#deliveries.open();
   }
 
+  /**
+   * A new sink for one pipeline: a `WritableStream` of {@linkcode PipelineEnvelope}s (a consumed
+   * record and the records it became, see `mapRecords`) that writes the records and commits
+   * the source offsets under `options.guarantee`:
+   *
+   * - `"at-least-once"`: a source offset is committed (by `options.consumer.commit()`) only
+   *   after every record derived from it was acknowledged, in order per partition;
+   * - `"exactly-once"` (needs a `transactionalId`; calls `initTransactions()` if not done):
+   *   records and source offsets are committed in one transaction per
+   *   `transactionRecords` (100,000) or `transactionMs` (100 ms).
+   *
+   * Each call makes a new stream, so the producer serves pipe after pipe, aborted or not. A
+   * failure errors the stream with a `PipelineError`: restart from the committed offsets
+   * with a new consumer. Aborting the pipe aborts an exactly-once sink's open transaction and
+   * commits what an at-least-once sink has acknowledged.
+   *
+   * ```ts ignore
+   * await consumer
+   *   .pipeThrough(mapRecords((r) => ({ topic: "out", key: r.key, value: r.value })))
+   *   .pipeTo(producer.sink({ consumer, guarantee: "exactly-once" }), { signal });
+   * ```
+   */
+  sink(options: PipelineSinkOptions): WritableStream<PipelineChunk> {
+    if (this.#state !== "open") throw new ClosedError("producer");
+    return createSink({
+      write: (record, delivery) => this.#streamWrite(record, delivery),
+      transactionState: () => this.#txn?.state,
+      initTransactions: () => this.initTransactions(),
+      beginTransaction: () => this.beginTransaction(),
+      sendOffsetsToTransaction: (offsets, group) => this.sendOffsetsToTransaction(offsets, group),
+      commitTransaction: () => this.commitTransaction(),
+      abortTransaction: () => this.abortTransaction(),
+      flush: () => this.flush(),
+      warn: (message, error) => this.#logger.warn(message, { error: errorText(error) }),
+    }, options);
+  }
+
   // ---------------------------------------------------------------------------------------
   // Intake
 
@@ -333,14 +394,21 @@ export class Producer implements AsyncDisposable {
     return d.promise;
   }
 
-  #streamWrite(record: ProducerRecord): Promise<void> | undefined {
+  /**
+   * A stream write: resolves (or returns undefined) once the record is in a batch. `delivery`
+   * (a pipeline sink's) learns the acknowledgement; null reports to the stream.
+   */
+  #streamWrite(
+    record: ProducerRecord,
+    delivery: Delivery | null = null,
+  ): Promise<void> | undefined {
     const refused = this.#refuse();
     if (refused) throw refused;
-    if (this.#intake.length === 0 && this.#tryAppend(record, null)) return undefined;
+    if (this.#intake.length === 0 && this.#tryAppend(record, delivery)) return undefined;
     const { promise, resolve, reject } = Promise.withResolvers<void>();
     this.#intake.push({
       record,
-      delivery: null,
+      delivery,
       accepted: resolve,
       failed: reject,
       signal: undefined,
@@ -363,7 +431,7 @@ export class Producer implements AsyncDisposable {
    * Encodes a record into its partition's batch. Returns false when it must wait (topic
    * metadata unknown, or the buffer budget full); throws for a bad record.
    */
-  #tryAppend(r: ProducerRecord, d: SendDelivery | null): boolean {
+  #tryAppend(r: ProducerRecord, d: Delivery | null): boolean {
     if (r === null || typeof r !== "object") throw new TypeError("a record must be an object");
     const name = r.topic ?? this.#o.defaultTopic;
     if (typeof name !== "string" || name === "") {

@@ -9,6 +9,7 @@
 
 import { anySignal } from "../protocol/deadline.ts";
 import type { Cluster } from "../cluster/cluster.ts";
+import { sleep } from "../cluster/retry.ts";
 import { Api, type ApiDef } from "../protocol/apis.ts";
 import {
   ClosedError,
@@ -94,6 +95,8 @@ export class TransactionManager {
   readonly #partitions: PartitionState[] = [];
   readonly #toAdd = new Set<PartitionState>();
   #adding: Promise<void> | undefined;
+  /** #addPartitions is running (set and cleared synchronously with its loop). */
+  #addLoop = false;
 
   constructor(
     cluster: Cluster,
@@ -248,45 +251,72 @@ export class TransactionManager {
   #add(ps: PartitionState): void {
     ps.pendingAdd = true;
     this.#toAdd.add(ps);
-    if (this.#adding) return;
-    this.#adding = this.#track(
+    // Not `this.#adding`: it is cleared a promise job after the loop ended, and a partition
+    // queued in between (a pipe appends records in every job) would wait for nothing.
+    if (this.#addLoop) return;
+    this.#addLoop = true;
+    const adding: Promise<void> = this.#track(
       this.#addPartitions().finally(() => {
-        this.#adding = undefined;
+        if (this.#adding === adding) this.#adding = undefined;
         this.#hooks.wake();
       }),
     );
+    this.#adding = adding;
   }
 
   /** Adds the queued partitions, in rounds, while the transaction is open. */
   async #addPartitions(): Promise<void> {
-    while (
-      this.#toAdd.size > 0 && (this.#state === "in_transaction" || this.#state === "committing")
-    ) {
-      const batch = [...this.#toAdd];
-      this.#toAdd.clear();
-      try {
-        await this.#cluster.retry((_attempt, signal) => this.#addPartitionsOnce(batch, signal), {
-          coordinator: ["transaction", this.id],
-          signal: this.#signal,
-          deadlineMs: this.#o.maxBlockMs,
-        });
-        for (const ps of batch) {
-          ps.pendingAdd = false;
-          ps.inTransaction = true;
-          this.#partitions.push(ps);
+    try {
+      while (
+        this.#toAdd.size > 0 && (this.#state === "in_transaction" || this.#state === "committing")
+      ) {
+        const batch = [...this.#toAdd];
+        this.#toAdd.clear();
+        try {
+          await this.#cluster.retry((_attempt, signal) => this.#addPartitionsSoon(batch, signal), {
+            coordinator: ["transaction", this.id],
+            signal: this.#signal,
+            deadlineMs: this.#o.maxBlockMs,
+          });
+          for (const ps of batch) {
+            ps.pendingAdd = false;
+            ps.inTransaction = true;
+            this.#partitions.push(ps);
+          }
+          this.#started = true;
+        } catch (e) {
+          for (const ps of batch) ps.pendingAdd = false;
+          if (this.#signal.aborted) return;
+          // Fenced is fatal; anything else makes the transaction abortable (Java's
+          // abortableError).
+          this.failed(e instanceof Error ? e : new KafkaError(String(e)));
+          return;
         }
-        this.#started = true;
+      }
+      // Partitions queued while the transaction left in_transaction are dropped with it.
+      for (const ps of this.#toAdd) ps.pendingAdd = false;
+      this.#toAdd.clear();
+    } finally {
+      // In the same job as the loop's last look at #toAdd: nothing can be queued unseen.
+      this.#addLoop = false;
+    }
+  }
+
+  /**
+   * AddPartitionsToTxn, retried every 20 ms (up to 25 times) while the coordinator answers
+   * CONCURRENT_TRANSACTIONS: right after a commit it does until the previous transaction's
+   * markers are written, and the retry policy's backoff (100 ms, doubling) would hold the
+   * next transaction's records that long. Java does the same (KAFKA-5477, 20 ms).
+   */
+  async #addPartitionsSoon(batch: PartitionState[], signal: AbortSignal): Promise<void> {
+    for (let i = 0;; i++) {
+      try {
+        return await this.#addPartitionsOnce(batch, signal);
       } catch (e) {
-        for (const ps of batch) ps.pendingAdd = false;
-        if (this.#signal.aborted) return;
-        // Fenced is fatal; anything else makes the transaction abortable (Java's abortableError).
-        this.failed(e instanceof Error ? e : new KafkaError(String(e)));
-        return;
+        if (i >= 25 || !(e instanceof ProtocolError) || e.code !== CONCURRENT_TRANSACTIONS) throw e;
+        await sleep(20, signal);
       }
     }
-    // Partitions queued while the transaction left in_transaction are dropped with it.
-    for (const ps of this.#toAdd) ps.pendingAdd = false;
-    this.#toAdd.clear();
   }
 
   /** One AddPartitionsToTxn (v3 and below: the client form of transactions v1). */

@@ -38,8 +38,9 @@ export const CLIENTS = [
 export type ClientName = typeof CLIENTS[number];
 
 /**
- * What a peer process does: produce as fast as it can, await single sends, or read a full
- * topic from the start.
+ * What a peer process does: produce as fast as it can, await single sends, read a full
+ * topic from the start, or copy a full topic to another through an exactly-once
+ * consume-transform-produce pipeline.
  *
  * @example
  * ```ts
@@ -48,7 +49,7 @@ export type ClientName = typeof CLIENTS[number];
  * console.log(m);
  * ```
  */
-export type Mode = "produce" | "latency" | "consume";
+export type Mode = "produce" | "latency" | "consume" | "pipeline";
 
 /**
  * Compression codecs the workloads use.
@@ -74,7 +75,7 @@ export type Codec = "none" | "lz4" | "zstd";
  * ```
  */
 export interface Workload {
-  /** Short id used in results: P1, P2, P3-lz4-100B, ..., P4, C1-100B, C1-1KiB. */
+  /** Short id used in results: P1, P2, P3-lz4-100B, ..., P4, C1-100B, C1-1KiB, X1-100B. */
   id: string;
   /** What it measures, for the README. */
   title: string;
@@ -160,8 +161,48 @@ export function workloads(quick: boolean): Workload[] {
       warmup: warm,
     });
   }
+  out.push({
+    id: "X1-100B",
+    title: "exactly-once pipeline 100 B (consume, copy, produce in transactions)",
+    mode: "pipeline",
+    size: 100,
+    compression: "none",
+    records: n,
+    warmup: warm,
+  });
   return out;
 }
+
+/**
+ * The clients that have a peer for a mode; the others are listed as unavailable for its
+ * workloads. Only `ours` and `java` have a consume-transform-produce loop (the pipeline).
+ *
+ * @example
+ * ```ts
+ * import { supports } from "./config.ts";
+ * console.log(supports("java", "pipeline"), supports("kafkajs", "pipeline")); // true false
+ * ```
+ */
+export function supports(client: ClientName, mode: Mode): boolean {
+  return mode !== "pipeline" || client === "ours" || client === "java";
+}
+
+/**
+ * Exactly-once pipeline (X1) settings, the same for every peer: a transaction is committed
+ * (with the consumed offsets, KIP-447) every `transactionMs` or `transactionRecords` records.
+ *
+ * @example
+ * ```ts
+ * import { PIPELINE } from "./config.ts";
+ * console.log(PIPELINE.transactionMs); // 100
+ * ```
+ */
+export const PIPELINE = {
+  /** A transaction stays open this long at most (Kafka Streams' EOS commit interval). */
+  transactionMs: 100,
+  /** Or this many consumed records, whichever comes first. */
+  transactionRecords: 100_000,
+} as const;
 
 /**
  * Settings every client gets (translated into each client's own option names by the peers).

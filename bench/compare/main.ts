@@ -18,7 +18,15 @@
 import { KafkaError } from "../../protocol/errors.ts";
 import { up } from "../../scripts/kafka/cluster.ts";
 import { logConfigProperty } from "../../scripts/kafka/config.ts";
-import { type ClientName, CLIENTS, SETTINGS, type Workload, workloads } from "./config.ts";
+import {
+  type ClientName,
+  CLIENTS,
+  PIPELINE,
+  SETTINGS,
+  supports,
+  type Workload,
+  workloads,
+} from "./config.ts";
 import { ensurePayloadFile } from "./payloads.ts";
 import { type Installed, installPeer } from "./peers.ts";
 import { updateReadme } from "./readme.ts";
@@ -117,7 +125,13 @@ async function settle(): Promise<void> {
   await new Deno.Command("sync", { stdout: "null", stderr: "null" }).output().catch(() => {});
 }
 
-function peerArgs(w: Workload, topic: string, bootstrap: string, payloads: string): string[] {
+function peerArgs(
+  w: Workload,
+  topic: string,
+  bootstrap: string,
+  payloads: string,
+  output?: string,
+): string[] {
   const flags: Record<string, string | number> = {
     mode: w.mode,
     bootstrap,
@@ -134,6 +148,11 @@ function peerArgs(w: Workload, topic: string, bootstrap: string, payloads: strin
     acks: SETTINGS.acks,
     "buffer-bytes": SETTINGS.bufferBytes,
     partitions: SETTINGS.partitions,
+    ...output !== undefined && {
+      output,
+      "transaction-ms": PIPELINE.transactionMs,
+      "transaction-records": PIPELINE.transactionRecords,
+    },
   };
   return Object.entries(flags).flatMap(([k, v]) => [`--${k}`, String(v)]);
 }
@@ -191,13 +210,14 @@ async function main(): Promise<void> {
   await Deno.mkdir(logDir, { recursive: true });
   log(`run ${runId}: ${args.rounds} round(s), ${list.length} workload(s), logs in ${logDir}`);
 
-  // C1: one topic per size, filled once (same bytes for every client) by the first producer
-  // peer that is available, preferring Java's ProducerPerformance.
+  // C1 and X1: one input topic per workload, filled once (same bytes for every client) by the
+  // first producer peer that is available, preferring Java's ProducerPerformance.
   const filled = new Map<string, string>();
   const fillers = (["java", "franz-go", "librdkafka"] as const).map((c) =>
     [c, peers.get(c)] as const
   );
-  for (const w of list.filter((w) => w.mode === "consume")) {
+  const readsInput = (w: Workload) => w.mode === "consume" || w.mode === "pipeline";
+  for (const w of list.filter(readsInput)) {
     const topic = `bench-${runId}-${w.id}`;
     await createTopic(bootstrap, topic, SETTINGS.partitions);
     let done = false;
@@ -238,14 +258,19 @@ async function main(): Promise<void> {
           let o: RunOutcome;
           if (!peer.ok) {
             o = { status: "unavailable", note: peer.reason };
+          } else if (!supports(c, w.mode)) {
+            o = { status: "unavailable", note: `no ${w.mode} peer for ${c}` };
           } else {
-            const topic = w.mode === "consume"
-              ? filled.get(w.id)!
-              : `bench-${runId}-${w.id}-${c}-r${round + 1}`;
-            if (w.mode !== "consume") await createTopic(bootstrap, topic, SETTINGS.partitions);
+            // The topic written: a fresh one per run (the pipeline's output), deleted after.
+            const fresh = `bench-${runId}-${w.id}-${c}-r${round + 1}`;
+            const topic = readsInput(w) ? filled.get(w.id)! : fresh;
+            const output = w.mode === "pipeline" ? fresh : undefined;
+            if (w.mode !== "consume") await createTopic(bootstrap, fresh, SETTINGS.partitions);
             try {
               o = await runPeer({
-                cmd: peer.command(peerArgs(run, topic, bootstrap, payloadFiles.get(w.size)!)),
+                cmd: peer.command(
+                  peerArgs(run, topic, bootstrap, payloadFiles.get(w.size)!, output),
+                ),
                 brokerPid,
                 timeoutMs: args.timeoutS * 1000,
                 logFile: `${logDir}/r${round + 1}-${w.id}-${c}.log`,
@@ -253,7 +278,7 @@ async function main(): Promise<void> {
               });
             } finally {
               if (w.mode !== "consume") {
-                await deleteTopic(bootstrap, topic).catch(() => {});
+                await deleteTopic(bootstrap, fresh).catch(() => {});
                 await settle();
               }
             }

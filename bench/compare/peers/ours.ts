@@ -7,7 +7,12 @@
  * Produce writes through `producer.writable` (the fast path: writes resolve once a record is
  * in a batch, and wait while the 32 MiB budget is full), then `flush()`; latency awaits
  * `producer.send()` per record; consume assigns every partition from the earliest offset (no
- * group, like the librdkafka and franz-go peers) and reads the stream record by record.
+ * group, like the librdkafka and franz-go peers) and reads the stream record by record;
+ * pipeline copies the input topic to `--output` as one expression,
+ * `mapConsumer(consumer, copy).pipeTo(producer.sink({ consumer, guarantee: "exactly-once" }))`
+ * (mapConsumer: the envelopes in batches of what the consumer has ready),
+ * a transaction per `--transaction-ms` or `--transaction-records`, timed from the first record
+ * to the commit of the last.
  *
  * @module
  */
@@ -206,6 +211,94 @@ async function consumeN(o: Flags, n: number): Promise<number> {
   }
 }
 
+interface PipelineProducer extends ProducerLike {
+  sink(options: Record<string, unknown>): WritableStream<unknown>;
+}
+type MapConsumer = (
+  consumer: ReadableStream<unknown>,
+  fn: (r: { key: Uint8Array | null; value: Uint8Array | null }) => unknown,
+) => ReadableStream<unknown>;
+
+/**
+ * Copies the input (from the start, a new group) to the output through an exactly-once
+ * pipeline until the group has committed `n` records; returns the seconds from the first
+ * record to that commit.
+ */
+async function pipelineN(o: Flags, n: number, tag: string): Promise<number> {
+  const Consumer = consumerMod.Consumer as ConsumerCtor;
+  const Producer = producerMod.Producer as new (options: ProducerOptions) => PipelineProducer;
+  const mapConsumer = producerMod.mapConsumer as MapConsumer;
+  const id = `bench-ours-${tag}-${Date.now()}`;
+  const consumer = new Consumer({
+    brokers: [o.bootstrap!],
+    clientId: "bench-ours",
+    groupId: id,
+    topics: [o.topic!],
+    autoCommit: false,
+    autoOffsetReset: "earliest",
+    isolationLevel: "read_committed",
+    fetchMaxBytes: 52_428_800,
+    maxPartitionFetchBytes: 1_048_576,
+  });
+  const p = new Producer({
+    brokers: [o.bootstrap!],
+    clientId: "bench-ours",
+    defaultTopic: o.output!,
+    acks: "all",
+    idempotent: true,
+    lingerMs: Number(o["linger-ms"]),
+    batchSize: Number(o["batch-bytes"]),
+    bufferMemory: Number(o["buffer-bytes"]),
+    maxInFlight: Number(o["in-flight"]),
+    compression: o.compression as ProducerOptions["compression"] & string,
+    allowAutoTopicCreation: false,
+    transactionalId: id,
+  });
+  const stop = new AbortController();
+  const committed = new Map<number, bigint>();
+  let t0 = 0;
+  let elapsed = 0;
+  let bytes = 0;
+  const sink = p.sink({
+    consumer,
+    guarantee: "exactly-once",
+    transactionMs: Number(o["transaction-ms"]),
+    transactionRecords: Number(o["transaction-records"]),
+    onCommit: (offsets: { partition: number; offset: bigint }[]) => {
+      for (const x of offsets) committed.set(x.partition, x.offset);
+      let sum = 0n;
+      for (const v of committed.values()) sum += v;
+      if (sum >= BigInt(n) && elapsed === 0) {
+        elapsed = (performance.now() - t0) / 1000;
+        stop.abort();
+      }
+    },
+  });
+  try {
+    await mapConsumer(consumer, (r) => {
+      if (t0 === 0) t0 = performance.now();
+      bytes += r.value?.length ?? 0; // touches every value, as every peer does
+      return { value: r.value };
+    }).pipeTo(sink, { signal: stop.signal });
+  } catch (e) {
+    if (!stop.signal.aborted) throw e;
+  } finally {
+    await p.close();
+    await consumer.close();
+  }
+  if (bytes < 0) console.error(bytes);
+  return elapsed;
+}
+
+async function pipeline(o: Flags): Promise<void> {
+  const n = Number(o.records);
+  const warmup = Number(o.warmup);
+  if (warmup > 0) await pipelineN(o, warmup, "w");
+  console.log("BEGIN");
+  const elapsed = await pipelineN(o, n, "m");
+  end(n, n * Number(o.size), elapsed);
+}
+
 async function consume(o: Flags): Promise<void> {
   const n = Number(o.records);
   const warmup = Number(o.warmup);
@@ -224,6 +317,8 @@ if (o.mode === "probe") {
       ? "UNAVAILABLE not yet available: producer/mod.ts exports no Producer"
       : "OK",
   );
+} else if (o.mode === "pipeline" && missing(producerMod, "mapConsumer")) {
+  console.log("UNAVAILABLE not yet available: producer/mod.ts exports no mapConsumer");
 } else if (o.mode === "consume" && missing(consumerMod, "Consumer")) {
   console.log("UNAVAILABLE not yet available: consumer/mod.ts exports no Consumer");
 } else if (o.mode !== "consume" && missing(producerMod, "Producer")) {
@@ -236,6 +331,9 @@ if (o.mode === "probe") {
   await awaitRelease();
 } else if (o.mode === "consume") {
   await consume(o);
+  await awaitRelease();
+} else if (o.mode === "pipeline") {
+  await pipeline(o);
   await awaitRelease();
 } else {
   console.log(`UNAVAILABLE not yet wired: the harness does not drive mode ${o.mode} yet`);

@@ -6,7 +6,11 @@
  * once for the warm-up and once for the measured run. Their own summary lines give the rate.
  * The latency row (P4) is ours: KafkaProducer.send(record).get() in a loop, timed with
  * System.nanoTime(), because ProducerPerformance measures an open loop and EndToEndLatency
- * measures produce + consume, neither of which is "one awaited send".
+ * measures produce + consume, neither of which is "one awaited send". The pipeline row (X1) is
+ * the classic exactly-once consume-transform-produce loop: a KafkaConsumer (read_committed, no
+ * auto-commit) and a transactional KafkaProducer, each polled record copied to the output, the
+ * consumed offsets sent with sendOffsetsToTransaction(offsets, consumer.groupMetadata()) and
+ * the transaction committed every --transaction-ms or --transaction-records records.
  *
  * Protocol (shared by every peer): flags in, then on stdout a line "BEGIN" when the measured
  * phase starts and "END {json}" when it is over; then the peer waits for stdin to close so the
@@ -27,8 +31,14 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.time.Duration;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.tools.ConsumerPerformance;
 import org.apache.kafka.tools.ProducerPerformance;
 
@@ -42,6 +52,7 @@ public final class JavaPeer {
       case "produce" -> produce(o);
       case "consume" -> consume(o);
       case "latency" -> latency(o);
+      case "pipeline" -> pipeline(o);
       default -> throw new IllegalArgumentException("unknown --mode " + mode);
     }
     OUT.flush();
@@ -176,6 +187,87 @@ public final class JavaPeer {
       }
       double elapsed = (System.nanoTime() - t0) / 1e9;
       end(n, n * num(o, "size"), elapsed, lat);
+    }
+  }
+
+  private static void pipeline(Map<String, String> o) throws Exception {
+    long n = num(o, "records");
+    long warmup = num(o, "warmup");
+    if (warmup > 0) pipelineN(o, warmup, "w");
+    OUT.println("BEGIN");
+    OUT.flush();
+    double elapsed = pipelineN(o, n, "m");
+    end(n, n * num(o, "size"), elapsed, null);
+  }
+
+  /**
+   * Copies the input from the start (a new group) to the output in transactions until n
+   * records are committed; returns the seconds from the first record to that commit.
+   */
+  private static double pipelineN(Map<String, String> o, long n, String tag) {
+    String id = "bench-java-" + tag + "-" + System.nanoTime();
+    Properties cp = new Properties();
+    cp.put("bootstrap.servers", o.get("bootstrap"));
+    cp.put("client.id", "bench-java");
+    cp.put("group.id", id);
+    cp.put("enable.auto.commit", "false");
+    cp.put("auto.offset.reset", "earliest");
+    cp.put("isolation.level", "read_committed");
+    cp.put("fetch.max.bytes", "52428800");
+    cp.put("max.partition.fetch.bytes", "1048576");
+    cp.put("key.deserializer", "org.apache.kafka.common.serialization.ByteArrayDeserializer");
+    cp.put("value.deserializer", "org.apache.kafka.common.serialization.ByteArrayDeserializer");
+    Properties pp = new Properties();
+    for (String kv : producerProps(o)) {
+      int i = kv.indexOf('=');
+      pp.put(kv.substring(0, i), kv.substring(i + 1));
+    }
+    pp.put("transactional.id", id);
+    pp.put("key.serializer", "org.apache.kafka.common.serialization.ByteArraySerializer");
+    pp.put("value.serializer", "org.apache.kafka.common.serialization.ByteArraySerializer");
+    String output = o.get("output");
+    long txnMs = num(o, "transaction-ms");
+    long txnRecords = num(o, "transaction-records");
+    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(cp);
+        KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(pp)) {
+      producer.initTransactions();
+      consumer.subscribe(List.of(o.get("topic")));
+      Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+      long done = 0;
+      long inTxn = 0;
+      long bytes = 0;
+      long t0 = 0;
+      long opened = 0;
+      boolean open = false;
+      while (done < n) {
+        ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(100));
+        for (ConsumerRecord<byte[], byte[]> r : records) {
+          if (t0 == 0) t0 = System.nanoTime();
+          if (!open) {
+            producer.beginTransaction();
+            open = true;
+            opened = System.nanoTime();
+          }
+          bytes += r.value() == null ? 0 : r.value().length;
+          producer.send(new ProducerRecord<>(output, r.key(), r.value()));
+          offsets.put(new TopicPartition(r.topic(), r.partition()),
+              new OffsetAndMetadata(r.offset() + 1, r.leaderEpoch(), ""));
+          inTxn++;
+        }
+        // The same rule as ours: a transaction ends after txnRecords or txnMs (the last one
+        // too: neither peer knows which record is the last).
+        if (open && (inTxn >= txnRecords || System.nanoTime() - opened >= txnMs * 1_000_000L)) {
+          producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
+          producer.commitTransaction();
+          open = false;
+          done += inTxn;
+          inTxn = 0;
+          offsets.clear();
+        }
+      }
+      double elapsed = (System.nanoTime() - t0) / 1e9;
+      if (bytes < 0) System.err.println(bytes);
+      return elapsed;
     }
   }
 

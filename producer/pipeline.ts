@@ -1,0 +1,915 @@
+/**
+ * Pipelines as Web Streams: a consumer's records, mapped to the records they become, written
+ * by the sink `producer.sink()` makes, which commits the source offsets under a named
+ * delivery guarantee.
+ *
+ * ```ts ignore
+ * await consumer
+ *   .pipeThrough(mapRecords((r) => ({ key: r.key, value: r.value })))
+ *   .pipeTo(producer.sink({ consumer, guarantee: "exactly-once" }), { signal });
+ * // The same, the records the consumer has ready in one chunk (faster):
+ * await mapConsumer(consumer, (r) => ({ key: r.key, value: r.value }))
+ *   .pipeTo(producer.sink({ consumer, guarantee: "exactly-once" }), { signal });
+ * ```
+ *
+ * Provenance: what flows into the sink are {@linkcode PipelineEnvelope}s (alone or in
+ * arrays), one per consumed record, `{ source, records }`: the record it came from and the
+ * zero, one or many records it became. The sink never has to guess which output belongs to
+ * which input, whatever the transform does (filter, map, fan out, asynchronous work), and a
+ * source whose envelope carries no records is still committed. {@linkcode mapRecords} (a
+ * `TransformStream`) and {@linkcode mapConsumer} (a batched source) build the envelopes from
+ * a plain function.
+ *
+ * - at-least-once: records are sent as they come; a source offset is committed (through the
+ *   consumer's `commit()`) once every record derived from it, and from every record before
+ *   it in its partition, was acknowledged by the broker.
+ * - exactly-once: records and source offsets are written in one transaction per
+ *   `transactionRecords` source records or `transactionMs` (KIP-98, KIP-447
+ *   `sendOffsetsToTransaction`); read the output with `read_committed`.
+ *
+ * @module
+ */
+
+import { KafkaError } from "../protocol/errors.ts";
+import type { Delivery } from "./delivery.ts";
+import type { ConsumerGroupMetadata, ProducerRecord, TransactionOffset } from "./record.ts";
+import type { TransactionState } from "./transaction_manager.ts";
+
+/**
+ * The delivery guarantee of a pipeline (see {@linkcode PipelineSinkOptions.guarantee}).
+ *
+ * @example
+ * ```ts
+ * import type { PipelineGuarantee } from "@denokafka/kafka/producer";
+ * const g: PipelineGuarantee = "exactly-once";
+ * console.log(g);
+ * ```
+ */
+export type PipelineGuarantee = "at-least-once" | "exactly-once";
+
+/**
+ * Where a record came from: a consumed record (a `ConsumerRecord` fits).
+ *
+ * @example
+ * ```ts
+ * import type { SourceRecord } from "@denokafka/kafka/producer";
+ * const s: SourceRecord = { topic: "in", partition: 0, offset: 41n };
+ * console.log(s.offset + 1n); // 42n, the offset committed for it
+ * ```
+ */
+export interface SourceRecord {
+  /** The source topic. */
+  readonly topic: string;
+  /** The source partition. */
+  readonly partition: number;
+  /** The source record's offset. */
+  readonly offset: bigint;
+  /** Its leader epoch (-1 or absent when unknown), committed with the offset (KIP-320). */
+  readonly leaderEpoch?: number;
+}
+
+/**
+ * One consumed record and the records it became (none, one or many): what a pipeline's sink
+ * takes, so that every record written keeps its provenance.
+ *
+ * @example
+ * ```ts
+ * import type { PipelineEnvelope } from "@denokafka/kafka/producer";
+ * const e: PipelineEnvelope = {
+ *   source: { topic: "in", partition: 0, offset: 7n },
+ *   records: [{ topic: "out", value: "a" }, { topic: "out", value: "b" }],
+ * };
+ * console.log(e.records.length);
+ * ```
+ */
+export interface PipelineEnvelope<S extends SourceRecord = SourceRecord> {
+  /** The consumed record. */
+  readonly source: S;
+  /** The records to produce for it, in order (may be empty: the source is still committed). */
+  readonly records: readonly ProducerRecord[];
+}
+
+/**
+ * What a pipeline's sink takes: one envelope (from {@linkcode mapRecords}) or a batch of them
+ * (from {@linkcode mapConsumer}).
+ *
+ * @example
+ * ```ts
+ * import type { PipelineChunk } from "@denokafka/kafka/producer";
+ * const c: PipelineChunk = [{ source: { topic: "in", partition: 0, offset: 0n }, records: [] }];
+ * console.log(Array.isArray(c));
+ * ```
+ */
+export type PipelineChunk = PipelineEnvelope | readonly PipelineEnvelope[];
+
+/**
+ * What a pipeline's sink needs of its consumer (a `Consumer` fits): commits for
+ * at-least-once, the group identity for exactly-once.
+ *
+ * @example
+ * ```ts
+ * import type { PipelineConsumer } from "@denokafka/kafka/producer";
+ * const fake: PipelineConsumer = {
+ *   commit: async () => {},
+ *   groupMetadata: () => ({ groupId: "g", generationId: -1, memberId: "", groupInstanceId: null }),
+ * };
+ * console.log(fake.groupMetadata().groupId);
+ * ```
+ */
+export interface PipelineConsumer {
+  /** Commits offsets (the next offset to read per partition). */
+  commit(
+    offsets: readonly TransactionOffset[],
+    options?: { signal?: AbortSignal },
+  ): Promise<void>;
+  /** The consumer's group identity, for `sendOffsetsToTransaction`. */
+  groupMetadata(): ConsumerGroupMetadata;
+}
+
+/**
+ * Options of `producer.sink()`.
+ *
+ * @example
+ * ```ts
+ * import type { PipelineConsumer, PipelineSinkOptions } from "@denokafka/kafka/producer";
+ * const make = (consumer: PipelineConsumer): PipelineSinkOptions => ({
+ *   consumer,
+ *   guarantee: "exactly-once",
+ *   transactionMs: 100,
+ * });
+ * console.log(typeof make);
+ * ```
+ */
+export interface PipelineSinkOptions {
+  /**
+   * The consumer the envelopes' sources come from. It must not commit by itself
+   * (`autoCommit: false`): the sink commits. For exactly-once it must read `read_committed`
+   * (the default) and have a `groupId`.
+   */
+  readonly consumer: PipelineConsumer;
+  /**
+   * - `"at-least-once"`: a source offset is committed only after every record derived from it
+   *   was acknowledged (per partition, in order: the highest contiguous fully acknowledged
+   *   offset + 1). A crash re-reads what was not committed, so records may be written twice,
+   *   never lost.
+   * - `"exactly-once"`: the producer must have a `transactionalId`. Records and source offsets
+   *   are committed together in one transaction per `transactionRecords` or `transactionMs`,
+   *   whichever comes first; a `read_committed` reader sees each source's records once.
+   */
+  readonly guarantee: PipelineGuarantee;
+  /** Exactly-once: source records per transaction at most. Default 100,000. */
+  readonly transactionRecords?: number;
+  /** Exactly-once: how long a transaction stays open at most, in ms. Default 100. */
+  readonly transactionMs?: number;
+  /** At-least-once: how often acknowledged offsets are committed, in ms. Default 1000. */
+  readonly commitIntervalMs?: number;
+  /**
+   * Envelopes the sink's queue holds before the pipe stops reading (Web Streams
+   * backpressure): they let the consumer and the transform go on while a transaction commits.
+   * Default 16,384.
+   */
+  readonly highWaterMark?: number;
+  /** Called after each commit (a transaction, or a consumer commit) with what it committed. */
+  readonly onCommit?: (offsets: readonly TransactionOffset[]) => void;
+}
+
+/**
+ * The pipeline failed: nothing beyond the last commit is committed (exactly-once: the open
+ * transaction was aborted). The consumer's position is past what was lost, so do not go on
+ * with it: close it and the producer, and start again with a new consumer, which resumes from
+ * the committed offsets. `cause` is the error that failed it.
+ *
+ * @example
+ * ```ts
+ * import { PipelineError } from "@denokafka/kafka/producer";
+ * const e = new PipelineError("exactly-once", new RangeError("x"));
+ * console.log(e.guarantee, e.cause instanceof RangeError); // exactly-once true
+ * ```
+ */
+export class PipelineError extends KafkaError {
+  /** The guarantee the failed pipeline had. */
+  readonly guarantee: PipelineGuarantee;
+
+  /** Builds the error around its cause; retriable when the cause is. */
+  constructor(guarantee: PipelineGuarantee, cause: unknown) {
+    const text = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+    super(
+      `${guarantee} pipeline failed (${text}); ${
+        guarantee === "exactly-once" ? "its transaction was aborted; " : ""
+      }restart it with a new consumer, which resumes from the committed offsets`,
+      { cause, retriable: cause instanceof KafkaError && cause.retriable },
+    );
+    this.guarantee = guarantee;
+  }
+}
+
+/**
+ * A `TransformStream` from consumed records to {@linkcode PipelineEnvelope}s: `fn` returns the
+ * records one consumed record becomes (a record, an array, or `null`/`undefined` for none;
+ * or a promise of it). Each envelope keeps its source, so the sink commits it at the right
+ * time.
+ *
+ * @example
+ * ```ts
+ * import { mapRecords } from "@denokafka/kafka/producer";
+ * import type { ConsumerRecord } from "@denokafka/kafka/consumer";
+ * // 1 -> 0 (drop tombstones) or 1 -> 1 (same key and value, to "out").
+ * const t = mapRecords((r: ConsumerRecord) =>
+ *   r.value === null ? null : { topic: "out", key: r.key, value: r.value }
+ * );
+ * console.log(t.writable instanceof WritableStream);
+ * ```
+ */
+export function mapRecords<S extends SourceRecord>(
+  fn: (record: S) => MappedRecords | Promise<MappedRecords>,
+): TransformStream<S, PipelineEnvelope<S>> {
+  const wrap = (source: S, out: MappedRecords): PipelineEnvelope<S> => ({
+    source,
+    records: out === null || out === undefined ? NONE : isList(out) ? out : [out],
+  });
+  return new TransformStream<S, PipelineEnvelope<S>>({
+    transform(source, c) {
+      const out = fn(source);
+      // Synchronous functions stay on the fast path (no promise per record).
+      if (out instanceof Promise) return out.then((o) => c.enqueue(wrap(source, o)));
+      c.enqueue(wrap(source, out));
+      return undefined;
+    },
+  });
+}
+
+/**
+ * What a {@linkcode mapRecords} function returns for one record: a record, several, or
+ * none (`null`, `undefined` or `[]`).
+ *
+ * @example
+ * ```ts
+ * import type { MappedRecords } from "@denokafka/kafka/producer";
+ * const fanOut: MappedRecords = [{ value: "a" }, { value: "b" }];
+ * console.log(Array.isArray(fanOut));
+ * ```
+ */
+export type MappedRecords = ProducerRecord | readonly ProducerRecord[] | null | undefined;
+
+const NONE: readonly ProducerRecord[] = Object.freeze([]);
+
+function isList(x: ProducerRecord | readonly ProducerRecord[]): x is readonly ProducerRecord[] {
+  return Array.isArray(x);
+}
+
+/**
+ * Options of {@linkcode mapConsumer}.
+ *
+ * @example
+ * ```ts
+ * import type { MapConsumerOptions } from "@denokafka/kafka/producer";
+ * const o: MapConsumerOptions = { maxBatch: 512 };
+ * console.log(o.maxBatch);
+ * ```
+ */
+export interface MapConsumerOptions {
+  /** Envelopes per chunk at most. Default 1024. */
+  readonly maxBatch?: number;
+}
+
+const NOT_READY = Symbol("not ready");
+const notReady = Promise.resolve(NOT_READY);
+
+/**
+ * The fast source of a pipeline: a `ReadableStream` of envelope batches, made from a
+ * consumer (any `ReadableStream` of records) and a {@linkcode mapRecords}-style function.
+ * It reads the consumer with its own reader and puts every record that is ready into one
+ * chunk (up to `maxBatch`), so the pipe to the sink costs one chunk per batch instead of one
+ * per record: `consumer.pipeThrough(mapRecords(fn))` gives the same envelopes one by one.
+ * Cancelling the stream cancels the consumer.
+ *
+ * @example
+ * ```ts
+ * import { mapConsumer } from "@denokafka/kafka/producer";
+ * const records = ReadableStream.from([{ topic: "in", partition: 0, offset: 0n, value: "a" }]);
+ * const batches = mapConsumer(records, (r) => ({ topic: "out", value: r.value }));
+ * for await (const batch of batches) console.log(batch.length, batch[0]!.records.length); // 1 1
+ * ```
+ */
+export function mapConsumer<S extends SourceRecord>(
+  consumer: ReadableStream<S>,
+  fn: (record: S) => MappedRecords | Promise<MappedRecords>,
+  options: MapConsumerOptions = {},
+): ReadableStream<PipelineEnvelope<S>[]> {
+  const max = positive(options.maxBatch, "maxBatch", 1024);
+  let reader: ReadableStreamDefaultReader<S> | undefined;
+  /** A read that was not ready when a chunk was closed: the next chunk starts with it. */
+  let pending: Promise<ReadableStreamReadResult<S>> | undefined;
+  const wrap = (source: S, out: MappedRecords): PipelineEnvelope<S> => ({
+    source,
+    records: out === null || out === undefined ? NONE : isList(out) ? out : [out],
+  });
+  return new ReadableStream<PipelineEnvelope<S>[]>({
+    start() {
+      reader = consumer.getReader();
+    },
+    async pull(c) {
+      const r = reader!;
+      const first = await (pending ?? r.read());
+      pending = undefined;
+      if (first.done) {
+        c.close();
+        return;
+      }
+      const batch: PipelineEnvelope<S>[] = [];
+      let out = fn(first.value);
+      batch.push(wrap(first.value, out instanceof Promise ? await out : out));
+      while (batch.length < max) {
+        const next = r.read();
+        // A read the stream's queue can answer is settled already and wins the race; one that
+        // has to wait for a fetch is kept for the next chunk.
+        const got = await Promise.race([next, notReady]);
+        if (got === NOT_READY) {
+          pending = next;
+          break;
+        }
+        if (got.done) {
+          pending = next;
+          break;
+        }
+        out = fn(got.value);
+        batch.push(wrap(got.value, out instanceof Promise ? await out : out));
+      }
+      c.enqueue(batch);
+    },
+    async cancel(reason) {
+      await reader?.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+}
+
+/** What the producer lends its sinks (internal). */
+export interface SinkHost {
+  /**
+   * Appends a record (throws for a bad one or a refused append); returns a promise when the
+   * record must wait (backpressure), resolved once it is in a batch. `delivery` learns its
+   * acknowledgement; null: only the transaction does.
+   */
+  write(record: ProducerRecord, delivery: Delivery | null): Promise<void> | undefined;
+  /** The transaction state, or undefined without a transactionalId. */
+  transactionState(): TransactionState | undefined;
+  initTransactions(): Promise<void>;
+  beginTransaction(): void;
+  sendOffsetsToTransaction(
+    offsets: readonly TransactionOffset[],
+    group: ConsumerGroupMetadata,
+  ): Promise<void>;
+  commitTransaction(): Promise<void>;
+  abortTransaction(): Promise<void>;
+  flush(): Promise<void>;
+  warn(message: string, error: unknown): void;
+}
+
+function positive(v: number | undefined, name: string, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) {
+    throw new RangeError(`${name} must be a positive number, got ${String(v)}`);
+  }
+  return v;
+}
+
+/** Builds the sink behind `producer.sink()` (internal). */
+export function createSink(
+  host: SinkHost,
+  options: PipelineSinkOptions,
+): WritableStream<PipelineChunk> {
+  if (options === null || typeof options !== "object") {
+    throw new TypeError("sink() takes an options object");
+  }
+  const c = options.consumer;
+  if (c === null || typeof c !== "object" || typeof c.commit !== "function") {
+    throw new TypeError("sink() needs options.consumer (the consumer the records come from)");
+  }
+  if (options.guarantee === "exactly-once") {
+    if (host.transactionState() === undefined) {
+      throw new TypeError("an exactly-once sink needs a producer with a transactionalId");
+    }
+    return new ExactlyOnceSink(host, options).stream;
+  }
+  if (options.guarantee === "at-least-once") return new AtLeastOnceSink(host, options).stream;
+  throw new TypeError(
+    `options.guarantee must be "at-least-once" or "exactly-once", got ${String(options.guarantee)}`,
+  );
+}
+
+/** The sink's queue, counted in envelopes (a batch counts as its length). */
+function queueing(options: PipelineSinkOptions): QueuingStrategy<PipelineChunk> {
+  return {
+    highWaterMark: positive(options.highWaterMark, "highWaterMark", 16_384),
+    size: (c) => isEnvelopeList(c) ? Math.max(1, c.length) : 1,
+  };
+}
+
+function toOffset(s: SourceRecord): TransactionOffset {
+  const epoch = s.leaderEpoch;
+  return epoch === undefined || epoch < 0
+    ? { topic: s.topic, partition: s.partition, offset: s.offset + 1n }
+    : { topic: s.topic, partition: s.partition, offset: s.offset + 1n, leaderEpoch: epoch };
+}
+
+function checkSource(e: PipelineEnvelope): void {
+  if (e === null || typeof e !== "object" || e.source === null || typeof e.source !== "object") {
+    throw new TypeError("a pipeline sink takes { source, records } envelopes (see mapRecords)");
+  }
+  if (!Array.isArray(e.records)) throw new TypeError("envelope.records must be an array");
+}
+
+let yieldedAt = 0;
+
+/**
+ * Lets the event loop run every few milliseconds. A pipe whose source has data and whose sink
+ * never waits runs as one long chain of promise jobs, during which no socket is read: the
+ * producer's acknowledgements (and the next fetch) would wait for the chain to end, and the
+ * transaction's commit would then wait for all of them at once.
+ */
+function yieldNow(now: number): Promise<void> | undefined {
+  if (now - yieldedAt < 2) return undefined;
+  yieldedAt = now;
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+function isEnvelopeList(c: PipelineChunk): c is readonly PipelineEnvelope[] {
+  return Array.isArray(c);
+}
+
+/** The last source of one partition in a transaction. */
+interface SourceSlot {
+  readonly topic: string;
+  readonly partition: number;
+  source: SourceRecord;
+}
+
+// -----------------------------------------------------------------------------------------
+// Exactly-once
+
+/**
+ * Transactions of many records: begin at the first envelope, write records and remember
+ * the last source offset per partition, then (after N sources or T ms) send the offsets to
+ * the transaction and commit. Envelopes never straddle two transactions, so the offsets
+ * committed are exactly those of the records committed.
+ */
+class ExactlyOnceSink {
+  readonly stream: WritableStream<PipelineChunk>;
+  readonly #host: SinkHost;
+  readonly #o: PipelineSinkOptions;
+  readonly #maxRecords: number;
+  readonly #maxMs: number;
+  /** Last source per partition in the open transaction. */
+  readonly #sources = new Map<string, SourceSlot>();
+  /** The slot of the last source noted (consecutive sources mostly share a partition). */
+  #last: SourceSlot | undefined;
+  #open = false;
+  #count = 0;
+  #openedAt = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** A write is running: a due commit waits for its end. */
+  #writing = false;
+  #due = false;
+  #committing: Promise<void> | undefined;
+  #controller: WritableStreamDefaultController | undefined;
+  #failed: PipelineError | undefined;
+
+  constructor(host: SinkHost, options: PipelineSinkOptions) {
+    this.#host = host;
+    this.#o = options;
+    this.#maxRecords = positive(options.transactionRecords, "transactionRecords", 100_000);
+    this.#maxMs = positive(options.transactionMs, "transactionMs", 100);
+    this.stream = new WritableStream<PipelineChunk>({
+      start: async (c) => {
+        this.#controller = c;
+        if (host.transactionState() === "uninitialized") await host.initTransactions();
+      },
+      write: (e) => this.#write(e),
+      close: () => this.#close(),
+      abort: () => this.#abort(),
+    }, queueing(options));
+  }
+
+  #write(chunk: PipelineChunk): Promise<void> | undefined {
+    if (this.#committing) return this.#committing.then(() => this.#write(chunk));
+    if (this.#failed) throw this.#failed;
+    const list: readonly PipelineEnvelope[] = isEnvelopeList(chunk) ? chunk : [chunk];
+    this.#writing = true;
+    try {
+      if (!this.#open) this.#begin();
+      const host = this.#host;
+      for (let i = 0; i < list.length; i++) {
+        const e = list[i]!;
+        checkSource(e);
+        const records = e.records;
+        for (let j = 0; j < records.length; j++) {
+          const wait = host.write(records[j]!, null);
+          // Backpressure (the byte budget is full): the rest goes on asynchronously.
+          if (wait) return this.#writeSlow(wait, list, i, j + 1);
+        }
+        this.#noteSource(e.source);
+      }
+    } catch (error) {
+      this.#writing = false;
+      return this.#fail(error);
+    }
+    this.#writing = false;
+    return this.#after(list.length);
+  }
+
+  /** {@linkcode #write} from record `j` of envelope `i` on, after waiting for `wait`. */
+  async #writeSlow(
+    wait: Promise<void>,
+    list: readonly PipelineEnvelope[],
+    i: number,
+    j: number,
+  ): Promise<void> {
+    try {
+      await wait;
+      for (; i < list.length; i++, j = 0) {
+        const e = list[i]!;
+        checkSource(e);
+        const records = e.records;
+        for (; j < records.length; j++) {
+          const next = this.#host.write(records[j]!, null);
+          if (next) await next;
+        }
+        this.#noteSource(e.source);
+      }
+    } catch (error) {
+      await this.#fail(error);
+    } finally {
+      this.#writing = false;
+    }
+    await this.#after(list.length);
+  }
+
+  /** Counts the sources written; commits when the transaction is full or due. */
+  #after(sources: number): Promise<void> | undefined {
+    this.#count += sources;
+    // The clock is read here too: while the pipe never waits, its promise jobs run back to
+    // back and the timer's task does not get a turn.
+    const now = Date.now();
+    if (this.#due || this.#count >= this.#maxRecords || now - this.#openedAt >= this.#maxMs) {
+      return this.#commit();
+    }
+    return yieldNow(now);
+  }
+
+  /** Remembers the last source of its partition (the partition of the last one is cached). */
+  #noteSource(s: SourceRecord): void {
+    const last = this.#last;
+    if (last !== undefined && last.partition === s.partition && last.topic === s.topic) {
+      last.source = s;
+      return;
+    }
+    const key = s.topic + "\0" + s.partition;
+    let slot = this.#sources.get(key);
+    if (slot === undefined) {
+      slot = { topic: s.topic, partition: s.partition, source: s };
+      this.#sources.set(key, slot);
+    } else slot.source = s;
+    this.#last = slot;
+  }
+
+  #begin(): void {
+    this.#host.beginTransaction();
+    this.#open = true;
+    this.#due = false;
+    this.#count = 0;
+    this.#openedAt = Date.now();
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      // A write in progress commits at its end (its source is not recorded yet).
+      if (this.#writing) this.#due = true;
+      else this.#commit().catch(() => {/* reported to the stream */});
+    }, this.#maxMs);
+  }
+
+  #commit(): Promise<void> {
+    if (this.#committing) return this.#committing;
+    if (!this.#open) return Promise.resolve();
+    this.#committing = this.#doCommit().finally(() => {
+      this.#committing = undefined;
+    });
+    return this.#committing;
+  }
+
+  async #doCommit(): Promise<void> {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const offsets = Array.from(this.#sources.values(), (slot) => toOffset(slot.source));
+    try {
+      // The offsets travel (AddOffsetsToTxn, TxnOffsetCommit) while the last records are
+      // acknowledged: commitTransaction() then only has EndTxn left.
+      const flushed = this.#host.flush();
+      if (offsets.length > 0) {
+        await this.#host.sendOffsetsToTransaction(offsets, this.#o.consumer.groupMetadata())
+          .finally(() => flushed.catch(() => {}));
+      }
+      await flushed;
+      await this.#host.commitTransaction();
+    } catch (error) {
+      await this.#fail(error);
+    }
+    this.#open = false;
+    this.#sources.clear();
+    this.#last = undefined;
+    this.#o.onCommit?.(offsets);
+  }
+
+  /** Aborts the open transaction and fails the stream with a PipelineError (thrown). */
+  async #fail(error: unknown): Promise<never> {
+    if (this.#failed) throw this.#failed;
+    const failed = new PipelineError("exactly-once", error);
+    this.#failed = failed;
+    await this.#abortTransaction();
+    try {
+      this.#controller?.error(failed);
+    } catch { /* already errored */ }
+    throw failed;
+  }
+
+  async #abortTransaction(): Promise<void> {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#sources.clear();
+    this.#last = undefined;
+    if (!this.#open) return;
+    this.#open = false;
+    const state = this.#host.transactionState();
+    if (state === "fatal_error" || state === "ready" || state === "uninitialized") return;
+    await this.#host.abortTransaction().catch((e) => {
+      this.#host.warn("a pipeline could not abort its transaction", e);
+    });
+  }
+
+  async #close(): Promise<void> {
+    await this.#committing?.catch(() => {});
+    if (this.#failed) throw this.#failed;
+    await this.#commit();
+  }
+
+  /**
+   * A stopped pipe (its signal, or its source failed): the open transaction is aborted, so
+   * its sources are read again by the next consumer of the group.
+   */
+  async #abort(): Promise<void> {
+    await this.#committing?.catch(() => {});
+    if (this.#failed) return;
+    this.#failed = new PipelineError("exactly-once", new TypeError("the pipe was aborted"));
+    await this.#abortTransaction();
+  }
+}
+
+// -----------------------------------------------------------------------------------------
+// At-least-once
+
+/** One source record whose derived records are not all acknowledged. */
+class PendingSource implements Delivery {
+  timestamp = 0;
+  left: number;
+  readonly source: SourceRecord;
+  readonly #partition: PartitionAcks;
+
+  constructor(source: SourceRecord, left: number, partition: PartitionAcks) {
+    this.source = source;
+    this.left = left;
+    this.#partition = partition;
+  }
+
+  resolve(): void {
+    if (--this.left === 0) this.#partition.advance();
+  }
+
+  reject(error: Error): void {
+    this.#partition.sink.fail(error);
+  }
+}
+
+/** A partition's sources in order, and the offset committable so far. */
+class PartitionAcks {
+  readonly sink: AtLeastOnceSink;
+  readonly topic: string;
+  readonly partition: number;
+  readonly #pending: (PendingSource | undefined)[] = [];
+  #head = 0;
+  /** The last fully acknowledged source with every one before it (contiguous). */
+  done: SourceRecord | undefined;
+  /** `done` changed since the last commit. */
+  dirty = false;
+
+  constructor(sink: AtLeastOnceSink, topic: string, partition: number) {
+    this.sink = sink;
+    this.topic = topic;
+    this.partition = partition;
+  }
+
+  push(p: PendingSource): void {
+    this.#pending.push(p);
+    if (p.left === 0) this.advance();
+  }
+
+  /** Moves past the acknowledged sources at the head. */
+  advance(): void {
+    const q = this.#pending;
+    let h = this.#head;
+    let last: PendingSource | undefined;
+    while (h < q.length && q[h]!.left === 0) {
+      last = q[h];
+      q[h++] = undefined;
+    }
+    if (last === undefined) return;
+    if (h === q.length) {
+      q.length = 0;
+      h = 0;
+    } else if (h > 1024 && h * 2 > q.length) {
+      q.splice(0, h);
+      h = 0;
+    }
+    this.#head = h;
+    this.done = last.source;
+    this.dirty = true;
+  }
+}
+
+/**
+ * Records are sent as they come, each carrying its source's {@linkcode PendingSource} as
+ * its delivery; the committer commits, per partition, the last source whose records and
+ * predecessors' records were all acknowledged.
+ */
+class AtLeastOnceSink {
+  readonly stream: WritableStream<PipelineChunk>;
+  readonly #host: SinkHost;
+  readonly #o: PipelineSinkOptions;
+  readonly #intervalMs: number;
+  readonly #partitions = new Map<string, PartitionAcks>();
+  #lastPart: PartitionAcks | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #committing: Promise<void> | undefined;
+  #controller: WritableStreamDefaultController | undefined;
+  #failed: PipelineError | undefined;
+
+  constructor(host: SinkHost, options: PipelineSinkOptions) {
+    this.#host = host;
+    this.#o = options;
+    this.#intervalMs = positive(options.commitIntervalMs, "commitIntervalMs", 1000);
+    this.stream = new WritableStream<PipelineChunk>({
+      start: (c) => {
+        this.#controller = c;
+        const state = host.transactionState();
+        if (state !== undefined) {
+          throw new TypeError(
+            "an at-least-once sink writes outside transactions: use a producer without a " +
+              'transactionalId, or guarantee "exactly-once"',
+          );
+        }
+        this.#timer = setInterval(() => {
+          this.#commit().catch((e) => host.warn("a pipeline commit failed; retrying", e));
+        }, this.#intervalMs);
+      },
+      write: (e) => this.#write(e),
+      close: () => this.#close(),
+      abort: () => this.#abort(),
+    }, queueing(options));
+  }
+
+  #write(chunk: PipelineChunk): Promise<void> | undefined {
+    if (this.#failed) throw this.#failed;
+    const list: readonly PipelineEnvelope[] = isEnvelopeList(chunk) ? chunk : [chunk];
+    try {
+      for (let i = 0; i < list.length; i++) {
+        const e = list[i]!;
+        checkSource(e);
+        const pending = this.#pending(e);
+        const records = e.records;
+        for (let j = 0; j < records.length; j++) {
+          const wait = this.#host.write(records[j]!, pending);
+          // Backpressure (the byte budget is full): the rest goes on asynchronously.
+          if (wait) return this.#writeSlow(wait, list, i, j + 1, pending);
+        }
+      }
+    } catch (error) {
+      this.fail(error);
+      throw this.#failed;
+    }
+    return yieldNow(Date.now());
+  }
+
+  /** Registers an envelope's source with its partition, in order. */
+  #pending(e: PipelineEnvelope): PendingSource {
+    const s = e.source;
+    let part = this.#lastPart;
+    if (part === undefined || part.partition !== s.partition || part.topic !== s.topic) {
+      const key = s.topic + "\0" + s.partition;
+      part = this.#partitions.get(key);
+      if (part === undefined) {
+        part = new PartitionAcks(this, s.topic, s.partition);
+        this.#partitions.set(key, part);
+      }
+      this.#lastPart = part;
+    }
+    const pending = new PendingSource(s, e.records.length, part);
+    part.push(pending);
+    return pending;
+  }
+
+  async #writeSlow(
+    wait: Promise<void>,
+    list: readonly PipelineEnvelope[],
+    i: number,
+    j: number,
+    pending: PendingSource,
+  ): Promise<void> {
+    try {
+      await wait;
+      for (; i < list.length; i++, j = 0) {
+        const e = list[i]!;
+        if (j === 0) {
+          checkSource(e);
+          pending = this.#pending(e);
+        }
+        const records = e.records;
+        for (; j < records.length; j++) {
+          const next = this.#host.write(records[j]!, pending);
+          if (next) await next;
+        }
+      }
+    } catch (error) {
+      this.fail(error);
+      throw this.#failed;
+    }
+  }
+
+  /** A record failed (or could not be written): nothing more is committed. */
+  fail(error: unknown): void {
+    if (this.#failed) return;
+    this.#failed = new PipelineError("at-least-once", error);
+    this.#stop();
+    try {
+      this.#controller?.error(this.#failed);
+    } catch { /* already errored */ }
+  }
+
+  #stop(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #commit(): Promise<void> {
+    this.#committing ??= this.#doCommit().finally(() => {
+      this.#committing = undefined;
+    });
+    return this.#committing;
+  }
+
+  async #doCommit(): Promise<void> {
+    if (this.#failed) return;
+    const offsets: TransactionOffset[] = [];
+    const parts: PartitionAcks[] = [];
+    for (const p of this.#partitions.values()) {
+      if (!p.dirty || p.done === undefined) continue;
+      offsets.push(toOffset(p.done));
+      parts.push(p);
+      p.dirty = false;
+    }
+    if (offsets.length === 0) return;
+    try {
+      await this.#o.consumer.commit(offsets);
+    } catch (error) {
+      // Not a loss: the offsets are committed by the next commit, or read again.
+      for (const p of parts) p.dirty = true;
+      throw error;
+    }
+    this.#o.onCommit?.(offsets);
+  }
+
+  async #close(): Promise<void> {
+    this.#stop();
+    try {
+      await this.#committing?.catch(() => {});
+      await this.#host.flush();
+      if (this.#failed) throw this.#failed;
+      await this.#commit();
+    } catch (error) {
+      this.fail(error);
+      throw this.#failed;
+    }
+  }
+
+  /**
+   * A stopped pipe: what was acknowledged is committed (best effort: the consumer may be
+   * closing meanwhile), the rest is read again by the next consumer.
+   */
+  async #abort(): Promise<void> {
+    this.#stop();
+    if (this.#failed) return;
+    try {
+      await this.#committing?.catch(() => {});
+      await this.#host.flush();
+      await this.#commit();
+    } catch (error) {
+      this.#host.warn("a stopped at-least-once pipeline could not commit", error);
+    }
+  }
+}

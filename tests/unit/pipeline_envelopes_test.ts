@@ -1,0 +1,133 @@
+// Pipeline building blocks without a broker: mapRecords and mapConsumer keep each output's
+// source (1 -> 0, 1 -> 1, 1 -> N, async), mapConsumer batches what is ready and cancels the
+// consumer when cancelled; an at-least-once sink whose envelopes carry no records commits the
+// last source + 1 per partition through the consumer (nothing is sent, so no broker is needed).
+import assert from "node:assert/strict";
+import {
+  type ConsumerGroupMetadata,
+  mapConsumer,
+  mapRecords,
+  type PipelineEnvelope,
+  Producer,
+  type SourceRecord,
+  type TransactionOffset,
+} from "../../producer/mod.ts";
+
+interface Rec extends SourceRecord {
+  value: string;
+}
+
+function records(n: number, partitions = 1): Rec[] {
+  return Array.from({ length: n }, (_, i) => ({
+    topic: "in",
+    partition: i % partitions,
+    offset: BigInt(Math.floor(i / partitions)),
+    value: `${i}`,
+  }));
+}
+
+/** 0 -> none, 1 -> one, 2 -> two records (by value % 3). */
+const fan = (r: Rec) => {
+  const id = Number(r.value);
+  if (id % 3 === 0) return null;
+  if (id % 3 === 1) return { value: r.value };
+  return [{ value: r.value }, { value: `${r.value}'` }];
+};
+
+function flat(es: PipelineEnvelope<Rec>[]): string[] {
+  return es.flatMap((e) => e.records.map((r) => `${e.source.value}:${r.value}`));
+}
+
+Deno.test("mapRecords: one envelope per record, its outputs with it", async () => {
+  const out = await Array.fromAsync(ReadableStream.from(records(6)).pipeThrough(mapRecords(fan)));
+  assert.equal(out.length, 6);
+  assert.deepEqual(out.map((e) => e.records.length), [0, 1, 2, 0, 1, 2]);
+  assert.deepEqual(flat(out), ["1:1", "2:2", "2:2'", "4:4", "5:5", "5:5'"]);
+  const asyncOut = await Array.fromAsync(
+    ReadableStream.from(records(3)).pipeThrough(mapRecords(async (r: Rec) => {
+      await new Promise((res) => setTimeout(res, 1));
+      return fan(r);
+    })),
+  );
+  assert.deepEqual(asyncOut.map((e) => e.records.length), [0, 1, 2]);
+});
+
+Deno.test("mapConsumer: batches of what is ready, in order, async functions too", async () => {
+  const batches = await Array.fromAsync(mapConsumer(ReadableStream.from(records(10)), fan, {
+    maxBatch: 4,
+  }));
+  assert.ok(batches.every((b) => b.length >= 1 && b.length <= 4));
+  const all = batches.flat();
+  assert.deepEqual(all.map((e) => e.source.value), records(10).map((r) => r.value));
+  assert.deepEqual(
+    flat(all),
+    flat(
+      await Array.fromAsync(ReadableStream.from(records(10)).pipeThrough(mapRecords(fan))),
+    ),
+  );
+  const slow = await Array.fromAsync(
+    mapConsumer(ReadableStream.from(records(5)), async (r: Rec) => ({ value: r.value })),
+  );
+  assert.equal(slow.flat().length, 5);
+  assert.throws(
+    () => mapConsumer(ReadableStream.from(records(1)), fan, { maxBatch: 0 }),
+    RangeError,
+  );
+});
+
+Deno.test("mapConsumer: a source that waits ends the batch; cancelling cancels the consumer", async () => {
+  let cancelled: unknown;
+  let i = 0;
+  const source = new ReadableStream<Rec>({
+    async pull(c) {
+      // Two records ready at once, then a wait.
+      if (i > 0) await new Promise((r) => setTimeout(r, 5));
+      c.enqueue(records(i + 2)[i]!);
+      c.enqueue(records(i + 2)[i + 1]!);
+      i += 2;
+    },
+    cancel(reason) {
+      cancelled = reason;
+    },
+  }, { highWaterMark: 0 });
+  const reader = mapConsumer(source, (r) => ({ value: r.value })).getReader();
+  const first = await reader.read();
+  assert.equal(first.value!.length, 2, "the batch ends where the source has to wait");
+  const second = await reader.read();
+  assert.ok(second.value!.length >= 1);
+  await reader.cancel("stop");
+  assert.equal(cancelled, "stop");
+});
+
+Deno.test("at-least-once sink: sources without records are committed, per partition, + 1", async () => {
+  const commits: TransactionOffset[][] = [];
+  const consumer = {
+    commit: (offsets: readonly TransactionOffset[]) => {
+      commits.push([...offsets]);
+      return Promise.resolve();
+    },
+    groupMetadata: (): ConsumerGroupMetadata => ({
+      groupId: "g",
+      generationId: -1,
+      memberId: "",
+      groupInstanceId: null,
+    }),
+  };
+  await using p = new Producer({ brokers: ["127.0.0.1:1"] });
+  let seen: readonly TransactionOffset[] = [];
+  const sink = p.sink({
+    consumer,
+    guarantee: "at-least-once",
+    commitIntervalMs: 60_000,
+    onCommit: (o) => seen = o,
+  });
+  await mapConsumer(ReadableStream.from(records(9, 3)), () => null).pipeTo(sink);
+  assert.equal(commits.length, 1, "one commit, at close");
+  const sorted = [...commits[0]!].sort((a, b) => a.partition - b.partition);
+  assert.deepEqual(sorted.map((o) => [o.topic, o.partition, o.offset]), [
+    ["in", 0, 3n],
+    ["in", 1, 3n],
+    ["in", 2, 3n],
+  ]);
+  assert.deepEqual(seen, commits[0], "onCommit saw the commit");
+});
