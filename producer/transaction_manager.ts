@@ -313,7 +313,9 @@ export class TransactionManager {
       try {
         return await this.#addPartitionsOnce(batch, signal);
       } catch (e) {
-        if (i >= 25 || !(e instanceof ProtocolError) || e.code !== CONCURRENT_TRANSACTIONS) throw e;
+        if (
+          i >= 25 || !(e instanceof ProtocolError) || e.code !== ErrorCode.CONCURRENT_TRANSACTIONS
+        ) throw e;
         await sleep(20, signal);
       }
     }
