@@ -64,7 +64,7 @@ Deno.test({
       assert.deepEqual(listed, [{ ...binding, patternType: "literal" }]);
 
       // Kafka's AclCommand lists the same ACL.
-      const java = await runJavaTool("org.apache.kafka.tools.AclCommand", [
+      const java = await runJavaTool("AclCommand", [
         "--bootstrap-server",
         b.bootstrap("SASL_PLAINTEXT").join(","),
         "--command-config",
@@ -174,7 +174,7 @@ Deno.test({
     const user = `bob-${uid()}`;
     const password = `pw-${crypto.randomUUID()}`;
     const javaList = (mechanism: string, pw: string) =>
-      runJavaTool("org.apache.kafka.tools.TopicCommand", [
+      runJavaTool("TopicCommand", [
         "--bootstrap-server",
         b.bootstrap("SASL_PLAINTEXT").join(","),
         "--command-config",

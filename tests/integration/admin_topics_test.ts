@@ -21,7 +21,7 @@ interface JavaTopic {
 
 /** Runs `TopicCommand --describe` and parses its tab-separated `Key: value` lines. */
 async function javaDescribe(topic: string): Promise<JavaTopic> {
-  const r = await runJavaTool("org.apache.kafka.tools.TopicCommand", [
+  const r = await runJavaTool("TopicCommand", [
     "--bootstrap-server",
     b.listeners.PLAINTEXT,
     "--describe",
@@ -123,7 +123,7 @@ Deno.test("created topics are described and listed as TopicCommand sees them", a
     await admin.listGroupOffsets(`adm-warm-${uid()}`);
     const all = await admin.listTopics({ includeInternal: true });
     assert.ok(all.some((t) => t.name === "__consumer_offsets" && t.isInternal));
-    const java = await runJavaTool("org.apache.kafka.tools.TopicCommand", [
+    const java = await runJavaTool("TopicCommand", [
       "--bootstrap-server",
       b.listeners.PLAINTEXT,
       "--list",
