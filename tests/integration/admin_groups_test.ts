@@ -100,7 +100,7 @@ Deno.test("committed offsets: alter, list and lag agree with ConsumerGroupComman
       "CURRENT-OFFSET": r["CURRENT-OFFSET"],
       "LOG-END-OFFSET": r["LOG-END-OFFSET"],
       LAG: r.LAG,
-    }));
+    })).sort((x, y) => Number(x.PARTITION) - Number(y.PARTITION)); // 3.9 lists 1 before 0
     assert.deepEqual(ours, java);
     assert.deepEqual(java.map((r) => r.LAG), ["3", "2"]);
 
