@@ -18,6 +18,7 @@ export {
   KafkaError,
   ProtocolError,
   TimeoutError,
+  UnsupportedFeatureError,
   UnsupportedVersionError,
 } from "./protocol/errors.ts";
 export * from "./cluster/mod.ts";

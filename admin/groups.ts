@@ -9,7 +9,7 @@ import type { BrokerInfo } from "../cluster/metadata.ts";
 import type { TopicPartition, TopicPartitionOffset } from "../cluster/types.ts";
 import { Api, type ApiDef } from "../protocol/apis.ts";
 import { decodeConsumerAssignment } from "../protocol/consumer_protocol.ts";
-import { DecodeError, ProtocolError } from "../protocol/errors.ts";
+import { DecodeError, ProtocolError, UnsupportedVersionError } from "../protocol/errors.ts";
 import { offsetFetchAnswer, offsetFetchRequest } from "../protocol/offset_fetch.ts";
 import {
   type AdminCallOptions,
@@ -25,6 +25,11 @@ import { type AclOperation, authorizedOperations } from "./enums.ts";
 import { checkPartition, partitionName } from "./offsets.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 
+/**
+ * Connections whose broker lists ConsumerGroupDescribe but answered it UNSUPPORTED_VERSION
+ * (Kafka 3.x with the KIP-848 coordinator off): their groups go straight to DescribeGroups.
+ */
+const noConsumerGroupDescribe = new WeakSet<object>();
 /** OffsetFetch/OffsetCommit v10 address topics by id only; the admin speaks names (v9). */
 const MAX_OFFSET_API_VERSION = 9;
 
@@ -275,15 +280,30 @@ export function describeGroups(
         let classic: readonly string[] = list;
         // KIP-848 groups are only described by ConsumerGroupDescribe; classic ones answer it
         // with GROUP_ID_NOT_FOUND and are asked again with DescribeGroups, as Java does.
-        if (conn.versions.has(Api.ConsumerGroupDescribe.key)) {
-          const res = await conn.request(Api.ConsumerGroupDescribe, {
-            groupIds: list,
-            includeAuthorizedOperations: includeOps,
-          }, { signal });
+        // A 3.x broker may list the API yet answer UNSUPPORTED_VERSION (its KIP-848
+        // coordinator is off): those groups fall back to DescribeGroups too, as Java's
+        // DescribeConsumerGroupsHandler does.
+        if (
+          conn.versions.has(Api.ConsumerGroupDescribe.key) && !noConsumerGroupDescribe.has(conn)
+        ) {
+          let res;
+          try {
+            res = await conn.request(Api.ConsumerGroupDescribe, {
+              groupIds: list,
+              includeAuthorizedOperations: includeOps,
+            }, { signal });
+          } catch (e) {
+            if (!(e instanceof UnsupportedVersionError)) throw e;
+            noConsumerGroupDescribe.add(conn);
+          }
           const again: string[] = [];
-          for (const id of list) {
-            const g = res.groups.find((x) => x.groupId === id);
-            if (!g || g.errorCode === ErrorCode.GROUP_ID_NOT_FOUND) {
+          for (const id of res ? list : []) {
+            const g = res!.groups.find((x) => x.groupId === id);
+            if (g?.errorCode === ErrorCode.UNSUPPORTED_VERSION) noConsumerGroupDescribe.add(conn);
+            if (
+              !g || g.errorCode === ErrorCode.GROUP_ID_NOT_FOUND ||
+              g.errorCode === ErrorCode.UNSUPPORTED_VERSION
+            ) {
               again.push(id);
               continue;
             }
@@ -319,17 +339,24 @@ export function describeGroups(
               },
             ]);
           }
-          classic = again;
+          classic = res ? again : list;
         }
         if (classic.length === 0) return out;
+        const version = conn.versionFor(Api.DescribeGroups as ApiDef<unknown, unknown>);
         const res = await conn.request(Api.DescribeGroups, {
           groups: classic,
           includeAuthorizedOperations: includeOps,
-        }, { signal });
+        }, { signal, version });
         for (const id of classic) {
           const g = res.groups.find((x) => x.groupId === id);
           if (!g) continue;
-          const err = itemError(g.errorCode, `group ${id}`, g.errorMessage);
+          // Before v6 (KIP-1043, Kafka 4.0) an unknown group is described as a "Dead" one with
+          // no error; v6 answers GROUP_ID_NOT_FOUND. Give 3.x callers the same error.
+          const code = version < 6 && g.errorCode === ErrorCode.NONE && g.groupState === "Dead" &&
+              g.members.length === 0
+            ? ErrorCode.GROUP_ID_NOT_FOUND
+            : g.errorCode;
+          const err = itemError(code, `group ${id}`, g.errorMessage);
           const isConsumer = g.protocolType === "consumer";
           out.push([
             id,

@@ -18,7 +18,13 @@ import type { Cluster } from "../cluster/cluster.ts";
 import { backoffMs, sleep } from "../cluster/retry.ts";
 import { Api } from "../protocol/apis.ts";
 import type { ConsumerGroupHeartbeatResponse } from "../protocol/messages/consumer_group_heartbeat.ts";
-import { KafkaError, ProtocolError, TimeoutError } from "../protocol/errors.ts";
+import {
+  KafkaError,
+  ProtocolError,
+  TimeoutError,
+  UnsupportedFeatureError,
+  UnsupportedVersionError,
+} from "../protocol/errors.ts";
 import { type GroupHost, type GroupMembership, minus } from "./group.ts";
 import { Notifier } from "./notifier.ts";
 import { commitOffsets } from "./offsets.ts";
@@ -31,6 +37,21 @@ import {
 } from "./types.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import { COORDINATOR_ERRORS } from "../protocol/error_sets.ts";
+
+/**
+ * The error for a broker without the KIP-848 protocol: a typed, non-retriable failure that
+ * says what to do, instead of UNSUPPORTED_VERSION from deep inside the heartbeat loop.
+ */
+function noConsumerProtocol(broker: string, cause: unknown): UnsupportedFeatureError {
+  return new UnsupportedFeatureError("ConsumerGroupHeartbeat", {
+    apiKey: Api.ConsumerGroupHeartbeat.key,
+    broker,
+    feature: "the consumer group protocol (KIP-848)",
+    hint: 'use groupProtocol: "classic", or enable it on the broker (on by default from ' +
+      "Kafka 4.0; a preview in 3.7-3.9: group.coordinator.rebalance.protocols=classic,consumer)",
+    cause,
+  });
+}
 
 /**
  * A member of a KIP-848 consumer group.
@@ -238,7 +259,13 @@ export class ModernGroup implements GroupMembership {
       "heartbeat",
       signal,
     );
-    const version = conn.versionFor(Api.ConsumerGroupHeartbeat);
+    let version: number;
+    try {
+      version = conn.versionFor(Api.ConsumerGroupHeartbeat);
+    } catch (e) {
+      if (e instanceof UnsupportedVersionError) throw noConsumerProtocol(conn.broker, e);
+      throw e;
+    }
     if (this.#memberId === "" && version >= 1) this.#memberId = crypto.randomUUID();
     const full = this.#sendFull || this.#epoch === 0;
     const topics = this.#subscription;
@@ -303,6 +330,14 @@ export class ModernGroup implements GroupMembership {
     if (COORDINATOR_ERRORS.has(code)) {
       this.#cluster.forgetCoordinator("group", this.#groupId);
       throw new ProtocolError(code, `ConsumerGroupHeartbeat ${this.#groupId}`, res.errorMessage);
+    }
+    if (code === ErrorCode.UNSUPPORTED_VERSION) {
+      // A 3.x broker lists the API but answers it so while its KIP-848 coordinator is off;
+      // Java's consumer fails at once here too (it does not fall back to classic).
+      throw noConsumerProtocol(
+        conn.broker,
+        new ProtocolError(code, `ConsumerGroupHeartbeat ${this.#groupId}`, res.errorMessage),
+      );
     }
     if (code === ErrorCode.UNRELEASED_INSTANCE_ID) {
       // The previous incarnation of this static member has not left yet: try again.

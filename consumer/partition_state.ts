@@ -53,8 +53,9 @@ export class PartitionState {
   position = -1n;
   /** The leader epoch of the record before `position` (-1 unknown). */
   positionEpoch = -1;
-  /** The offset after the last record the reader took (what auto-commit commits). */
-  taken = -1n;
+  #taken = -1n;
+  /** `#taken` came from a seek or a committed offset, not from records the reader took. */
+  #startedOnly = false;
   /** The leader epoch of the last record taken. */
   takenEpoch = -1;
   /** The next offset to fetch (ahead of `position` when data is buffered). */
@@ -93,11 +94,27 @@ export class PartitionState {
     this.key = tpKey(topic, partition);
   }
 
+  /**
+   * The offset after the last record the reader took (what auto-commit commits and
+   * `position()` reports); -1 while a start offset is still being validated (KIP-320), as
+   * Java's position() waits for a valid position: a committed offset beyond a truncated log
+   * is never reported nor committed back.
+   */
+  get taken(): bigint {
+    return this.#startedOnly && this.phase === "validate" ? -1n : this.#taken;
+  }
+
+  set taken(offset: bigint) {
+    this.#taken = offset;
+    this.#startedOnly = false;
+  }
+
   /** Sets every offset to `offset` (a seek, a reset, a committed offset) and makes it ready. */
   startAt(offset: bigint, epoch: number): void {
     this.position = offset;
     this.positionEpoch = epoch;
-    this.taken = offset;
+    this.#taken = offset;
+    this.#startedOnly = true;
     this.takenEpoch = epoch;
     this.fetchOffset = offset;
     this.fetchEpoch = epoch;

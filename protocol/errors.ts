@@ -222,6 +222,37 @@ export class UnsupportedVersionError extends KafkaError {
 }
 
 /**
+ * The broker lists an API but does not offer the feature behind it: a Kafka 3.x broker lists
+ * ConsumerGroupHeartbeat and answers it with UNSUPPORTED_VERSION while its KIP-848 group
+ * coordinator is off. Raised at once, naming the feature and what to do instead.
+ *
+ * @example
+ * ```ts
+ * import { UnsupportedFeatureError, UnsupportedVersionError } from "@denokafka/kafka";
+ * const e = new UnsupportedFeatureError("ConsumerGroupHeartbeat", {
+ *   feature: "the consumer group protocol (KIP-848)",
+ *   hint: 'use groupProtocol: "classic"',
+ * });
+ * console.log(e instanceof UnsupportedVersionError, e.feature);
+ * ```
+ */
+export class UnsupportedFeatureError extends UnsupportedVersionError {
+  /** What the broker does not offer, e.g. `the consumer group protocol (KIP-848)`. */
+  readonly feature: string;
+
+  /** Builds the error for `feature`, reached through the API named `apiName`. */
+  constructor(
+    apiName: string,
+    options: ErrorOptions & { apiKey?: number; feature: string; broker?: string; hint?: string },
+  ) {
+    super(apiName, options);
+    this.feature = options.feature;
+    this.message = `the broker${options.broker ? ` ${options.broker}` : ""} does not offer ` +
+      `${options.feature}${options.hint ? `: ${options.hint}` : ""}`;
+  }
+}
+
+/**
  * Bytes from the network could not be decoded: a truncated or garbage frame, a negative or
  * oversized length, a bad CRC. Raised instead of allocating what a length prefix merely claims.
  *

@@ -5,7 +5,7 @@
  * ```ts
  * import { broker, clientProps, runJavaTool } from "../helpers/broker.ts";
  * const b = await broker();
- * const r = await runJavaTool("org.apache.kafka.tools.TopicCommand",
+ * const r = await runJavaTool("TopicCommand",
  *   ["--bootstrap-server", b.listeners.SASL_SSL!, "--command-config", "{config}", "--list"],
  *   { broker: b, configProps: clientProps(b, { listener: "SASL_SSL", mechanism: "SCRAM-SHA-512" }) });
  * console.log(r.code, r.stdout);
@@ -22,6 +22,7 @@ import {
 } from "../../scripts/kafka/cluster.ts";
 import { logConfigProperty } from "../../scripts/kafka/config.ts";
 import { ensureJars } from "../../scripts/kafka/jars.ts";
+import { javaToolClass, type JavaToolName } from "../../scripts/kafka/tool_classes.ts";
 import { kafkaVersion } from "../../scripts/kafka/versions.ts";
 import type { Broker, Credentials } from "./broker.ts";
 
@@ -143,23 +144,26 @@ async function jarsFor(b: Broker | undefined): Promise<{ dir: string; version: s
 }
 
 /**
- * Runs a Kafka Java tool (any main class in the jars) to completion.
+ * Runs a Kafka Java tool to completion: a short name from scripts/kafka/tool_classes.ts
+ * (`"ConsoleProducer"`, resolved for the jars' Kafka version: several tools moved package in
+ * 4.0) or any fully qualified main class in the jars.
  *
  * @example
  * ```ts
  * import { broker, runJavaTool } from "./broker.ts";
  * const b = await broker();
- * const r = await runJavaTool("org.apache.kafka.tools.TopicCommand",
+ * const r = await runJavaTool("TopicCommand",
  *   ["--bootstrap-server", b.listeners.PLAINTEXT, "--list"], { broker: b });
  * console.log(r.stdout);
  * ```
  */
 export async function runJavaTool(
-  mainClass: string,
+  tool: JavaToolName | string,
   args: string[],
   options: JavaToolOptions = {},
 ): Promise<JavaToolResult> {
   const jars = await jarsFor(options.broker);
+  const mainClass = javaToolClass(tool, jars.version);
   const logs = await ensureLogConfigs(jars.version);
   let configFile: string | undefined;
   if (options.configProps) {

@@ -30,7 +30,7 @@ async function produce(topic: string, partition: number, count: number): Promise
 Deno.test("describeCluster agrees with ClusterTool and the metadata", async () => {
   await using admin = newAdmin();
   const c = await admin.describeCluster({ includeAuthorizedOperations: true });
-  const r = await runJavaTool("org.apache.kafka.tools.ClusterTool", [
+  const r = await runJavaTool("ClusterTool", [
     "cluster-id",
     "--bootstrap-server",
     b.listeners.PLAINTEXT,
@@ -53,7 +53,7 @@ Deno.test("describeLogDirs agrees with LogDirsCommand", async () => {
     const ours = await admin.describeLogDirs({
       partitions: [{ topic, partition: 0 }, { topic, partition: 1 }],
     });
-    const r = await runJavaTool("org.apache.kafka.tools.LogDirsCommand", [
+    const r = await runJavaTool("LogDirsCommand", [
       "--bootstrap-server",
       b.listeners.PLAINTEXT,
       "--describe",
@@ -248,7 +248,7 @@ Deno.test({
       });
       assert.deepEqual([hw!.offset, lso!.offset], [1n, 0n]);
 
-      const java = await runJavaTool("org.apache.kafka.tools.TransactionsCommand", [
+      const java = await runJavaTool("TransactionsCommand", [
         "--bootstrap-server",
         b.listeners.PLAINTEXT,
         "describe",

@@ -33,7 +33,7 @@ function render(e: ConfigEntry): string {
 
 /** ConfigCommand --describe: the entry lines (the dynamic configs of the entity). */
 async function javaDescribe(entity: string[]): Promise<string[]> {
-  const r = await runJavaTool("kafka.admin.ConfigCommand", [
+  const r = await runJavaTool("ConfigCommand", [
     "--bootstrap-server",
     b.listeners.PLAINTEXT,
     "--describe",

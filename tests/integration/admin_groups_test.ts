@@ -5,12 +5,17 @@ import assert from "node:assert/strict";
 import { Admin, AdminBatchError } from "../../admin/mod.ts";
 import { ProtocolError } from "../../protocol/errors.ts";
 import { broker, runJavaTool } from "../helpers/broker.ts";
+import { brokerOffer, skipUnless } from "../helpers/broker_offer.ts";
 import { until } from "../helpers/wait.ts";
 
 const b = await broker();
+const offer = await brokerOffer();
+/** KIP-848 tests skip, saying why, on a broker without the protocol (3.x by default). */
+const no848 = (name: string) =>
+  skipUnless(offer.consumerGroupProtocol, name, offer.why.consumerGroupProtocol);
 const uid = () => crypto.randomUUID().slice(0, 8);
 const newAdmin = () => new Admin({ brokers: b.bootstrap("PLAINTEXT") });
-const GROUP_COMMAND = "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand";
+const GROUP_COMMAND = "ConsumerGroupCommand";
 
 /** Produces `count` records to one partition with kcat. */
 async function produce(topic: string, partition: number, count: number): Promise<void> {
@@ -58,9 +63,10 @@ async function javaGroupRows(group: string, ...extra: string[]) {
 /** `ConsumerGroupCommand --describe --state`: its coordinator cell holds a space. */
 async function javaGroupState(group: string) {
   const [, row] = await runGroupCommand(group, ["--state"]);
-  const m = /^(\S+)\s+(\S+)\s+\((\d+)\)\s+(\S+)\s+(\S+)\s+(\d+)$/.exec(row ?? "");
+  // 3.9 leaves ASSIGNMENT-STRATEGY blank for an empty group.
+  const m = /^(\S+)\s+(\S+)\s+\((\d+)\)\s+(?:(\S+)\s+)?(\S+)\s+(\d+)$/.exec(row ?? "");
   assert.ok(m, `unexpected --state row: ${row}`);
-  return { coordinator: Number(m[3]), strategy: m[4]!, state: m[5]!, members: Number(m[6]) };
+  return { coordinator: Number(m[3]), strategy: m[4] ?? "", state: m[5]!, members: Number(m[6]) };
 }
 
 Deno.test("committed offsets: alter, list and lag agree with ConsumerGroupCommand; delete offsets, delete group", async () => {
@@ -95,7 +101,7 @@ Deno.test("committed offsets: alter, list and lag agree with ConsumerGroupComman
       "CURRENT-OFFSET": r["CURRENT-OFFSET"],
       "LOG-END-OFFSET": r["LOG-END-OFFSET"],
       LAG: r.LAG,
-    }));
+    })).sort((x, y) => Number(x.PARTITION) - Number(y.PARTITION)); // 3.9 lists 1 before 0
     assert.deepEqual(ours, java);
     assert.deepEqual(java.map((r) => r.LAG), ["3", "2"]);
 
@@ -165,7 +171,7 @@ Deno.test("unknown groups fail per item with GROUP_ID_NOT_FOUND", async () => {
 
 /** Runs Kafka's console consumer in `group` until it has been idle for `idleMs`. */
 function consoleConsumer(topic: string, group: string, props: Record<string, string>) {
-  return runJavaTool("org.apache.kafka.tools.consumer.ConsoleConsumer", [
+  return runJavaTool("ConsoleConsumer", [
     "--bootstrap-server",
     b.listeners.PLAINTEXT,
     "--topic",
@@ -180,7 +186,9 @@ function consoleConsumer(topic: string, group: string, props: Record<string, str
 }
 
 for (const protocol of ["classic", "consumer"] as const) {
-  Deno.test(`an active ${protocol}-protocol group is described like ConsumerGroupCommand, and guarded`, async () => {
+  const name =
+    `an active ${protocol}-protocol group is described like ConsumerGroupCommand, and guarded`;
+  Deno.test(name, { ignore: protocol === "consumer" && no848(name) }, async () => {
     await using admin = newAdmin();
     const topic = `grp-active-${protocol}-${uid()}`;
     const group = `grp-active-${uid()}`;

@@ -28,7 +28,7 @@ async function produce(topic: string, partition: number, count: number): Promise
 
 /** GetOffsetShell's `topic:partition:offset` lines as partition -> offset. */
 async function javaOffsets(topic: string, time: string): Promise<Map<number, bigint>> {
-  const r = await runJavaTool("org.apache.kafka.tools.GetOffsetShell", [
+  const r = await runJavaTool("GetOffsetShell", [
     "--bootstrap-server",
     b.listeners.PLAINTEXT,
     "--topic",

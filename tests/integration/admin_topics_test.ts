@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { Admin, AdminBatchError } from "../../admin/mod.ts";
 import { ProtocolError } from "../../protocol/errors.ts";
 import { broker, runJavaTool } from "../helpers/broker.ts";
+import { until } from "../helpers/wait.ts";
 
 const b = await broker();
 const uid = () => crypto.randomUUID().slice(0, 8);
@@ -21,7 +22,7 @@ interface JavaTopic {
 
 /** Runs `TopicCommand --describe` and parses its tab-separated `Key: value` lines. */
 async function javaDescribe(topic: string): Promise<JavaTopic> {
-  const r = await runJavaTool("org.apache.kafka.tools.TopicCommand", [
+  const r = await runJavaTool("TopicCommand", [
     "--bootstrap-server",
     b.listeners.PLAINTEXT,
     "--describe",
@@ -123,7 +124,7 @@ Deno.test("created topics are described and listed as TopicCommand sees them", a
     await admin.listGroupOffsets(`adm-warm-${uid()}`);
     const all = await admin.listTopics({ includeInternal: true });
     assert.ok(all.some((t) => t.name === "__consumer_offsets" && t.isInternal));
-    const java = await runJavaTool("org.apache.kafka.tools.TopicCommand", [
+    const java = await runJavaTool("TopicCommand", [
       "--bootstrap-server",
       b.listeners.PLAINTEXT,
       "--list",
@@ -225,7 +226,12 @@ Deno.test("createPartitions grows a topic; shrinking is INVALID_PARTITIONS", asy
   await admin.createTopics([{ name, numPartitions: 2 }, { name: other, numPartitions: 1 }]);
   try {
     await admin.growTopic(name, 5);
-    assert.equal((await admin.describeTopic(name)).partitions.length, 5);
+    // The controller answers once the change is committed; a broker's metadata may follow a
+    // moment later (seen on 3.9), as Java's admin tests also wait for it.
+    await until(
+      "5 partitions in the metadata",
+      async () => (await admin.describeTopic(name)).partitions.length === 5 || undefined,
+    );
     assert.equal((await javaDescribe(name)).partitionCount, 5);
     await assert.rejects(
       admin.growTopic(name, 3),
@@ -265,8 +271,11 @@ Deno.test("deleteTopics deletes by name and by id; an unknown topic fails alone"
     admin.deleteTopic(missing),
     (x) => x instanceof ProtocolError && x.errorName === "UNKNOWN_TOPIC_OR_PARTITION",
   );
-  const left = await admin.describeTopics([byName, byId]).catch((x) => x);
-  assert.ok(left instanceof AdminBatchError);
+  // The deletion reaches the broker's metadata a moment after the controller answers.
+  const left = await until("both topics gone from the metadata", async () => {
+    const r = await admin.describeTopics([byName, byId]).catch((x) => x);
+    return r instanceof AdminBatchError && r.errors.length === 2 ? r : undefined;
+  });
   assert.deepEqual(
     left.errors.map((x) => (x as ProtocolError).errorName),
     ["UNKNOWN_TOPIC_OR_PARTITION", "UNKNOWN_TOPIC_OR_PARTITION"],

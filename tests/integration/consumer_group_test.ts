@@ -13,6 +13,7 @@
 
 import assert from "node:assert/strict";
 import { Consumer, type ConsumerOptions, type TopicPartition } from "../../consumer/mod.ts";
+import { UnsupportedFeatureError, UnsupportedVersionError } from "../../protocol/errors.ts";
 import { consoleLogger } from "../../protocol/logger.ts";
 import {
   addPartitions,
@@ -22,8 +23,18 @@ import {
   text,
   uniq,
 } from "../helpers/consumer_testkit.ts";
+import { brokerOffer, skipUnless, testIf } from "../helpers/broker_offer.ts";
 
 const PARTITIONS = 12;
+const offer = await brokerOffer();
+
+/** `Deno.test` options: KIP-848 tests skip, saying why, on a broker without the protocol. */
+function only(protocol: "classic" | "consumer", name: string): { ignore: boolean } {
+  return {
+    ignore: protocol === "consumer" &&
+      skipUnless(offer.consumerGroupProtocol, name, offer.why.consumerGroupProtocol),
+  };
+}
 
 async function waitFor(
   cond: () => boolean,
@@ -244,12 +255,14 @@ Deno.test("group: three classic members, range (eager)", async () => {
   await runGroup({ protocol: "classic", assignor: "range", incremental: false });
 });
 
-Deno.test("group: three KIP-848 members", async () => {
+const KIP848_MEMBERS = "group: three KIP-848 members";
+Deno.test(KIP848_MEMBERS, only("consumer", KIP848_MEMBERS), async () => {
   await runGroup({ protocol: "consumer", incremental: true });
 });
 
 for (const protocol of ["classic", "consumer"] as const) {
-  Deno.test(`group (${protocol}): a static member restarts without a rebalance`, async () => {
+  const name1 = `group (${protocol}): a static member restarts without a rebalance`;
+  Deno.test(name1, only(protocol, name1), async () => {
     const topic = uniq("static");
     const groupId = uniq("g");
     await createTopic(topic, 4);
@@ -327,7 +340,8 @@ Deno.test("group: a reader stalled beyond the session timeout causes no rebalanc
 });
 
 for (const protocol of ["classic", "consumer"] as const) {
-  Deno.test(`group (${protocol}): a pattern subscription picks up new topics and partitions`, async () => {
+  const name2 = `group (${protocol}): a pattern subscription picks up new topics and partitions`;
+  Deno.test(name2, only(protocol, name2), async () => {
     const prefix = uniq("rx");
     const groupId = uniq("g");
     await createTopic(`${prefix}-a`, 2);
@@ -366,7 +380,8 @@ for (const protocol of ["classic", "consumer"] as const) {
 }
 
 for (const protocol of ["classic", "consumer"] as const) {
-  Deno.test(`group (${protocol}): breaking out of the loop leaves the group at once`, async () => {
+  const name3 = `group (${protocol}): breaking out of the loop leaves the group at once`;
+  Deno.test(name3, only(protocol, name3), async () => {
     const topic = uniq("leave");
     const groupId = uniq("g");
     await createTopic(topic, 2);
@@ -390,7 +405,8 @@ for (const protocol of ["classic", "consumer"] as const) {
     }
   });
 
-  Deno.test(`group (${protocol}): a revocation callback can commit what was processed`, async () => {
+  const name4 = `group (${protocol}): a revocation callback can commit what was processed`;
+  Deno.test(name4, only(protocol, name4), async () => {
     const topic = uniq("revoke-commit");
     const groupId = uniq("g");
     await createTopic(topic, 2);
@@ -437,7 +453,8 @@ for (const protocol of ["classic", "consumer"] as const) {
 }
 
 for (const protocol of ["classic", "consumer"] as const) {
-  Deno.test(`group (${protocol}): a subscribed topic created later is picked up`, async () => {
+  const name5 = `group (${protocol}): a subscribed topic created later is picked up`;
+  Deno.test(name5, only(protocol, name5), async () => {
     const topic = uniq("later");
     const c = new Consumer({
       ...groupOptions({ protocol, incremental: true }, uniq("g"), topic),
@@ -459,3 +476,30 @@ for (const protocol of ["classic", "consumer"] as const) {
     }
   });
 }
+
+testIf(
+  !offer.consumerGroupProtocol,
+  `Kafka ${offer.version} offers KIP-848; this test is for brokers without it`,
+  "group (consumer): a broker without KIP-848 fails the stream at once with UnsupportedFeatureError",
+  async () => {
+    const topic = uniq("no848");
+    await createTopic(topic, 1);
+    const c = new Consumer(
+      groupOptions({ protocol: "consumer", incremental: true }, uniq("g"), topic),
+    );
+    const t0 = Date.now();
+    try {
+      await assert.rejects(c.pipeTo(new WritableStream()), (e: unknown) => {
+        assert.ok(e instanceof UnsupportedFeatureError, `${e}`);
+        assert.ok(e instanceof UnsupportedVersionError);
+        assert.match(e.message, /consumer group protocol \(KIP-848\)/);
+        assert.match(e.message, /groupProtocol: "classic"/);
+        return true;
+      });
+      // At once: the first heartbeat, not after retries up to a deadline.
+      assert.ok(Date.now() - t0 < 15_000, `took ${Date.now() - t0} ms`);
+    } finally {
+      await c.close();
+    }
+  },
+);

@@ -20,7 +20,7 @@ const MiB = 1024 * 1024;
 Deno.test("memory: a slow reader on 1M records stays within the budget", async () => {
   const topic = uniq("memory");
   await createTopic(topic, 4);
-  const fill = await runJavaTool("org.apache.kafka.tools.ProducerPerformance", [
+  const fill = await runJavaTool("ProducerPerformance", [
     "--topic",
     topic,
     "--num-records",

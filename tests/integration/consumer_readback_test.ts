@@ -120,7 +120,7 @@ for (const [name, codec] of CODECS) {
       { length: 150 },
       (_, i) => `origin:java,i:${i},${i % 2 ? "flag:NULL" : "h:v"}\tjkey-${i}\tjava value ${i}`,
     );
-    const r = await runJavaTool("org.apache.kafka.tools.ConsoleProducer", [
+    const r = await runJavaTool("ConsoleProducer", [
       "--bootstrap-server",
       BOOTSTRAP.join(","),
       "--topic",

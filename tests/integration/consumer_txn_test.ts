@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { Consumer, type ConsumerRecord } from "../../consumer/mod.ts";
 import { Producer } from "../../producer/mod.ts";
 import { BOOTSTRAP, createTopic, produce, take, text, uniq } from "../helpers/consumer_testkit.ts";
+import { brokerOffer, skipUnless } from "../helpers/broker_offer.ts";
 
 async function readAll(
   topic: string,
@@ -50,8 +51,15 @@ Deno.test("txn: read_committed skips what our transactional producer aborted", a
   assert.equal(all.filter((v) => v!.startsWith("a-")).length, 8);
 });
 
+const offer = await brokerOffer();
+
 for (const groupProtocol of ["classic", "consumer"] as const) {
-  Deno.test(`txn: consume-transform-produce commits offsets in the transaction (${groupProtocol})`, async () => {
+  const name =
+    `txn: consume-transform-produce commits offsets in the transaction (${groupProtocol})`;
+  // KIP-848 groups skip, saying why, on a broker without the protocol (3.x by default).
+  const ignore = groupProtocol === "consumer" &&
+    skipUnless(offer.consumerGroupProtocol, name, offer.why.consumerGroupProtocol);
+  Deno.test(name, { ignore }, async () => {
     const input = uniq("eos-in");
     const output = uniq("eos-out");
     const groupId = uniq("eos");

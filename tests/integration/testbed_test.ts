@@ -16,7 +16,7 @@ import {
   trioWanted,
 } from "../helpers/broker.ts";
 
-const TOPIC_COMMAND = "org.apache.kafka.tools.TopicCommand";
+const TOPIC_COMMAND = "TopicCommand";
 
 interface Case {
   name: string;
@@ -112,12 +112,12 @@ Deno.test({
   async fn() {
     const t = await trio();
     assert.ok(t, "trio expected");
-    // 4.x moved this tool from kafka.admin (Scala) to org.apache.kafka.tools.
-    const major = Number((t.version ?? "4").split(".")[0]);
-    const mainClass = major >= 4
-      ? "org.apache.kafka.tools.BrokerApiVersionsCommand"
-      : "kafka.admin.BrokerApiVersionsCommand";
-    const r = await runJavaTool(mainClass, ["--bootstrap-server", t.listeners.PLAINTEXT], {
+    // 4.x moved this tool from kafka.admin (Scala) to org.apache.kafka.tools: runJavaTool
+    // resolves the short name for the jars' version (scripts/kafka/tool_classes.ts).
+    const r = await runJavaTool("BrokerApiVersionsCommand", [
+      "--bootstrap-server",
+      t.listeners.PLAINTEXT,
+    ], {
       broker: t,
       timeoutMs: 90_000,
     });

@@ -21,7 +21,7 @@ import {
   roundRobinAssignor,
 } from "../../consumer/mod.ts";
 import type { AssignorMember } from "../../consumer/assignor.ts";
-import { defaultJarDir, PINNED_KAFKA_VERSION } from "../../scripts/kafka/versions.ts";
+import { pinnedJars } from "../helpers/pinned_jars.ts";
 
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 const unhex = (s: string) => Uint8Array.from(s.match(/../g) ?? [], (h) => parseInt(h, 16));
@@ -178,7 +178,7 @@ Deno.test("assignor: consumer protocol and assignors match Java's", async () => 
     const res = await new Deno.Command("java", {
       args: [
         "-cp",
-        `${defaultJarDir(PINNED_KAFKA_VERSION)}/*`,
+        `${await pinnedJars()}/*`,
         `${dir}/AssignorCheck.java`,
         hex(ourSub),
         hex(ourAsg),

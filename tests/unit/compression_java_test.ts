@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { defaultJarDir, PINNED_KAFKA_VERSION } from "../../scripts/kafka/versions.ts";
+import { pinnedJars } from "../helpers/pinned_jars.ts";
 import {
   compress,
   Compression,
@@ -19,7 +20,8 @@ import {
 import { standardInputs } from "./fixtures/compression/data.ts";
 
 // The pinned jars, whatever KAFKA_VERSION says: the program uses the 4.x compression classes.
-const JAR_DIR = defaultJarDir(PINNED_KAFKA_VERSION);
+// Fetched when missing (a KAFKA_VERSION=3.9.2 run has only the 3.9.2 jars).
+const JAR_DIR = await pinnedJars().catch(() => defaultJarDir(PINNED_KAFKA_VERSION));
 const PROGRAM = new URL("./fixtures/compression/CodecVectors.java", import.meta.url).pathname;
 
 function javaAvailable(): boolean {

@@ -8,9 +8,12 @@
 import assert, { deepStrictEqual } from "node:assert/strict";
 import { allApis, Reader, Writer } from "../../protocol/mod.ts";
 import { defaultJarDir, PINNED_KAFKA_VERSION } from "../../scripts/kafka/versions.ts";
+import { pinnedJars } from "../helpers/pinned_jars.ts";
 import { arbitraryMessage, Rng, versionsOf } from "./messages_arbitrary.ts";
 
-const JAR_DIR = defaultJarDir(PINNED_KAFKA_VERSION);
+// The pinned jars whatever KAFKA_VERSION says, fetched when missing (a KAFKA_VERSION=3.9.2 run
+// has only the 3.9.2 jars).
+const JAR_DIR = await pinnedJars().catch(() => defaultJarDir(PINNED_KAFKA_VERSION));
 
 function haveJava(): boolean {
   try {

@@ -66,7 +66,7 @@ Deno.test("mapConsumer: batches of what is ready, in order, async functions too"
     ),
   );
   const slow = await Array.fromAsync(
-    mapConsumer(ReadableStream.from(records(5)), async (r: Rec) => ({ value: r.value })),
+    mapConsumer(ReadableStream.from(records(5)), (r: Rec) => Promise.resolve({ value: r.value })),
   );
   assert.equal(slow.flat().length, 5);
   assert.throws(

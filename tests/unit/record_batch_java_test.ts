@@ -24,7 +24,7 @@ import {
   recordTimestamp,
   TimestampType,
 } from "../../protocol/record_batch.ts";
-import { defaultJarDir, PINNED_KAFKA_VERSION } from "../../scripts/kafka/versions.ts";
+import { pinnedJars } from "../helpers/pinned_jars.ts";
 
 const T0 = 1_700_000_000_000;
 const enc = new TextEncoder();
@@ -130,24 +130,17 @@ function big(): Rec[] {
   }));
 }
 
-function javaClasspath(): string {
+async function javaClasspath(): Promise<string> {
   // Always the pinned release: the fixture uses the 4.x package names of the record classes
-  // (org.apache.kafka.common.record.internal), whatever KAFKA_VERSION the broker tests use.
-  const dir = defaultJarDir(PINNED_KAFKA_VERSION);
-  try {
-    Deno.statSync(`${dir}/kafka-clients-${PINNED_KAFKA_VERSION}.jar`);
-  } catch {
-    assert.fail(
-      `Kafka jars not found in ${dir}: run the broker launcher (deno task kafka:up) once to fetch them`,
-    );
-  }
-  return `${dir}/*`;
+  // (org.apache.kafka.common.record.internal), whatever KAFKA_VERSION the broker tests use;
+  // fetched when missing (a KAFKA_VERSION=3.9.2 run has only the 3.9.2 jars).
+  return `${await pinnedJars()}/*`;
 }
 
 async function runJava(ours: [string, Uint8Array][]): Promise<JavaOutput> {
   const fixture = new URL("./fixtures/RecordBatchFixtures.java", import.meta.url).pathname;
   const child = new Deno.Command("java", {
-    args: ["-cp", javaClasspath(), fixture],
+    args: ["-cp", await javaClasspath(), fixture],
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
