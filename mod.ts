@@ -24,10 +24,25 @@ export {
 export * from "./cluster/mod.ts";
 export type { LogFields, Logger, LogLevel } from "./protocol/logger.ts";
 export { consoleLogger, silentLogger } from "./protocol/logger.ts";
-export type { TlsOptions } from "./protocol/connection.ts";
-export * from "./net/mod.ts";
+export type { TlsOptions } from "./net/connection.ts";
+export type {
+  CloudflareConnect,
+  CloudflareSocket,
+  RuntimeName,
+  Transport,
+  TransportConnectOptions,
+  TransportSocket,
+} from "./net/mod.ts";
+export {
+  cloudflareTransport,
+  defaultTransport,
+  denoTransport,
+  nodeTransport,
+  runtime,
+  TlsHandshakeError,
+} from "./net/mod.ts";
 export type { CompressionName } from "./protocol/compression/mod.ts";
-export type { SaslOptions } from "./protocol/sasl_flow.ts";
+export type { SaslOptions } from "./net/sasl_flow.ts";
 export * from "./admin/mod.ts";
 export type {
   OAuthBearerOptions,

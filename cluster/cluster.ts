@@ -6,7 +6,7 @@
  */
 
 import { Api, type ApiDef } from "../protocol/apis.ts";
-import { Connection, type RequestOptions } from "../protocol/connection.ts";
+import { Connection, type RequestOptions } from "../net/connection.ts";
 import {
   abortReason,
   AuthenticationError,

@@ -19,9 +19,9 @@ export * from "./metadata.ts";
 export * from "./cluster.ts";
 export * from "./types.ts";
 // The types the cluster layer's signatures mention, so its documentation is complete.
-export type { Connection, RequestOptions } from "../protocol/connection.ts";
+export type { Connection, RequestOptions } from "../net/connection.ts";
 export type { ApiDef } from "../protocol/api_def.ts";
 export type { Reader } from "../protocol/reader.ts";
 export type { Writer } from "../protocol/writer.ts";
 export type { FieldDefault, FieldSchema, MessageSchema } from "../protocol/schema.ts";
-export type { VersionTable } from "../protocol/negotiate.ts";
+export type { VersionTable } from "../net/negotiate.ts";

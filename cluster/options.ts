@@ -4,9 +4,9 @@
  * @module
  */
 
-import type { TlsOptions } from "../protocol/connection.ts";
+import type { TlsOptions } from "../net/connection.ts";
 import type { Logger } from "../protocol/logger.ts";
-import type { SaslOptions } from "../protocol/sasl_flow.ts";
+import type { SaslOptions } from "../net/sasl_flow.ts";
 import type { Transport } from "../net/transport.ts";
 
 /** How failed requests are retried: exponential backoff with jitter, under a deadline. */

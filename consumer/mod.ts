@@ -16,7 +16,7 @@
 
 export { Consumer } from "./consumer.ts";
 export type { ClientOptions, RetryOptions } from "../cluster/options.ts";
-export type { TlsOptions } from "../protocol/connection.ts";
+export type { TlsOptions } from "../net/connection.ts";
 export type {
   OAuthBearerOptions,
   OAuthBearerToken,

@@ -7,7 +7,8 @@
  */
 
 import { Admin } from "../mod.ts";
-import { Api, Connection, decodeRecordBatches, RecordBatchBuilder } from "../protocol/mod.ts";
+import { Api, decodeRecordBatches, RecordBatchBuilder } from "../protocol/mod.ts";
+import { Connection } from "../net/mod.ts";
 import { brokers, ensureTopic } from "./env.ts";
 
 const topic = "my-topic";

@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { TlsOptions } from "../protocol/connection.ts";
+import type { TlsOptions } from "./connection.ts";
 import { AuthenticationError } from "../protocol/errors.ts";
 import { TlsHandshakeError } from "./tls_handshake_error.ts";
 import type { Transport, TransportConnectOptions, TransportSocket } from "./transport.ts";

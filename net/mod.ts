@@ -21,3 +21,11 @@ export { cloudflareTransport } from "./cloudflare_transport.ts";
 export { TlsHandshakeError } from "./tls_handshake_error.ts";
 export type { RuntimeName } from "./runtime.ts";
 export { runtime } from "./runtime.ts";
+// One broker, directly (kafka-go's `Conn`): the connection, its framing, version negotiation
+// and the SASL flow.
+export * from "./frame_reader.ts";
+export * from "./negotiate.ts";
+export * from "./connection.ts";
+export { authenticate, type AuthenticateParams, type SaslRequestFn } from "./sasl_flow.ts";
+export { probeListener } from "./listener_probe.ts";
+export type { ListenerProbe } from "./listener_probe.ts";

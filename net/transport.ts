@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { TlsOptions } from "../protocol/connection.ts";
+import type { TlsOptions } from "./connection.ts";
 import { denoTransport } from "./deno_transport.ts";
 import { nodeTransport } from "./node_transport.ts";
 import { runtime } from "./runtime.ts";

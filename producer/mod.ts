@@ -65,7 +65,7 @@ export type {
   ScramOptions,
 } from "../protocol/sasl/mod.ts";
 export type { LogFields, Logger, LogLevel } from "../protocol/logger.ts";
-export type { TlsOptions } from "../protocol/connection.ts";
+export type { TlsOptions } from "../net/connection.ts";
 export type { CompressionName } from "../protocol/compression/mod.ts";
 export * from "./record.ts";
 export * from "./errors.ts";

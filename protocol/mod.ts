@@ -1,7 +1,7 @@
 /**
- * The low-level Kafka protocol layer: primitives, message schemas, record batches,
- * compression, connections and SASL. Use it when you need to speak to one broker directly,
- * as kafka-go's `Conn` allows.
+ * The low-level Kafka protocol layer, pure codecs safe in any worker: primitives, message
+ * schemas, record batches, compression and SASL mechanisms. A connection to one broker (as
+ * kafka-go's `Conn` allows) is in `@denokafka/kafka/net`.
  *
  * @example
  * ```ts
@@ -34,8 +34,4 @@ export * from "./apis.ts";
 export * from "./messages/mod.ts";
 export * from "./sasl/mod.ts";
 export * from "./logger.ts";
-export * from "./frame_reader.ts";
-export * from "./negotiate.ts";
-export * from "./connection.ts";
 export * from "./deadline.ts";
-export { authenticate, type AuthenticateParams, type SaslRequestFn } from "./sasl_flow.ts";

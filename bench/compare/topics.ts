@@ -5,7 +5,8 @@
  * @module
  */
 
-import { Api, Connection, errorCodeInfo, throwIfError, TimeoutError } from "../../protocol/mod.ts";
+import { Api, errorCodeInfo, throwIfError, TimeoutError } from "../../protocol/mod.ts";
+import { Connection } from "../../net/mod.ts";
 
 function split(bootstrap: string): { host: string; port: number } {
   const i = bootstrap.lastIndexOf(":");

@@ -9,7 +9,7 @@
  * {@linkcode trio} does the same for the three-node cluster used by failover tests.
  *
  * ```ts
- * import { broker } from "../helpers/broker.ts";
+ * import { broker } from "./broker.ts";
  * const b = await broker();
  * console.log(b.listeners.SASL_SSL, b.user?.username, b.tls.caPem?.length);
  * ```

@@ -4,7 +4,7 @@
  * reason instead of failing on an older Kafka.
  *
  * ```ts
- * import { brokerOffer, skipUnless } from "../helpers/broker_offer.ts";
+ * import { brokerOffer, skipUnless } from "./broker_offer.ts";
  * const offer = await brokerOffer();
  * Deno.test({
  *   name: "a KIP-848 group",
@@ -17,7 +17,7 @@
  */
 
 import { Api } from "../../protocol/apis.ts";
-import { Connection } from "../../protocol/connection.ts";
+import { Connection } from "../../net/connection.ts";
 import { type Broker, broker } from "./broker.ts";
 
 const UNSUPPORTED_VERSION = 35;

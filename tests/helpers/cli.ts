@@ -2,7 +2,7 @@
  * Runs the command-line tool (cli/main.ts) in a child process, as a user would.
  *
  * ```ts
- * import { runCli } from "../helpers/cli.ts";
+ * import { runCli } from "./cli.ts";
  * const r = await runCli(["topics", "list", "-b", "127.0.0.1:9092"]);
  * console.log(r.code, r.stdout);
  * ```

@@ -6,7 +6,7 @@
  */
 
 import { Api } from "../../protocol/apis.ts";
-import { Connection } from "../../protocol/connection.ts";
+import { Connection } from "../../net/connection.ts";
 import { KafkaError } from "../../protocol/errors.ts";
 import { RecordBatchBuilder } from "../../protocol/record_batch_builder.ts";
 import type { CompressionCodec } from "../../protocol/compression/mod.ts";

@@ -14,7 +14,7 @@
 import { Cluster, type Lane } from "../../cluster/cluster.ts";
 import type { ClientOptions } from "../../cluster/options.ts";
 import { type AnyApiDef, Api } from "../../protocol/apis.ts";
-import { Connection } from "../../protocol/connection.ts";
+import { Connection } from "../../net/connection.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import type { ProduceRequest, ProduceResponse } from "../../protocol/messages/mod.ts";
 import { FakeSocket, type SeenRequest } from "./fake_socket.ts";

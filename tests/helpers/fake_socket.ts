@@ -4,7 +4,7 @@
  */
 
 import { type AnyApiDef, decodeRequest, encodeResponse } from "../../protocol/apis.ts";
-import type { Socket } from "../../protocol/connection.ts";
+import type { Socket } from "../../net/connection.ts";
 
 /** A request seen by the fake peer. */
 export interface SeenRequest {

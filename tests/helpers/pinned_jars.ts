@@ -4,7 +4,7 @@
  * `KAFKA_VERSION=3.9.2` on a fresh clone only the 3.9.2 jars would otherwise be there.
  *
  * ```ts
- * import { pinnedJars } from "../helpers/pinned_jars.ts";
+ * import { pinnedJars } from "./pinned_jars.ts";
  * console.log(`java -cp '${await pinnedJars()}/*' ...`);
  * ```
  *

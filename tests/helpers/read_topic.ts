@@ -3,7 +3,7 @@
  * this client's consumer, `read_committed`: how the pipeline tests check their output.
  *
  * ```ts ignore
- * import { readValues } from "../helpers/read_topic.ts";
+ * import { readValues } from "./read_topic.ts";
  * console.log((await readValues(["127.0.0.1:9092"], "out")).length);
  * ```
  *

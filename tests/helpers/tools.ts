@@ -3,7 +3,7 @@
  * kcat (librdkafka).
  *
  * ```ts
- * import { broker, clientProps, runJavaTool } from "../helpers/broker.ts";
+ * import { broker, clientProps, runJavaTool } from "./broker.ts";
  * const b = await broker();
  * const r = await runJavaTool("TopicCommand",
  *   ["--bootstrap-server", b.listeners.SASL_SSL!, "--command-config", "{config}", "--list"],

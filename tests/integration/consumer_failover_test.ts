@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { Consumer, type ConsumerRecord } from "../../consumer/mod.ts";
 import { Producer } from "../../producer/mod.ts";
 import { Api } from "../../protocol/apis.ts";
-import { Connection } from "../../protocol/connection.ts";
+import { Connection } from "../../net/connection.ts";
 import { KafkaError } from "../../protocol/errors.ts";
 import { trio, trioWanted } from "../helpers/broker.ts";
 import { uniq } from "../helpers/consumer_testkit.ts";

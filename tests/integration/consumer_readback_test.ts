@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { Consumer, type ConsumerRecord } from "../../consumer/mod.ts";
 import { Api } from "../../protocol/apis.ts";
-import { Connection } from "../../protocol/connection.ts";
+import { Connection } from "../../net/connection.ts";
 import { decodeRecordBatches } from "../../protocol/record_batch_decoder.ts";
 import { runJavaTool } from "../helpers/broker.ts";
 import { b, BOOTSTRAP, createTopic, kcat, text, uniq } from "../helpers/consumer_testkit.ts";

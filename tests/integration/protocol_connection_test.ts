@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { Cluster } from "../../cluster/cluster.ts";
 import { Api } from "../../protocol/apis.ts";
-import { Connection, type ConnectionOptions } from "../../protocol/connection.ts";
+import { Connection, type ConnectionOptions } from "../../net/connection.ts";
 import { AuthenticationError } from "../../protocol/errors.ts";
 import type { Logger } from "../../protocol/logger.ts";
 import { broker } from "../helpers/broker.ts";

@@ -21,7 +21,7 @@ import {
   type Transport,
 } from "../../mod.ts";
 import { Api } from "../../protocol/apis.ts";
-import { Connection, type ConnectionOptions } from "../../protocol/connection.ts";
+import { Connection, type ConnectionOptions } from "../../net/connection.ts";
 import { broker } from "../helpers/broker.ts";
 
 const b = await broker();

@@ -2,7 +2,7 @@
 // replies, truncated and garbage frames, oversized length claims, a dribbling peer.
 import assert from "node:assert/strict";
 import { Api } from "../../protocol/apis.ts";
-import { Connection, type ConnectionOptions } from "../../protocol/connection.ts";
+import { Connection, type ConnectionOptions } from "../../net/connection.ts";
 import {
   AuthenticationError,
   ClosedError,
@@ -11,7 +11,7 @@ import {
   TimeoutError,
   UnsupportedVersionError,
 } from "../../protocol/errors.ts";
-import { chooseVersions } from "../../protocol/negotiate.ts";
+import { chooseVersions } from "../../net/negotiate.ts";
 import { FakeSocket, type SeenRequest } from "../helpers/fake_socket.ts";
 
 const ALL_VERSIONS = chooseVersions(

@@ -5,10 +5,10 @@
  * @module
  */
 
-import { Api, type ApiDef } from "./apis.ts";
-import type { ApiVersionsResponse } from "./messages/api_versions.ts";
-import { KafkaError, ProtocolError } from "./errors.ts";
-import { ErrorCode } from "./error_codes.ts";
+import { Api, type ApiDef } from "../protocol/apis.ts";
+import type { ApiVersionsResponse } from "../protocol/messages/api_versions.ts";
+import { KafkaError, ProtocolError } from "../protocol/errors.ts";
+import { ErrorCode } from "../protocol/error_codes.ts";
 
 /** API key to the version chosen for it on one connection. */
 export type VersionTable = Map<number, number>;
@@ -67,7 +67,7 @@ export async function negotiateVersions(
  *
  * @example
  * ```ts
- * import { chooseVersions } from "@denokafka/kafka/protocol";
+ * import { chooseVersions } from "@denokafka/kafka/net";
  * const t = chooseVersions([{ apiKey: 3, minVersion: 0, maxVersion: 99 }]);
  * console.log(t.has(3)); // true
  * ```

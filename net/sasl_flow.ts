@@ -4,9 +4,9 @@
  * @module
  */
 
-import { Api, type ApiDef } from "./apis.ts";
-import { authenticateSasl, checkSaslHandshake } from "./sasl/authenticate.ts";
-import { saslMechanism, type SaslOptions } from "./sasl/options.ts";
+import { Api, type ApiDef } from "../protocol/apis.ts";
+import { authenticateSasl, checkSaslHandshake } from "../protocol/sasl/authenticate.ts";
+import { saslMechanism, type SaslOptions } from "../protocol/sasl/options.ts";
 
 export type { SaslOptions };
 

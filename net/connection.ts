@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type ApiDef, decodeResponse, encodeRequestFrame } from "./apis.ts";
+import { type ApiDef, decodeResponse, encodeRequestFrame } from "../protocol/apis.ts";
 import {
   abortReason,
   AuthenticationError,
@@ -17,18 +17,18 @@ import {
   ProtocolError,
   TimeoutError,
   UnsupportedVersionError,
-} from "./errors.ts";
-import { clipToDeadline } from "./deadline.ts";
+} from "../protocol/errors.ts";
+import { clipToDeadline } from "../protocol/deadline.ts";
 import { FrameReader } from "./frame_reader.ts";
 import { probeListener } from "./listener_probe.ts";
-import { type Logger, silentLogger } from "./logger.ts";
+import { type Logger, silentLogger } from "../protocol/logger.ts";
 import { negotiateVersions, type VersionTable } from "./negotiate.ts";
 import { authenticate, type SaslOptions } from "./sasl_flow.ts";
-import { Writer } from "./writer.ts";
-import { defaultTransport, type Transport } from "../net/transport.ts";
-import { TlsHandshakeError } from "../net/tls_handshake_error.ts";
-import { isPermissionError, unrefTimer } from "../net/runtime.ts";
-import { ErrorCode } from "./error_codes.ts";
+import { Writer } from "../protocol/writer.ts";
+import { defaultTransport, type Transport } from "./transport.ts";
+import { TlsHandshakeError } from "./tls_handshake_error.ts";
+import { isPermissionError, unrefTimer } from "./runtime.ts";
+import { ErrorCode } from "../protocol/error_codes.ts";
 
 /** The byte-stream a connection runs on: a transport's socket; tests pass fake sockets. */
 export interface Socket {
@@ -120,7 +120,8 @@ const MERGE_LIMIT = 256 * 1024;
  *
  * @example
  * ```ts ignore
- * import { Api, Connection } from "@denokafka/kafka/protocol";
+ * import { Api } from "@denokafka/kafka/protocol";
+ * import { Connection } from "@denokafka/kafka/net";
  * await using conn = await Connection.connect({ host: "127.0.0.1", port: 9092 });
  * const md = await conn.request(Api.Metadata, { topics: null });
  * console.log(md.brokers.length);

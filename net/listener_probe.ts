@@ -13,7 +13,7 @@
  * @module
  */
 
-import { Api, decodeResponse, encodeRequestFrame } from "./apis.ts";
+import { Api, decodeResponse, encodeRequestFrame } from "../protocol/apis.ts";
 import { FrameReader } from "./frame_reader.ts";
 import type { Socket } from "./connection.ts";
 

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { AuthenticationError, ConnectionError, DecodeError } from "./errors.ts";
+import { AuthenticationError, ConnectionError, DecodeError } from "../protocol/errors.ts";
 
 /** The minimal readable side of a socket: a transport's socket fits. */
 export interface ByteSource {
@@ -31,7 +31,7 @@ const DIRECT_LIMIT = 16 * 1024 * 1024;
  *
  * @example
  * ```ts
- * import { FrameReader } from "@denokafka/kafka/protocol";
+ * import { FrameReader } from "@denokafka/kafka/net";
  * const bytes = new Uint8Array([0, 0, 0, 2, 7, 9]);
  * let given = false;
  * const source = {
