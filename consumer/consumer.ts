@@ -322,6 +322,7 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
    * (unless `preventCancel`), which closes the consumer and commits exactly what the loop
    * received (auto-commit).
    */
+  // @ts-ignore: tsc's DOM lib (the npm build) types it ReadableStreamAsyncIterator, Deno's AsyncIterableIterator
   override values(
     options: { preventCancel?: boolean } = {},
   ): AsyncIterableIterator<ConsumerRecord> {
@@ -330,6 +331,7 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
   }
 
   /** The records as an async iterator: see {@linkcode values}. */
+  // @ts-ignore: tsc's DOM lib (the npm build) types it ReadableStreamAsyncIterator, Deno's AsyncIterableIterator
   override [Symbol.asyncIterator](
     options: { preventCancel?: boolean } = {},
   ): AsyncIterableIterator<ConsumerRecord> {

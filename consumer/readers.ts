@@ -133,7 +133,7 @@ export function relayTo(
  * ```
  */
 export async function pipeCounting(
-  source: ReadableStream<ConsumerRecord>,
+  source: { readonly locked: boolean },
   pipe: (relay: WritableStream<ConsumerRecord>, options: StreamPipeOptions) => Promise<void>,
   dest: WritableStream<ConsumerRecord>,
   options: StreamPipeOptions,

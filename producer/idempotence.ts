@@ -8,6 +8,7 @@
 
 import type { Cluster } from "../cluster/cluster.ts";
 import { backoffMs } from "../cluster/retry.ts";
+import { unrefTimer } from "../net/runtime.ts";
 import { Api } from "../protocol/apis.ts";
 import { errorCodeInfo, KafkaError, ProtocolError } from "../protocol/errors.ts";
 import { patchProducerState } from "../protocol/record_batch_builder.ts";
@@ -375,7 +376,7 @@ export class Idempotence {
         if (wait > 0 && !this.#signal.aborted) {
           // Look again once the backoff is over, for records that arrive meanwhile.
           const timer = setTimeout(() => this.#hooks.wake(), wait);
-          Deno.unrefTimer(timer);
+          unrefTimer(timer);
           this.#signal.addEventListener("abort", () => clearTimeout(timer), { once: true });
         }
       }

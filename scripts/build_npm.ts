@@ -66,13 +66,19 @@ const deno = JSON.parse(await Deno.readTextFile(join(root, "deno.json"))) as {
 const tsc = await ensureTools();
 await Deno.remove(out, { recursive: true }).catch(() => {});
 await Deno.mkdir(out, { recursive: true });
-const entries = [...Object.values(deno.exports), "./producer/compression_worker.ts"];
+// The command-line tool is a Deno program (Deno.stdin, Deno.args): not part of the package.
+const libraryExports = Object.fromEntries(
+  Object.entries(deno.exports).filter(([key]) => key !== "./cli"),
+);
+const entries = [...Object.values(libraryExports), "./producer/compression_worker.ts"];
 const tsconfig = {
   compilerOptions: {
     target: "ES2022",
     module: "ESNext",
     moduleResolution: "Bundler",
-    lib: ["ESNext", "DOM", "DOM.Iterable"],
+    // DOM.AsyncIterable: ReadableStream's values() and [Symbol.asyncIterator], which the
+    // consumer overrides.
+    lib: ["ESNext", "DOM", "DOM.Iterable", "DOM.AsyncIterable"],
     types: ["node"],
     typeRoots: [join(tools, "node_modules", "@types")],
     strict: true,
@@ -108,7 +114,7 @@ await Deno.writeTextFile(
 );
 
 const exportsMap: Record<string, { types: string; default: string }> = {};
-for (const [key, file] of Object.entries(deno.exports)) {
+for (const [key, file] of Object.entries(libraryExports)) {
   const base = file.replace(/\.ts$/, "");
   exportsMap[key] = { types: `${base}.d.ts`, default: `${base}.js` };
 }
