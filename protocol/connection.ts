@@ -114,6 +114,8 @@ interface Pending {
 const DEFAULT_MAX_FRAME = 100 * 1024 * 1024;
 /** Small frames queued together are merged into one write (fewer syscalls). */
 const MERGE_LIMIT = 256 * 1024;
+/** A frame at least this large (and filling half its writer) takes the writer's buffer. */
+const TAKE_FRAME_BYTES = 64 * 1024;
 
 /**
  * A connection to one Kafka broker.
@@ -276,8 +278,14 @@ export class Connection {
     this.#nextCorrelationId = (correlationId + 1) & 0x7fffffff;
     let frame: Uint8Array;
     try {
-      frame = encodeRequestFrame(api, version, correlationId, this.#clientId, body, this.#writer)
-        .slice();
+      encodeRequestFrame(api, version, correlationId, this.#clientId, body, this.#writer);
+      // The socket may keep the frame until it is flushed, so it must own its bytes. A large
+      // frame (Produce) takes the writer's buffer rather than a copy of it: a fresh zeroed
+      // buffer costs less than copying a MiB (bench/PROFILE.md, messages_bench.ts).
+      const w = this.#writer;
+      frame = w.length >= TAKE_FRAME_BYTES && w.length * 2 >= w.capacity
+        ? w.take()
+        : this.#writer.finish().slice();
     } catch (e) {
       if (expectResponse) this.#releaseSlot();
       throw e;
