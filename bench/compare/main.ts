@@ -133,7 +133,7 @@ function peerArgs(w: Workload, topic: string, bootstrap: string, payloads: strin
     idempotence: String(SETTINGS.idempotence),
     acks: SETTINGS.acks,
     "buffer-bytes": SETTINGS.bufferBytes,
-    partitions: SETTINGS.partitions,
+    partitions: w.partitions ?? SETTINGS.partitions,
   };
   return Object.entries(flags).flatMap(([k, v]) => [`--${k}`, String(v)]);
 }
@@ -199,7 +199,7 @@ async function main(): Promise<void> {
   );
   for (const w of list.filter((w) => w.mode === "consume")) {
     const topic = `bench-${runId}-${w.id}`;
-    await createTopic(bootstrap, topic, SETTINGS.partitions);
+    await createTopic(bootstrap, topic, w.partitions ?? SETTINGS.partitions);
     let done = false;
     for (const [name, p] of fillers) {
       const peer = p ?? (name === "java" ? await installPeer("java", ctx) : undefined);
@@ -242,7 +242,9 @@ async function main(): Promise<void> {
             const topic = w.mode === "consume"
               ? filled.get(w.id)!
               : `bench-${runId}-${w.id}-${c}-r${round + 1}`;
-            if (w.mode !== "consume") await createTopic(bootstrap, topic, SETTINGS.partitions);
+            if (w.mode !== "consume") {
+              await createTopic(bootstrap, topic, w.partitions ?? SETTINGS.partitions);
+            }
             try {
               o = await runPeer({
                 cmd: peer.command(peerArgs(run, topic, bootstrap, payloadFiles.get(w.size)!)),
