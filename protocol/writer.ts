@@ -151,11 +151,15 @@ export class Writer {
    * The bytes written so far, handed over without a copy: the writer gives up its buffer and
    * starts afresh in a new one sized for another output like this one (an eighth more). For
    * large outputs that is cheaper than {@linkcode Writer.toBytes} (allocating zeroed memory
-   * costs less than copying into it).
+   * costs less than copying into it), and cheaper still when the caller hands back an
+   * earlier output it no longer needs as `next`.
    */
-  take(): Uint8Array {
+  take(next?: Uint8Array): Uint8Array {
     const out = this.#buf.subarray(0, this.#pos);
-    this.#buf = new Uint8Array(Math.max(16, this.#pos + (this.#pos >>> 3)));
+    // `next`: a buffer the caller is done with (a frame the broker has answered), reused.
+    this.#buf = next !== undefined && next.byteOffset === 0 && next.length >= 16
+      ? next
+      : new Uint8Array(Math.max(16, this.#pos + (this.#pos >>> 3)));
     this.#view = new DataView(this.#buf.buffer);
     this.#pos = 0;
     return out;
