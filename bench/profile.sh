@@ -36,7 +36,7 @@ fi
 cd "$out"
 flagsv8="--trace-gc${extra:+,$extra}"
 PROF_OUT=$PWD/$w.cpuprofile /usr/bin/time -f "TIME user=%U sys=%S maxrss_kb=%M" deno run -A \
-  --v8-flags=$flagsv8 "$OLDPWD/bench/cpu_profile.ts" --mode $mode --bootstrap "$boot" --topic "$topic" \
+  --v8-flags=$flagsv8 "$OLDPWD/bench/${PROFILER:-cpu_profile}.ts" --mode $mode --bootstrap "$boot" --topic "$topic" \
   --records "$n" --warmup $((n / 10)) --size $size --payloads "$OLDPWD/$pay" --compression $codec \
   --linger-ms 5 --batch-bytes 1048576 --in-flight 5 --idempotence true --acks all \
   --buffer-bytes 33554432 --partitions $parts </dev/null >"$w.out.txt" 2>"$w.err.txt" || true
@@ -45,5 +45,5 @@ grep -c "Scavenge" "$w.out.txt" | sed 's/^/scavenges /' || true
 grep -c "Mark-Compact" "$w.out.txt" | sed 's/^/mark-compacts /' || true
 grep '\[' "$w.out.txt" > "$w.gc.txt" || true
 tail -1 "$w.err.txt"
-grep '^PROFILE' "$w.err.txt" > "$w.prof.txt" || true
+grep "^PROFILE\|^MEM" "$w.err.txt" > "$w.prof.txt" || true
 head -25 "$w.prof.txt"
