@@ -16,6 +16,7 @@ case $w in
   P6) mode=produce size=100 codec=none parts=256 ;;
   C1-100B) mode=consume size=100 codec=none ;;
   C1-1KiB) mode=consume size=1024 codec=none ;;
+  C6-100B) mode=consume size=100 codec=none parts=256 ;;
   *) echo "unknown workload $w" >&2; exit 2 ;;
 esac
 parts=${parts:-4}
