@@ -147,6 +147,8 @@ export class Connection {
   readonly #slotWaiters: Array<() => void> = [];
   #writeQueue: Uint8Array[] = [];
   #writeLoop: Promise<void> | undefined;
+  /** Whether the write loop is running (it will see a newly queued frame). */
+  #writing = false;
   #inFlight = 0;
   #nextCorrelationId = 0;
   #closed = false;
@@ -380,15 +382,15 @@ export class Connection {
 
   #enqueueWrite(frame: Uint8Array): Promise<void> {
     this.#writeQueue.push(frame);
-    if (!this.#writeLoop) {
-      this.#writeLoop = this.#runWriteLoop().finally(() => {
-        this.#writeLoop = undefined;
-      });
-    }
+    // `#writing` is set and cleared synchronously by the loop itself. (Clearing the loop's
+    // promise in a `.finally` left a window between the loop's last look at the queue and that
+    // callback, in which a frame was queued with no loop to write it until the next request.)
+    if (!this.#writing || this.#writeLoop === undefined) this.#writeLoop = this.#runWriteLoop();
     return this.#writeLoop;
   }
 
   async #runWriteLoop(): Promise<void> {
+    this.#writing = true;
     try {
       while (this.#writeQueue.length > 0 && !this.#closed) {
         const batch = this.#writeQueue;
@@ -403,6 +405,8 @@ export class Connection {
         }),
       );
       throw this.#closeError;
+    } finally {
+      this.#writing = false;
     }
   }
 
