@@ -122,3 +122,35 @@ Deno.bench({
     decodeResponse(Api.Metadata, 12, metadataFrame);
   },
 });
+
+// The connection hands each frame to the socket, which may keep it until flushed: the frame
+// must own its bytes. A ~1 MiB Produce frame (one full batch) either copied out of the reused
+// writer (`finish().slice()`, before) or taken with it (`take()`, the writer starts a new
+// buffer: protocol/connection.ts).
+const BIG_BATCH = new Uint8Array(1_048_000).map((_, i) => (i * 31) & 255);
+const bigProduce: ProduceRequest = {
+  transactionalId: null,
+  acks: -1,
+  timeoutMs: 30000,
+  topicData: [{ name: "bench-topic", partitionData: [{ index: 0, records: BIG_BATCH }] }],
+};
+const frameWriter = new Writer(64 * 1024);
+let sink: Uint8Array = new Uint8Array(0);
+export { sink as _frameSink };
+Deno.bench({
+  name: "Produce frame 1 MiB, copied out of the writer",
+  group: "frame-handoff",
+  baseline: true,
+  fn() {
+    encodeRequestFrame(Api.Produce, 11, 1, "bench", bigProduce, frameWriter);
+    sink = frameWriter.finish().slice();
+  },
+});
+Deno.bench({
+  name: "Produce frame 1 MiB, writer buffer taken",
+  group: "frame-handoff",
+  fn() {
+    encodeRequestFrame(Api.Produce, 11, 1, "bench", bigProduce, frameWriter);
+    sink = frameWriter.take();
+  },
+});

@@ -109,11 +109,17 @@ interface Pending {
   onAbort: (() => void) | undefined;
   /** Timed out or aborted: the reply is dropped when it comes. */
   abandoned: boolean;
+  /** The frame's buffer when it was taken from the writer: reused once answered. */
+  frame: Uint8Array | undefined;
 }
 
 const DEFAULT_MAX_FRAME = 100 * 1024 * 1024;
 /** Small frames queued together are merged into one write (fewer syscalls). */
 const MERGE_LIMIT = 256 * 1024;
+/** A frame at least this large (and filling half its writer) takes the writer's buffer. */
+const TAKE_FRAME_BYTES = 64 * 1024;
+/** Answered large frames kept for reuse per connection (a produce pipeline's worth). */
+const MAX_SPARE_FRAMES = 2;
 
 /**
  * A connection to one Kafka broker.
@@ -137,9 +143,13 @@ export class Connection {
   readonly #frames: FrameReader;
   readonly #writer = new Writer(64 * 1024);
   readonly #pending = new Map<number, Pending>();
+  /** Buffers of answered large frames, for the writer to reuse (at most MAX_SPARE_FRAMES). */
+  readonly #spareFrames: Uint8Array[] = [];
   readonly #slotWaiters: Array<() => void> = [];
   #writeQueue: Uint8Array[] = [];
   #writeLoop: Promise<void> | undefined;
+  /** Whether the write loop is running (it will see a newly queued frame). */
+  #writing = false;
   #inFlight = 0;
   #nextCorrelationId = 0;
   #closed = false;
@@ -276,9 +286,17 @@ export class Connection {
     const correlationId = this.#nextCorrelationId;
     this.#nextCorrelationId = (correlationId + 1) & 0x7fffffff;
     let frame: Uint8Array;
+    let taken = false;
     try {
-      frame = encodeRequestFrame(api, version, correlationId, this.#clientId, body, this.#writer)
-        .slice();
+      encodeRequestFrame(api, version, correlationId, this.#clientId, body, this.#writer);
+      // The socket may keep the frame until it is flushed, so it must own its bytes. A large
+      // frame (Produce) takes the writer's buffer rather than a copy of it: a fresh zeroed
+      // buffer costs less than copying a MiB (bench/PROFILE.md, messages_bench.ts).
+      // Once the broker has answered, the whole request was written (the socket let go of
+      // it), so the buffer goes back to the writer for a later frame: no copy, no allocation.
+      const w = this.#writer;
+      taken = w.length >= TAKE_FRAME_BYTES && w.length * 2 >= w.capacity;
+      frame = taken ? w.take(this.#spareFrames.pop()) : w.finish().slice();
     } catch (e) {
       if (expectResponse) this.#releaseSlot();
       throw e;
@@ -299,6 +317,7 @@ export class Connection {
         signal,
         onAbort: undefined,
         abandoned: false,
+        frame: taken ? new Uint8Array(frame.buffer) : undefined,
       };
       p.timer = setTimeout(() => {
         this.#abandon(
@@ -364,15 +383,15 @@ export class Connection {
 
   #enqueueWrite(frame: Uint8Array): Promise<void> {
     this.#writeQueue.push(frame);
-    if (!this.#writeLoop) {
-      this.#writeLoop = this.#runWriteLoop().finally(() => {
-        this.#writeLoop = undefined;
-      });
-    }
+    // `#writing` is set and cleared synchronously by the loop itself. (Clearing the loop's
+    // promise in a `.finally` left a window between the loop's last look at the queue and that
+    // callback, in which a frame was queued with no loop to write it until the next request.)
+    if (!this.#writing || this.#writeLoop === undefined) this.#writeLoop = this.#runWriteLoop();
     return this.#writeLoop;
   }
 
   async #runWriteLoop(): Promise<void> {
+    this.#writing = true;
     try {
       while (this.#writeQueue.length > 0 && !this.#closed) {
         const batch = this.#writeQueue;
@@ -387,6 +406,8 @@ export class Connection {
         }),
       );
       throw this.#closeError;
+    } finally {
+      this.#writing = false;
     }
   }
 
@@ -427,6 +448,9 @@ export class Connection {
     }
     this.#pending.delete(correlationId);
     this.#answered++;
+    if (p.frame !== undefined && this.#spareFrames.length < MAX_SPARE_FRAMES) {
+      this.#spareFrames.push(p.frame);
+    }
     if (p.abandoned) return; // a timed-out or aborted request's late reply
     this.#settle(p);
     this.#releaseSlot();

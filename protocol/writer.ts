@@ -118,6 +118,11 @@ export class Writer {
     return this.#pos;
   }
 
+  /** The size of the buffer now (what has been written plus the room left). */
+  get capacity(): number {
+    return this.#buf.length;
+  }
+
   /** Makes room for `n` more bytes. */
   ensure(n: number): this {
     const need = this.#pos + n;
@@ -140,6 +145,24 @@ export class Writer {
   /** A view of the bytes written so far (valid until the next write or reset). */
   finish(): Uint8Array {
     return this.#buf.subarray(0, this.#pos);
+  }
+
+  /**
+   * The bytes written so far, handed over without a copy: the writer gives up its buffer and
+   * starts afresh in a new one sized for another output like this one (an eighth more). For
+   * large outputs that is cheaper than {@linkcode Writer.toBytes} (allocating zeroed memory
+   * costs less than copying into it), and cheaper still when the caller hands back an
+   * earlier output it no longer needs as `next`.
+   */
+  take(next?: Uint8Array): Uint8Array {
+    const out = this.#buf.subarray(0, this.#pos);
+    // `next`: a buffer the caller is done with (a frame the broker has answered), reused.
+    this.#buf = next !== undefined && next.byteOffset === 0 && next.length >= 16
+      ? next
+      : new Uint8Array(Math.max(16, this.#pos + (this.#pos >>> 3)));
+    this.#view = new DataView(this.#buf.buffer);
+    this.#pos = 0;
+    return out;
   }
 
   /** A copy of the bytes written so far. */

@@ -89,6 +89,8 @@ export interface Workload {
   records: number;
   /** Warm-up records, produced or consumed before the measured phase by the same process. */
   warmup: number;
+  /** Partitions of the topic; {@linkcode SETTINGS}.partitions (4) when absent. */
+  partitions?: number;
 }
 
 const SIZES = [[100, "100B"], [1024, "1KiB"]] as const;
@@ -169,6 +171,26 @@ export function workloads(quick: boolean): Workload[] {
     compression: "none",
     records: n,
     warmup: warm,
+  });
+  // Many partitions (issue 14): where per-partition state and small batches show.
+  out.push({
+    id: "P6",
+    title: "produce 100 B over 256 partitions",
+    mode: "produce",
+    size: 100,
+    compression: "none",
+    records: n,
+    warmup: warm,
+    partitions: 256,
+  }, {
+    id: "C6-100B",
+    title: "catch-up consume 100 B over 256 partitions",
+    mode: "consume",
+    size: 100,
+    compression: "none",
+    records: n,
+    warmup: warm,
+    partitions: 256,
   });
   return out;
 }

@@ -84,7 +84,10 @@ Deno.test("workloads: the issue's list, quick is 100k records", () => {
     "C1-100B",
     "C1-1KiB",
     "X1-100B",
+    "P6",
+    "C6-100B",
   ]);
+  assert.equal(full.find((w) => w.id === "P6")!.partitions, 256);
   assert.equal(full.find((w) => w.id === "P2")!.records, 1_000_000);
   assert.equal(full.find((w) => w.id === "P4")!.records, 10_000);
   assert.ok(

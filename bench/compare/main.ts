@@ -147,7 +147,7 @@ function peerArgs(
     idempotence: String(SETTINGS.idempotence),
     acks: SETTINGS.acks,
     "buffer-bytes": SETTINGS.bufferBytes,
-    partitions: SETTINGS.partitions,
+    partitions: w.partitions ?? SETTINGS.partitions,
     ...output !== undefined && {
       output,
       "transaction-ms": PIPELINE.transactionMs,
@@ -219,7 +219,7 @@ async function main(): Promise<void> {
   const readsInput = (w: Workload) => w.mode === "consume" || w.mode === "pipeline";
   for (const w of list.filter(readsInput)) {
     const topic = `bench-${runId}-${w.id}`;
-    await createTopic(bootstrap, topic, SETTINGS.partitions);
+    await createTopic(bootstrap, topic, w.partitions ?? SETTINGS.partitions);
     let done = false;
     for (const [name, p] of fillers) {
       const peer = p ?? (name === "java" ? await installPeer("java", ctx) : undefined);
@@ -265,7 +265,9 @@ async function main(): Promise<void> {
             const fresh = `bench-${runId}-${w.id}-${c}-r${round + 1}`;
             const topic = readsInput(w) ? filled.get(w.id)! : fresh;
             const output = w.mode === "pipeline" ? fresh : undefined;
-            if (w.mode !== "consume") await createTopic(bootstrap, fresh, SETTINGS.partitions);
+            if (w.mode !== "consume") {
+              await createTopic(bootstrap, fresh, w.partitions ?? SETTINGS.partitions);
+            }
             try {
               o = await runPeer({
                 cmd: peer.command(

@@ -336,3 +336,77 @@ Deno.test("SASL with an unsupported mechanism is an AuthenticationError naming t
     (e: unknown) => e instanceof AuthenticationError && /PLAIN/.test(e.message),
   );
 });
+
+/** A socket that keeps every written chunk, as a transport may until it is flushed. */
+class KeepingSocket extends FakeSocket {
+  readonly kept: { chunk: Uint8Array; copy: Uint8Array }[] = [];
+  override write(p: Uint8Array): Promise<number> {
+    this.kept.push({ chunk: p, copy: p.slice() });
+    return super.write(p);
+  }
+}
+
+Deno.test("a large Produce frame is the socket's until answered, then its buffer is reused", async () => {
+  const s = new KeepingSocket();
+  const versions = chooseVersions([
+    { apiKey: 0, minVersion: 3, maxVersion: 11 },
+    { apiKey: 3, minVersion: 0, maxVersion: 12 },
+  ]);
+  await using conn = await open(s, { versions, maxInFlight: 5 });
+  const produce = (fill: number) => ({
+    transactionalId: null,
+    acks: -1,
+    timeoutMs: 30_000,
+    topicData: [{
+      name: "t",
+      partitionData: [{ index: 0, records: new Uint8Array(200 * 1024).fill(fill) }],
+    }],
+  });
+  const ok = {
+    responses: [{
+      name: "t",
+      topicId: "",
+      partitionResponses: [{
+        index: 0,
+        errorCode: 0,
+        baseOffset: 0n,
+        logAppendTimeMs: -1n,
+        logStartOffset: 0n,
+        recordErrors: [],
+        errorMessage: null,
+        currentLeader: { leaderId: -1, leaderEpoch: -1 },
+      }],
+    }],
+    throttleTimeMs: 0,
+    nodeEndpoints: [],
+  };
+  const unchanged = () => {
+    for (const k of s.kept) assert.deepEqual(k.chunk, k.copy);
+  };
+  const seen1 = nextRequest(s);
+  const r1 = conn.request(Api.Produce, produce(1));
+  const q1 = await seen1;
+  const seen2 = nextRequest(s);
+  const r2 = conn.request(Api.Produce, produce(2));
+  const q2 = await seen2;
+  // Two frames in flight: neither was written over by the other.
+  const frame = (n: number) => s.kept.filter((k) => k.chunk.length > 100 * 1024)[n]!;
+  assert.notEqual(frame(0).chunk.buffer, frame(1).chunk.buffer);
+  unchanged();
+  s.reply(q1, ok);
+  await r1;
+  // The first frame's buffer goes back to the writer once answered: the next frame is encoded
+  // into the writer's current buffer, and the one after it into the first frame's. The
+  // unanswered second frame (which the socket may still hold) is never written over.
+  const seen3 = nextRequest(s);
+  const r3 = conn.request(Api.Produce, produce(3));
+  const q3 = await seen3;
+  const seen4 = nextRequest(s);
+  const r4 = conn.request(Api.Produce, produce(4));
+  const q4 = await seen4;
+  assert.equal(frame(3).chunk.buffer, frame(0).chunk.buffer);
+  for (const n of [1, 2, 3]) assert.deepEqual(frame(n).chunk, frame(n).copy);
+  assert.ok(frame(3).chunk.filter((b) => b === 4).length >= 200 * 1024);
+  for (const q of [q2, q3, q4]) s.reply(q, ok);
+  await Promise.all([r2, r3, r4]);
+});

@@ -90,3 +90,16 @@ Deno.test("framing: apiByKey finds every API", () => {
   strictEqual(apiByKey(7), undefined);
   assert(Api.Produce.isFlexible(9) && !Api.Produce.isFlexible(8));
 });
+
+Deno.test("Writer.take hands over the bytes without a copy and starts a fresh buffer", () => {
+  const w = new Writer(16);
+  w.int32(1).int32(2).int32(3);
+  const taken = w.take();
+  assert.deepEqual([...taken], [0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3]);
+  assert.equal(w.length, 0);
+  assert.ok(w.capacity >= 12);
+  // Writing on does not touch what was taken.
+  w.int32(-1).int32(-1).int32(-1);
+  assert.deepEqual([...taken], [0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3]);
+  assert.notEqual(w.finish().buffer, taken.buffer);
+});

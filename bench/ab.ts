@@ -1,0 +1,83 @@
+/**
+ * A/B of the `ours` peer between two checkouts on the running test bed, interleaved
+ * (A, B, A, B, ...) so both see the same machine state; CPU seconds per million records of
+ * the measured phase (from /proc, as bench:compare) and peak RSS. See bench/PROFILE.md.
+ *
+ * deno run -A bench/ab.ts <dir A> <dir B> <workload: P1|P2|P3-lz4-1KiB|P6|C1-100B> <records> <pairs>
+ *
+ * @module
+ */
+
+import { runPeer } from "./compare/runner.ts";
+import { createTopic } from "./compare/topics.ts";
+import { ensurePayloadFile } from "./compare/payloads.ts";
+
+const [dirA, dirB, w, recordsArg, pairsArg] = Deno.args;
+const n = Number(recordsArg ?? 300_000);
+const pairs = Number(pairsArg ?? 3);
+const state = JSON.parse(Deno.readTextFileSync(".kafka/state/single.json"));
+const boot: string = state.listeners.PLAINTEXT.split(",")[0];
+const spec: Record<string, [string, number, string, number]> = {
+  P1: ["produce", 100, "none", 4],
+  P2: ["produce", 1024, "none", 4],
+  "P3-lz4-1KiB": ["produce", 1024, "lz4", 4],
+  P6: ["produce", 100, "none", 256],
+  "C1-100B": ["consume", 100, "none", 4],
+  "C1-1KiB": ["consume", 1024, "none", 4],
+  "C6-100B": ["consume", 100, "none", 256],
+};
+const [mode, size, codec, parts] = spec[w!]!;
+const pay = await ensurePayloadFile("bench/peers/payloads", size, 8 * 1_048_576, 20240601);
+const args = (topic: string, records: number, warmup: number) => [
+  ...[`--mode`, mode, `--bootstrap`, boot, `--topic`, topic, `--records`, String(records)],
+  ...[`--warmup`, String(warmup), `--size`, String(size), `--payloads`, pay],
+  ...[`--compression`, codec, `--linger-ms`, "5", `--batch-bytes`, "1048576"],
+  ...[`--in-flight`, "5", `--idempotence`, "true", `--acks`, "all"],
+  ...[`--buffer-bytes`, "33554432", `--partitions`, String(parts)],
+];
+const cmd = (dir: string, a: string[]) => [
+  Deno.execPath(),
+  "run",
+  "-A",
+  `${dir}/bench/compare/peers/ours.ts`,
+  ...a,
+];
+let fill = "";
+if (mode === "consume") {
+  fill = `ab-${w}-${n}-${Date.now()}`;
+  await createTopic(boot, fill, parts);
+  const o = await runPeer({
+    cmd: cmd(dirB!, args(fill, n, 0)).map((x) => x === "consume" ? "produce" : x),
+    timeoutMs: 600_000,
+  });
+  if (o.status !== "ok") throw new Error(`fill failed: ${o.note}`);
+}
+const rows: Record<string, { cpu: number[]; rss: number[]; rate: number[] }> = {
+  A: { cpu: [], rss: [], rate: [] },
+  B: { cpu: [], rss: [], rate: [] },
+};
+for (let i = 0; i < pairs; i++) {
+  for (const [label, dir] of [["A", dirA!], ["B", dirB!]] as const) {
+    const topic = fill || `ab-${w}-${label}-${i}-${Date.now()}`;
+    if (!fill) await createTopic(boot, topic, parts);
+    const o = await runPeer({ cmd: cmd(dir, args(topic, n, n / 10)), timeoutMs: 600_000 });
+    if (o.status !== "ok") throw new Error(`${label} failed: ${o.note}`);
+    const r = rows[label]!;
+    r.cpu.push(o.cpuS! / (o.records! / 1e6));
+    r.rss.push(o.peakRssMiB!);
+    r.rate.push(o.records! / o.elapsedS!);
+    console.log(
+      `${w} ${label}${i + 1}: cpu ${r.cpu.at(-1)!.toFixed(3)} s/M, rss ${
+        o.peakRssMiB!.toFixed(0)
+      } MiB, ${(r.rate.at(-1)! / 1e3).toFixed(0)}k rec/s`,
+    );
+  }
+}
+const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
+for (const [label, r] of Object.entries(rows)) {
+  console.log(
+    `${w} ${label} median: cpu ${med(r.cpu).toFixed(3)} s/M, rss ${med(r.rss).toFixed(0)} MiB, ${
+      (med(r.rate) / 1e3).toFixed(0)
+    }k rec/s`,
+  );
+}
