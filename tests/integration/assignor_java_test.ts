@@ -21,7 +21,11 @@ import {
   roundRobinAssignor,
 } from "../../consumer/mod.ts";
 import type { AssignorMember } from "../../consumer/assignor.ts";
-import { defaultJarDir, PINNED_KAFKA_VERSION } from "../../scripts/kafka/versions.ts";
+import { ensureJars } from "../../scripts/kafka/jars.ts";
+import { PINNED_KAFKA_VERSION } from "../../scripts/kafka/versions.ts";
+
+// The pinned kafka-clients, fetched like the launcher fetches it when not cached yet.
+const JARS = await ensureJars(PINNED_KAFKA_VERSION);
 
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 const unhex = (s: string) => Uint8Array.from(s.match(/../g) ?? [], (h) => parseInt(h, 16));
@@ -178,7 +182,7 @@ Deno.test("assignor: consumer protocol and assignors match Java's", async () => 
     const res = await new Deno.Command("java", {
       args: [
         "-cp",
-        `${defaultJarDir(PINNED_KAFKA_VERSION)}/*`,
+        `${JARS}/*`,
         `${dir}/AssignorCheck.java`,
         hex(ourSub),
         hex(ourAsg),

@@ -24,7 +24,13 @@ import {
   recordTimestamp,
   TimestampType,
 } from "../../protocol/record_batch.ts";
-import { defaultJarDir, PINNED_KAFKA_VERSION } from "../../scripts/kafka/versions.ts";
+import { ensureJars } from "../../scripts/kafka/jars.ts";
+import { PINNED_KAFKA_VERSION } from "../../scripts/kafka/versions.ts";
+
+// Always the pinned release: the fixture uses the 4.x package names of the record classes
+// (org.apache.kafka.common.record.internal), whatever KAFKA_VERSION the broker tests use.
+// Fetched like the launcher fetches them (Maven Central), when not cached yet.
+const JARS = await ensureJars(PINNED_KAFKA_VERSION);
 
 const T0 = 1_700_000_000_000;
 const enc = new TextEncoder();
@@ -130,24 +136,10 @@ function big(): Rec[] {
   }));
 }
 
-function javaClasspath(): string {
-  // Always the pinned release: the fixture uses the 4.x package names of the record classes
-  // (org.apache.kafka.common.record.internal), whatever KAFKA_VERSION the broker tests use.
-  const dir = defaultJarDir(PINNED_KAFKA_VERSION);
-  try {
-    Deno.statSync(`${dir}/kafka-clients-${PINNED_KAFKA_VERSION}.jar`);
-  } catch {
-    assert.fail(
-      `Kafka jars not found in ${dir}: run the broker launcher (deno task kafka:up) once to fetch them`,
-    );
-  }
-  return `${dir}/*`;
-}
-
 async function runJava(ours: [string, Uint8Array][]): Promise<JavaOutput> {
   const fixture = new URL("./fixtures/RecordBatchFixtures.java", import.meta.url).pathname;
   const child = new Deno.Command("java", {
-    args: ["-cp", javaClasspath(), fixture],
+    args: ["-cp", `${JARS}/*`, fixture],
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
