@@ -1,8 +1,8 @@
 /**
  * Every producer option, checked by reading the records back with an independent consumer
- * (kcat, librdkafka) byte-exactly: keys, values, headers (ordered, duplicates), timestamps,
- * partitions and offsets; and, through our own Fetch, what kcat cannot show (codec, producer
- * id/epoch/sequence).
+ * (Kafka's Java consumer) byte-exactly: keys, values, headers (ordered, duplicates), timestamps,
+ * partitions and offsets; and, through our own Fetch, what a consumer cannot show (codec,
+ * producer id/epoch/sequence).
  */
 
 import assert from "node:assert/strict";

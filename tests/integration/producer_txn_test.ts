@@ -1,8 +1,8 @@
 /**
  * Transactions (v1: AddPartitionsToTxn, EndTxn): committed records are visible to a
- * read_committed reader (kcat, `isolation.level=read_committed`), aborted ones never are; the
- * scoped `transaction()` helper commits or aborts; a second producer with the same
- * transactionalId fences the first, which gets ProducerFencedError; offsets sent to a
+ * read_committed reader (Kafka's Java consumer, `isolation.level=read_committed`), aborted ones
+ * never are; the scoped `transaction()` helper commits or aborts; a second producer with the
+ * same transactionalId fences the first, which gets ProducerFencedError; offsets sent to a
  * transaction are committed with it (checked with OffsetFetch) and not when it aborts.
  */
 
