@@ -227,8 +227,19 @@ export function commandAvailable(command: string, probe: readonly string[]): Pro
   const key = [command, ...probe].join(" ");
   let p = probes.get(key);
   if (p === undefined) {
-    p = new Deno.Command(command, { args: [...probe], stdout: "null", stderr: "null" }).output()
-      .then((out) => out.success, () => false);
+    p = (async () => {
+      try {
+        // A missing command throws at spawn (NotFound), synchronously: inside the try.
+        const out = await new Deno.Command(command, {
+          args: [...probe],
+          stdout: "null",
+          stderr: "null",
+        }).output();
+        return out.success;
+      } catch {
+        return false;
+      }
+    })();
     probes.set(key, p);
   }
   return p;
