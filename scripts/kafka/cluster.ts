@@ -3,9 +3,10 @@
  * and stop/start/restart single nodes (for broker-restart and failover tests).
  *
  * Two clusters can run side by side: `single` (1 combined KRaft node, ports 9092-9095) and
- * `trio` (3 combined nodes, ports N9092-N9095). A broker is found in this order: an existing
- * one we started (state file + live pid + answering port), else Docker (`docker info` works and
- * `KAFKA_LAUNCHER` is not `jars`), else Kafka assembled from Maven Central jars.
+ * `trio` (3 combined nodes: 19092-19095, 20092-20095, 21092-21095; all below the ephemeral port
+ * range, see ports.ts). A broker is found in this order: an existing one we started (state file
+ * + live pid + answering port), else Docker (`docker info` works and `KAFKA_LAUNCHER` is not
+ * `jars`), else Kafka assembled from Maven Central jars.
  * (`KAFKA_BROKERS`, an external cluster, is handled by the CLI and tests/helpers/broker.ts.)
  *
  * Every call awaits its child processes and closes its files, so it is safe inside `deno test`.
@@ -44,6 +45,7 @@ import {
   tailFile,
   terminate,
 } from "./process.ts";
+import { checkPortsOutsideEphemeral } from "./ports.ts";
 import { ensureTls, type TlsFiles } from "./tls.ts";
 import { kafkaVersion } from "./versions.ts";
 import * as docker from "./docker.ts";
@@ -562,6 +564,11 @@ async function healthyState(name: ClusterName): Promise<ClusterState | undefined
 export function up(options: UpOptions = {}): Promise<ClusterState> {
   const nodes = options.nodes ?? 1;
   const layout = clusterLayout(nodes);
+  try {
+    checkPortsOutsideEphemeral(layout);
+  } catch (e) {
+    return Promise.reject(e);
+  }
   return withLock(layout.name, () => upLocked(layout, options));
 }
 

@@ -162,7 +162,7 @@ export interface NodeLayout {
  * @example
  * ```ts
  * import { clusterLayout } from "./config.ts";
- * console.log(clusterLayout(3).voters); // 1@127.0.0.1:19099,2@127.0.0.1:29099,3@127.0.0.1:39099
+ * console.log(clusterLayout(3).voters); // 1@127.0.0.1:19099,2@127.0.0.1:20099,3@127.0.0.1:21099
  * ```
  */
 export interface ClusterLayout {
@@ -205,8 +205,21 @@ export function stateFile(name: ClusterName): string {
 }
 
 /**
+ * The largest `KAFKA_PORT_OFFSET`: it keeps the trio's highest port (21099 + offset) below
+ * 32768, where Linux's default ephemeral range starts.
+ *
+ * @example
+ * ```ts
+ * import { MAX_PORT_OFFSET } from "./config.ts";
+ * console.log(21099 + MAX_PORT_OFFSET < 32768); // true
+ * ```
+ */
+export const MAX_PORT_OFFSET = 10000;
+
+/**
  * `KAFKA_PORT_OFFSET` (default 0), added to every port of the jar-based clusters, so a second
  * checkout on the same machine can run its own brokers (compose.yaml keeps the fixed ports).
+ * Offsets below 1000 keep every checkout's single node and trio apart.
  *
  * @example
  * ```ts
@@ -218,28 +231,34 @@ export function portOffset(): number {
   const raw = Deno.env.get("KAFKA_PORT_OFFSET");
   if (!raw) return 0;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 20000) {
-    throw new RangeError(`KAFKA_PORT_OFFSET must be an integer in 0..20000, not ${raw}`);
+  if (!Number.isInteger(n) || n < 0 || n > MAX_PORT_OFFSET) {
+    throw new RangeError(
+      `KAFKA_PORT_OFFSET must be an integer in 0..${MAX_PORT_OFFSET}, not ${raw}`,
+    );
   }
   return n;
 }
 
 /**
- * The layout of the single node (ports 9092-9095, controller 9099) or of the trio (node N on
- * N9092-N9095 and N9099), chosen so both can run at once; plus {@linkcode portOffset}.
+ * The layout of the single node (ports 9092-9095, controller 9099) or of the trio (node 1 on
+ * 19092-19095 and 19099, node 2 on 20092..., node 3 on 21092...), plus {@linkcode portOffset}.
+ * Both can run at once, and every port stays below 32768: Linux's ephemeral range (32768-60999
+ * by default) is where the kernel picks local ports of outgoing connections, so a listener in
+ * there can find its port briefly taken (scripts/kafka/ports.ts refuses such ports at start).
+ * `offset` defaults to `KAFKA_PORT_OFFSET`.
  *
  * @example
  * ```ts
  * import { clusterLayout } from "./config.ts";
- * console.log(clusterLayout(3).nodes.map((n) => n.ports.SASL_SSL)); // [19095, 29095, 39095]
+ * console.log(clusterLayout(3).nodes.map((n) => n.ports.SASL_SSL)); // [19095, 20095, 21095]
  * ```
  */
-export function clusterLayout(nodes: NodeCount): ClusterLayout {
+export function clusterLayout(nodes: NodeCount, offset: number = portOffset()): ClusterLayout {
   const name = clusterName(nodes);
   const dir = `${KAFKA_DIR}/clusters/${name}`;
   const list: NodeLayout[] = [];
   for (let id = 1; id <= nodes; id++) {
-    const base = (nodes === 1 ? 9092 : id * 10000 + 9092) + portOffset();
+    const base = (nodes === 1 ? 9092 : 19092 + (id - 1) * 1000) + offset;
     const nodeDir = `${dir}/node-${id}`;
     list.push({
       id,

@@ -28,8 +28,14 @@ export class FakeSocket implements Socket {
   onRequest: ((req: SeenRequest) => void) | undefined;
   /** Makes every write fail (a broken pipe). */
   failWrites = false;
+  /**
+   * The largest buffer the reader offered to read into (its `ArrayBuffer`'s size): what the
+   * connection allocated for incoming bytes, measured without looking at process memory.
+   */
+  largestReadBuffer = 0;
 
   read(p: Uint8Array): Promise<number | null> {
+    this.largestReadBuffer = Math.max(this.largestReadBuffer, p.buffer.byteLength);
     if (this.#inbound.length > 0) return Promise.resolve(this.#copyInto(p));
     if (this.#eof || this.closed) return Promise.resolve(null);
     return new Promise((resolve) => {

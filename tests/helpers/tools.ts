@@ -1,6 +1,7 @@
 /**
- * Independent clients for interop tests: the Java tools from the same jars as the broker, and
- * kcat (librdkafka).
+ * Independent clients for interop tests: the Java tools from the same jars as the broker
+ * (always there: the launcher fetched them), and kcat (librdkafka), optional: only tests about
+ * librdkafka itself use it, through {@linkcode kcatTest}.
  *
  * ```ts
  * import { broker, clientProps, runJavaTool } from "./broker.ts";
@@ -113,6 +114,8 @@ export interface JavaToolOptions {
   quickJvm?: boolean;
   /** Text for the tool's stdin (e.g. ConsoleProducer lines). */
   stdin?: string;
+  /** Folders or jars put before the Kafka jars on the class path (a compiled test peer). */
+  classpath?: readonly string[];
 }
 
 /**
@@ -134,7 +137,20 @@ export interface JavaToolResult {
   stderr: string;
 }
 
-async function jarsFor(b: Broker | undefined): Promise<{ dir: string; version: string }> {
+/**
+ * The jars folder of a broker (else `KAFKA_JARS_DIR`, else the launcher's cache, fetched from
+ * Maven Central when missing) and the Kafka version its `kafka-clients` jar carries.
+ *
+ * @example
+ * ```ts
+ * import { jarsFor } from "./tools.ts";
+ * const { dir, version } = await jarsFor(undefined);
+ * console.log(`${dir}/kafka-clients-${version}.jar`);
+ * ```
+ */
+export async function jarsFor(
+  b: Broker | undefined,
+): Promise<{ dir: string; version: string }> {
   const dir = b?.jarsDir ?? Deno.env.get("KAFKA_JARS_DIR") ?? await ensureJars(kafkaVersion());
   for await (const e of Deno.readDir(dir)) {
     const m = /^kafka-clients-(.+)\.jar$/.exec(e.name);
@@ -178,7 +194,7 @@ export async function runJavaTool(
         ...(options.quickJvm === false ? [] : QUICK_JVM),
         logConfigProperty(jars.version, logs.tools),
         "-cp",
-        `${jars.dir}/*`,
+        [...options.classpath ?? [], `${jars.dir}/*`].join(":"),
         mainClass,
         ...finalArgs,
       ],
@@ -200,18 +216,59 @@ export async function runJavaTool(
   }
 }
 
-async function works(cmd: string, args: string[]): Promise<boolean> {
-  try {
-    const out = await new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).output();
-    return out.success;
-  } catch {
-    return false;
+const probes = new Map<string, Promise<boolean>>();
+
+/**
+ * Whether a command runs (`<command> <probe...>` exits 0), checked once per process.
+ *
+ * @example
+ * ```ts
+ * import { commandAvailable } from "./tools.ts";
+ * console.log(await commandAvailable("kcat", ["-V"]));
+ * ```
+ */
+export function commandAvailable(command: string, probe: readonly string[]): Promise<boolean> {
+  const key = [command, ...probe].join(" ");
+  let p = probes.get(key);
+  if (p === undefined) {
+    p = (async () => {
+      try {
+        // A missing command throws at spawn (NotFound), synchronously: inside the try.
+        const out = await new Deno.Command(command, {
+          args: [...probe],
+          stdout: "null",
+          stderr: "null",
+        }).output();
+        return out.success;
+      } catch {
+        return false;
+      }
+    })();
+    probes.set(key, p);
   }
+  return p;
 }
 
 /**
- * Makes sure `kcat` is on PATH (installing Debian's package when running as root) and returns
- * the command name; throws a clear error otherwise.
+ * Whether `kcat` runs (`kcat -V`). kcat is optional: only the tests about librdkafka itself
+ * need it (see {@linkcode kcatTest}).
+ *
+ * @example
+ * ```ts
+ * import { kcatAvailable } from "./tools.ts";
+ * console.log(await kcatAvailable());
+ * ```
+ */
+export function kcatAvailable(): Promise<boolean> {
+  return commandAvailable("kcat", ["-V"]);
+}
+
+const KCAT_HINT = "kcat (librdkafka) is not on PATH; it is optional " +
+  '(e.g. `apt-get install kcat`, see the README\'s "Running the tests")';
+
+/**
+ * Returns the `kcat` command when it is on PATH; throws a clear error otherwise. It never
+ * installs anything: a test must not change the machine.
  *
  * @example
  * ```ts
@@ -221,23 +278,69 @@ async function works(cmd: string, args: string[]): Promise<boolean> {
  * ```
  */
 export async function ensureKcat(): Promise<string> {
-  if (await works("kcat", ["-V"])) return "kcat";
-  if (Deno.uid() !== 0) {
-    throw new LauncherError("kcat is not installed: run `sudo apt-get install -y kcat`");
-  }
-  const env = { DEBIAN_FRONTEND: "noninteractive" };
-  const install = () =>
-    new Deno.Command("apt-get", { args: ["install", "-y", "-q", "kcat"], env, stdout: "null" })
-      .output();
-  let out = await install();
-  if (!out.success) {
-    await new Deno.Command("apt-get", { args: ["update", "-q"], env, stdout: "null" }).output();
-    out = await install();
-  }
-  if (!out.success || !(await works("kcat", ["-V"]))) {
-    throw new LauncherError(
-      `apt-get install kcat failed: ${new TextDecoder().decode(out.stderr).trim()}`,
+  if (await kcatAvailable()) return "kcat";
+  throw new LauncherError(KCAT_HINT);
+}
+
+/**
+ * An optional peer program a test needs, beyond what the README lists.
+ *
+ * @example
+ * ```ts
+ * import type { OptionalTool } from "./tools.ts";
+ * const go: OptionalTool = { command: "go", probe: ["version"], what: "Go" };
+ * console.log(go.command);
+ * ```
+ */
+export interface OptionalTool {
+  /** The command looked up on PATH. */
+  command: string;
+  /** Arguments of a cheap run that exits 0 when it works (e.g. `["-V"]`). */
+  probe: readonly string[];
+  /** What it is, for the skip line (e.g. "kcat (librdkafka)"). */
+  what: string;
+}
+
+/**
+ * Registers a test that needs an optional peer program: it runs when the program works;
+ * otherwise it is registered as ignored (so the summary counts it as skipped) and one line says
+ * which test and why. Await it at the top level of the test module.
+ *
+ * @example
+ * ```ts
+ * import { optionalToolTest } from "./tools.ts";
+ * await optionalToolTest({ command: "go", probe: ["version"], what: "Go" }, "go runs", async () => {
+ *   await new Deno.Command("go", { args: ["version"] }).output();
+ * });
+ * ```
+ */
+export async function optionalToolTest(
+  tool: OptionalTool,
+  name: string,
+  fn: () => Promise<void>,
+): Promise<void> {
+  const ignore = !(await commandAvailable(tool.command, tool.probe));
+  if (ignore) {
+    console.log(
+      `skipped: ${name}: ${tool.what} is not on PATH (optional; see the README's ` +
+        `"Running the tests")`,
     );
   }
-  return "kcat";
+  Deno.test({ name, ignore, fn });
+}
+
+/**
+ * Registers a test about librdkafka itself, with kcat as the peer: skipped with one line when
+ * kcat is not on PATH (see {@linkcode optionalToolTest}).
+ *
+ * @example
+ * ```ts
+ * import { kcatTest } from "./tools.ts";
+ * await kcatTest("kcat says its version", async () => {
+ *   await new Deno.Command("kcat", { args: ["-V"] }).output();
+ * });
+ * ```
+ */
+export function kcatTest(name: string, fn: () => Promise<void>): Promise<void> {
+  return optionalToolTest({ command: "kcat", probe: ["-V"], what: "kcat (librdkafka)" }, name, fn);
 }

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { Admin, AdminBatchError } from "../../admin/mod.ts";
 import type { ProtocolError } from "../../protocol/errors.ts";
 import { broker, runJavaTool } from "../helpers/broker.ts";
+import { javaProduce } from "../helpers/java_client.ts";
 import { until } from "../helpers/wait.ts";
 
 const b = await broker();
@@ -13,18 +14,10 @@ const uid = () => crypto.randomUUID().slice(0, 8);
 const newAdmin = () => new Admin({ brokers: b.bootstrap("PLAINTEXT") });
 const node = b.nodeIds[0] ?? 1;
 
+/** Produces `count` records to one partition with Kafka's Java producer (an independent client). */
 async function produce(topic: string, partition: number, count: number): Promise<void> {
-  const child = new Deno.Command("kcat", {
-    args: ["-b", b.listeners.PLAINTEXT, "-P", "-t", topic, "-p", String(partition)],
-    stdin: "piped",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const w = child.stdin.getWriter();
-  await w.write(new TextEncoder().encode("x\n".repeat(count)));
-  await w.close();
-  const out = await child.output();
-  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  const lines = Array<string>(count).fill("x");
+  await javaProduce(b.bootstrap("PLAINTEXT"), topic, partition, lines, { broker: b });
 }
 
 Deno.test("describeCluster agrees with ClusterTool and the metadata", async () => {

@@ -6,6 +6,7 @@ import { Admin, AdminBatchError } from "../../admin/mod.ts";
 import { ProtocolError } from "../../protocol/errors.ts";
 import { broker, runJavaTool } from "../helpers/broker.ts";
 import { brokerOffer, skipUnless } from "../helpers/broker_offer.ts";
+import { javaProduce } from "../helpers/java_client.ts";
 import { until } from "../helpers/wait.ts";
 
 const b = await broker();
@@ -17,21 +18,10 @@ const uid = () => crypto.randomUUID().slice(0, 8);
 const newAdmin = () => new Admin({ brokers: b.bootstrap("PLAINTEXT") });
 const GROUP_COMMAND = "ConsumerGroupCommand";
 
-/** Produces `count` records to one partition with kcat. */
+/** Produces `count` records to one partition with Kafka's Java producer (an independent client). */
 async function produce(topic: string, partition: number, count: number): Promise<void> {
-  const child = new Deno.Command("kcat", {
-    args: ["-b", b.listeners.PLAINTEXT, "-P", "-t", topic, "-p", String(partition)],
-    stdin: "piped",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const w = child.stdin.getWriter();
-  await w.write(
-    new TextEncoder().encode(Array.from({ length: count }, (_, i) => `v${i}\n`).join("")),
-  );
-  await w.close();
-  const out = await child.output();
-  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  const lines = Array.from({ length: count }, (_, i) => `v${i}`);
+  await javaProduce(b.bootstrap("PLAINTEXT"), topic, partition, lines, { broker: b });
 }
 
 async function runGroupCommand(group: string, extra: string[]): Promise<string[]> {

@@ -5,25 +5,16 @@ import assert from "node:assert/strict";
 import { Admin, AdminBatchError, type OffsetSpec } from "../../admin/mod.ts";
 import { ProtocolError } from "../../protocol/errors.ts";
 import { broker, runJavaTool } from "../helpers/broker.ts";
+import { javaProduce } from "../helpers/java_client.ts";
 
 const b = await broker();
 const uid = () => crypto.randomUUID().slice(0, 8);
 const newAdmin = () => new Admin({ brokers: b.bootstrap("PLAINTEXT") });
 
+/** Produces `count` records to one partition with Kafka's Java producer (an independent client). */
 async function produce(topic: string, partition: number, count: number): Promise<void> {
-  const child = new Deno.Command("kcat", {
-    args: ["-b", b.listeners.PLAINTEXT, "-P", "-t", topic, "-p", String(partition)],
-    stdin: "piped",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const w = child.stdin.getWriter();
-  await w.write(
-    new TextEncoder().encode(Array.from({ length: count }, (_, i) => `r${i}\n`).join("")),
-  );
-  await w.close();
-  const out = await child.output();
-  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  const lines = Array.from({ length: count }, (_, i) => `r${i}`);
+  await javaProduce(b.bootstrap("PLAINTEXT"), topic, partition, lines, { broker: b });
 }
 
 /** GetOffsetShell's `topic:partition:offset` lines as partition -> offset. */

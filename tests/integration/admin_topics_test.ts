@@ -250,7 +250,11 @@ Deno.test("createPartitions grows a topic; shrinking is INVALID_PARTITIONS", asy
     ]).catch((x) => x);
     assert.ok(e instanceof AdminBatchError);
     assert.equal((e.errors[0] as ProtocolError).errorName, "UNKNOWN_TOPIC_OR_PARTITION");
-    assert.deepEqual((await admin.describeTopic(other)).partitions[1]?.replicas, [node]);
+    const grown = await until(
+      "the second partition in the metadata",
+      async () => (await admin.describeTopic(other)).partitions[1],
+    );
+    assert.deepEqual(grown.replicas, [node]);
   } finally {
     await admin.deleteTopics([name, other]);
   }

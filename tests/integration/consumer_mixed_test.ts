@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { Consumer, type TopicPartition } from "../../consumer/mod.ts";
 import { ensureKcat } from "../helpers/broker.ts";
+import { kcatTest } from "../helpers/tools.ts";
 import { BOOTSTRAP, createTopic, produce, uniq } from "../helpers/consumer_testkit.ts";
 
 const PARTITIONS = 6;
@@ -94,7 +95,7 @@ async function waitFor(cond: () => boolean, what: string, timeoutMs = 60_000): P
 }
 
 for (const strategy of ["range", "roundrobin", "cooperative-sticky"] as const) {
-  Deno.test(`mixed group with kcat (librdkafka): ${strategy}`, async () => {
+  await kcatTest(`mixed group with kcat (librdkafka): ${strategy}`, async () => {
     const cmd = await ensureKcat();
     const topic = uniq(`mixed-${strategy}`);
     const group = uniq("g");

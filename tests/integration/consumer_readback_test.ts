@@ -1,8 +1,8 @@
 /**
- * Read-back: what independent producers wrote (kcat/librdkafka and Java's ConsoleProducer),
- * with each codec, is read back exactly by our consumer: offsets, keys, values, headers,
- * timestamps and their type, compared with what kcat itself reads. The raw batches are also
- * fetched and decoded to prove each codec was really used.
+ * Read-back: what independent producers wrote (Java's ConsoleProducer, and kcat/librdkafka
+ * when it is installed), with each codec, is read back exactly by our consumer: offsets, keys,
+ * values, headers, timestamps and their type, compared with what Kafka's Java consumer reads.
+ * The raw batches are also fetched and decoded to prove each codec was really used.
  */
 
 import assert from "node:assert/strict";
@@ -11,37 +11,11 @@ import { Api } from "../../protocol/apis.ts";
 import { Connection } from "../../net/connection.ts";
 import { decodeRecordBatches } from "../../protocol/record_batch_decoder.ts";
 import { runJavaTool } from "../helpers/broker.ts";
+import { javaRead, type JavaRecord } from "../helpers/java_client.ts";
+import { kcatTest } from "../helpers/tools.ts";
 import { b, BOOTSTRAP, createTopic, kcat, text, uniq } from "../helpers/consumer_testkit.ts";
 
 const CODECS = [["none", 0], ["gzip", 1], ["snappy", 2], ["lz4", 3], ["zstd", 4]] as const;
-
-interface KcatRecord {
-  offset: number;
-  tstype: string;
-  ts: number;
-  headers?: string[];
-  key: string | null;
-  payload: string | null;
-}
-
-/** What kcat reads from a partition (the reference). */
-async function kcatRead(topic: string): Promise<KcatRecord[]> {
-  const out = await kcat([
-    "-C",
-    "-b",
-    BOOTSTRAP[0]!,
-    "-t",
-    topic,
-    "-p",
-    "0",
-    "-o",
-    "beginning",
-    "-e",
-    "-J",
-    "-q",
-  ]);
-  return out.trim().split("\n").filter((l) => l).map((l) => JSON.parse(l));
-}
 
 /** The codecs of the batches in a partition, from a raw fetch. */
 async function codecsOf(topic: string): Promise<Set<number>> {
@@ -72,25 +46,45 @@ async function readAll(topic: string): Promise<ConsumerRecord[]> {
   return out;
 }
 
-function compare(ours: ConsumerRecord[], ref: KcatRecord[]): void {
+function compare(ours: ConsumerRecord[], ref: JavaRecord[]): void {
   assert.equal(ours.length, ref.length);
   for (let i = 0; i < ref.length; i++) {
     const a = ours[i]!;
     const e = ref[i]!;
-    assert.equal(a.offset, BigInt(e.offset), `offset at ${i}`);
-    assert.equal(a.timestamp, e.ts, `timestamp at ${i}`);
-    assert.equal(a.timestampType, e.tstype, `timestamp type at ${i}`);
-    assert.equal(text(a.key), e.key, `key at ${i}`);
-    assert.equal(text(a.value), e.payload, `value at ${i}`);
-    const headers = a.headers.flatMap((h) => [h.key, text(h.value)]);
-    assert.deepEqual(headers, e.headers ?? [], `headers at ${i}`);
+    assert.equal(a.offset, e.offset, `offset at ${i}`);
+    assert.equal(a.timestamp, e.timestamp, `timestamp at ${i}`);
+    assert.equal(a.timestampType, TIMESTAMP_TYPES[e.timestampType], `timestamp type at ${i}`);
+    assert.deepEqual(a.key, e.key, `key at ${i}`);
+    assert.deepEqual(a.value, e.value, `value at ${i}`);
+    assert.deepEqual(
+      a.headers.map((h) => [h.key, h.value]),
+      e.headers.map((h) => [h.key, h.value]),
+      `headers at ${i}`,
+    );
     assert.ok(a.leaderEpoch >= 0, "leader epoch");
   }
 }
 
+/** Our names for Java's timestamp types. */
+const TIMESTAMP_TYPES: Record<string, string> = {
+  CreateTime: "create",
+  LogAppendTime: "log-append",
+};
+
+/** Reads the topic back with ours and with Java's consumer, compares, and checks the codec. */
+async function check(topic: string, count: number, codec: number, name: string) {
+  const ref = await javaRead(BOOTSTRAP, topic, { broker: b });
+  assert.equal(ref.length, count);
+  const ours = await readAll(topic);
+  compare(ours, ref);
+  const codecs = await codecsOf(topic);
+  assert.deepEqual([...codecs], [codec], `batches were written with ${name}`);
+  return ours;
+}
+
 for (const [name, codec] of CODECS) {
-  Deno.test(`readback: kcat and Java ConsoleProducer records with ${name} compression`, async () => {
-    const topic = uniq(`readback-${name}`);
+  await kcatTest(`readback: kcat (librdkafka) records with ${name} compression`, async () => {
+    const topic = uniq(`readback-kcat-${name}`);
     await createTopic(topic, 1);
     // kcat (librdkafka): the same headers on every record, keyed lines.
     const lines = Array.from(
@@ -115,6 +109,17 @@ for (const [name, codec] of CODECS) {
       "-X",
       "linger.ms=50",
     ], lines.join("\n") + "\n");
+    const ours = await check(topic, 150, codec, name);
+    assert.equal(text(ours[7]!.key), "key-7");
+    assert.deepEqual(ours[7]!.headers.map((h) => [h.key, text(h.value)]), [["origin", "kcat"], [
+      "n",
+      "1",
+    ]]);
+  });
+
+  Deno.test(`readback: Java ConsoleProducer records with ${name} compression`, async () => {
+    const topic = uniq(`readback-${name}`);
+    await createTopic(topic, 1);
     // Java: per-record headers (one without value) and keys.
     const javaLines = Array.from(
       { length: 150 },
@@ -139,16 +144,10 @@ for (const [name, codec] of CODECS) {
       "linger.ms=50",
     ], { broker: b, stdin: javaLines.join("\n") + "\n", timeoutMs: 90_000 });
     assert.equal(r.code, 0, r.stderr);
-
-    const ref = await kcatRead(topic);
-    assert.equal(ref.length, 300);
-    assert.ok(ref.some((x) => x.headers?.includes("flag")), "a Java header without a value");
-    const ours = await readAll(topic);
-    compare(ours, ref);
+    const ours = await check(topic, 150, codec, name);
     // A header without a value is null, not empty.
     const flagged = ours.find((x) => x.headers.some((h) => h.key === "flag"))!;
+    assert.ok(flagged, "a Java header without a value");
     assert.equal(flagged.headers.find((h) => h.key === "flag")!.value, null);
-    const codecs = await codecsOf(topic);
-    assert.deepEqual([...codecs], [codec], `batches were written with ${name}`);
   });
 }

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { broker } from "../helpers/broker.ts";
 import { type CompressionName, Producer, type ProducerRecord } from "../../producer/mod.ts";
 import { ClosedError } from "../../protocol/errors.ts";
-import { createTopic, fetchBatches, hex, kcatRead, topicName } from "../peers/readback.ts";
+import { createTopic, fetchBatches, hex, readBack, topicName } from "../peers/readback.ts";
 
 const b = await broker();
 const brokers = b.bootstrap();
@@ -73,7 +73,7 @@ Deno.test("compression workers: every codec reads back exactly once, in order, s
       workerBatches = p.metrics().workerCompressedBatches;
     }
     assert.ok(workerBatches > 0, `${compression}: some batches were compressed by workers`);
-    const read = await kcatRead(brokers, topic);
+    const read = await readBack(brokers, topic);
     assert.equal(read.length, vals.length, compression);
     read.forEach((r, i) => {
       assert.equal(r.offset, BigInt(i));
@@ -117,7 +117,7 @@ Deno.test("compression workers: a batch the broker finds too large is split afte
   assert.ok(m.splits > 0, "batches were split");
   assert.ok(m.workerCompressedBatches > 0, "after a worker compressed them");
   assert.equal(m.recordsFailed, 0);
-  const read = await kcatRead(brokers, topic);
+  const read = await readBack(brokers, topic);
   assert.equal(read.length, vals.length);
   read.forEach((r, i) => assert.equal(hex(r.value), hex(vals[i]!), `value ${i}`));
   let seq = 0;
@@ -167,7 +167,7 @@ Deno.test("compression workers: transactions commit and abort worker-compressed 
     });
     assert.ok(p.metrics().workerCompressedBatches > 0);
   }
-  const read = await kcatRead(brokers, topic, { isolation: "read_committed" });
+  const read = await readBack(brokers, topic, { isolation: "read_committed" });
   const keys = read.map((r) => new TextDecoder().decode(r.key!));
   assert.equal(keys.length, committed.length + 1);
   assert.ok(keys.every((k) => !k.startsWith("a")), "nothing of the aborted transaction");

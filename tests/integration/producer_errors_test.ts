@@ -2,7 +2,7 @@
  * Bad input gives a typed error and never costs records already accepted: a value over the
  * topic's max.message.bytes (the batch is split, only that record fails), an unknown topic
  * with auto-creation off (UNKNOWN_TOPIC_OR_PARTITION naming it, after maxBlockMs), a write
- * after close, an aborted signal, malformed records. Read back with kcat.
+ * after close, an aborted signal, malformed records. Read back with Java's consumer.
  */
 
 import assert from "node:assert/strict";
@@ -14,7 +14,7 @@ import {
   type RecordMetadata,
   UnknownTopicError,
 } from "../../producer/mod.ts";
-import { createTopic, kcatRead, topicName } from "../peers/readback.ts";
+import { createTopic, readBack, topicName } from "../peers/readback.ts";
 
 const b = await broker();
 const brokers = b.bootstrap();
@@ -38,7 +38,7 @@ Deno.test("errors: a value over max.message.bytes fails alone; its batch-mates a
   // The producer goes on after the failure (idempotent: the epoch is bumped, no gap).
   await p.send({ value: "after" });
   await p.close();
-  const read = await kcatRead(brokers, topic);
+  const read = await readBack(brokers, topic);
   assert.deepEqual(
     read.map((r) => dec.decode(r.value!)),
     [...Array.from({ length: 40 }, (_, i) => `small ${i}`), "after"],
@@ -63,7 +63,7 @@ Deno.test("errors: an unknown topic with auto-creation off fails with UnknownTop
   assert.ok(Date.now() - started >= 1000, "it waited for the topic (bounded)");
   await ok;
   assert.equal((await p.send({ topic: good, value: "still fine" })).offset, 1n);
-  const read = await kcatRead(brokers, good);
+  const read = await readBack(brokers, good);
   assert.deepEqual(read.map((r) => dec.decode(r.value!)), ["fine", "still fine"]);
 });
 
@@ -74,7 +74,7 @@ Deno.test("errors: auto-creation on creates a missing topic", async () => {
     const md = await p.send({ topic, value: "created" });
     assert.equal(md.offset, 0n);
   }
-  assert.equal((await kcatRead(brokers, topic)).length, 1);
+  assert.equal((await readBack(brokers, topic)).length, 1);
 });
 
 Deno.test("errors: send and write after close give ClosedError; accepted records were delivered", async () => {
@@ -87,7 +87,7 @@ Deno.test("errors: send and write after close give ClosedError; accepted records
   await p.close();
   await assert.rejects(p.send({ value: "late" }), ClosedError);
   await assert.rejects(p.writable.getWriter().write({ value: "late" }), ClosedError);
-  assert.equal((await kcatRead(brokers, topic)).length, 10);
+  assert.equal((await readBack(brokers, topic)).length, 10);
 });
 
 Deno.test("errors: an aborted signal rejects with its reason and loses nothing accepted", async () => {
@@ -107,7 +107,7 @@ Deno.test("errors: an aborted signal rejects with its reason and loses nothing a
   await assert.rejects(waiting, { name: "AbortError" });
   await Promise.all(accepted);
   await p.close();
-  const read = await kcatRead(brokers, topic);
+  const read = await readBack(brokers, topic);
   assert.deepEqual(read.map((r) => dec.decode(r.value!)), ["a", "b"]);
 });
 
@@ -134,6 +134,6 @@ Deno.test("errors: malformed records are TypeError/RangeError; the stream errors
   );
   await assert.rejects(w.closed, TypeError);
   await p.close();
-  const read = await kcatRead(brokers, topic);
+  const read = await readBack(brokers, topic);
   assert.deepEqual(read.map((r) => dec.decode(r.value!)).sort(), ["first", "second"]);
 });

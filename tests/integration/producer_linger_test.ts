@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { broker } from "../helpers/broker.ts";
 import { Producer, type RecordMetadata } from "../../producer/mod.ts";
-import { createTopic, kcatRead, topicName } from "../peers/readback.ts";
+import { createTopic, readBack, topicName } from "../peers/readback.ts";
 
 const b = await broker();
 const brokers = b.bootstrap();
@@ -65,7 +65,7 @@ Deno.test("linger: under load, batches fill while requests are in flight", async
     assert.ok(m.requestsSent < n / 20, `${m.requestsSent} requests for ${n} records`);
     assert.ok(m.idleFlushes >= 1);
   }
-  const read = await kcatRead(brokers, topic);
+  const read = await readBack(brokers, topic);
   assert.deepEqual(
     read.map((r) => Number(dec.decode(r.value!))),
     Array.from({ length: n }, (_, i) => i),

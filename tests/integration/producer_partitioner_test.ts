@@ -11,13 +11,14 @@
 
 import assert from "node:assert/strict";
 import { broker, ensureKcat, runJavaTool } from "../helpers/broker.ts";
+import { kcatTest, optionalToolTest } from "../helpers/tools.ts";
 import {
   consistentPartition,
   javaPartitionForKey,
   saramaHashPartition,
   saramaReferenceHashPartition,
 } from "../../producer/mod.ts";
-import { createTopic, hex, kcatRead, topicName } from "../peers/readback.ts";
+import { createTopic, hex, readBack, topicName } from "../peers/readback.ts";
 
 const COUNTS = [1, 3, 7, 12, 100, 1000];
 const N = 100_000;
@@ -70,63 +71,71 @@ Deno.test("partitioner parity: Java murmur2 (BuiltInPartitioner.partitionForKey)
   compare(keys, r.stdout.trimEnd().split("\n"), 1, [javaPartitionForKey], ["java murmur2"]);
 });
 
-Deno.test("partitioner parity: sarama hash + reference hash, kafka-go Hash/ReferenceHash/CRC32/Murmur2, 100k keys", async () => {
-  const dir = `${root}tests/peers/partition_go`;
-  const env = {
-    GOMODCACHE: `${root}.cache/go/mod`,
-    GOCACHE: `${root}.cache/go/build`,
-    GOFLAGS: "-modcacherw",
-    GOTOOLCHAIN: "local",
-  };
-  const bin = `${root}.cache/go/partition-peer`;
-  const build = await new Deno.Command("go", {
-    args: ["build", "-o", bin, "."],
-    cwd: dir,
-    env,
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(600_000),
-  }).output();
-  assert.ok(build.success, new TextDecoder().decode(build.stderr));
-  const keys = randomKeys(N);
-  const child = new Deno.Command(bin, {
-    args: COUNTS.map(String),
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  // Read while writing: the peer answers line by line and would block on a full pipe.
-  const output = child.output();
-  const w = child.stdin.getWriter();
-  await w.write(new TextEncoder().encode(keys.map((k) => hex(k)).join("\n") + "\n"));
-  await w.close();
-  const out = await output;
-  assert.ok(out.success, new TextDecoder().decode(out.stderr));
-  compare(
-    keys,
-    new TextDecoder().decode(out.stdout).trimEnd().split("\n"),
-    6,
-    [
-      saramaHashPartition,
-      saramaReferenceHashPartition,
-      saramaHashPartition,
-      saramaReferenceHashPartition,
-      consistentPartition,
-      javaPartitionForKey,
-    ],
-    [
-      "sarama hash",
-      "sarama reference hash",
-      "kafka-go Hash",
-      "kafka-go ReferenceHash",
-      "kafka-go CRC32",
-      "kafka-go Murmur2",
-    ],
-  );
-});
+await optionalToolTest(
+  {
+    command: "go",
+    probe: ["version"],
+    what: "Go (to build the sarama/kafka-go peer from the Go module proxy)",
+  },
+  "partitioner parity: sarama hash + reference hash, kafka-go Hash/ReferenceHash/CRC32/Murmur2, 100k keys",
+  async () => {
+    const dir = `${root}tests/peers/partition_go`;
+    const env = {
+      GOMODCACHE: `${root}.cache/go/mod`,
+      GOCACHE: `${root}.cache/go/build`,
+      GOFLAGS: "-modcacherw",
+      GOTOOLCHAIN: "local",
+    };
+    const bin = `${root}.cache/go/partition-peer`;
+    const build = await new Deno.Command("go", {
+      args: ["build", "-o", bin, "."],
+      cwd: dir,
+      env,
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(600_000),
+    }).output();
+    assert.ok(build.success, new TextDecoder().decode(build.stderr));
+    const keys = randomKeys(N);
+    const child = new Deno.Command(bin, {
+      args: COUNTS.map(String),
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    // Read while writing: the peer answers line by line and would block on a full pipe.
+    const output = child.output();
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(keys.map((k) => hex(k)).join("\n") + "\n"));
+    await w.close();
+    const out = await output;
+    assert.ok(out.success, new TextDecoder().decode(out.stderr));
+    compare(
+      keys,
+      new TextDecoder().decode(out.stdout).trimEnd().split("\n"),
+      6,
+      [
+        saramaHashPartition,
+        saramaReferenceHashPartition,
+        saramaHashPartition,
+        saramaReferenceHashPartition,
+        consistentPartition,
+        javaPartitionForKey,
+      ],
+      [
+        "sarama hash",
+        "sarama reference hash",
+        "kafka-go Hash",
+        "kafka-go ReferenceHash",
+        "kafka-go CRC32",
+        "kafka-go Murmur2",
+      ],
+    );
+  },
+);
 
 for (const partitioner of ["consistent", "consistent_random"]) {
-  Deno.test(`partitioner parity: librdkafka ${partitioner} (kcat), 100k keys`, async () => {
+  await kcatTest(`partitioner parity: librdkafka ${partitioner} (kcat), 100k keys`, async () => {
     const b = await broker();
     const kcat = await ensureKcat();
     const topic = topicName(`part-${partitioner}`);
@@ -158,7 +167,7 @@ for (const partitioner of ["consistent", "consistent_random"]) {
     await w.close();
     const out = await child.output();
     assert.ok(out.success, new TextDecoder().decode(out.stderr));
-    const records = await kcatRead(b.bootstrap(), topic);
+    const records = await readBack(b.bootstrap(), topic);
     assert.equal(records.length, N);
     const enc = new TextEncoder();
     const td = new TextDecoder();

@@ -1,8 +1,8 @@
 /**
  * Every producer option, checked by reading the records back with an independent consumer
- * (kcat, librdkafka) byte-exactly: keys, values, headers (ordered, duplicates), timestamps,
- * partitions and offsets; and, through our own Fetch, what kcat cannot show (codec, producer
- * id/epoch/sequence).
+ * (Kafka's Java consumer) byte-exactly: keys, values, headers (ordered, duplicates), timestamps,
+ * partitions and offsets; and, through our own Fetch, what a consumer cannot show (codec,
+ * producer id/epoch/sequence).
  */
 
 import assert from "node:assert/strict";
@@ -23,7 +23,7 @@ import {
   createTopic,
   fetchBatches,
   hex,
-  kcatRead,
+  readBack,
   type ReadRecord,
   topicName,
 } from "../peers/readback.ts";
@@ -71,7 +71,7 @@ Deno.test("producer: keys, values, headers, partitions and timestamps read back 
     await using p = new Producer({ brokers, defaultTopic: topic });
     mds = await p.send(records);
   }
-  const read = byOffset(await kcatRead(brokers, topic));
+  const read = byOffset(await readBack(brokers, topic));
   assert.equal(read.size, records.length);
   records.forEach((r, i) => {
     const md = mds[i]!;
@@ -128,7 +128,7 @@ Deno.test("producer: every codec (with levels) reads back, and the batches carry
       await ReadableStream.from(values.map((value, i) => ({ key: `${i}`, value })))
         .pipeTo(p.writable);
     }
-    const read = await kcatRead(brokers, topic);
+    const read = await readBack(brokers, topic);
     assert.equal(read.length, values.length, compression);
     read.forEach((r, i) => {
       assert.equal(r.offset, BigInt(i));
@@ -175,11 +175,11 @@ Deno.test("producer: acks 0/1/all, idempotence off, linger 0/100 and small batch
       assert.equal(m.recordsSent, n);
       assert.equal(m.producerId >= 0n, v.idempotent !== false && v.acks !== 0 && v.acks !== 1);
     }
-    let read = await kcatRead(brokers, topic);
+    let read = await readBack(brokers, topic);
     // acks 0: the producer is done once the bytes are written; the broker appends a moment later.
     for (let i = 0; i < 50 && read.length < n + 4 && v.acks === 0; i++) {
       await new Promise((r) => setTimeout(r, 200));
-      read = await kcatRead(brokers, topic);
+      read = await readBack(brokers, topic);
     }
     assert.equal(read.length, n + (v.acks === 0 ? 4 : 0), JSON.stringify(v));
     const last = new Map<string, number>();
@@ -227,7 +227,7 @@ Deno.test("producer: named partitioners and a user function place keyed records 
       }
       await w.close();
     }
-    const read = await kcatRead(brokers, topic);
+    const read = await readBack(brokers, topic);
     assert.equal(read.length, 600);
     for (const r of read) {
       assert.equal(r.partition, expect(r.key!), `${String(partitioner)} ${hex(r.key)}`);
@@ -271,7 +271,7 @@ Deno.test("producer: named partitioners and a user function place keyed records 
       if (i === 0 || mds[i - 1]!.partition !== md.partition) runs++;
     });
     check(counts, runs);
-    assert.equal((await kcatRead(brokers, topic)).length, 600);
+    assert.equal((await readBack(brokers, topic)).length, 600);
   }
 });
 
@@ -299,7 +299,7 @@ Deno.test("producer: delivery reports for stream writes match what was written",
   await p.close();
   await reading;
   assert.equal(collected.length, n);
-  const read = byOffset(await kcatRead(brokers, topic));
+  const read = byOffset(await readBack(brokers, topic));
   for (const c of collected) {
     assert.equal(c.error, undefined);
     assert.equal(dec.decode(read.get(`${c.partition}@${c.offset}`)!.value!), c.value);
@@ -316,6 +316,6 @@ Deno.test("producer: LogAppendTime topics report the broker's timestamp", async 
     md = await p.send({ value: "x", timestamp: 1000 });
   }
   assert.ok(md.timestamp >= before - 1000 && md.timestamp !== 1000, `${md.timestamp}`);
-  const [r] = await kcatRead(brokers, topic);
+  const [r] = await readBack(brokers, topic);
   assert.equal(r!.timestamp, md.timestamp);
 });

@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { trio, trioWanted } from "../helpers/broker.ts";
 import { Cluster } from "../../cluster/cluster.ts";
 import { Producer, type ProducerRecord } from "../../producer/mod.ts";
-import { createTopic, kcatRead, topicName } from "../peers/readback.ts";
+import { createTopic, readBack, topicName } from "../peers/readback.ts";
 
 Deno.test({
   name: "restart: a broker restart while producing 200k records loses and duplicates nothing",
@@ -59,7 +59,7 @@ Deno.test({
     assert.equal(m.recordsFailed, 0);
     assert.equal(m.recordsSent, total);
     assert.ok(m.retries > 0, "the restart made the producer retry");
-    const read = await kcatRead(brokers, topic, { timeoutMs: 300_000 });
+    const read = await readBack(brokers, topic, { timeoutMs: 300_000 });
     const seen = new Uint8Array(total);
     const last = new Array(partitions).fill(-1);
     const dec = new TextDecoder();

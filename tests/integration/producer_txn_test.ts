@@ -1,8 +1,8 @@
 /**
  * Transactions (v1: AddPartitionsToTxn, EndTxn): committed records are visible to a
- * read_committed reader (kcat, `isolation.level=read_committed`), aborted ones never are; the
- * scoped `transaction()` helper commits or aborts; a second producer with the same
- * transactionalId fences the first, which gets ProducerFencedError; offsets sent to a
+ * read_committed reader (Kafka's Java consumer, `isolation.level=read_committed`), aborted ones
+ * never are; the scoped `transaction()` helper commits or aborts; a second producer with the
+ * same transactionalId fences the first, which gets ProducerFencedError; offsets sent to a
  * transaction are committed with it (checked with OffsetFetch) and not when it aborts.
  */
 
@@ -12,7 +12,7 @@ import { Cluster } from "../../cluster/cluster.ts";
 import { Api } from "../../protocol/apis.ts";
 import { errorCode } from "../../protocol/errors.ts";
 import { Producer, ProducerFencedError, TransactionStateError } from "../../producer/mod.ts";
-import { createTopic, fetchBatches, kcatRead, topicName } from "../peers/readback.ts";
+import { createTopic, fetchBatches, readBack, topicName } from "../peers/readback.ts";
 import { until } from "../helpers/wait.ts";
 
 const UNSTABLE_OFFSET_COMMIT = errorCode("UNSTABLE_OFFSET_COMMIT");
@@ -54,7 +54,7 @@ Deno.test("transactions: committed records are visible read_committed, aborted n
     // The producer is usable after an aborted helper.
     await p.transaction((tx) => tx.send({ key: "d", value: "helper-3" }));
   }
-  const committed = await kcatRead(brokers, topic, { isolation: "read_committed" });
+  const committed = await readBack(brokers, topic, { isolation: "read_committed" });
   assert.deepEqual(
     values(committed),
     [
@@ -64,7 +64,7 @@ Deno.test("transactions: committed records are visible read_committed, aborted n
       "helper-3",
     ].sort(),
   );
-  const all = await kcatRead(brokers, topic, { isolation: "read_uncommitted" });
+  const all = await readBack(brokers, topic, { isolation: "read_uncommitted" });
   assert.equal(all.length, 10 + 5 + 2 + 1 + 1);
   // On the wire: transactional batches and control markers.
   const batches = [
@@ -92,7 +92,7 @@ Deno.test("transactions: a second producer with the same id fences the first", a
   await p2.transaction((tx) => tx.send({ value: "p2-ok" }));
   await p1.close();
   await p2.close();
-  const read = await kcatRead(brokers, topic, { isolation: "read_committed" });
+  const read = await readBack(brokers, topic, { isolation: "read_committed" });
   assert.deepEqual(values(read), ["p1-ok", "p2-ok"]);
 });
 
@@ -134,6 +134,6 @@ Deno.test("transactions: sendOffsetsToTransaction commits offsets with the trans
   await p.sendOffsetsToTransaction([{ topic: input, partition: 0, offset: 100n }], meta);
   await p.abortTransaction();
   assert.equal(await committedOffset(group, input), 42n);
-  const read = await kcatRead(brokers, topic, { isolation: "read_committed" });
+  const read = await readBack(brokers, topic, { isolation: "read_committed" });
   assert.deepEqual(values(read), ["processed 0..41"]);
 });

@@ -1,7 +1,7 @@
 /**
  * Test helpers for the producer tests: topic creation over our own connection (CreateTopics,
- * no admin client needed), and reading records back with an independent consumer, kcat
- * (librdkafka), whose `-f` output we parse byte-exactly (lengths first, then raw bytes).
+ * no admin client needed), and reading records back with an independent consumer: Kafka's
+ * Java consumer from the broker's own jars, its bytes passed through exactly (base64).
  *
  * @module
  */
@@ -10,16 +10,16 @@ import { Cluster } from "../../cluster/cluster.ts";
 import { Api } from "../../protocol/apis.ts";
 import { decodeRecordBatches } from "../../protocol/record_batch_decoder.ts";
 import type { RecordBatch } from "../../protocol/record_batch.ts";
-import { ensureKcat } from "../helpers/broker.ts";
+import { javaRead, type JavaReadOptions } from "../helpers/java_client.ts";
 
-/** A record as kcat printed it. */
+/** A record as the independent consumer read it. */
 export interface ReadRecord {
   partition: number;
   offset: bigint;
   timestamp: number;
   key: Uint8Array | null;
   value: Uint8Array | null;
-  /** `key=value` pairs as kcat prints them (values as text), in order. */
+  /** `key=value` pairs (values as UTF-8 text), comma-separated, in order. */
   headers: string;
 }
 
@@ -61,70 +61,28 @@ export async function createTopic(
   throw new Error(`topic ${name} has no leaders`);
 }
 
-/** Options of {@linkcode kcatRead}. */
-export interface KcatReadOptions {
-  /** `read_committed` to see only committed transactional records. */
-  isolation?: "read_committed" | "read_uncommitted";
-  /** Extra `-X` properties. */
-  props?: Record<string, string>;
-  /** Kill after this long; default 120 s. */
-  timeoutMs?: number;
-}
+/** Options of {@linkcode readBack}. */
+export type ReadBackOptions = JavaReadOptions;
 
-const FORMAT = "%p|%o|%T|%K|%S|%k%s|%h\n";
-
-/** Reads a whole topic from the beginning with kcat, and parses its output byte-exactly. */
-export async function kcatRead(
+/**
+ * Reads a whole topic from the beginning with an independent consumer, Kafka's Java consumer
+ * from the broker's own jars (tests/helpers/java_client.ts), in partition then offset order.
+ */
+export async function readBack(
   bootstrap: readonly string[],
   topic: string,
-  options: KcatReadOptions = {},
+  options: ReadBackOptions = {},
 ): Promise<ReadRecord[]> {
-  const kcat = await ensureKcat();
-  const args = ["-b", bootstrap.join(","), "-C", "-t", topic, "-o", "beginning", "-e", "-q"];
-  args.push("-X", `isolation.level=${options.isolation ?? "read_uncommitted"}`);
-  for (const [k, v] of Object.entries(options.props ?? {})) args.push("-X", `${k}=${v}`);
-  args.push("-f", FORMAT);
-  const out = await new Deno.Command(kcat, {
-    args,
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(options.timeoutMs ?? 120_000),
-  }).output();
-  if (!out.success) {
-    throw new Error(`kcat failed (${out.code}): ${new TextDecoder().decode(out.stderr)}`);
-  }
-  return parseKcat(out.stdout);
-}
-
-function parseKcat(b: Uint8Array): ReadRecord[] {
   const td = new TextDecoder();
-  const records: ReadRecord[] = [];
-  let p = 0;
-  const field = (): string => {
-    const end = b.indexOf(0x7c, p); // '|'
-    if (end < 0) throw new Error(`kcat output truncated at ${p}`);
-    const s = td.decode(b.subarray(p, end));
-    p = end + 1;
-    return s;
-  };
-  while (p < b.length) {
-    const partition = Number(field());
-    const offset = BigInt(field());
-    const timestamp = Number(field());
-    const kLen = Number(field());
-    const vLen = Number(field());
-    const key = kLen < 0 ? null : b.slice(p, p + kLen);
-    p += Math.max(0, kLen);
-    const value = vLen < 0 ? null : b.slice(p, p + vLen);
-    p += Math.max(0, vLen);
-    if (b[p] !== 0x7c) throw new Error(`kcat output out of sync at ${p}`);
-    p++;
-    const nl = b.indexOf(0x0a, p);
-    const headers = td.decode(b.subarray(p, nl));
-    p = nl + 1;
-    records.push({ partition, offset, timestamp, key, value, headers });
-  }
-  return records;
+  return (await javaRead(bootstrap, topic, options)).map((r) => ({
+    partition: r.partition,
+    offset: r.offset,
+    timestamp: r.timestamp,
+    key: r.key,
+    value: r.value,
+    headers: r.headers.map((h) => h.value === null ? h.key : `${h.key}=${td.decode(h.value)}`)
+      .join(","),
+  }));
 }
 
 /** Hex of bytes, for readable assertion messages. */
@@ -133,7 +91,7 @@ export function hex(b: Uint8Array | null): string | null {
 }
 
 /**
- * Reads a partition's raw batches with our own Fetch (to check what kcat cannot show: the
+ * Reads a partition's raw batches with our own Fetch (to check what a consumer cannot show: the
  * codec, the producer id/epoch/sequence, the transactional bit).
  */
 export async function fetchBatches(

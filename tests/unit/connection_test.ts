@@ -198,9 +198,9 @@ Deno.test("a large valid frame is buffered as it arrives, not as claimed", async
   const p = conn.request(Api.Heartbeat, hb, { timeoutMs: 200 });
   // 50 MiB claimed, nothing more ever sent: the reader must not allocate 50 MiB.
   s.push(new Uint8Array([0x03, 0x20, 0x00, 0x00]));
-  const before = Deno.memoryUsage().rss;
   await assert.rejects(p, TimeoutError);
-  assert.ok(Deno.memoryUsage().rss - before < 32 * 1024 * 1024);
+  // The reader's own buffers, not the process's RSS (other tests run beside this one).
+  assert.ok(s.largestReadBuffer < 1024 * 1024, `read buffer of ${s.largestReadBuffer} bytes`);
 });
 
 Deno.test("a garbage body fails only its request; the connection stays usable", async () => {

@@ -24,15 +24,21 @@ const BUDGET_MS = 4000;
 const SLOW_MS = 250;
 
 function check(what: string, f: () => unknown, failures: string[]): void {
-  const t0 = performance.now();
-  try {
-    f();
-  } catch (e) {
-    if (!(e instanceof KafkaError)) {
-      failures.push(`${what}: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+  const once = (first: boolean): number => {
+    const t0 = performance.now();
+    try {
+      f();
+    } catch (e) {
+      if (first && !(e instanceof KafkaError)) {
+        failures.push(`${what}: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+      }
     }
-  }
-  const dt = performance.now() - t0;
+    return performance.now() - t0;
+  };
+  let dt = once(true);
+  // A runaway decode is slow every time; a busy machine (a collection, another process on the
+  // core) is slow once. The same input is timed again before it counts.
+  for (let i = 0; i < 2 && dt > SLOW_MS; i++) dt = Math.min(dt, once(false));
   if (dt > SLOW_MS) failures.push(`${what}: took ${dt.toFixed(0)} ms`);
 }
 

@@ -23,6 +23,9 @@ import {
 import type { AssignorMember } from "../../consumer/assignor.ts";
 import { pinnedJars } from "../helpers/pinned_jars.ts";
 
+// The pinned kafka-clients, fetched like the launcher fetches it when not cached yet.
+const JARS = await pinnedJars();
+
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 const unhex = (s: string) => Uint8Array.from(s.match(/../g) ?? [], (h) => parseInt(h, 16));
 
@@ -178,7 +181,7 @@ Deno.test("assignor: consumer protocol and assignors match Java's", async () => 
     const res = await new Deno.Command("java", {
       args: [
         "-cp",
-        `${await pinnedJars()}/*`,
+        `${JARS}/*`,
         `${dir}/AssignorCheck.java`,
         hex(ourSub),
         hex(ourAsg),

@@ -26,6 +26,11 @@ import {
 } from "../../protocol/record_batch.ts";
 import { pinnedJars } from "../helpers/pinned_jars.ts";
 
+// Always the pinned release: the fixture uses the 4.x package names of the record classes
+// (org.apache.kafka.common.record.internal), whatever KAFKA_VERSION the broker tests use.
+// Fetched like the launcher fetches them (Maven Central), when not cached yet.
+const JARS = await pinnedJars();
+
 const T0 = 1_700_000_000_000;
 const enc = new TextEncoder();
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
@@ -130,17 +135,10 @@ function big(): Rec[] {
   }));
 }
 
-async function javaClasspath(): Promise<string> {
-  // Always the pinned release: the fixture uses the 4.x package names of the record classes
-  // (org.apache.kafka.common.record.internal), whatever KAFKA_VERSION the broker tests use;
-  // fetched when missing (a KAFKA_VERSION=3.9.2 run has only the 3.9.2 jars).
-  return `${await pinnedJars()}/*`;
-}
-
 async function runJava(ours: [string, Uint8Array][]): Promise<JavaOutput> {
   const fixture = new URL("./fixtures/RecordBatchFixtures.java", import.meta.url).pathname;
   const child = new Deno.Command("java", {
-    args: ["-cp", await javaClasspath(), fixture],
+    args: ["-cp", `${JARS}/*`, fixture],
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
