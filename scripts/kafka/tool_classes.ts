@@ -94,3 +94,16 @@ export function javaToolClass(name: JavaToolName | string, version: string): str
   if (!t) throw new RangeError(`unknown Kafka tool: ${name}`);
   return kafkaMajor(version) >= 4 ? t.v4 : t.v3;
 }
+
+/**
+ * Whether `name` is one of Kafka's tools known to {@linkcode javaToolClass}.
+ *
+ * @example
+ * ```ts
+ * import { isJavaTool } from "./tool_classes.ts";
+ * console.log(isJavaTool("AclCommand"), isJavaTool("JavaClient")); // true false
+ * ```
+ */
+export function isJavaTool(name: string): boolean {
+  return Object.hasOwn(JAVA_TOOLS, name);
+}

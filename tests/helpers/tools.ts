@@ -23,7 +23,7 @@ import {
 } from "../../scripts/kafka/cluster.ts";
 import { logConfigProperty } from "../../scripts/kafka/config.ts";
 import { ensureJars } from "../../scripts/kafka/jars.ts";
-import { javaToolClass, type JavaToolName } from "../../scripts/kafka/tool_classes.ts";
+import { isJavaTool, javaToolClass, type JavaToolName } from "../../scripts/kafka/tool_classes.ts";
 import { kafkaVersion } from "../../scripts/kafka/versions.ts";
 import type { Broker, Credentials } from "./broker.ts";
 
@@ -179,7 +179,9 @@ export async function runJavaTool(
   options: JavaToolOptions = {},
 ): Promise<JavaToolResult> {
   const jars = await jarsFor(options.broker);
-  const mainClass = javaToolClass(tool, jars.version);
+  // A class of the caller's own classpath (a helper compiled for the tests) keeps its name.
+  const own = options.classpath !== undefined && !tool.includes(".") && !isJavaTool(tool);
+  const mainClass = own ? tool : javaToolClass(tool, jars.version);
   const logs = await ensureLogConfigs(jars.version);
   let configFile: string | undefined;
   if (options.configProps) {
