@@ -46,6 +46,7 @@ import {
   terminate,
 } from "./process.ts";
 import { checkPortsOutsideEphemeral } from "./ports.ts";
+import { ensureScramUsers } from "./scram_users.ts";
 import { ensureTls, type TlsFiles } from "./tls.ts";
 import { kafkaVersion } from "./versions.ts";
 import * as docker from "./docker.ts";
@@ -829,6 +830,12 @@ export async function startNode(id: number, options: NodeOptions = {}): Promise<
     state.ready = state.mode === "docker" ||
       state.brokers.every((b) => isOurProcess(b.pid, b.configFile));
     await writeState(state);
+    if (state.ready) {
+      const added = await ensureScramUsers(state.listeners.SASL_PLAINTEXT);
+      if (added.length > 0) {
+        progress(`restored SCRAM credentials lost in the restart: ${added.join(", ")}`);
+      }
+    }
   });
 }
 
