@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { Admin, Consumer, Producer } from "../../mod.ts";
 import { broker, runJavaTool } from "../helpers/broker.ts";
 import { runCli } from "../helpers/cli.ts";
+import { skipUnless } from "../helpers/broker_offer.ts";
 
 const GROUPS = "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand";
 const b = await broker();
@@ -114,7 +115,16 @@ Deno.test("cli: offsets matches GetOffsetShell for latest, earliest, max-timesta
   await admin.deleteTopic(topic);
 });
 
-Deno.test("cli: groups reset-offsets plans and executes as kafka-consumer-groups.sh", async () => {
+const RESET_NAME = "cli: groups reset-offsets plans and executes as kafka-consumer-groups.sh";
+// The reference is Kafka 4.x's tool: 3.x's ConsumerGroupCommand prints its --dry-run plan in
+// another layout, which this comparison does not parse (left for a later change).
+const resetIgnored = skipUnless(
+  Number((b.version ?? "4").split(".")[0]) >= 4,
+  RESET_NAME,
+  `the reference plan layout is Kafka 4.x's kafka-consumer-groups.sh; the broker's tools are ${b.version}`,
+);
+
+Deno.test({ name: RESET_NAME, ignore: resetIgnored }, async () => {
   const topic = `cli-java-reset-${suffix}`;
   const group = `cli-java-reset-g-${suffix}`;
   await using admin = new Admin({ brokers: b.bootstrap() });

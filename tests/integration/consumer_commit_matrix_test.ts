@@ -19,6 +19,7 @@
  * subprocess consumer is SIGKILLed. `MATRIX_FILTER=<text>` runs the cells whose name has it.
  */
 
+import { brokerOffer, skipUnless } from "../helpers/broker_offer.ts";
 import assert from "node:assert/strict";
 import { Consumer, type ConsumerOptions, type ConsumerRecord } from "../../consumer/mod.ts";
 import { Producer } from "../../producer/mod.ts";
@@ -31,6 +32,15 @@ const TOTAL = 60n;
 const TP = { topic: TOPIC, partition: 0 };
 
 type Protocol = "classic" | "consumer";
+
+const offer = await brokerOffer();
+
+/** KIP-848 cells skip, saying why, on a broker without the consumer group protocol (3.x). */
+function skipKip848(protocol: Protocol, name: string): boolean {
+  return protocol === "consumer" &&
+    skipUnless(offer.consumerGroupProtocol, name, offer.why.consumerGroupProtocol);
+}
+
 type Mode = "auto" | "commit()" | "commit(record)" | "none";
 
 /** Where the member stops: the offset of the last record it receives. */
@@ -360,8 +370,10 @@ const FILTER = Deno.env.get("MATRIX_FILTER");
 const CONCURRENCY = Number(Deno.env.get("MATRIX_CONCURRENCY") ?? 6);
 
 for (const protocol of ["classic", "consumer"] as const) {
+  const name = `commit matrix (${protocol} protocol)`;
   Deno.test({
-    name: `commit matrix (${protocol} protocol)`,
+    name,
+    ignore: skipKip848(protocol, name),
     sanitizeOps: false,
     sanitizeResources: false,
     async fn(t) {
@@ -482,8 +494,10 @@ async function killed(
 }
 
 for (const protocol of ["classic", "consumer"] as const) {
+  const name = `commit matrix (${protocol} protocol): the process killed`;
   Deno.test({
-    name: `commit matrix (${protocol} protocol): the process killed`,
+    name,
+    ignore: skipKip848(protocol, name),
     sanitizeOps: false,
     sanitizeResources: false,
     async fn(t) {
