@@ -32,7 +32,7 @@ const produced = await conn.request(Api.Produce, {
   acks: -1,
   timeoutMs: 10_000,
   topicData: [{ name: topic, partitionData: [{ index: partition, records: batch.finish() }] }],
-}, { version: 12, timeoutMs: 10_000 });
+}, { version: Math.min(12, conn.versionFor(Api.Produce)), timeoutMs: 10_000 }); // v13: topic ids
 const base = produced.responses[0]!.partitionResponses[0]!.baseOffset;
 console.log(`written at offset ${base}`);
 
