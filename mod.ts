@@ -1,6 +1,13 @@
 /**
  * A Deno-native Apache Kafka client in pure TypeScript, built on Web Streams.
  *
+ * The root exports what a user of the clients needs: the producer, consumer and admin client
+ * with their options and results, the options they share, the typed errors, the partitioners,
+ * the transports, logging and the pipeline helpers. The layers beneath have their own entry
+ * points: `@denokafka/kafka/protocol` (codecs, message schemas, error codes),
+ * `@denokafka/kafka/net` (one broker connection, transports) and `@denokafka/kafka/cluster`
+ * (metadata, routing and retries shared by the clients).
+ *
  * @example
  * ```ts
  * import { KafkaError } from "@denokafka/kafka";
@@ -10,6 +17,132 @@
  * @module
  */
 
+// ---- clients ----
+export { Producer } from "./producer/producer.ts";
+export { Consumer } from "./consumer/consumer.ts";
+export { Admin } from "./admin/admin.ts";
+
+// ---- options every client shares: brokers, client id, TLS, SASL, transport, retry, logger ----
+export type * from "./cluster/client_options.ts";
+export type { TopicPartition, TopicPartitionOffset } from "./cluster/types.ts";
+
+// ---- producer options and results ----
+export type { Acks, ProducerOptions } from "./producer/options.ts";
+export type { CompressionName } from "./protocol/compression/mod.ts";
+export type { CloseOptions, ProducerMetrics, SendOptions } from "./producer/producer.ts";
+export type {
+  ConsumerGroupMetadata,
+  DeliveryReport,
+  ProducerRecord,
+  ProducerRecordHeader,
+  RecordMetadata,
+  TransactionOffset,
+} from "./producer/record.ts";
+
+// ---- consumer options and results ----
+export type { AssignorName, ConsumerOptions } from "./consumer/options.ts";
+export type {
+  ConsumerCloseOptions,
+  ConsumerRecord,
+  EndOffset,
+  PartitionAssignment,
+  PartitionLag,
+  RebalanceCallback,
+  StartOffset,
+} from "./consumer/types.ts";
+// A custom classic-protocol assignor; the built-in ones are chosen by name (AssignorName).
+export type { Assignor, AssignorMember } from "./consumer/assignor.ts";
+
+// ---- admin options and results ----
+export type { AdminCallOptions } from "./admin/context.ts";
+export type { BatchItemResult } from "./admin/errors.ts";
+export type {
+  AclOperation,
+  AclPatternType,
+  AclPermission,
+  AclResourceType,
+  AlterConfigOpType,
+  ConfigResourceType,
+  ConfigSource,
+  ConfigType,
+  ScramMechanism,
+} from "./admin/enums.ts";
+export type {
+  CreatedTopic,
+  CreatePartitionsOptions,
+  CreateTopicsOptions,
+  DescribeTopicsOptions,
+  ListTopicsOptions,
+  NewPartitions,
+  NewTopic,
+  TopicDescription,
+  TopicListing,
+  TopicPartitionInfo,
+  TopicRef,
+} from "./admin/topics.ts";
+export type {
+  AlterConfigsOptions,
+  ConfigAlteration,
+  ConfigEntry,
+  ConfigOp,
+  ConfigResource,
+  ConfigSynonym,
+  DescribeConfigsOptions,
+  DescribeConfigsResource,
+  ResourceConfigs,
+} from "./admin/configs.ts";
+export type {
+  DescribeGroupsOptions,
+  GroupDescription,
+  GroupListing,
+  GroupMember,
+  ListGroupOffsetsOptions,
+  ListGroupsOptions,
+  MemberToRemove,
+} from "./admin/groups.ts";
+export type {
+  DeletedRecords,
+  ListedOffset,
+  ListOffsetsOptions,
+  OffsetQuery,
+  OffsetSpec,
+  RecordsToDelete,
+} from "./admin/offsets.ts";
+export type {
+  ClusterBroker,
+  ClusterDescription,
+  DescribeClusterOptions,
+  DescribeLogDirsOptions,
+  ElectionResult,
+  LogDirDescription,
+  LogDirReplica,
+  OngoingReassignment,
+  PartitionReassignment,
+} from "./admin/cluster_ops.ts";
+export type { AclBinding, AclFilter } from "./admin/acls.ts";
+export type {
+  ScramCredentialInfo,
+  ScramDeletion,
+  ScramUpsertion,
+  UserScramCredentials,
+} from "./admin/scram.ts";
+export type {
+  AlterClientQuotasOptions,
+  ClientQuotas,
+  DescribeClientQuotasOptions,
+  QuotaAlteration,
+  QuotaEntity,
+  QuotaFilterComponent,
+} from "./admin/quotas.ts";
+export type {
+  ListTransactionsOptions,
+  PartitionProducers,
+  ProducerState,
+  TransactionDescription,
+  TransactionListing,
+} from "./admin/transactions.ts";
+
+// ---- errors: every failure is a KafkaError ----
 export {
   AuthenticationError,
   ClosedError,
@@ -21,111 +154,50 @@ export {
   UnsupportedFeatureError,
   UnsupportedVersionError,
 } from "./protocol/errors.ts";
-export * from "./cluster/mod.ts";
-export type { LogFields, Logger, LogLevel } from "./protocol/logger.ts";
-export { consoleLogger, silentLogger } from "./protocol/logger.ts";
-export type { TlsOptions } from "./net/connection.ts";
-export type {
-  CloudflareConnect,
-  CloudflareSocket,
-  RuntimeName,
-  Transport,
-  TransportConnectOptions,
-  TransportSocket,
-} from "./net/mod.ts";
+export { TlsHandshakeError } from "./net/tls_handshake_error.ts";
 export {
-  cloudflareTransport,
-  defaultTransport,
-  denoTransport,
-  nodeTransport,
-  runtime,
-  TlsHandshakeError,
-} from "./net/mod.ts";
-export type { CompressionName } from "./protocol/compression/mod.ts";
-export type { SaslOptions } from "./net/sasl_flow.ts";
-export * from "./admin/mod.ts";
-export type {
-  OAuthBearerOptions,
-  OAuthBearerToken,
-  OAuthBearerTokenProvider,
-  PlainOptions,
-  SaslContext,
-  SaslMechanism,
-  SaslSecret,
-  SaslSession,
-  ScramOptions,
-} from "./protocol/sasl/mod.ts";
+  ProducerFencedError,
+  TransactionStateError,
+  UnknownTopicError,
+} from "./producer/errors.ts";
+export { AdminBatchError } from "./admin/errors.ts";
+export { PipelineError } from "./producer/pipeline.ts";
+
+// ---- partitioners: chosen by name, or a function; the peers' keyed choices for custom ones ----
+export type { Partitioner, PartitionerInput, PartitionerName } from "./producer/partitioners.ts";
 export {
   builtInPartitioner,
   consistentPartition,
-  crc32,
-  fnv1a32,
   javaPartitionForKey,
-  mapConsumer,
-  mapRecords,
   murmur2,
-  PipelineError,
-  Producer,
-  ProducerFencedError,
   saramaHashPartition,
   saramaReferenceHashPartition,
-  StickyPartition,
-  TransactionStateError,
-  UnknownTopicError,
-} from "./producer/mod.ts";
-export type {
-  Acks,
-  CloseOptions,
-  ConsumerGroupMetadata,
-  DeliveryReport,
-  MapConsumerOptions,
-  MappedRecords,
-  Partitioner,
-  PartitionerInput,
-  PartitionerName,
-  PipelineChunk,
-  PipelineConsumer,
-  PipelineEnvelope,
-  PipelineGuarantee,
-  PipelineSinkOptions,
-  ProducerMetrics,
-  ProducerOptions,
-  ProducerRecord,
-  ProducerRecordHeader,
-  RecordMetadata,
-  SendOptions,
-  SourceRecord,
-  TransactionOffset,
-} from "./producer/mod.ts";
+} from "./producer/partitioners.ts";
+
+// ---- transports: how sockets are opened on each runtime (the default fits runtime()) ----
+export { defaultTransport } from "./net/transport.ts";
+export { runtime, type RuntimeName } from "./net/runtime.ts";
+export { denoTransport } from "./net/deno_transport.ts";
+export { nodeTransport } from "./net/node_transport.ts";
 export {
-  Consumer,
-  CONSUMER_PROTOCOL_VERSION,
-  cooperativeStickyAssignor,
-  decodeAssignment,
-  decodeStickyUserData,
-  decodeSubscription,
-  encodeAssignment,
-  encodeCooperativeUserData,
-  encodeStickyUserData,
-  encodeSubscription,
-  rangeAssignor,
-  resolveAssignor,
-  roundRobinAssignor,
-  stickyAssign,
-  stickyAssignor,
-} from "./consumer/mod.ts";
-export type {
-  Assignor,
-  AssignorMember,
-  AssignorName,
-  ConsumerCloseOptions,
-  ConsumerOptions,
-  ConsumerRecord,
-  EndOffset,
-  MemberAssignment,
-  PartitionAssignment,
-  PartitionLag,
-  RebalanceCallback,
-  StartOffset,
-  Subscription,
-} from "./consumer/mod.ts";
+  type CloudflareConnect,
+  type CloudflareSocket,
+  cloudflareTransport,
+} from "./net/cloudflare_transport.ts";
+
+// ---- logging ----
+export { consoleLogger, silentLogger } from "./protocol/logger.ts";
+
+// ---- pipelines: consume, transform, produce ----
+export {
+  mapConsumer,
+  type MapConsumerOptions,
+  type MappedRecords,
+  mapRecords,
+  type PipelineChunk,
+  type PipelineConsumer,
+  type PipelineEnvelope,
+  type PipelineGuarantee,
+  type PipelineSinkOptions,
+  type SourceRecord,
+} from "./producer/pipeline.ts";

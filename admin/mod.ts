@@ -25,6 +25,8 @@ export { Admin } from "./admin.ts";
 export { AdminBatchError, type BatchItemResult } from "./errors.ts";
 export type { AdminCallOptions } from "./context.ts";
 export type { TopicPartition, TopicPartitionOffset } from "../cluster/types.ts";
+// The options every client shares: one list, cluster/client_options.ts.
+export type * from "../cluster/client_options.ts";
 export { KafkaError, ProtocolError } from "../protocol/errors.ts";
 export {
   type AclOperation,

@@ -76,7 +76,7 @@ export interface ClusterSendOptions extends RequestOptions {
  *
  * @example
  * ```ts ignore
- * import { Cluster } from "@denokafka/kafka";
+ * import { Cluster } from "@denokafka/kafka/cluster";
  * import { Api } from "@denokafka/kafka/protocol";
  * await using cluster = new Cluster({ brokers: ["127.0.0.1:9092"] });
  * await cluster.refreshMetadata(null);

@@ -91,7 +91,7 @@ export type TopicErrors = Map<string, number>;
  *
  * @example
  * ```ts
- * import { MetadataCache } from "@denokafka/kafka";
+ * import { MetadataCache } from "./metadata.ts";
  * const cache = new MetadataCache();
  * cache.update({ brokers: [{ nodeId: 1, host: "h", port: 1, rack: null }], clusterId: "c",
  *   controllerId: 1, topics: [] }, true);

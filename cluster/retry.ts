@@ -29,7 +29,7 @@ export interface RetryPolicy {
  *
  * @example
  * ```ts
- * import { retryPolicy } from "@denokafka/kafka";
+ * import { retryPolicy } from "./retry.ts";
  * console.log(retryPolicy({}).initialBackoffMs); // 100
  * ```
  */
@@ -57,7 +57,7 @@ export function retryPolicy(options: RetryOptions = {}): RetryPolicy {
  *
  * @example
  * ```ts
- * import { backoffMs, retryPolicy } from "@denokafka/kafka";
+ * import { backoffMs, retryPolicy } from "./retry.ts";
  * const p = retryPolicy({ jitter: 0 });
  * console.log(backoffMs(p, 1), backoffMs(p, 2)); // 100 200
  * ```
@@ -113,7 +113,7 @@ export interface WithRetryOptions {
  *
  * @example
  * ```ts
- * import { retryPolicy, withRetry } from "@denokafka/kafka";
+ * import { retryPolicy, withRetry } from "./retry.ts";
  * let n = 0;
  * const v = await withRetry(retryPolicy({ initialBackoffMs: 1 }), () => {
  *   if (++n < 3) throw new Error("flaky");
@@ -211,7 +211,7 @@ function describe(e: unknown): string {
  *
  * @example
  * ```ts
- * import { sleep } from "@denokafka/kafka";
+ * import { sleep } from "./retry.ts";
  * await sleep(1);
  * ```
  */

@@ -15,22 +15,8 @@
  */
 
 export { Consumer } from "./consumer.ts";
-export type { ClientOptions, RetryOptions } from "../cluster/options.ts";
-export type { TlsOptions } from "../net/connection.ts";
-export type {
-  OAuthBearerOptions,
-  OAuthBearerToken,
-  OAuthBearerTokenProvider,
-  PlainOptions,
-  SaslContext,
-  SaslMechanism,
-  SaslOptions,
-  SaslSecret,
-  SaslSession,
-  ScramMechanismName,
-  ScramOptions,
-} from "../protocol/sasl/mod.ts";
-export type { LogFields, Logger, LogLevel } from "../protocol/logger.ts";
+// The options every client shares: one list, cluster/client_options.ts.
+export type * from "../cluster/client_options.ts";
 export type { AssignorName, ConsumerOptions } from "./options.ts";
 export type {
   ConsumerCloseOptions,

@@ -18,54 +18,10 @@ export * from "./producer.ts";
 export type { Acks, ProducerOptions } from "./options.ts";
 // Types the producer's API refers to, re-exported so its documentation is complete.
 export { ClosedError, KafkaError, ProtocolError, TimeoutError } from "../protocol/errors.ts";
-// The cluster layer (ProducerOptions.cluster shares one) and its option types.
-export type {
-  ApiDef,
-  BrokerInfo,
-  ClientOptions,
-  Cluster,
-  ClusterInfo,
-  ClusterRetryOptions,
-  ClusterSendOptions,
-  Connection,
-  CoordinatorType,
-  FieldDefault,
-  FieldSchema,
-  Lane,
-  MessageSchema,
-  MetadataCache,
-  MetadataPayload,
-  PartitionInfo,
-  Reader,
-  RecoverHints,
-  RequestOptions,
-  RetryContext,
-  RetryOptions,
-  RetryPolicy,
-  Target,
-  TopicErrors,
-  TopicInfo,
-  TopicPartition,
-  TopicPartitionOffset,
-  VersionTable,
-  WithRetryOptions,
-  Writer,
-} from "../cluster/mod.ts";
-export type {
-  OAuthBearerOptions,
-  OAuthBearerToken,
-  OAuthBearerTokenProvider,
-  PlainOptions,
-  SaslContext,
-  SaslMechanism,
-  SaslOptions,
-  SaslSecret,
-  SaslSession,
-  ScramMechanismName,
-  ScramOptions,
-} from "../protocol/sasl/mod.ts";
-export type { LogFields, Logger, LogLevel } from "../protocol/logger.ts";
-export type { TlsOptions } from "../net/connection.ts";
+// The options every client shares (one list, cluster/client_options.ts) and the partition
+// types. `ProducerOptions.cluster` is a `Cluster` of `@denokafka/kafka/cluster`.
+export type * from "../cluster/client_options.ts";
+export type { TopicPartition, TopicPartitionOffset } from "../cluster/types.ts";
 export type { CompressionName } from "../protocol/compression/mod.ts";
 export * from "./record.ts";
 export * from "./errors.ts";
