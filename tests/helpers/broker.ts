@@ -17,22 +17,14 @@
  * @module
  */
 
-import {
-  type ClusterState,
-  type Credentials,
-  LauncherError,
-  type ListenerName,
-  readState,
-  restartNode,
-  startNode,
-  stopNode,
-  up,
-} from "../../scripts/kafka/cluster.ts";
-import type { NodeCount } from "../../scripts/kafka/config.ts";
+import { restartNode, startNode, stopNode, up } from "../../scripts/kafka/cluster.ts";
+import type { Credentials, ListenerName, NodeCount } from "../../scripts/kafka/config.ts";
 import { externalFromEnv } from "../../scripts/kafka/env.ts";
+import { LauncherError } from "../../scripts/kafka/errors.ts";
 import { probeApiVersions } from "../../scripts/kafka/process.ts";
+import { type ClusterState, readState } from "../../scripts/kafka/state.ts";
 
-export type { Credentials, ListenerName } from "../../scripts/kafka/cluster.ts";
+export type { Credentials, ListenerName } from "../../scripts/kafka/config.ts";
 export { clientProps, ensureKcat, runJavaTool } from "./tools.ts";
 export type { ClientPropsOptions, JavaToolOptions, JavaToolResult } from "./tools.ts";
 
