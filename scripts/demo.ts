@@ -13,8 +13,9 @@
  */
 
 import { Admin, type ClientOptions, Consumer, type ConsumerRecord, Producer } from "../mod.ts";
-import { LauncherError, up } from "./kafka/cluster.ts";
+import { up } from "./kafka/cluster.ts";
 import { externalFromEnv } from "./kafka/env.ts";
+import { LauncherError } from "./kafka/errors.ts";
 
 const RECORDS = Number(Deno.env.get("DEMO_RECORDS") ?? 100_000);
 const decoder = new TextDecoder();

@@ -17,21 +17,14 @@
  * @module
  */
 
-import {
-  abortCluster,
-  type ClusterState,
-  down,
-  LauncherError,
-  type NodeCount,
-  readState,
-  status,
-  up,
-} from "./kafka/cluster.ts";
-import { clusterName, LISTENERS } from "./kafka/config.ts";
+import { abortCluster, down, status, up } from "./kafka/cluster.ts";
+import { clusterName, LISTENERS, type NodeCount } from "./kafka/config.ts";
 import { prepareDocker } from "./kafka/docker.ts";
 import { envForState, externalFromEnv } from "./kafka/env.ts";
+import { LauncherError } from "./kafka/errors.ts";
 import { ensureJars } from "./kafka/jars.ts";
-import { probeApiVersions } from "./kafka/process.ts";
+import { hostPort, probeApiVersions } from "./kafka/process.ts";
+import { type ClusterState, readState } from "./kafka/state.ts";
 import { ensureTls } from "./kafka/tls.ts";
 import { kafkaVersion } from "./kafka/versions.ts";
 
@@ -76,11 +69,8 @@ async function external(): Promise<boolean> {
   console.log("KAFKA_BROKERS is set: using that cluster; the launcher starts nothing.");
   for (const [l, list] of Object.entries(ext.listeners)) {
     const first = list.split(",")[0]!.trim();
-    const i = first.lastIndexOf(":");
     const plain = l === "PLAINTEXT" || l === "SASL_PLAINTEXT";
-    const ok = plain
-      ? await probeApiVersions({ host: first.slice(0, i), port: Number(first.slice(i + 1)) })
-      : undefined;
+    const ok = plain ? await probeApiVersions(hostPort(first)) : undefined;
     console.log(
       `  ${l.padEnd(15)} ${list}${
         ok === undefined ? "" : ok ? "  (answers)" : "  (NOT answering)"

@@ -13,10 +13,12 @@
  * @module
  */
 
-import { down, LauncherError, readState, up } from "./kafka/cluster.ts";
+import { down, up } from "./kafka/cluster.ts";
 import type { NodeCount } from "./kafka/config.ts";
 import { externalFromEnv } from "./kafka/env.ts";
-import { isOurProcess, probeApiVersions } from "./kafka/process.ts";
+import { LauncherError } from "./kafka/errors.ts";
+import { hostPort, isOurProcess, probeApiVersions } from "./kafka/process.ts";
+import { readState } from "./kafka/state.ts";
 
 /**
  * Whether a cluster was already up before this run (then this run leaves it up). Any live node
@@ -29,11 +31,7 @@ async function running(nodes: NodeCount): Promise<boolean> {
   if (!state?.ready) return false;
   if (state.brokers.some((b) => isOurProcess(b.pid, b.configFile))) return true;
   for (const node of state.brokers) {
-    const first = node.listeners.PLAINTEXT;
-    const i = first.lastIndexOf(":");
-    if (await probeApiVersions({ host: first.slice(0, i), port: Number(first.slice(i + 1)) })) {
-      return true;
-    }
+    if (await probeApiVersions(hostPort(node.listeners.PLAINTEXT))) return true;
   }
   return false;
 }

@@ -3,6 +3,7 @@
  * `compose.yaml` (image `apache/kafka:<version>`, host networking so the ports and advertised
  * addresses are the same as the jar path). The launcher writes each node's `server.properties`
  * into `.kafka/docker/<cluster>/` and the TLS material into `.kafka/tls/`; compose mounts both.
+ * Every Docker operation on nodes lives here, behind {@linkcode dockerNodes}.
  *
  * @module
  */
@@ -15,8 +16,14 @@ import {
   type NodeCount,
   portOffset,
 } from "./config.ts";
-import { LauncherError, type Progress } from "./jars.ts";
-import type { TlsFiles } from "./tls.ts";
+import { LauncherError } from "./errors.ts";
+import { ensureLogConfigs } from "./java.ts";
+import { ensureJars } from "./jars.ts";
+import type { NodeBackend, WaitOptions } from "./node_backend.ts";
+import type { Progress } from "./progress.ts";
+import { waitReady } from "./readiness.ts";
+import { type ClusterState, layoutOf, newState, type NodeState, writeState } from "./state.ts";
+import { ensureTls } from "./tls.ts";
 import { PROJECT_ROOT } from "./versions.ts";
 
 /**
@@ -132,21 +139,10 @@ function composeArgs(layout: ClusterLayout): string[] {
   return ["compose", "-f", `${PROJECT_ROOT}/compose.yaml`, ...profile];
 }
 
-/**
- * `docker compose up -d --wait` for a cluster's services.
- *
- * @example
- * ```ts
- * import { composeUp } from "./docker.ts";
- * import { clusterLayout } from "./config.ts";
- * import { ensureTls } from "./tls.ts";
- * await composeUp(clusterLayout(1), "4.3.1", await ensureTls(), console.error);
- * ```
- */
-export async function composeUp(
+/** `docker compose up -d --wait` for a cluster's services, after writing the files they mount. */
+async function composeUp(
   layout: ClusterLayout,
   version: string,
-  _tls: TlsFiles,
   progress: Progress,
 ): Promise<void> {
   await prepareDocker(layout.nodes.length as NodeCount, version);
@@ -160,56 +156,84 @@ export async function composeUp(
   if (!r.ok) throw new LauncherError(`docker compose up failed:\n${r.text.trim()}`);
 }
 
-/**
- * Stops and removes a cluster's containers and their data volumes.
- *
- * @example
- * ```ts
- * import { composeDown } from "./docker.ts";
- * import { clusterLayout } from "./config.ts";
- * await composeDown(clusterLayout(1), console.error);
- * ```
- */
-export async function composeDown(layout: ClusterLayout, progress: Progress): Promise<void> {
-  const r = await run(
-    "docker",
-    [...composeArgs(layout), "rm", "--stop", "--force", "--volumes", ...serviceNames(layout)],
-    {},
-    120_000,
-  );
-  if (!r.ok) progress(`kafka: docker compose rm failed: ${r.text.trim()}`);
+/** `docker compose stop|start` for one node's container (a stopped one keeps its volume). */
+async function composeNode(
+  layout: ClusterLayout,
+  id: number,
+  action: "stop" | "start",
+): Promise<void> {
+  const service = serviceNames(layout)[id - 1];
+  if (!service) throw new RangeError(`${layout.name} has no node ${id}`);
+  const r = await run("docker", [...composeArgs(layout), action, service], {}, 120_000);
+  if (!r.ok) {
+    throw new LauncherError(`docker compose ${action} ${service} failed: ${r.text.trim()}`);
+  }
 }
 
 /**
- * Stops one node's container (its data volume stays).
+ * Nodes as containers of `compose.yaml` (state `mode: "docker"`). Compose owns the processes,
+ * so a node counts as alive whenever the cluster is recorded, and it is judged by its
+ * listeners alone; the cluster ids are compose.yaml's fixed ones.
  *
  * @example
  * ```ts
- * import { composeStopNode } from "./docker.ts";
+ * import { dockerNodes } from "./docker.ts";
  * import { clusterLayout } from "./config.ts";
- * await composeStopNode(clusterLayout(3), 2);
+ * const state = await dockerNodes.startCluster(clusterLayout(1), "4.3.1", {
+ *   progress: console.error,
+ *   timeoutMs: 180_000,
+ * });
+ * await dockerNodes.stopCluster(state, console.error);
  * ```
  */
-export async function composeStopNode(layout: ClusterLayout, id: number): Promise<void> {
-  const service = serviceNames(layout)[id - 1];
-  if (!service) throw new RangeError(`${layout.name} has no node ${id}`);
-  const r = await run("docker", [...composeArgs(layout), "stop", service], {}, 120_000);
-  if (!r.ok) throw new LauncherError(`docker compose stop ${service} failed: ${r.text.trim()}`);
-}
+export const dockerNodes: NodeBackend = {
+  mode: "docker",
 
-/**
- * Starts one node's container again.
- *
- * @example
- * ```ts
- * import { composeStartNode } from "./docker.ts";
- * import { clusterLayout } from "./config.ts";
- * await composeStartNode(clusterLayout(3), 2);
- * ```
- */
-export async function composeStartNode(layout: ClusterLayout, id: number): Promise<void> {
-  const service = serviceNames(layout)[id - 1];
-  if (!service) throw new RangeError(`${layout.name} has no node ${id}`);
-  const r = await run("docker", [...composeArgs(layout), "start", service], {}, 120_000);
-  if (!r.ok) throw new LauncherError(`docker compose start ${service} failed: ${r.text.trim()}`);
-}
+  async startCluster(layout: ClusterLayout, version: string, wait: WaitOptions) {
+    const tls = await ensureTls();
+    // The brokers run from the image; the jars only serve tools, so a host without Maven
+    // still gets a cluster.
+    const jarsDir = await ensureJars(version, wait.progress).catch(() => "");
+    const clusterId = clusterIdFor(layout);
+    const state = newState({ layout, version, mode: "docker", tls, jarsDir, clusterId });
+    await ensureLogConfigs(version);
+    await composeUp(layout, version, wait.progress);
+    await writeState(state);
+    await waitReady(
+      dockerNodes,
+      state,
+      state.brokers.map((node) => ({ node, logOffset: 0 })),
+      wait,
+    );
+    return state;
+  },
+
+  async stopCluster(state: ClusterState, progress: Progress) {
+    const layout = layoutOf(state);
+    const r = await run(
+      "docker",
+      [...composeArgs(layout), "rm", "--stop", "--force", "--volumes", ...serviceNames(layout)],
+      {},
+      120_000,
+    );
+    if (!r.ok) progress(`kafka: docker compose rm failed: ${r.text.trim()}`);
+  },
+
+  async stopNode(state: ClusterState, node: NodeState) {
+    await composeNode(layoutOf(state), node.id, "stop");
+  },
+
+  async startNode(state: ClusterState, node: NodeState, wait: WaitOptions) {
+    // `docker compose start` leaves a running container alone.
+    await composeNode(layoutOf(state), node.id, "start");
+    await waitReady(dockerNodes, state, [{ node, logOffset: 0 }], wait);
+  },
+
+  isAlive() {
+    return true;
+  },
+
+  hasStarted() {
+    return Promise.resolve(true);
+  },
+};

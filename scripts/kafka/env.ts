@@ -22,7 +22,7 @@
 
 import type { Credentials, ListenerName } from "./config.ts";
 import { SASL_MECHANISMS } from "./config.ts";
-import type { ClusterState } from "./cluster.ts";
+import type { ClusterState } from "./state.ts";
 
 /**
  * A cluster described by `KAFKA_*` variables.
@@ -123,7 +123,7 @@ export function externalFromEnv(): ExternalCluster | undefined {
  * @example
  * ```ts
  * import { envForState } from "./env.ts";
- * import { readState } from "./cluster.ts";
+ * import { readState } from "./state.ts";
  * const s = await readState("single");
  * if (s) console.log(envForState(s).KAFKA_BROKERS);
  * ```

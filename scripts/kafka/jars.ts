@@ -9,45 +9,9 @@
  * @module
  */
 
-import { KafkaError } from "../../protocol/errors.ts";
+import { LauncherError } from "./errors.ts";
+import { type Progress, stderrProgress } from "./progress.ts";
 import { defaultJarDir, kafkaMajor, requiredJavaMajor } from "./versions.ts";
-
-/**
- * A launcher failure: a missing program, a failed download, a broker that did not start.
- *
- * @example
- * ```ts
- * import { LauncherError } from "./jars.ts";
- * const e = new LauncherError("java not found: install a JDK 17+");
- * console.log(e.name); // LauncherError
- * ```
- */
-export class LauncherError extends KafkaError {}
-
-/**
- * Where progress lines go (defaults to stderr).
- *
- * @example
- * ```ts
- * import type { Progress } from "./jars.ts";
- * const p: Progress = (line) => console.error(line);
- * p("hello");
- * ```
- */
-export type Progress = (line: string) => void;
-
-/**
- * Writes a progress line to stderr.
- *
- * @example
- * ```ts
- * import { stderrProgress } from "./jars.ts";
- * stderrProgress("kafka: starting");
- * ```
- */
-export const stderrProgress: Progress = (line) => {
-  Deno.stderr.writeSync(new TextEncoder().encode(line + "\n"));
-};
 
 async function commandOutput(cmd: string, args: string[]): Promise<string | undefined> {
   try {

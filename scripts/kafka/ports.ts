@@ -8,7 +8,7 @@
  */
 
 import type { ClusterLayout } from "./config.ts";
-import { LauncherError } from "./jars.ts";
+import { LauncherError } from "./errors.ts";
 
 /** Where Linux keeps the ephemeral range (`low<TAB>high`). */
 export const EPHEMERAL_RANGE_FILE = "/proc/sys/net/ipv4/ip_local_port_range";

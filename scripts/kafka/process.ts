@@ -6,7 +6,7 @@
  * @module
  */
 
-import { LauncherError } from "./jars.ts";
+import { LauncherError } from "./errors.ts";
 
 function shellQuote(s: string): string {
   return `'${s.replaceAll("'", `'\\''`)}'`;
@@ -160,6 +160,21 @@ export interface ProbeTarget {
   readonly port: number;
   /** Set for TLS listeners: the CA certificates (PEM) to trust. */
   readonly caCerts?: string[];
+}
+
+/**
+ * The probe target of a `host:port` address (the host may itself contain colons: the port is
+ * what follows the last one).
+ *
+ * @example
+ * ```ts
+ * import { hostPort } from "./process.ts";
+ * console.log(hostPort("127.0.0.1:9092")); // { host: "127.0.0.1", port: 9092 }
+ * ```
+ */
+export function hostPort(address: string): ProbeTarget {
+  const i = address.lastIndexOf(":");
+  return { host: address.slice(0, i), port: Number(address.slice(i + 1)) };
 }
 
 async function request(

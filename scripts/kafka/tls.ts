@@ -7,7 +7,7 @@
  */
 
 import { KAFKA_DIR, KEYSTORE_PASSWORD } from "./config.ts";
-import { LauncherError } from "./jars.ts";
+import { LauncherError } from "./errors.ts";
 
 /**
  * Paths of the generated TLS files.

@@ -17,22 +17,14 @@
  * @module
  */
 
-import {
-  type ClusterState,
-  type Credentials,
-  LauncherError,
-  type ListenerName,
-  readState,
-  restartNode,
-  startNode,
-  stopNode,
-  up,
-} from "../../scripts/kafka/cluster.ts";
-import type { NodeCount } from "../../scripts/kafka/config.ts";
+import { restartNode, startNode, stopNode, up } from "../../scripts/kafka/cluster.ts";
+import type { Credentials, ListenerName, NodeCount } from "../../scripts/kafka/config.ts";
 import { externalFromEnv } from "../../scripts/kafka/env.ts";
-import { probeApiVersions } from "../../scripts/kafka/process.ts";
+import { LauncherError } from "../../scripts/kafka/errors.ts";
+import { hostPort, probeApiVersions } from "../../scripts/kafka/process.ts";
+import { type ClusterState, readState } from "../../scripts/kafka/state.ts";
 
-export type { Credentials, ListenerName } from "../../scripts/kafka/cluster.ts";
+export type { Credentials, ListenerName } from "../../scripts/kafka/config.ts";
 export { clientProps, ensureKcat, runJavaTool } from "./tools.ts";
 export type { ClientPropsOptions, JavaToolOptions, JavaToolResult } from "./tools.ts";
 
@@ -226,10 +218,7 @@ async function launcherCluster(nodes: NodeCount): Promise<Broker> {
   let state = await readState(name);
   const first = state?.listeners.PLAINTEXT.split(",")[0];
   const alive = state?.ready && first !== undefined &&
-    await probeApiVersions({
-      host: first.slice(0, first.lastIndexOf(":")),
-      port: Number(first.slice(first.lastIndexOf(":") + 1)),
-    }, 3000);
+    await probeApiVersions(hostPort(first), 3000);
   if (!alive) state = await up({ nodes });
   return fromState(state!, nodes);
 }

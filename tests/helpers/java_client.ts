@@ -14,7 +14,7 @@
  * @module
  */
 
-import { LauncherError } from "../../scripts/kafka/cluster.ts";
+import { LauncherError } from "../../scripts/kafka/errors.ts";
 import { KAFKA_DIR } from "../../scripts/kafka/config.ts";
 import { jarsFor, runJavaTool } from "./tools.ts";
 import type { Broker } from "./broker.ts";

@@ -15,13 +15,9 @@
  * @module
  */
 
-import {
-  ensureLogConfigs,
-  LauncherError,
-  type ListenerName,
-  QUICK_JVM,
-} from "../../scripts/kafka/cluster.ts";
-import { logConfigProperty } from "../../scripts/kafka/config.ts";
+import { type ListenerName, logConfigProperty } from "../../scripts/kafka/config.ts";
+import { LauncherError } from "../../scripts/kafka/errors.ts";
+import { ensureLogConfigs, QUICK_JVM } from "../../scripts/kafka/java.ts";
 import { ensureJars } from "../../scripts/kafka/jars.ts";
 import { isJavaTool, javaToolClass, type JavaToolName } from "../../scripts/kafka/tool_classes.ts";
 import { kafkaVersion } from "../../scripts/kafka/versions.ts";

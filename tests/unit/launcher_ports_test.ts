@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { clusterLayout, MAX_PORT_OFFSET } from "../../scripts/kafka/config.ts";
-import { LauncherError } from "../../scripts/kafka/jars.ts";
+import { LauncherError } from "../../scripts/kafka/errors.ts";
 import {
   checkPortsOutsideEphemeral,
   ephemeralPortRange,
