@@ -178,7 +178,9 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
   /**
    * Reads exactly these partitions (manual assignment, no group membership), each from its
    * `offset` and up to its `end`. Replaces the previous assignment. Commits still work with a
-   * `groupId`. When every partition has an `end` and reached it, the stream closes.
+   * `groupId`. When every partition has an `end` and reached it, the stream ends; the
+   * consumer stays open (commits, `committed()`, `position()`, `lag()`) until
+   * {@linkcode close}.
    */
   assign(partitions: readonly PartitionAssignment[]): void {
     this.#checkOpen();
@@ -483,10 +485,12 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
         continue;
       }
       if (this.#parts.allDone()) {
+        // A bounded read is over: the stream ends, and its fetch loops with nothing left to
+        // fetch. The consumer stays open, as the Java client's does until close():
+        // commit(), committed(), position() and lag() still work, and close() (or `await
+        // using`) commits what was read (auto-commit) and releases the connections.
         this.#streamDone = true;
         this.#controller.close();
-        // A bounded read is over: commit and release everything.
-        this.close().catch(() => {});
         return;
       }
       await this.#data.wait(this.#abort.signal, 1_000).catch(() => {});

@@ -100,7 +100,8 @@ export interface PartitionAssignment {
   offset?: StartOffset;
   /**
    * Where to stop (exclusive). When every assigned partition has reached its end the stream
-   * closes: a bounded read, e.g. `{ offset: "earliest", end: "latest" }` reads what is there.
+   * ends: a bounded read, e.g. `{ offset: "earliest", end: "latest" }` reads what is there.
+   * The consumer stays open (commits, `committed()`, `position()`, `lag()`) until `close()`.
    */
   end?: EndOffset;
 }

@@ -22,7 +22,7 @@ import { clipToDeadline } from "../protocol/deadline.ts";
 import { FrameReader } from "./frame_reader.ts";
 import { probeListener } from "./listener_probe.ts";
 import { type Logger, silentLogger } from "../protocol/logger.ts";
-import { negotiateVersions, type VersionTable } from "./negotiate.ts";
+import { type ApiVersionRange, negotiateApiVersions, type VersionTable } from "./negotiate.ts";
 import { authenticate, type SaslOptions } from "./sasl_flow.ts";
 import { Writer } from "../protocol/writer.ts";
 import { defaultTransport, type Transport } from "./transport.ts";
@@ -89,7 +89,11 @@ export interface ConnectionOptions {
 
 /** Per-request options. */
 export interface RequestOptions {
-  /** Use this version instead of the negotiated highest. */
+  /**
+   * Use this version instead of the negotiated highest. It must be in both this client's and
+   * the broker's range, else the request fails at once, unsent, with
+   * {@linkcode UnsupportedVersionError}.
+   */
   version?: number;
   /** Overrides the connection's default request timeout. */
   timeoutMs?: number;
@@ -155,6 +159,8 @@ export class Connection {
   #closed = false;
   #closeError: KafkaError | undefined;
   #versions: VersionTable = new Map();
+  /** The broker's own range per API; undefined when ApiVersions was skipped (tests). */
+  #brokerRanges: Map<number, ApiVersionRange> | undefined;
   #readLoop: Promise<void>;
   #exclusive: Promise<void> | undefined;
   readonly #closeListeners: Array<(error: KafkaError | undefined) => void> = [];
@@ -248,6 +254,41 @@ export class Connection {
     return v;
   }
 
+  /**
+   * An explicit version must be one both sides speak: the encoder knows only this client's
+   * range, and a broker closes the connection on a version outside its own (Kafka 3.9 tops out
+   * at Produce v11 and dropped the socket on v12), which would fail every request in flight.
+   * So it fails here, before anything is sent, saying which versions would do.
+   */
+  #checkVersion(api: ApiDef<unknown, unknown>, version: number): number {
+    const problem = (detail: string): UnsupportedVersionError => {
+      const best = this.#versions.get(api.key);
+      return new UnsupportedVersionError(api.name, {
+        apiKey: api.key,
+        version,
+        detail: detail +
+          (best === undefined
+            ? `; no version of ${api.name} works with this broker`
+            : `; ask for a version in both ranges, or leave \`version\` out to use v${best}, ` +
+              `the highest both speak`),
+      });
+    };
+    const own = `this client speaks ${api.name} v${api.minVersion}-v${api.maxVersion}`;
+    if (!Number.isInteger(version) || version < api.minVersion || version > api.maxVersion) {
+      throw problem(own);
+    }
+    const ranges = this.#brokerRanges;
+    if (ranges === undefined) return version;
+    const theirs = ranges.get(api.key);
+    if (theirs === undefined) throw problem(`broker ${this.#broker} does not offer ${api.name}`);
+    if (version < theirs.minVersion || version > theirs.maxVersion) {
+      throw problem(
+        `broker ${this.#broker} speaks ${api.name} v${theirs.minVersion}-v${theirs.maxVersion}`,
+      );
+    }
+    return version;
+  }
+
   /** Registers a callback run once when the connection closes, with the error if it broke. */
   onClose(listener: (error: KafkaError | undefined) => void): void {
     if (this.#closed) listener(this.#closeError);
@@ -264,7 +305,9 @@ export class Connection {
     options: RequestOptions = {},
   ): Promise<Res> {
     if (this.#closed) throw this.#closeError ?? new ClosedError(`connection to ${this.#broker}`);
-    const version = options.version ?? this.versionFor(api);
+    const version = options.version === undefined
+      ? this.versionFor(api)
+      : this.#checkVersion(api, options.version);
     if (this.#exclusive) await this.#exclusive;
     return await this.#send(api, version, body, options);
   }
@@ -515,10 +558,16 @@ export class Connection {
   }
 
   async #handshake(opts: ConnectionOptions, signal: AbortSignal): Promise<void> {
-    this.#versions = opts.versions ?? await negotiateVersions(
-      (api, version, body) => this.#send(api, version, body, { signal }),
-      this.#broker,
-    );
+    if (opts.versions) {
+      this.#versions = opts.versions;
+    } else {
+      const negotiated = await negotiateApiVersions(
+        (api, version, body) => this.#send(api, version, body, { signal }),
+        this.#broker,
+      );
+      this.#versions = negotiated.versions;
+      this.#brokerRanges = negotiated.brokerRanges;
+    }
     if (this.#sasl) await this.#authenticate(signal);
   }
 

@@ -13,6 +13,24 @@ import { ErrorCode } from "../protocol/error_codes.ts";
 /** API key to the version chosen for it on one connection. */
 export type VersionTable = Map<number, number>;
 
+/** One API's version range as a broker listed it in its ApiVersions answer. */
+export interface ApiVersionRange {
+  /** The API's key. */
+  apiKey: number;
+  /** The oldest version the broker accepts. */
+  minVersion: number;
+  /** The newest version the broker accepts. */
+  maxVersion: number;
+}
+
+/** What ApiVersions negotiation learned about one broker. */
+export interface NegotiatedVersions {
+  /** For each API both sides share, the highest common version. */
+  versions: VersionTable;
+  /** Every API the broker listed, with its own range, by API key. */
+  brokerRanges: Map<number, ApiVersionRange>;
+}
+
 /** The name and version this client reports to brokers (KIP-511). */
 export const CLIENT_SOFTWARE_NAME = "denokafka";
 /** The client version reported to brokers (KIP-511). */
@@ -40,6 +58,24 @@ export async function negotiateVersions(
   send: VersionedSendFn,
   broker: string,
 ): Promise<VersionTable> {
+  return (await negotiateApiVersions(send, broker)).versions;
+}
+
+/**
+ * {@linkcode negotiateVersions}, also keeping the broker's own range for every API it listed,
+ * so that a request at an explicit version outside it can be refused before it is sent (a
+ * broker closes the connection on a version it does not speak).
+ *
+ * @example
+ * ```ts ignore
+ * const { versions, brokerRanges } = await negotiateApiVersions(send, "127.0.0.1:9092");
+ * console.log(versions.get(0), brokerRanges.get(0)?.maxVersion); // Produce: chosen, broker max
+ * ```
+ */
+export async function negotiateApiVersions(
+  send: VersionedSendFn,
+  broker: string,
+): Promise<NegotiatedVersions> {
   let version = Api.ApiVersions.maxVersion;
   for (let attempt = 0; attempt < 3; attempt++) {
     const res = await send(Api.ApiVersions, version, {
@@ -56,7 +92,15 @@ export async function negotiateVersions(
     if (res.errorCode !== ErrorCode.NONE) {
       throw new ProtocolError(res.errorCode, `ApiVersions from ${broker}`);
     }
-    return chooseVersions(res.apiKeys);
+    const brokerRanges = new Map<number, ApiVersionRange>();
+    for (const k of res.apiKeys) {
+      brokerRanges.set(k.apiKey, {
+        apiKey: k.apiKey,
+        minVersion: k.minVersion,
+        maxVersion: k.maxVersion,
+      });
+    }
+    return { versions: chooseVersions(res.apiKeys), brokerRanges };
   }
   throw new KafkaError(`ApiVersions negotiation with ${broker} did not converge`);
 }

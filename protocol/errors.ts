@@ -205,19 +205,27 @@ export class UnsupportedVersionError extends KafkaError {
   readonly apiName: string;
   /** The API's key. */
   readonly apiKey: number | undefined;
+  /** The version the caller asked for, when it asked for one the broker or client lacks. */
+  readonly version: number | undefined;
 
-  /** Builds the error for the API named `apiName`. */
+  /**
+   * Builds the error for the API named `apiName`; with `version`, for a request asked at that
+   * version, which one side does not speak.
+   */
   constructor(
     apiName: string,
-    options: ErrorOptions & { apiKey?: number; detail?: string } = {},
+    options: ErrorOptions & { apiKey?: number; detail?: string; version?: number } = {},
   ) {
     super(
-      `the broker supports no version of ${apiName} that this client speaks` +
+      (options.version === undefined
+        ? `the broker supports no version of ${apiName} that this client speaks`
+        : `${apiName} v${options.version} is not supported`) +
         (options.detail ? ` (${options.detail})` : ""),
       { cause: options.cause },
     );
     this.apiName = apiName;
     this.apiKey = options.apiKey;
+    this.version = options.version;
   }
 }
 

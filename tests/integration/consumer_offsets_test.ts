@@ -161,6 +161,47 @@ Deno.test("offsets: manual commits of a record and of offsets with metadata", as
   assert.equal((await c2.committed([{ topic, partition: 0 }]))[0]!.offset, 13n);
 });
 
+Deno.test("offsets: a bounded read ends its stream, and the consumer stays open until close()", async () => {
+  const topic = uniq("bounded-open");
+  const groupId = uniq("g");
+  await createTopic(topic, 2);
+  for (const partition of [0, 1]) {
+    await produce(topic, partition, Array.from({ length: 6 }, (_, i) => ({ value: `${i}` })));
+  }
+  const tps = [{ topic, partition: 0 }, { topic, partition: 1 }];
+  {
+    await using c = new Consumer({ brokers: BOOTSTRAP, groupId, autoCommit: false });
+    c.assign([
+      { topic, partition: 0, offset: "earliest", end: "latest" },
+      { topic, partition: 1, offset: 2n, end: 5n },
+    ]);
+    assert.equal((await readAll(c)).length, 6 + 3);
+    // Past the end, as with the Java client before close(): the offsets API still answers.
+    // (A read-finished consumer used to close itself in the background, so these raced a
+    // ClosedError; the pause gives a background close the time it took.)
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(c.position(tps[0]!), 6n);
+    assert.equal(c.position(tps[1]!), 5n);
+    assert.deepEqual(c.lag().map((l) => [l.partition, l.lag]).sort(), [[0, 0n], [1, 1n]]);
+    assert.deepEqual((await c.committed(tps)).map((o) => o.offset), [-1n, -1n]);
+    await c.commit(); // what was read
+    assert.deepEqual((await c.committed(tps)).map((o) => o.offset), [6n, 5n]);
+    await c.commit([{ topic, partition: 1, offset: 4n }]);
+    assert.deepEqual((await c.committed(tps)).map((o) => o.offset), [6n, 4n]);
+    await c.close();
+    await assert.rejects(c.committed(tps), (e: unknown) => e instanceof KafkaError);
+  }
+  {
+    // With auto-commit, close() after the end commits what was read.
+    await using c = new Consumer({ brokers: BOOTSTRAP, groupId });
+    c.assign([{ topic, partition: 0, offset: 1n, end: 3n }]);
+    assert.deepEqual((await readAll(c)).map((r) => r.offset), [1n, 2n]);
+    await c.close();
+  }
+  await using check = new Consumer({ brokers: BOOTSTRAP, groupId, autoCommit: false });
+  assert.deepEqual((await check.committed(tps)).map((o) => o.offset), [3n, 4n]);
+});
+
 const TXN_JAVA = `
 import java.util.Properties;
 import org.apache.kafka.clients.producer.KafkaProducer;

@@ -5,9 +5,9 @@
 
 import assert from "node:assert/strict";
 import { Cluster } from "../../cluster/cluster.ts";
-import { Api } from "../../protocol/apis.ts";
+import { Api, type ApiDef } from "../../protocol/apis.ts";
 import { Connection, type ConnectionOptions } from "../../net/connection.ts";
-import { AuthenticationError } from "../../protocol/errors.ts";
+import { AuthenticationError, UnsupportedVersionError } from "../../protocol/errors.ts";
 import type { Logger } from "../../protocol/logger.ts";
 import { broker } from "../helpers/broker.ts";
 
@@ -141,6 +141,59 @@ Deno.test("pipelined requests on one connection all complete, in order", async (
   assert.equal(replies.length, 200);
   assert.ok(replies.every((r) => r.brokers.length >= 1));
   assert.equal(conn.inFlight, 0);
+});
+
+Deno.test("a version above the broker's max fails at once, unsent, and the connection lives on", async () => {
+  await using conn = await Connection.connect(addr("PLAINTEXT"));
+  const listed = await conn.request(Api.ApiVersions, {
+    clientSoftwareName: "denokafka-test",
+    clientSoftwareVersion: "0",
+  });
+  const theirs = new Map(listed.apiKeys.map((k) => [k.apiKey, k]));
+  const refused = async (api: ApiDef<unknown, unknown>, body: unknown) => {
+    const range = theirs.get(api.key)!;
+    const asked = range.maxVersion + 1;
+    const err = await conn.request(api, body, { version: asked }).then(
+      () => undefined,
+      (e) => e,
+    );
+    assert.ok(err instanceof UnsupportedVersionError, `${api.name} v${asked}: ${err}`);
+    assert.equal(err.apiName, api.name);
+    assert.equal(err.version, asked);
+    assert.match(err.message, new RegExp(`${api.name} v${asked} is not supported`));
+    assert.match(err.message, /leave `version` out to use v\d+/);
+    // The broker's own range is named when the client could have encoded the version.
+    if (asked <= api.maxVersion) {
+      assert.match(
+        err.message,
+        new RegExp(`speaks ${api.name} v${range.minVersion}-v${range.maxVersion}`),
+      );
+    } else {
+      assert.match(err.message, new RegExp(`this client speaks ${api.name} v`));
+    }
+    return asked <= api.maxVersion;
+  };
+  const produce = {
+    transactionalId: null,
+    acks: -1,
+    timeoutMs: 1_000,
+    topicData: [],
+  };
+  // Produce past the broker's max: Kafka 3.9 (v11) closed the connection when sent v12.
+  await refused(Api.Produce as ApiDef<unknown, unknown>, produce);
+  // Every API the broker tops out below this client's max (4.3.1: InitProducerId v6, 3.9:
+  // Produce v12 and more) is refused on the broker's range, not just the client's.
+  let brokerBound = 0;
+  for (const api of Object.values(Api)) {
+    const range = theirs.get(api.key);
+    if (range === undefined || range.maxVersion >= api.maxVersion) continue;
+    if (await refused(api as ApiDef<unknown, unknown>, {})) brokerBound++;
+  }
+  console.log(`${brokerBound} APIs refused on the broker's own range`);
+  // Nothing was sent: the broker would have closed the connection on a version it lacks.
+  const md = await conn.request(Api.Metadata, { topics: [] });
+  assert.ok(md.brokers.length >= 1);
+  assert.equal(conn.closed, false);
 });
 
 Deno.test({

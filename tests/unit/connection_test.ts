@@ -410,3 +410,67 @@ Deno.test("a large Produce frame is the socket's until answered, then its buffer
   for (const q of [q2, q3, q4]) s.reply(q, ok);
   await Promise.all([r2, r3, r4]);
 });
+
+Deno.test("an explicit version outside the broker's or the client's range fails at once, unsent", async () => {
+  const s = new FakeSocket();
+  s.onRequest = function answer(req) {
+    s.onRequest = answer;
+    s.reply(req, {
+      errorCode: 0,
+      apiKeys: [
+        { apiKey: 18, minVersion: 0, maxVersion: 4 },
+        { apiKey: 12, minVersion: 1, maxVersion: 3 }, // Heartbeat; Fetch (1) is not listed
+      ],
+      throttleTimeMs: 0,
+      finalizedFeaturesEpoch: -1n,
+      supportedFeatures: [],
+      finalizedFeatures: [],
+      zkMigrationReady: false,
+    });
+  };
+  await using conn = await Connection.connect({
+    host: "fake",
+    port: 1,
+    socketFactory: () => Promise.resolve(s),
+  });
+  const sent = s.requests.length; // ApiVersions only
+  const refused = (version: number, pattern: RegExp) => (e: unknown) => {
+    assert.ok(e instanceof UnsupportedVersionError, String(e));
+    assert.equal(e.apiName, "Heartbeat");
+    assert.equal(e.version, version);
+    assert.match(e.message, pattern);
+    return true;
+  };
+  // Above the broker's max, below its min: the message names both ranges and the way out.
+  await assert.rejects(
+    conn.request(Api.Heartbeat, hb, { version: 4 }),
+    refused(
+      4,
+      /Heartbeat v4 .*broker fake:1 speaks Heartbeat v1-v3.*leave `version` out to use v3/,
+    ),
+  );
+  await assert.rejects(
+    conn.request(Api.Heartbeat, hb, { version: 0 }),
+    refused(0, /Heartbeat v0 .*v1-v3/),
+  );
+  // Outside what this client can encode.
+  await assert.rejects(
+    conn.request(Api.Heartbeat, hb, { version: Api.Heartbeat.maxVersion + 1 }),
+    refused(Api.Heartbeat.maxVersion + 1, /this client speaks Heartbeat v0-v/),
+  );
+  // An API the broker does not list at all.
+  await assert.rejects(
+    conn.request(Api.Fetch, {} as never, { version: 12 }), // refused before it is encoded
+    (e: unknown) =>
+      e instanceof UnsupportedVersionError &&
+      /does not offer Fetch.*no version of Fetch/.test(e.message),
+  );
+  assert.equal(s.requests.length, sent, "nothing was written");
+  // The connection is still usable at a version both speak.
+  const seen = nextRequest(s);
+  const ok = conn.request(Api.Heartbeat, hb, { version: 2 });
+  const req = await seen;
+  assert.equal(req.version, 2);
+  s.reply(req, hbOk);
+  assert.deepEqual(await ok, hbOk);
+});
