@@ -342,7 +342,7 @@ export function describeGroups(
           classic = res ? again : list;
         }
         if (classic.length === 0) return out;
-        const version = conn.versionFor(Api.DescribeGroups as ApiDef<unknown, unknown>);
+        const version = conn.versionFor(Api.DescribeGroups);
         const res = await conn.request(Api.DescribeGroups, {
           groups: classic,
           includeAuthorizedOperations: includeOps,
