@@ -10,6 +10,7 @@ import { ClosedError } from "../protocol/errors.ts";
 import type { Assignor } from "./assignor.ts";
 import { resolveAssignor } from "./assignors/mod.ts";
 import { ByteBudget } from "./budget.ts";
+import type { Chunk } from "./chunk.ts";
 import { ClassicGroup } from "./classic_group.ts";
 import { Committer, offsetsToCommit } from "./committer.ts";
 import { FetchBuffer } from "./fetch_buffer.ts";
@@ -18,6 +19,7 @@ import { reserveGcHeadroom } from "./gc_reserve.ts";
 import type { GroupMembership } from "./group.ts";
 import { ModernGroup } from "./modern_group.ts";
 import { Notifier } from "./notifier.ts";
+import type { PartitionState } from "./partition_state.ts";
 import {
   type ConsumerOptions,
   resolveConsumerOptions,
@@ -31,7 +33,7 @@ import {
   Positions,
   type PositionsHost,
 } from "./positions.ts";
-import { rebalanceHost } from "./rebalance.ts";
+import { RebalanceHost } from "./rebalance.ts";
 import type {
   ConsumerCloseOptions,
   ConsumerGroupMetadata,
@@ -130,7 +132,18 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
     this.#buffer = new FetchBuffer(o, this.#budget, this.#controller, () => this.#parts.values());
     this.#positions = new Positions(this.#cluster, o, this.#positionsHost());
     this.#committer = new Committer(this.#cluster, o, this.#parts, () => this.#group);
-    this.#fetcher = new Fetcher(this.#cluster, o, this.#budget, this.#fetcherHost());
+    this.#fetcher = new Fetcher(
+      this.#cluster,
+      o,
+      this.#budget,
+      new ConsumerFetcherHost({
+        parts: this.#parts,
+        buffer: this.#buffer,
+        positions: this.#positions,
+        data: this.#data,
+        fail: (e) => this.#fail(e),
+      }),
+    );
     this.#buffer.attach(this.#fetcher);
     this.#parts.attach(this.#buffer, this.#positions);
     if (options.topics !== undefined) this.#subscription = options.topics;
@@ -378,7 +391,7 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
 
   #startGroup(): void {
     if (this.#group || this.#closed) return;
-    const host = rebalanceHost({
+    const host = new RebalanceHost({
       cluster: this.#cluster,
       options: this.#options,
       resolved: this.#o,
@@ -503,25 +516,6 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
     this.#data.notify();
   }
 
-  #fetcherHost(): FetcherHost {
-    const buffer = this.#buffer;
-    return {
-      partitions: () => this.#parts.values(),
-      partition: (topic, partition) => this.#parts.get(topic, partition),
-      get decodeReserve() {
-        return buffer.decodeReserve;
-      },
-      addChunk: (chunk) => {
-        buffer.addChunk(chunk);
-        this.#data.notify();
-      },
-      evict: (ps) => buffer.evict(ps),
-      truncated: (ps, epoch, endOffset) => this.#positions.truncated(ps, epoch, endOffset),
-      resolve: () => this.#positions.wake(),
-      fail: (e) => this.#fail(e),
-    };
-  }
-
   #positionsHost(): PositionsHost {
     // deno-lint-ignore no-this-alias
     const self = this;
@@ -534,6 +528,67 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
       changed: () => this.#changed(),
       fail: (e) => this.#fail(e),
     };
+  }
+}
+
+/**
+ * The consumer's side of the fetch loops: what {@linkcode Fetcher} calls back (see
+ * {@linkcode FetcherHost} for when each member is called).
+ */
+class ConsumerFetcherHost implements FetcherHost {
+  readonly #parts: Partitions;
+  readonly #buffer: FetchBuffer;
+  readonly #positions: Positions;
+  readonly #data: Notifier;
+  readonly #fail: (error: unknown) => void;
+
+  constructor(from: {
+    parts: Partitions;
+    buffer: FetchBuffer;
+    positions: Positions;
+    /** Wakes a waiting pull. */
+    data: Notifier;
+    /** Fails the consumer's stream. */
+    fail: (error: unknown) => void;
+  }) {
+    this.#parts = from.parts;
+    this.#buffer = from.buffer;
+    this.#positions = from.positions;
+    this.#data = from.data;
+    this.#fail = from.fail;
+  }
+
+  partitions(): Iterable<PartitionState> {
+    return this.#parts.values();
+  }
+
+  partition(topic: string, partition: number): PartitionState | undefined {
+    return this.#parts.get(topic, partition);
+  }
+
+  get decodeReserve(): number {
+    return this.#buffer.decodeReserve;
+  }
+
+  addChunk(chunk: Chunk): void {
+    this.#buffer.addChunk(chunk);
+    this.#data.notify();
+  }
+
+  evict(ps: PartitionState): void {
+    this.#buffer.evict(ps);
+  }
+
+  truncated(ps: PartitionState, epoch: number, endOffset: bigint): void {
+    this.#positions.truncated(ps, epoch, endOffset);
+  }
+
+  resolve(): void {
+    this.#positions.wake();
+  }
+
+  fail(error: unknown): void {
+    this.#fail(error);
   }
 }
 
