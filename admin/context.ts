@@ -81,26 +81,26 @@ export class AdminContext {
   }
 
   /** The `timeoutMs` to put in requests that carry one (CreateTopics, DeleteRecords...). */
-  brokerTimeoutMs(o: AdminCallOptions): number {
+  brokerTimeoutMs(options: AdminCallOptions): number {
     const request = this.cluster.options.requestTimeoutMs ?? 30_000;
-    return Math.max(1, Math.min(o.timeoutMs ?? request, request));
+    return Math.max(1, Math.min(options.timeoutMs ?? request, request));
   }
 
   /** The client-side timeout of such a request: the broker's wait plus a margin. */
-  requestTimeoutMs(o: AdminCallOptions): number {
-    return this.brokerTimeoutMs(o) + (this.cluster.options.requestTimeoutMs ?? 30_000);
+  requestTimeoutMs(options: AdminCallOptions): number {
+    return this.brokerTimeoutMs(options) + (this.cluster.options.requestTimeoutMs ?? 30_000);
   }
 
   /** Runs one request (or several, as one unit) with retries under the call's deadline. */
   call<T>(
-    o: AdminCallOptions,
+    options: AdminCallOptions,
     fn: (signal: AbortSignal) => Promise<T>,
     hints: { topics?: readonly string[]; coordinator?: [CoordinatorType, string] } = {},
   ): Promise<T> {
-    checkOptions(o);
+    checkOptions(options);
     return this.cluster.retry((_attempt, signal) => fn(signal), {
-      signal: o.signal,
-      deadlineMs: o.timeoutMs,
+      signal: options.signal,
+      deadlineMs: options.timeoutMs,
       topics: hints.topics ?? [],
       coordinator: hints.coordinator,
     });
@@ -114,14 +114,14 @@ export class AdminContext {
    * A failure of the whole request rejects with that error.
    */
   async items<I, V>(
-    o: AdminCallOptions,
+    options: AdminCallOptions,
     operation: string,
     items: readonly I[],
     nameOf: (item: I) => string,
     attempt: (pending: readonly I[], signal: AbortSignal) => Promise<ReadonlyArray<Outcome<I, V>>>,
     policy: ItemPolicy<I> = {},
   ): Promise<V[]> {
-    checkOptions(o);
+    checkOptions(options);
     if (new Set(items).size !== items.length) {
       throw new TypeError(`${operation}: the same item is listed twice`);
     }
@@ -163,8 +163,8 @@ export class AdminContext {
             throw new RetryItems(again);
           }
         }, {
-          signal: o.signal,
-          deadlineMs: o.timeoutMs,
+          signal: options.signal,
+          deadlineMs: options.timeoutMs,
           onError: async (e, ctx) => {
             if (e instanceof RetryItems) {
               for (const [item, error] of e.failed as (readonly [I, KafkaError])[]) {
@@ -377,9 +377,14 @@ export class AdminContext {
   }
 }
 
-function checkOptions(o: AdminCallOptions): void {
-  if (o === null || typeof o !== "object") throw new TypeError("options must be an object");
-  if (o.timeoutMs !== undefined && !(typeof o.timeoutMs === "number" && o.timeoutMs > 0)) {
+function checkOptions(options: AdminCallOptions): void {
+  if (options === null || typeof options !== "object") {
+    throw new TypeError("options must be an object");
+  }
+  if (
+    options.timeoutMs !== undefined &&
+    !(typeof options.timeoutMs === "number" && options.timeoutMs > 0)
+  ) {
     throw new RangeError("options.timeoutMs must be a positive number");
   }
 }

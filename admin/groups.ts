@@ -238,12 +238,15 @@ async function offsetApiConnection<Req, Res>(
 }
 
 /** ListGroups on every broker (each lists the groups it coordinates). */
-export function listGroups(ctx: AdminContext, o: ListGroupsOptions = {}): Promise<GroupListing[]> {
-  return ctx.call(o, async (signal) => {
+export function listGroups(
+  ctx: AdminContext,
+  options: ListGroupsOptions = {},
+): Promise<GroupListing[]> {
+  return ctx.call(options, async (signal) => {
     const per = await ctx.eachBroker(signal, async (node) => {
       const res = await ctx.cluster.send({ node }, Api.ListGroups, {
-        statesFilter: o.states ?? [],
-        typesFilter: o.types ?? [],
+        statesFilter: options.states ?? [],
+        typesFilter: options.types ?? [],
       }, { signal });
       checkTopLevel(res.errorCode, `ListGroups on broker ${node}`);
       return res.groups.map((g): GroupListing => ({
@@ -264,12 +267,12 @@ export function listGroups(ctx: AdminContext, o: ListGroupsOptions = {}): Promis
 export function describeGroups(
   ctx: AdminContext,
   groupIds: readonly string[],
-  o: DescribeGroupsOptions = {},
+  options: DescribeGroupsOptions = {},
 ): Promise<GroupDescription[]> {
   checkIds(groupIds);
-  const includeOps = o.includeAuthorizedOperations ?? false;
+  const includeOps = options.includeAuthorizedOperations ?? false;
   return ctx.items<string, GroupDescription>(
-    o,
+    options,
     "describeGroups",
     groupIds,
     (g) => g,
@@ -389,11 +392,11 @@ export function describeGroups(
 export async function deleteGroups(
   ctx: AdminContext,
   groupIds: readonly string[],
-  o: AdminCallOptions = {},
+  options: AdminCallOptions = {},
 ): Promise<void> {
   checkIds(groupIds);
   await ctx.items<string, void>(
-    o,
+    options,
     "deleteGroups",
     groupIds,
     (g) => g,
@@ -417,13 +420,13 @@ export async function deleteGroups(
 export async function listGroupOffsets(
   ctx: AdminContext,
   groupId: string,
-  o: ListGroupOffsetsOptions = {},
+  options: ListGroupOffsetsOptions = {},
 ): Promise<TopicPartitionOffset[]> {
   checkGroupId(groupId);
-  o.partitions?.forEach(checkPartition);
-  const wanted = o.partitions ? [...byTopic(o.partitions)] : undefined;
+  options.partitions?.forEach(checkPartition);
+  const wanted = options.partitions ? [...byTopic(options.partitions)] : undefined;
   const [offsets] = await ctx.items<string, TopicPartitionOffset[]>(
-    o,
+    options,
     "listGroupOffsets",
     [groupId],
     (g) => g,
@@ -444,7 +447,7 @@ export async function listGroupOffsets(
             offsetFetchRequest(version, {
               groupId,
               topics,
-              requireStable: o.requireStable ?? false,
+              requireStable: options.requireStable ?? false,
             }),
             { signal, version },
           );
@@ -495,7 +498,7 @@ export async function alterGroupOffsets(
   ctx: AdminContext,
   groupId: string,
   offsets: readonly TopicPartitionOffset[],
-  o: AdminCallOptions = {},
+  options: AdminCallOptions = {},
 ): Promise<void> {
   checkGroupId(groupId);
   checkArray(offsets, "offsets");
@@ -506,7 +509,7 @@ export async function alterGroupOffsets(
     }
   }
   await ctx.items<TopicPartitionOffset, void>(
-    o,
+    options,
     "alterGroupOffsets",
     offsets,
     partitionName,
@@ -545,13 +548,13 @@ export async function deleteGroupOffsets(
   ctx: AdminContext,
   groupId: string,
   partitions: readonly TopicPartition[],
-  o: AdminCallOptions = {},
+  options: AdminCallOptions = {},
 ): Promise<void> {
   checkGroupId(groupId);
   checkArray(partitions, "partitions");
   partitions.forEach(checkPartition);
   await ctx.items<TopicPartition, void>(
-    o,
+    options,
     "deleteGroupOffsets",
     partitions,
     partitionName,
@@ -586,12 +589,12 @@ export async function removeGroupMembers(
   ctx: AdminContext,
   groupId: string,
   members: readonly MemberToRemove[] | undefined,
-  o: AdminCallOptions = {},
+  options: AdminCallOptions = {},
 ): Promise<void> {
   checkGroupId(groupId);
   let list = members;
   if (list === undefined) {
-    const [g] = await describeGroups(ctx, [groupId], o).catch(unwrapSingle);
+    const [g] = await describeGroups(ctx, [groupId], options).catch(unwrapSingle);
     list = g!.members.map((m) => ({
       memberId: m.memberId,
       ...m.groupInstanceId !== null && { groupInstanceId: m.groupInstanceId },
@@ -606,7 +609,7 @@ export async function removeGroupMembers(
   }
   const nameOf = (m: MemberToRemove) => m.groupInstanceId ?? m.memberId!;
   await ctx.items<MemberToRemove, void>(
-    o,
+    options,
     "removeGroupMembers",
     list,
     nameOf,

@@ -154,7 +154,7 @@ function checkUser(user: unknown): asserts user is string {
 export function describeUserScramCredentials(
   ctx: AdminContext,
   users: readonly string[] | undefined,
-  o: AdminCallOptions = {},
+  options: AdminCallOptions = {},
 ): Promise<UserScramCredentials[]> {
   const convert = (
     r: { user: string; credentialInfos: { mechanism: number; iterations: number }[] },
@@ -166,7 +166,7 @@ export function describeUserScramCredentials(
     })),
   });
   if (users === undefined) {
-    return ctx.call(o, async (signal) => {
+    return ctx.call(options, async (signal) => {
       const res = await ctx.cluster.send({ any: true }, Api.DescribeUserScramCredentials, {
         users: null,
       }, { signal });
@@ -178,7 +178,7 @@ export function describeUserScramCredentials(
   users.forEach(checkUser);
   if (new Set(users).size !== users.length) throw new TypeError("a user is listed twice");
   return ctx.items<string, UserScramCredentials>(
-    o,
+    options,
     "describeUserScramCredentials",
     users,
     (u) => u,
@@ -209,7 +209,7 @@ export async function alterUserScramCredentials(
   ctx: AdminContext,
   upsertions: readonly ScramUpsertion[],
   deletions: readonly ScramDeletion[],
-  o: AdminCallOptions = {},
+  options: AdminCallOptions = {},
 ): Promise<void> {
   checkArray(upsertions, "upsertions");
   checkArray(deletions, "deletions");
@@ -246,7 +246,7 @@ export async function alterUserScramCredentials(
   const nameOf = (a: Alteration) => `${a.kind} ${a.value.user} ${a.value.mechanism}`;
   try {
     await ctx.items<Alteration, void>(
-      o,
+      options,
       "alterUserScramCredentials",
       items,
       nameOf,

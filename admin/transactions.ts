@@ -133,12 +133,12 @@ export interface TransactionDescription {
 export function describeProducers(
   ctx: AdminContext,
   partitions: readonly TopicPartition[],
-  o: AdminCallOptions = {},
+  options: AdminCallOptions = {},
 ): Promise<PartitionProducers[]> {
   checkArray(partitions, "partitions");
   partitions.forEach(checkPartition);
   return ctx.items<TopicPartition, PartitionProducers>(
-    o,
+    options,
     "describeProducers",
     partitions,
     partitionName,
@@ -178,15 +178,15 @@ export function describeProducers(
 /** ListTransactions on every broker (each lists the transactions it coordinates). */
 export function listTransactions(
   ctx: AdminContext,
-  o: ListTransactionsOptions = {},
+  options: ListTransactionsOptions = {},
 ): Promise<TransactionListing[]> {
-  return ctx.call(o, async (signal) => {
+  return ctx.call(options, async (signal) => {
     const per = await ctx.eachBroker(signal, async (node) => {
       const res = await ctx.cluster.send({ node }, Api.ListTransactions, {
-        stateFilters: o.states ?? [],
-        producerIdFilters: o.producerIds ?? [],
-        durationFilter: BigInt(o.durationMs ?? -1),
-        transactionalIdPattern: o.transactionalIdPattern ?? null,
+        stateFilters: options.states ?? [],
+        producerIdFilters: options.producerIds ?? [],
+        durationFilter: BigInt(options.durationMs ?? -1),
+        transactionalIdPattern: options.transactionalIdPattern ?? null,
       }, { signal });
       checkTopLevel(res.errorCode, `ListTransactions on broker ${node}`);
       return res.transactionStates.map((t) => ({
@@ -206,7 +206,7 @@ export function listTransactions(
 export function describeTransactions(
   ctx: AdminContext,
   transactionalIds: readonly string[],
-  o: AdminCallOptions = {},
+  options: AdminCallOptions = {},
 ): Promise<TransactionDescription[]> {
   checkArray(transactionalIds, "transactionalIds");
   for (const id of transactionalIds) {
@@ -216,7 +216,7 @@ export function describeTransactions(
     throw new TypeError("a transactional id is listed twice");
   }
   return ctx.items<string, TransactionDescription>(
-    o,
+    options,
     "describeTransactions",
     transactionalIds,
     (id) => id,

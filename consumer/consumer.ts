@@ -76,7 +76,7 @@ import type {
  * ```
  */
 export class Consumer extends ReadableStream<ConsumerRecord> {
-  readonly #o: ResolvedConsumerOptions;
+  readonly #resolved: ResolvedConsumerOptions;
   readonly #options: ConsumerOptions;
   readonly #cluster: Cluster;
   readonly #budget: ByteBudget;
@@ -110,7 +110,7 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
    * RangeError for invalid options.
    */
   constructor(options: ConsumerOptions) {
-    const o = resolveConsumerOptions(options);
+    const resolved = resolveConsumerOptions(options);
     // The source's callbacks run after construction; `ref` hands them the instance.
     const ref: { self?: Consumer; controller?: ReadableStreamDefaultController<ConsumerRecord> } =
       {};
@@ -123,18 +123,23 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
     }, { highWaterMark: 0 });
     ref.self = this;
     this.#controller = ref.controller!;
-    this.#o = o;
+    this.#resolved = resolved;
     this.#options = options;
-    this.#assignors = o.assignors.map(resolveAssignor);
+    this.#assignors = resolved.assignors.map(resolveAssignor);
     this.#cluster = new Cluster(options);
-    this.#budget = new ByteBudget(o.maxBufferedBytes);
+    this.#budget = new ByteBudget(resolved.maxBufferedBytes);
     this.#parts = new Partitions(this.#cluster);
-    this.#buffer = new FetchBuffer(o, this.#budget, this.#controller, () => this.#parts.values());
-    this.#positions = new Positions(this.#cluster, o, this.#positionsHost());
-    this.#committer = new Committer(this.#cluster, o, this.#parts, () => this.#group);
+    this.#buffer = new FetchBuffer(
+      resolved,
+      this.#budget,
+      this.#controller,
+      () => this.#parts.values(),
+    );
+    this.#positions = new Positions(this.#cluster, resolved, this.#positionsHost());
+    this.#committer = new Committer(this.#cluster, resolved, this.#parts, () => this.#group);
     this.#fetcher = new Fetcher(
       this.#cluster,
-      o,
+      resolved,
       this.#budget,
       new ConsumerFetcherHost({
         parts: this.#parts,
@@ -173,7 +178,7 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
    */
   subscribe(topics: readonly string[] | RegExp): void {
     this.#checkOpen();
-    if (this.#o.groupId === undefined) {
+    if (this.#resolved.groupId === undefined) {
       throw new TypeError("subscribe() needs options.groupId (or use assign())");
     }
     if (this.#parts.manual) throw new TypeError("subscribe() cannot be mixed with assign()");
@@ -198,8 +203,8 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
     if (this.#subscription !== undefined) {
       throw new TypeError("assign() cannot be mixed with a subscription");
     }
-    const keys = checkAssignment(partitions, this.#o.groupId !== undefined);
-    this.#parts.assign(partitions, keys, this.#o.groupId !== undefined);
+    const keys = checkAssignment(partitions, this.#resolved.groupId !== undefined);
+    this.#parts.assign(partitions, keys, this.#resolved.groupId !== undefined);
     this.#changed();
   }
 
@@ -262,7 +267,7 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
   ): Promise<void> {
     // Commits stay open while closing: the revocation callback on close may commit.
     if (this.#commitsClosed) throw new ClosedError("consumer");
-    if (this.#o.groupId === undefined) throw new TypeError("commit() needs options.groupId");
+    if (this.#resolved.groupId === undefined) throw new TypeError("commit() needs options.groupId");
     const offsets = what === undefined
       ? this.#committer.takenOffsets(undefined, true)
       : offsetsToCommit(what);
@@ -275,7 +280,9 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
     options: { signal?: AbortSignal } = {},
   ): Promise<TopicPartitionOffset[]> {
     if (this.#commitsClosed) throw new ClosedError("consumer");
-    if (this.#o.groupId === undefined) throw new TypeError("committed() needs options.groupId");
+    if (this.#resolved.groupId === undefined) {
+      throw new TypeError("committed() needs options.groupId");
+    }
     partitions.forEach(checkTopicPartition);
     return await this.#committer.committed(partitions, options.signal);
   }
@@ -283,10 +290,10 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
   /** The group identity, for a transactional producer's `sendOffsetsToTransaction`. */
   groupMetadata(): ConsumerGroupMetadata {
     return this.#group?.metadata() ?? {
-      groupId: this.#o.groupId ?? "",
+      groupId: this.#resolved.groupId ?? "",
       generationId: -1,
       memberId: "",
-      groupInstanceId: this.#o.groupInstanceId,
+      groupInstanceId: this.#resolved.groupInstanceId,
     };
   }
 
@@ -366,7 +373,7 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
   #start(): void {
     if (this.#started) return;
     this.#started = true;
-    this.#releaseHeadroom = reserveGcHeadroom(this.#o.gcHeadroomBytes);
+    this.#releaseHeadroom = reserveGcHeadroom(this.#resolved.gcHeadroomBytes);
     this.#startup = this.#bootstrap();
   }
 
@@ -385,7 +392,9 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
     }
     this.#resolver = this.#positions.run(signal);
     if (this.#subscription !== undefined) this.#startGroup();
-    if (this.#o.autoCommit && this.#o.groupId !== undefined) this.#committer.startAutoCommit();
+    if (this.#resolved.autoCommit && this.#resolved.groupId !== undefined) {
+      this.#committer.startAutoCommit();
+    }
     this.#changed();
   }
 
@@ -394,16 +403,16 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
     const host = new RebalanceHost({
       cluster: this.#cluster,
       options: this.#options,
-      resolved: this.#o,
+      resolved: this.#resolved,
       parts: this.#parts,
       committer: this.#committer,
       subscription: () => this.#subscription,
       changed: () => this.#changed(),
       fail: (e) => this.#fail(e),
     });
-    this.#group = this.#o.groupProtocol === "consumer"
-      ? new ModernGroup(this.#cluster, this.#o, host)
-      : new ClassicGroup(this.#cluster, this.#o, this.#assignors, host);
+    this.#group = this.#resolved.groupProtocol === "consumer"
+      ? new ModernGroup(this.#cluster, this.#resolved, host)
+      : new ClassicGroup(this.#cluster, this.#resolved, this.#assignors, host);
     this.#group.start();
   }
 
@@ -439,8 +448,8 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
     // The goodbye (commit, revocation callback, LeaveGroup) has what is left of the bound; the
     // connections are closed under whatever still waits after it.
     const goodbye = this.#group
-      ? this.#group.close(this.#o.leaveGroupOnClose)
-      : this.#o.autoCommit && this.#everConnected && !errored
+      ? this.#group.close(this.#resolved.leaveGroupOnClose)
+      : this.#resolved.autoCommit && this.#everConnected && !errored
       ? this.#committer.commitTaken("commit on close", undefined, false)
       : undefined;
     await withinDeadline(goodbye, until);

@@ -92,7 +92,7 @@ export interface FetcherHost {
  */
 export class Fetcher {
   readonly #cluster: Cluster;
-  readonly #o: ResolvedConsumerOptions;
+  readonly #options: ResolvedConsumerOptions;
   readonly #budget: ByteBudget;
   readonly #host: FetcherHost;
   /** One loop per broker and fetch lane: `node:lane`. */
@@ -111,7 +111,7 @@ export class Fetcher {
     host: FetcherHost,
   ) {
     this.#cluster = cluster;
-    this.#o = options;
+    this.#options = options;
     this.#budget = budget;
     this.#host = host;
   }
@@ -144,7 +144,7 @@ export class Fetcher {
    * (partition index plus a hash of the topic), so sessions do not churn.
    */
   #laneOf(ps: PartitionState): number {
-    const n = this.#o.fetchConcurrency;
+    const n = this.#options.fetchConcurrency;
     if (n <= 1) return 0;
     let h = 0;
     for (let i = 0; i < ps.topic.length; i++) h = (h * 31 + ps.topic.charCodeAt(i)) | 0;
@@ -234,8 +234,8 @@ export class Fetcher {
         }
         // The response holds the records (at most maxBytes) plus its own headers: leave room.
         const overhead = 4096 + 128 * parts.length;
-        const maxBytes = Math.floor(Math.min(this.#o.fetchMaxBytes, free - overhead));
-        const perPartition = Math.min(this.#o.maxPartitionFetchBytes, maxBytes);
+        const maxBytes = Math.floor(Math.min(this.#options.fetchMaxBytes, free - overhead));
+        const perPartition = Math.min(this.#options.maxPartitionFetchBytes, maxBytes);
         let res: FetchResponse;
         let wanted: SessionPartition[];
         const sent = new Map<PartitionState, { gen: number; offset: bigint }>();
@@ -260,19 +260,20 @@ export class Fetcher {
           const req = session.build(wanted);
           const useIds = version >= 13;
           res = await conn.request(Api.Fetch, {
-            maxWaitMs: this.#o.fetchMaxWaitMs,
-            minBytes: this.#o.fetchMinBytes,
+            maxWaitMs: this.#options.fetchMaxWaitMs,
+            minBytes: this.#options.fetchMinBytes,
             maxBytes,
-            isolationLevel: this.#o.isolationLevel,
+            isolationLevel: this.#options.isolationLevel,
             sessionId: req.sessionId,
             sessionEpoch: req.sessionEpoch,
             topics: groupTopics(req.send, useIds, false),
             forgottenTopicsData: groupTopics(req.forget, useIds, true),
-            rackId: this.#o.rackId ?? "",
+            rackId: this.#options.rackId ?? "",
           }, {
             version,
             signal,
-            timeoutMs: (this.#cluster.options.requestTimeoutMs ?? 30_000) + this.#o.fetchMaxWaitMs,
+            timeoutMs: (this.#cluster.options.requestTimeoutMs ?? 30_000) +
+              this.#options.fetchMaxWaitMs,
           });
           if (res.errorCode !== ErrorCode.NONE) {
             this.#budget.settle(maxBytes + overhead, 0);
@@ -382,7 +383,7 @@ export class Fetcher {
       // The reset policy decides.
       this.#host.evict(ps);
       ps.phase = "reset";
-      ps.resetTo = this.#o.autoOffsetReset;
+      ps.resetTo = this.#options.autoOffsetReset;
       ps.resetReason = `offset ${ps.fetchOffset} is out of range`;
       this.#cluster.logger.info("offset out of range", {
         partition: where,
