@@ -356,6 +356,58 @@ export class AdminContext {
     return new Map(results);
   }
 
+  /**
+   * Runs a batch call on ids (group or transactional ids) at their coordinators: `send` gets
+   * one coordinator and the ids it owns. Per-id errors as {@linkcode AdminBatchError}; a
+   * coordinator error makes the id's coordinator be looked up again.
+   */
+  atCoordinators<V>(
+    type: CoordinatorType,
+    options: AdminCallOptions,
+    operation: string,
+    ids: readonly string[],
+    send: (
+      broker: BrokerInfo,
+      ids: readonly string[],
+      signal: AbortSignal,
+    ) => Promise<ReadonlyArray<Outcome<string, V>>>,
+  ): Promise<V[]> {
+    return this.items<string, V>(
+      options,
+      operation,
+      ids,
+      (id) => id,
+      (pending, signal) =>
+        this.byCoordinator(
+          type,
+          pending,
+          (id) => id,
+          signal,
+          (broker, list) => send(broker, list, signal),
+        ),
+      { coordinatorOf: (id) => [type, id] },
+    );
+  }
+
+  /**
+   * A listing every broker answers for what it coordinates (groups, transactions): `ask` runs
+   * on each broker in parallel; the lists are merged and sorted by `keyOf`.
+   */
+  listEveryBroker<T>(
+    options: AdminCallOptions,
+    ask: (node: number, signal: AbortSignal) => Promise<T[]>,
+    keyOf: (item: T) => string,
+  ): Promise<T[]> {
+    return this.call(options, async (signal) => {
+      const per = await this.eachBroker(signal, (node) => ask(node, signal));
+      return [...per.values()].flat().sort((a, b) => {
+        const x = keyOf(a);
+        const y = keyOf(b);
+        return x < y ? -1 : x > y ? 1 : 0;
+      });
+    });
+  }
+
   /** The version the broker will speak for `api` on a connection to any broker. */
   async versionFor<Req, Res>(api: ApiDef<Req, Res>, signal: AbortSignal): Promise<number> {
     const conn = await this.cluster.connectToAny(signal);
@@ -386,6 +438,20 @@ function checkOptions(options: AdminCallOptions): void {
     !(typeof options.timeoutMs === "number" && options.timeoutMs > 0)
   ) {
     throw new RangeError("options.timeoutMs must be a positive number");
+  }
+}
+
+/**
+ * Checks a list of ids (`what` names one: "group id", "transactional id"): an array of
+ * non-empty strings, none listed twice.
+ */
+export function checkIds(ids: readonly string[], what: string): void {
+  checkArray(ids, `${what}s`);
+  const seen = new Set<string>();
+  for (const id of ids) {
+    if (typeof id !== "string" || id === "") throw new TypeError(`a ${what} must be a string`);
+    if (seen.has(id)) throw new TypeError(`${what} "${id}" is listed twice`);
+    seen.add(id);
   }
 }
 

@@ -15,6 +15,7 @@ import {
   type AdminCallOptions,
   type AdminContext,
   checkArray,
+  checkIds,
   checkTopLevel,
   findPartition,
   itemError,
@@ -192,16 +193,6 @@ function checkGroupId(id: unknown): asserts id is string {
   if (typeof id !== "string" || id === "") throw new TypeError("a group id must be a string");
 }
 
-function checkIds(ids: readonly string[]): void {
-  checkArray(ids, "group ids");
-  const seen = new Set<string>();
-  for (const id of ids) {
-    checkGroupId(id);
-    if (seen.has(id)) throw new TypeError(`group "${id}" is listed twice`);
-    seen.add(id);
-  }
-}
-
 /**
  * A member's assignment (topic → partitions) for describeGroups; undefined when malformed: a
  * member of another client may carry bytes we cannot read, which must not fail the whole call.
@@ -242,25 +233,20 @@ export function listGroups(
   ctx: AdminContext,
   options: ListGroupsOptions = {},
 ): Promise<GroupListing[]> {
-  return ctx.call(options, async (signal) => {
-    const per = await ctx.eachBroker(signal, async (node) => {
-      const res = await ctx.cluster.send({ node }, Api.ListGroups, {
-        statesFilter: options.states ?? [],
-        typesFilter: options.types ?? [],
-      }, { signal });
-      checkTopLevel(res.errorCode, `ListGroups on broker ${node}`);
-      return res.groups.map((g): GroupListing => ({
-        groupId: g.groupId,
-        protocolType: g.protocolType,
-        state: g.groupState,
-        type: g.groupType,
-        coordinator: node,
-      }));
-    });
-    return [...per.values()].flat().sort((a, b) =>
-      a.groupId < b.groupId ? -1 : a.groupId > b.groupId ? 1 : 0
-    );
-  });
+  return ctx.listEveryBroker(options, async (node, signal) => {
+    const res = await ctx.cluster.send({ node }, Api.ListGroups, {
+      statesFilter: options.states ?? [],
+      typesFilter: options.types ?? [],
+    }, { signal });
+    checkTopLevel(res.errorCode, `ListGroups on broker ${node}`);
+    return res.groups.map((g): GroupListing => ({
+      groupId: g.groupId,
+      protocolType: g.protocolType,
+      state: g.groupState,
+      type: g.groupType,
+      coordinator: node,
+    }));
+  }, (g) => g.groupId);
 }
 
 /** Describes groups at their coordinators; per-group errors as AdminBatchError. */
@@ -269,122 +255,120 @@ export function describeGroups(
   groupIds: readonly string[],
   options: DescribeGroupsOptions = {},
 ): Promise<GroupDescription[]> {
-  checkIds(groupIds);
+  checkIds(groupIds, "group id");
   const includeOps = options.includeAuthorizedOperations ?? false;
-  return ctx.items<string, GroupDescription>(
+  return ctx.atCoordinators<GroupDescription>(
+    "group",
     options,
     "describeGroups",
     groupIds,
-    (g) => g,
-    (pending, signal) =>
-      ctx.byCoordinator("group", pending, (g) => g, signal, async (broker, list) => {
-        const conn = await ctx.cluster.connectTo(broker, "default", signal);
-        const out: Outcome<string, GroupDescription>[] = [];
-        let classic: readonly string[] = list;
-        // KIP-848 groups are only described by ConsumerGroupDescribe; classic ones answer it
-        // with GROUP_ID_NOT_FOUND and are asked again with DescribeGroups, as Java does.
-        // A 3.x broker may list the API yet answer UNSUPPORTED_VERSION (its KIP-848
-        // coordinator is off): those groups fall back to DescribeGroups too, as Java's
-        // DescribeConsumerGroupsHandler does.
-        if (
-          conn.versions.has(Api.ConsumerGroupDescribe.key) && !noConsumerGroupDescribe.has(conn)
-        ) {
-          let res;
-          try {
-            res = await conn.request(Api.ConsumerGroupDescribe, {
-              groupIds: list,
-              includeAuthorizedOperations: includeOps,
-            }, { signal });
-          } catch (e) {
-            if (!(e instanceof UnsupportedVersionError)) throw e;
-            noConsumerGroupDescribe.add(conn);
-          }
-          const again: string[] = [];
-          for (const id of res ? list : []) {
-            const g = res!.groups.find((x) => x.groupId === id);
-            if (g?.errorCode === ErrorCode.UNSUPPORTED_VERSION) noConsumerGroupDescribe.add(conn);
-            if (
-              !g || g.errorCode === ErrorCode.GROUP_ID_NOT_FOUND ||
-              g.errorCode === ErrorCode.UNSUPPORTED_VERSION
-            ) {
-              again.push(id);
-              continue;
-            }
-            const err = itemError(g.errorCode, `group ${id}`, g.errorMessage);
-            out.push([
-              id,
-              err ?? {
-                groupId: id,
-                type: "consumer",
-                state: g.groupState,
-                protocolType: "consumer",
-                protocol: g.assignorName,
-                coordinator: broker.nodeId,
-                groupEpoch: g.groupEpoch,
-                assignmentEpoch: g.assignmentEpoch,
-                members: g.members.map((m) => ({
-                  memberId: m.memberId,
-                  groupInstanceId: m.instanceId,
-                  clientId: m.clientId,
-                  clientHost: m.clientHost,
-                  assignment: m.assignment.topicPartitions.flatMap((t) =>
-                    t.partitions.map((partition) => ({ topic: t.topicName, partition }))
-                  ),
-                  memberEpoch: m.memberEpoch,
-                  subscribedTopics: m.subscribedTopicNames,
-                  targetAssignment: m.targetAssignment.topicPartitions.flatMap((t) =>
-                    t.partitions.map((partition) => ({ topic: t.topicName, partition }))
-                  ),
-                  rackId: m.rackId,
-                })),
-                ...includeOps &&
-                  { authorizedOperations: authorizedOperations(g.authorizedOperations) },
-              },
-            ]);
-          }
-          classic = res ? again : list;
+    async (broker, list, signal) => {
+      const conn = await ctx.cluster.connectTo(broker, "default", signal);
+      const out: Outcome<string, GroupDescription>[] = [];
+      let classic: readonly string[] = list;
+      // KIP-848 groups are only described by ConsumerGroupDescribe; classic ones answer it
+      // with GROUP_ID_NOT_FOUND and are asked again with DescribeGroups, as Java does.
+      // A 3.x broker may list the API yet answer UNSUPPORTED_VERSION (its KIP-848
+      // coordinator is off): those groups fall back to DescribeGroups too, as Java's
+      // DescribeConsumerGroupsHandler does.
+      if (
+        conn.versions.has(Api.ConsumerGroupDescribe.key) && !noConsumerGroupDescribe.has(conn)
+      ) {
+        let res;
+        try {
+          res = await conn.request(Api.ConsumerGroupDescribe, {
+            groupIds: list,
+            includeAuthorizedOperations: includeOps,
+          }, { signal });
+        } catch (e) {
+          if (!(e instanceof UnsupportedVersionError)) throw e;
+          noConsumerGroupDescribe.add(conn);
         }
-        if (classic.length === 0) return out;
-        const version = conn.versionFor(Api.DescribeGroups);
-        const res = await conn.request(Api.DescribeGroups, {
-          groups: classic,
-          includeAuthorizedOperations: includeOps,
-        }, { signal, version });
-        for (const id of classic) {
-          const g = res.groups.find((x) => x.groupId === id);
-          if (!g) continue;
-          // Before v6 (KIP-1043, Kafka 4.0) an unknown group is described as a "Dead" one with
-          // no error; v6 answers GROUP_ID_NOT_FOUND. Give 3.x callers the same error.
-          const code = version < 6 && g.errorCode === ErrorCode.NONE && g.groupState === "Dead" &&
-              g.members.length === 0
-            ? ErrorCode.GROUP_ID_NOT_FOUND
-            : g.errorCode;
-          const err = itemError(code, `group ${id}`, g.errorMessage);
-          const isConsumer = g.protocolType === "consumer";
+        const again: string[] = [];
+        for (const id of res ? list : []) {
+          const g = res!.groups.find((x) => x.groupId === id);
+          if (g?.errorCode === ErrorCode.UNSUPPORTED_VERSION) noConsumerGroupDescribe.add(conn);
+          if (
+            !g || g.errorCode === ErrorCode.GROUP_ID_NOT_FOUND ||
+            g.errorCode === ErrorCode.UNSUPPORTED_VERSION
+          ) {
+            again.push(id);
+            continue;
+          }
+          const err = itemError(g.errorCode, `group ${id}`, g.errorMessage);
           out.push([
             id,
             err ?? {
               groupId: id,
-              type: "classic",
+              type: "consumer",
               state: g.groupState,
-              protocolType: g.protocolType,
-              protocol: g.protocolData,
+              protocolType: "consumer",
+              protocol: g.assignorName,
               coordinator: broker.nodeId,
+              groupEpoch: g.groupEpoch,
+              assignmentEpoch: g.assignmentEpoch,
               members: g.members.map((m) => ({
                 memberId: m.memberId,
-                groupInstanceId: m.groupInstanceId,
+                groupInstanceId: m.instanceId,
                 clientId: m.clientId,
                 clientHost: m.clientHost,
-                assignment: (isConsumer ? decodeAssignment(m.memberAssignment) : undefined) ?? [],
+                assignment: m.assignment.topicPartitions.flatMap((t) =>
+                  t.partitions.map((partition) => ({ topic: t.topicName, partition }))
+                ),
+                memberEpoch: m.memberEpoch,
+                subscribedTopics: m.subscribedTopicNames,
+                targetAssignment: m.targetAssignment.topicPartitions.flatMap((t) =>
+                  t.partitions.map((partition) => ({ topic: t.topicName, partition }))
+                ),
+                rackId: m.rackId,
               })),
               ...includeOps &&
                 { authorizedOperations: authorizedOperations(g.authorizedOperations) },
             },
           ]);
         }
-        return out;
-      }),
-    { coordinatorOf: (g) => ["group", g] },
+        classic = res ? again : list;
+      }
+      if (classic.length === 0) return out;
+      const version = conn.versionFor(Api.DescribeGroups);
+      const res = await conn.request(Api.DescribeGroups, {
+        groups: classic,
+        includeAuthorizedOperations: includeOps,
+      }, { signal, version });
+      for (const id of classic) {
+        const g = res.groups.find((x) => x.groupId === id);
+        if (!g) continue;
+        // Before v6 (KIP-1043, Kafka 4.0) an unknown group is described as a "Dead" one with
+        // no error; v6 answers GROUP_ID_NOT_FOUND. Give 3.x callers the same error.
+        const code = version < 6 && g.errorCode === ErrorCode.NONE && g.groupState === "Dead" &&
+            g.members.length === 0
+          ? ErrorCode.GROUP_ID_NOT_FOUND
+          : g.errorCode;
+        const err = itemError(code, `group ${id}`, g.errorMessage);
+        const isConsumer = g.protocolType === "consumer";
+        out.push([
+          id,
+          err ?? {
+            groupId: id,
+            type: "classic",
+            state: g.groupState,
+            protocolType: g.protocolType,
+            protocol: g.protocolData,
+            coordinator: broker.nodeId,
+            members: g.members.map((m) => ({
+              memberId: m.memberId,
+              groupInstanceId: m.groupInstanceId,
+              clientId: m.clientId,
+              clientHost: m.clientHost,
+              assignment: (isConsumer ? decodeAssignment(m.memberAssignment) : undefined) ?? [],
+            })),
+            ...includeOps &&
+              { authorizedOperations: authorizedOperations(g.authorizedOperations) },
+          },
+        ]);
+      }
+      return out;
+    },
   );
 }
 
@@ -394,25 +378,23 @@ export async function deleteGroups(
   groupIds: readonly string[],
   options: AdminCallOptions = {},
 ): Promise<void> {
-  checkIds(groupIds);
-  await ctx.items<string, void>(
+  checkIds(groupIds, "group id");
+  await ctx.atCoordinators<void>(
+    "group",
     options,
     "deleteGroups",
     groupIds,
-    (g) => g,
-    (pending, signal) =>
-      ctx.byCoordinator("group", pending, (g) => g, signal, async (broker, list) => {
-        const res = await ctx.cluster.send({ address: broker }, Api.DeleteGroups, {
-          groupsNames: list,
-        }, { signal });
-        const out: Outcome<string, void>[] = [];
-        for (const id of list) {
-          const r = res.results.find((x) => x.groupId === id);
-          if (r) out.push([id, itemError(r.errorCode, `group ${id}`)]);
-        }
-        return out;
-      }),
-    { coordinatorOf: (g) => ["group", g] },
+    async (broker, list, signal) => {
+      const res = await ctx.cluster.send({ address: broker }, Api.DeleteGroups, {
+        groupsNames: list,
+      }, { signal });
+      const out: Outcome<string, void>[] = [];
+      for (const id of list) {
+        const r = res.results.find((x) => x.groupId === id);
+        if (r) out.push([id, itemError(r.errorCode, `group ${id}`)]);
+      }
+      return out;
+    },
   );
 }
 
