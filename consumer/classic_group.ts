@@ -11,7 +11,7 @@
  */
 
 import type { Cluster } from "../cluster/cluster.ts";
-import { backoffMs, sleep } from "../cluster/retry.ts";
+import { sleep } from "../cluster/retry.ts";
 import { Api } from "../protocol/apis.ts";
 import { KafkaError, ProtocolError } from "../protocol/errors.ts";
 import type { Assignor } from "./assignor.ts";
@@ -22,7 +22,7 @@ import {
   encodeAssignment,
   encodeSubscription,
 } from "./consumer_protocol.ts";
-import { type GroupHost, type GroupMembership, minus } from "./group.ts";
+import { type GroupHost, type GroupMembership, minus, retryOrFail } from "./group.ts";
 import { Notifier } from "./notifier.ts";
 import { commitOffsets } from "./offsets.ts";
 import type { ResolvedConsumerOptions } from "./options.ts";
@@ -192,16 +192,9 @@ export class ClassicGroup implements GroupMembership {
           this.#host.logger.debug("rejoining", { group: this.#groupId, why: e.message });
           continue;
         }
-        if (e instanceof KafkaError && e.retriable) {
-          this.#host.logger.warn("group rebalance failed, retrying", {
-            group: this.#groupId,
-            error: e.message,
-          });
-          await sleep(backoffMs(this.#cluster.retryPolicy, ++failures), signal).catch(() => {});
-          continue;
-        }
-        this.#host.fail(e);
-        return;
+        const what = "group rebalance failed";
+        const at = { group: this.#groupId, what, failures: ++failures, signal };
+        if (!await retryOrFail(this.#host, this.#cluster, e, at)) return;
       }
     }
   }

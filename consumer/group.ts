@@ -5,6 +5,9 @@
  * @module
  */
 
+import type { Cluster } from "../cluster/cluster.ts";
+import { backoffMs, sleep } from "../cluster/retry.ts";
+import { KafkaError } from "../protocol/errors.ts";
 import type { Logger } from "../protocol/logger.ts";
 import type { ConsumerGroupMetadata, TopicPartition, TopicPartitionOffset } from "./types.ts";
 
@@ -73,4 +76,29 @@ export function minus(
 ): TopicPartition[] {
   const keys = new Set(b.map((tp) => `${tp.topic}\u0000${tp.partition}`));
   return a.filter((tp) => !keys.has(`${tp.topic}\u0000${tp.partition}`));
+}
+
+/**
+ * What a membership loop does with an error it caught: a retriable one is logged as
+ * `what` and waited out (the `failures`-th backoff), then the loop goes on (true); anything
+ * else fails the consumer and the loop ends (false).
+ *
+ * @example
+ * ```ts ignore
+ * if (!await retryOrFail(host, cluster, e, { group, what: "heartbeat failed", failures, signal })) return;
+ * ```
+ */
+export async function retryOrFail(
+  host: GroupHost,
+  cluster: Cluster,
+  error: unknown,
+  at: { group: string; what: string; failures: number; signal: AbortSignal },
+): Promise<boolean> {
+  if (error instanceof KafkaError && error.retriable) {
+    host.logger.warn(`${at.what}, retrying`, { group: at.group, error: error.message });
+    await sleep(backoffMs(cluster.retryPolicy, at.failures), at.signal).catch(() => {});
+    return true;
+  }
+  host.fail(error);
+  return false;
 }

@@ -25,7 +25,7 @@ import {
   UnsupportedFeatureError,
   UnsupportedVersionError,
 } from "../protocol/errors.ts";
-import { type GroupHost, type GroupMembership, minus } from "./group.ts";
+import { type GroupHost, type GroupMembership, minus, retryOrFail } from "./group.ts";
 import { Notifier } from "./notifier.ts";
 import { commitOffsets } from "./offsets.ts";
 import type { ResolvedConsumerOptions } from "./options.ts";
@@ -239,16 +239,9 @@ export class ModernGroup implements GroupMembership {
         next = Date.now() + this.#intervalMs;
       } catch (e) {
         if (signal.aborted) return;
-        if (e instanceof KafkaError && e.retriable) {
-          this.#host.logger.warn("consumer group heartbeat failed, retrying", {
-            group: this.#groupId,
-            error: e.message,
-          });
-          await sleep(backoffMs(this.#cluster.retryPolicy, ++failures), signal).catch(() => {});
-          continue;
-        }
-        this.#host.fail(e);
-        return;
+        const what = "consumer group heartbeat failed";
+        const at = { group: this.#groupId, what, failures: ++failures, signal };
+        if (!await retryOrFail(this.#host, this.#cluster, e, at)) return;
       }
     }
   }
