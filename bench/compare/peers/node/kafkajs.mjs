@@ -5,14 +5,7 @@
 // are registered here (WASM lz4 from @platformatic/wasm-utils, zstd from node:zlib), because
 // the usual plugins (kafkajs-lz4, @kafkajs/zstd) are native addons that do not build here.
 import zlib from "node:zlib";
-import {
-  load,
-  modes,
-  now,
-  payloads,
-  timedChunks,
-  timedEach,
-} from "./common.mjs";
+import { load, modes, now, payloads, timedChunks, timedEach } from "./common.mjs";
 
 const kafkajs = (await load("kafkajs")).default;
 const { lz4Compress, lz4Decompress } = await load("@platformatic/wasm-utils");
@@ -20,8 +13,7 @@ const { lz4Compress, lz4Decompress } = await load("@platformatic/wasm-utils");
 const { Kafka, logLevel, CompressionTypes, CompressionCodecs } = kafkajs;
 
 CompressionCodecs[CompressionTypes.LZ4] = () => ({
-  compress: (encoder) =>
-    Promise.resolve(Buffer.from(lz4Compress(encoder.buffer))),
+  compress: (encoder) => Promise.resolve(Buffer.from(lz4Compress(encoder.buffer))),
   decompress: (buffer) => Promise.resolve(Buffer.from(lz4Decompress(buffer))),
 });
 CompressionCodecs[CompressionTypes.ZSTD] = () => ({

@@ -3,14 +3,7 @@
 // array of records and has no linger or batch size, so, like KafkaJS, produce sends chunks of
 // batch-bytes worth of records with in-flight sends at once (its producer stream flushes only
 // one batch at a time, which would be slower).
-import {
-  load,
-  modes,
-  now,
-  payloads,
-  timedChunks,
-  timedEach,
-} from "./common.mjs";
+import { load, modes, now, payloads, timedChunks, timedEach } from "./common.mjs";
 
 const { Consumer, MessagesStreamModes, ProduceAcks, Producer } = await load(
   "@platformatic/kafka",
@@ -46,8 +39,7 @@ async function latency(o) {
   const p = producer(o);
   await timedEach(
     o,
-    (i) =>
-      p.send({ messages: [{ topic: o.topic, value: pool[i % pool.length] }] }),
+    (i) => p.send({ messages: [{ topic: o.topic, value: pool[i % pool.length] }] }),
   );
   await p.close();
 }
