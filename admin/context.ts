@@ -474,6 +474,24 @@ export function findPartition<P extends { partitionIndex: number }>(
   );
 }
 
+/**
+ * The outcome of each item a response answered: `answerOf` finds an item's answer in the
+ * response, `outcome` turns it into the item's value or error. An item without an answer is
+ * left out; the per-item engine reports it as unanswered.
+ */
+export function answered<I, A, V>(
+  items: readonly I[],
+  answerOf: (item: I) => A | undefined,
+  outcome: (answer: A, item: I) => V | KafkaError,
+): Outcome<I, V>[] {
+  const out: Outcome<I, V>[] = [];
+  for (const item of items) {
+    const answer = answerOf(item);
+    if (answer !== undefined) out.push([item, outcome(answer, item)]);
+  }
+  return out;
+}
+
 /** Turns an item's error code into an outcome error, or undefined when it is 0. */
 export function itemError(
   code: number,

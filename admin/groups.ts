@@ -9,11 +9,17 @@ import type { BrokerInfo } from "../cluster/metadata.ts";
 import type { TopicPartition, TopicPartitionOffset } from "../cluster/types.ts";
 import { Api, type ApiDef } from "../protocol/apis.ts";
 import { decodeConsumerAssignment } from "../protocol/consumer_protocol.ts";
-import { DecodeError, ProtocolError, UnsupportedVersionError } from "../protocol/errors.ts";
+import {
+  DecodeError,
+  type KafkaError,
+  ProtocolError,
+  UnsupportedVersionError,
+} from "../protocol/errors.ts";
 import { offsetFetchAnswer, offsetFetchRequest } from "../protocol/offset_fetch.ts";
 import {
   type AdminCallOptions,
   type AdminContext,
+  answered,
   checkArray,
   checkIds,
   checkTopLevel,
@@ -388,12 +394,11 @@ export async function deleteGroups(
       const res = await ctx.cluster.send({ address: broker }, Api.DeleteGroups, {
         groupsNames: list,
       }, { signal });
-      const out: Outcome<string, void>[] = [];
-      for (const id of list) {
-        const r = res.results.find((x) => x.groupId === id);
-        if (r) out.push([id, itemError(r.errorCode, `group ${id}`)]);
-      }
-      return out;
+      return answered(
+        list,
+        (id) => res.results.find((x) => x.groupId === id),
+        (r, id): void | KafkaError => itemError(r.errorCode, `group ${id}`),
+      );
     },
   );
 }

@@ -10,6 +10,7 @@ import { Api } from "../protocol/apis.ts";
 import {
   type AdminCallOptions,
   type AdminContext,
+  answered,
   checkArray,
   checkTopLevel,
   itemError,
@@ -187,12 +188,11 @@ export function describeUserScramCredentials(
         users: pending.map((name) => ({ name })),
       }, { signal });
       checkTopLevel(res.errorCode, "DescribeUserScramCredentials", res.errorMessage);
-      const out: Outcome<string, UserScramCredentials>[] = [];
-      for (const u of pending) {
-        const r = res.results.find((x) => x.user === u);
-        if (r) out.push([u, itemError(r.errorCode, `user ${u}`, r.errorMessage) ?? convert(r)]);
-      }
-      return out;
+      return answered(
+        pending,
+        (u) => res.results.find((x) => x.user === u),
+        (r, u) => itemError(r.errorCode, `user ${u}`, r.errorMessage) ?? convert(r),
+      );
     },
   );
 }

@@ -11,6 +11,7 @@ import { type ConfigEntry, configEntry } from "./configs.ts";
 import {
   type AdminCallOptions,
   type AdminContext,
+  answered,
   checkArray,
   checkTopLevel,
   itemError,
@@ -423,14 +424,11 @@ export function describeTopics(
       }, { signal });
       checkTopLevel(res.errorCode, "Metadata");
       ctx.cluster.metadata.update(res, false);
-      const out: Outcome<string, TopicDescription>[] = [];
-      for (const name of pending) {
-        const t = res.topics.find((x) => x.name === name);
-        if (!t) continue;
-        const err = itemError(t.errorCode, `topic ${name}`);
-        out.push([
-          name,
-          err ?? {
+      return answered(
+        pending,
+        (name) => res.topics.find((x) => x.name === name),
+        (t, name) =>
+          itemError(t.errorCode, `topic ${name}`) ?? {
             name,
             topicId: t.topicId,
             isInternal: t.isInternal,
@@ -445,9 +443,7 @@ export function describeTopics(
             ...options.includeAuthorizedOperations &&
               { authorizedOperations: authorizedOperations(t.topicAuthorizedOperations) },
           },
-        ]);
-      }
-      return out;
+      );
     },
     { topicOf: (n) => n },
   );

@@ -10,6 +10,7 @@ import { Api } from "../protocol/apis.ts";
 import {
   type AdminCallOptions,
   type AdminContext,
+  answered,
   checkArray,
   checkIds,
   checkTopLevel,
@@ -214,12 +215,10 @@ export function describeTransactions(
       const res = await ctx.cluster.send({ address: broker }, Api.DescribeTransactions, {
         transactionalIds: list,
       }, { signal });
-      const out: Outcome<string, TransactionDescription>[] = [];
-      for (const id of list) {
-        const t = res.transactionStates.find((x) => x.transactionalId === id);
-        if (!t) continue;
-        out.push([
-          id,
+      return answered(
+        list,
+        (id) => res.transactionStates.find((x) => x.transactionalId === id),
+        (t, id) =>
           itemError(t.errorCode, `transactional id ${id}`) ?? {
             transactionalId: id,
             state: t.transactionState,
@@ -232,9 +231,7 @@ export function describeTransactions(
             ),
             coordinator: broker.nodeId,
           },
-        ]);
-      }
-      return out;
+      );
     },
   );
 }
