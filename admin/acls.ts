@@ -81,32 +81,36 @@ export interface AclFilter {
   readonly permission?: AclPermission | undefined;
 }
 
-function bindingName(b: AclBinding): string {
-  return `${b.permission} ${b.principal}@${b.host ?? "*"} ${b.operation} ` +
-    `${b.resourceType}:${b.patternType ?? "literal"}:${b.resourceName}`;
+function bindingName(binding: AclBinding): string {
+  return `${binding.permission} ${binding.principal}@${binding.host ?? "*"} ${binding.operation} ` +
+    `${binding.resourceType}:${binding.patternType ?? "literal"}:${binding.resourceName}`;
 }
 
-function filterName(f: AclFilter, i: number): string {
-  return `filter ${i} (${f.resourceType ?? "any"}:${f.resourceName ?? "*"} ` +
-    `${f.principal ?? "*"} ${f.operation ?? "any"} ${f.permission ?? "any"})`;
+function filterName(filter: AclFilter, i: number): string {
+  return `filter ${i} (${filter.resourceType ?? "any"}:${filter.resourceName ?? "*"} ` +
+    `${filter.principal ?? "*"} ${filter.operation ?? "any"} ${filter.permission ?? "any"})`;
 }
 
-function checkBinding(b: AclBinding): void {
-  if (b === null || typeof b !== "object") throw new TypeError("an ACL binding is an object");
-  for (const k of ["resourceName", "principal"] as const) {
-    if (typeof b[k] !== "string" || b[k] === "") throw new TypeError(`an ACL needs a ${k}`);
+function checkBinding(binding: AclBinding): void {
+  if (binding === null || typeof binding !== "object") {
+    throw new TypeError("an ACL binding is an object");
   }
-  ACL_RESOURCE.code(b.resourceType, "ACL resource type");
-  ACL_PATTERN.code(b.patternType ?? "literal", "ACL pattern type");
-  ACL_OPERATION.code(b.operation, "ACL operation");
-  ACL_PERMISSION.code(b.permission, "ACL permission");
+  for (const k of ["resourceName", "principal"] as const) {
+    if (typeof binding[k] !== "string" || binding[k] === "") {
+      throw new TypeError(`an ACL needs a ${k}`);
+    }
+  }
+  ACL_RESOURCE.code(binding.resourceType, "ACL resource type");
+  ACL_PATTERN.code(binding.patternType ?? "literal", "ACL pattern type");
+  ACL_OPERATION.code(binding.operation, "ACL operation");
+  ACL_PERMISSION.code(binding.permission, "ACL permission");
   // Filter-only values make no ACL (Java's AclBinding refuses them too); a KRaft broker fails
   // the whole request with UNKNOWN_SERVER_ERROR on one, so they never leave the client.
   const filterOnly: [string, string][] = [
-    ["resource type", b.resourceType],
-    ["pattern type", b.patternType ?? "literal"],
-    ["operation", b.operation],
-    ["permission", b.permission],
+    ["resource type", binding.resourceType],
+    ["pattern type", binding.patternType ?? "literal"],
+    ["operation", binding.operation],
+    ["permission", binding.permission],
   ];
   for (const [what, v] of filterOnly) {
     if (v === "any" || v === "unknown" || (what === "pattern type" && v === "match")) {
@@ -147,10 +151,10 @@ function toBinding(
 export function describeAcls(
   ctx: AdminContext,
   filter: AclFilter = {},
-  o: AdminCallOptions = {},
+  options: AdminCallOptions = {},
 ): Promise<AclBinding[]> {
   const body = filterBody(filter);
-  return ctx.call(o, async (signal) => {
+  return ctx.call(options, async (signal) => {
     const res = await ctx.cluster.send({ any: true }, Api.DescribeAcls, body, { signal });
     checkTopLevel(res.errorCode, "DescribeAcls", res.errorMessage);
     return res.resources.flatMap((r) => r.acls.map((a) => toBinding(r, a)));
@@ -161,12 +165,12 @@ export function describeAcls(
 export async function createAcls(
   ctx: AdminContext,
   bindings: readonly AclBinding[],
-  o: AdminCallOptions = {},
+  options: AdminCallOptions = {},
 ): Promise<void> {
   checkArray(bindings, "bindings");
   bindings.forEach(checkBinding);
   await ctx.items<AclBinding, void>(
-    o,
+    options,
     "createAcls",
     bindings,
     bindingName,
@@ -200,13 +204,13 @@ export async function createAcls(
 export function deleteAcls(
   ctx: AdminContext,
   filters: readonly AclFilter[],
-  o: AdminCallOptions = {},
+  options: AdminCallOptions = {},
 ): Promise<AclBinding[][]> {
   checkArray(filters, "filters");
   const bodies = new Map(filters.map((f) => [f, filterBody(f)]));
   const index = new Map(filters.map((f, i) => [f, i]));
   return ctx.items<AclFilter, AclBinding[]>(
-    o,
+    options,
     "deleteAcls",
     filters,
     (f) => filterName(f, index.get(f)!),

@@ -199,13 +199,13 @@ export interface OngoingReassignment extends TopicPartition {
 /** DescribeCluster: id, controller and brokers as the cluster reports them. */
 export function describeCluster(
   ctx: AdminContext,
-  o: DescribeClusterOptions = {},
+  options: DescribeClusterOptions = {},
 ): Promise<ClusterDescription> {
-  return ctx.call(o, async (signal) => {
+  return ctx.call(options, async (signal) => {
     const res = await ctx.cluster.send({ any: true }, Api.DescribeCluster, {
-      includeClusterAuthorizedOperations: o.includeAuthorizedOperations ?? false,
+      includeClusterAuthorizedOperations: options.includeAuthorizedOperations ?? false,
       endpointType: 1,
-      includeFencedBrokers: o.includeFencedBrokers ?? false,
+      includeFencedBrokers: options.includeFencedBrokers ?? false,
     }, { signal });
     checkTopLevel(res.errorCode, "DescribeCluster", res.errorMessage);
     return {
@@ -218,7 +218,7 @@ export function describeCluster(
         rack: b.rack,
         fenced: b.isFenced,
       })).sort((a, b) => a.nodeId - b.nodeId),
-      ...o.includeAuthorizedOperations &&
+      ...options.includeAuthorizedOperations &&
         { authorizedOperations: authorizedOperations(res.clusterAuthorizedOperations) },
     };
   });
@@ -227,20 +227,22 @@ export function describeCluster(
 /** DescribeLogDirs on each broker. */
 export function describeLogDirs(
   ctx: AdminContext,
-  o: DescribeLogDirsOptions = {},
+  options: DescribeLogDirsOptions = {},
 ): Promise<LogDirDescription[]> {
-  if (o.brokers !== undefined) {
-    checkArray(o.brokers, "brokers");
-    for (const b of o.brokers) if (!Number.isInteger(b)) throw new TypeError(`bad node id ${b}`);
+  if (options.brokers !== undefined) {
+    checkArray(options.brokers, "brokers");
+    for (const b of options.brokers) {
+      if (!Number.isInteger(b)) throw new TypeError(`bad node id ${b}`);
+    }
   }
-  o.partitions?.forEach(checkPartition);
-  const topics = o.partitions
-    ? [...Map.groupBy(o.partitions, (p) => p.topic)].map(([topic, ps]) => ({
+  options.partitions?.forEach(checkPartition);
+  const topics = options.partitions
+    ? [...Map.groupBy(options.partitions, (p) => p.topic)].map(([topic, ps]) => ({
       topic,
       partitions: ps.map((p) => p.partition),
     }))
     : null;
-  return ctx.call(o, async (signal) => {
+  return ctx.call(options, async (signal) => {
     const per = await ctx.eachBroker(signal, async (node) => {
       const res = await ctx.cluster.send({ node }, Api.DescribeLogDirs, { topics }, { signal });
       checkTopLevel(res.errorCode, `DescribeLogDirs on broker ${node}`);
@@ -260,7 +262,7 @@ export function describeLogDirs(
           }))
         ),
       }));
-    }, o.brokers);
+    }, options.brokers);
     return [...per.values()].flat();
   });
 }
@@ -274,7 +276,7 @@ export async function electLeaders(
   ctx: AdminContext,
   type: "preferred" | "unclean",
   partitions: readonly TopicPartition[] | null,
-  o: AdminCallOptions = {},
+  options: AdminCallOptions = {},
 ): Promise<ElectionResult[]> {
   if (type !== "preferred" && type !== "unclean") {
     throw new TypeError(`election type must be "preferred" or "unclean", got "${type}"`);
@@ -292,7 +294,7 @@ export async function electLeaders(
         topic,
         partitions: ps.map((p) => p.partition),
       })),
-    timeoutMs: ctx.brokerTimeoutMs(o),
+    timeoutMs: ctx.brokerTimeoutMs(options),
   });
   const convert = (
     res: {
@@ -307,10 +309,10 @@ export async function electLeaders(
     );
   if (partitions === null) {
     // Every partition: there are no items to report on, only what the broker found.
-    return await ctx.call(o, async (signal) => {
+    return await ctx.call(options, async (signal) => {
       const res = await ctx.cluster.send({ controller: true }, Api.ElectLeaders, body(null), {
         signal,
-        timeoutMs: ctx.requestTimeoutMs(o),
+        timeoutMs: ctx.requestTimeoutMs(options),
       });
       checkTopLevel(res.errorCode, "ElectLeaders");
       return convert(res).filter((p) => p.errorCode === ErrorCode.NONE).map((p) => ({
@@ -321,14 +323,14 @@ export async function electLeaders(
     });
   }
   return await ctx.items<TopicPartition, ElectionResult>(
-    o,
+    options,
     "electLeaders",
     partitions,
     partitionName,
     async (pending, signal) => {
       const res = await ctx.cluster.send({ controller: true }, Api.ElectLeaders, body(pending), {
         signal,
-        timeoutMs: ctx.requestTimeoutMs(o),
+        timeoutMs: ctx.requestTimeoutMs(options),
       });
       checkTopLevel(res.errorCode, "ElectLeaders");
       const results = convert(res);
@@ -353,7 +355,7 @@ export async function electLeaders(
 export async function alterPartitionReassignments(
   ctx: AdminContext,
   reassignments: readonly PartitionReassignment[],
-  o: AdminCallOptions = {},
+  options: AdminCallOptions = {},
 ): Promise<void> {
   checkArray(reassignments, "reassignments");
   for (const r of reassignments) {
@@ -366,18 +368,18 @@ export async function alterPartitionReassignments(
     }
   }
   await ctx.items<PartitionReassignment, void>(
-    o,
+    options,
     "alterPartitionReassignments",
     reassignments,
     partitionName,
     async (pending, signal) => {
       const res = await ctx.cluster.send({ controller: true }, Api.AlterPartitionReassignments, {
-        timeoutMs: ctx.brokerTimeoutMs(o),
+        timeoutMs: ctx.brokerTimeoutMs(options),
         topics: [...Map.groupBy(pending, (p) => p.topic)].map(([name, ps]) => ({
           name,
           partitions: ps.map((p) => ({ partitionIndex: p.partition, replicas: p.replicas })),
         })),
-      }, { signal, timeoutMs: ctx.requestTimeoutMs(o) });
+      }, { signal, timeoutMs: ctx.requestTimeoutMs(options) });
       checkTopLevel(res.errorCode, "AlterPartitionReassignments", res.errorMessage);
       const out: Outcome<PartitionReassignment, void>[] = [];
       for (const r of pending) {
@@ -394,22 +396,22 @@ export async function alterPartitionReassignments(
 export function listPartitionReassignments(
   ctx: AdminContext,
   partitions: readonly TopicPartition[] | null = null,
-  o: AdminCallOptions = {},
+  options: AdminCallOptions = {},
 ): Promise<OngoingReassignment[]> {
   if (partitions !== null) {
     checkArray(partitions, "partitions");
     partitions.forEach(checkPartition);
   }
-  return ctx.call(o, async (signal) => {
+  return ctx.call(options, async (signal) => {
     const res = await ctx.cluster.send({ controller: true }, Api.ListPartitionReassignments, {
-      timeoutMs: ctx.brokerTimeoutMs(o),
+      timeoutMs: ctx.brokerTimeoutMs(options),
       topics: partitions === null
         ? null
         : [...Map.groupBy(partitions, (p) => p.topic)].map(([name, ps]) => ({
           name,
           partitionIndexes: ps.map((p) => p.partition),
         })),
-    }, { signal, timeoutMs: ctx.requestTimeoutMs(o) });
+    }, { signal, timeoutMs: ctx.requestTimeoutMs(options) });
     checkTopLevel(res.errorCode, "ListPartitionReassignments", res.errorMessage);
     return res.topics.flatMap((t) =>
       t.partitions.map((p) => ({

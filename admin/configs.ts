@@ -190,11 +190,13 @@ export interface AlterConfigsOptions extends AdminCallOptions {
 }
 
 /** Broker and broker-logger configs live on that broker: ask it, not any broker. */
-function routeKey(r: ConfigResource): string {
-  if ((r.type === "broker" || r.type === "broker-logger") && r.name !== "") {
-    const id = Number(r.name);
+function routeKey(resource: ConfigResource): string {
+  if ((resource.type === "broker" || resource.type === "broker-logger") && resource.name !== "") {
+    const id = Number(resource.name);
     if (!Number.isInteger(id) || id < 0) {
-      throw new TypeError(`a ${r.type} resource is named by its node id, got "${r.name}"`);
+      throw new TypeError(
+        `a ${resource.type} resource is named by its node id, got "${resource.name}"`,
+      );
     }
     return `node:${id}`;
   }
@@ -205,26 +207,28 @@ function target(key: string): { node: number } | { any: true } {
   return key.startsWith("node:") ? { node: Number(key.slice(5)) } : { any: true };
 }
 
-function resourceName(r: ConfigResource): string {
-  return `${r.type}:${r.name}`;
+function resourceName(resource: ConfigResource): string {
+  return `${resource.type}:${resource.name}`;
 }
 
-function checkResource(r: ConfigResource): void {
-  if (r === null || typeof r !== "object") throw new TypeError("a config resource is an object");
-  CONFIG_RESOURCE.code(r.type, "config resource type");
-  if (typeof r.name !== "string") throw new TypeError("a config resource needs a name");
+function checkResource(resource: ConfigResource): void {
+  if (resource === null || typeof resource !== "object") {
+    throw new TypeError("a config resource is an object");
+  }
+  CONFIG_RESOURCE.code(resource.type, "config resource type");
+  if (typeof resource.name !== "string") throw new TypeError("a config resource needs a name");
 }
 
 /** DescribeConfigs for several resources; per-resource errors as AdminBatchError. */
 export function describeConfigs(
   ctx: AdminContext,
   resources: readonly DescribeConfigsResource[],
-  o: DescribeConfigsOptions = {},
+  options: DescribeConfigsOptions = {},
 ): Promise<ResourceConfigs[]> {
   checkArray(resources, "resources");
   resources.forEach(checkResource);
   return ctx.items<DescribeConfigsResource, ResourceConfigs>(
-    o,
+    options,
     "describeConfigs",
     resources,
     resourceName,
@@ -236,8 +240,8 @@ export function describeConfigs(
             resourceName: r.name,
             configurationKeys: r.keys ?? null,
           })),
-          includeSynonyms: o.includeSynonyms ?? false,
-          includeDocumentation: o.includeDocumentation ?? false,
+          includeSynonyms: options.includeSynonyms ?? false,
+          includeDocumentation: options.includeDocumentation ?? false,
         }, { signal });
         const out: Outcome<DescribeConfigsResource, ResourceConfigs>[] = [];
         for (const r of list) {
@@ -292,7 +296,7 @@ export function configEntry(c: {
 export async function alterConfigs(
   ctx: AdminContext,
   alterations: readonly ConfigAlteration[],
-  o: AlterConfigsOptions = {},
+  options: AlterConfigsOptions = {},
 ): Promise<void> {
   checkArray(alterations, "alterations");
   for (const a of alterations) {
@@ -310,7 +314,7 @@ export async function alterConfigs(
     }
   }
   await ctx.items<ConfigAlteration, void>(
-    o,
+    options,
     "alterConfigs",
     alterations,
     resourceName,
@@ -326,7 +330,7 @@ export async function alterConfigs(
               value: op.op === "delete" ? null : op.value ?? null,
             })),
           })),
-          validateOnly: o.validateOnly ?? false,
+          validateOnly: options.validateOnly ?? false,
         }, { signal });
         const out: Outcome<ConfigAlteration, void>[] = [];
         for (const a of list) {

@@ -81,26 +81,26 @@ export class AdminContext {
   }
 
   /** The `timeoutMs` to put in requests that carry one (CreateTopics, DeleteRecords...). */
-  brokerTimeoutMs(o: AdminCallOptions): number {
+  brokerTimeoutMs(options: AdminCallOptions): number {
     const request = this.cluster.options.requestTimeoutMs ?? 30_000;
-    return Math.max(1, Math.min(o.timeoutMs ?? request, request));
+    return Math.max(1, Math.min(options.timeoutMs ?? request, request));
   }
 
   /** The client-side timeout of such a request: the broker's wait plus a margin. */
-  requestTimeoutMs(o: AdminCallOptions): number {
-    return this.brokerTimeoutMs(o) + (this.cluster.options.requestTimeoutMs ?? 30_000);
+  requestTimeoutMs(options: AdminCallOptions): number {
+    return this.brokerTimeoutMs(options) + (this.cluster.options.requestTimeoutMs ?? 30_000);
   }
 
   /** Runs one request (or several, as one unit) with retries under the call's deadline. */
   call<T>(
-    o: AdminCallOptions,
+    options: AdminCallOptions,
     fn: (signal: AbortSignal) => Promise<T>,
     hints: { topics?: readonly string[]; coordinator?: [CoordinatorType, string] } = {},
   ): Promise<T> {
-    checkOptions(o);
+    checkOptions(options);
     return this.cluster.retry((_attempt, signal) => fn(signal), {
-      signal: o.signal,
-      deadlineMs: o.timeoutMs,
+      signal: options.signal,
+      deadlineMs: options.timeoutMs,
       topics: hints.topics ?? [],
       coordinator: hints.coordinator,
     });
@@ -114,14 +114,14 @@ export class AdminContext {
    * A failure of the whole request rejects with that error.
    */
   async items<I, V>(
-    o: AdminCallOptions,
+    options: AdminCallOptions,
     operation: string,
     items: readonly I[],
     nameOf: (item: I) => string,
     attempt: (pending: readonly I[], signal: AbortSignal) => Promise<ReadonlyArray<Outcome<I, V>>>,
     policy: ItemPolicy<I> = {},
   ): Promise<V[]> {
-    checkOptions(o);
+    checkOptions(options);
     if (new Set(items).size !== items.length) {
       throw new TypeError(`${operation}: the same item is listed twice`);
     }
@@ -163,8 +163,8 @@ export class AdminContext {
             throw new RetryItems(again);
           }
         }, {
-          signal: o.signal,
-          deadlineMs: o.timeoutMs,
+          signal: options.signal,
+          deadlineMs: options.timeoutMs,
           onError: async (e, ctx) => {
             if (e instanceof RetryItems) {
               for (const [item, error] of e.failed as (readonly [I, KafkaError])[]) {
@@ -356,6 +356,58 @@ export class AdminContext {
     return new Map(results);
   }
 
+  /**
+   * Runs a batch call on ids (group or transactional ids) at their coordinators: `send` gets
+   * one coordinator and the ids it owns. Per-id errors as {@linkcode AdminBatchError}; a
+   * coordinator error makes the id's coordinator be looked up again.
+   */
+  atCoordinators<V>(
+    type: CoordinatorType,
+    options: AdminCallOptions,
+    operation: string,
+    ids: readonly string[],
+    send: (
+      broker: BrokerInfo,
+      ids: readonly string[],
+      signal: AbortSignal,
+    ) => Promise<ReadonlyArray<Outcome<string, V>>>,
+  ): Promise<V[]> {
+    return this.items<string, V>(
+      options,
+      operation,
+      ids,
+      (id) => id,
+      (pending, signal) =>
+        this.byCoordinator(
+          type,
+          pending,
+          (id) => id,
+          signal,
+          (broker, list) => send(broker, list, signal),
+        ),
+      { coordinatorOf: (id) => [type, id] },
+    );
+  }
+
+  /**
+   * A listing every broker answers for what it coordinates (groups, transactions): `ask` runs
+   * on each broker in parallel; the lists are merged and sorted by `keyOf`.
+   */
+  listEveryBroker<T>(
+    options: AdminCallOptions,
+    ask: (node: number, signal: AbortSignal) => Promise<T[]>,
+    keyOf: (item: T) => string,
+  ): Promise<T[]> {
+    return this.call(options, async (signal) => {
+      const per = await this.eachBroker(signal, (node) => ask(node, signal));
+      return [...per.values()].flat().sort((a, b) => {
+        const x = keyOf(a);
+        const y = keyOf(b);
+        return x < y ? -1 : x > y ? 1 : 0;
+      });
+    });
+  }
+
   /** The version the broker will speak for `api` on a connection to any broker. */
   async versionFor<Req, Res>(api: ApiDef<Req, Res>, signal: AbortSignal): Promise<number> {
     const conn = await this.cluster.connectToAny(signal);
@@ -377,10 +429,29 @@ export class AdminContext {
   }
 }
 
-function checkOptions(o: AdminCallOptions): void {
-  if (o === null || typeof o !== "object") throw new TypeError("options must be an object");
-  if (o.timeoutMs !== undefined && !(typeof o.timeoutMs === "number" && o.timeoutMs > 0)) {
+function checkOptions(options: AdminCallOptions): void {
+  if (options === null || typeof options !== "object") {
+    throw new TypeError("options must be an object");
+  }
+  if (
+    options.timeoutMs !== undefined &&
+    !(typeof options.timeoutMs === "number" && options.timeoutMs > 0)
+  ) {
     throw new RangeError("options.timeoutMs must be a positive number");
+  }
+}
+
+/**
+ * Checks a list of ids (`what` names one: "group id", "transactional id"): an array of
+ * non-empty strings, none listed twice.
+ */
+export function checkIds(ids: readonly string[], what: string): void {
+  checkArray(ids, `${what}s`);
+  const seen = new Set<string>();
+  for (const id of ids) {
+    if (typeof id !== "string" || id === "") throw new TypeError(`a ${what} must be a string`);
+    if (seen.has(id)) throw new TypeError(`${what} "${id}" is listed twice`);
+    seen.add(id);
   }
 }
 
@@ -401,6 +472,24 @@ export function findPartition<P extends { partitionIndex: number }>(
   return topics.find((t) => t.name === tp.topic)?.partitions.find((x) =>
     x.partitionIndex === tp.partition
   );
+}
+
+/**
+ * The outcome of each item a response answered: `answerOf` finds an item's answer in the
+ * response, `outcome` turns it into the item's value or error. An item without an answer is
+ * left out; the per-item engine reports it as unanswered.
+ */
+export function answered<I, A, V>(
+  items: readonly I[],
+  answerOf: (item: I) => A | undefined,
+  outcome: (answer: A, item: I) => V | KafkaError,
+): Outcome<I, V>[] {
+  const out: Outcome<I, V>[] = [];
+  for (const item of items) {
+    const answer = answerOf(item);
+    if (answer !== undefined) out.push([item, outcome(answer, item)]);
+  }
+  return out;
 }
 
 /** Turns an item's error code into an outcome error, or undefined when it is 0. */

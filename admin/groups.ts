@@ -9,12 +9,19 @@ import type { BrokerInfo } from "../cluster/metadata.ts";
 import type { TopicPartition, TopicPartitionOffset } from "../cluster/types.ts";
 import { Api, type ApiDef } from "../protocol/apis.ts";
 import { decodeConsumerAssignment } from "../protocol/consumer_protocol.ts";
-import { DecodeError, ProtocolError, UnsupportedVersionError } from "../protocol/errors.ts";
+import {
+  DecodeError,
+  type KafkaError,
+  ProtocolError,
+  UnsupportedVersionError,
+} from "../protocol/errors.ts";
 import { offsetFetchAnswer, offsetFetchRequest } from "../protocol/offset_fetch.ts";
 import {
   type AdminCallOptions,
   type AdminContext,
+  answered,
   checkArray,
+  checkIds,
   checkTopLevel,
   findPartition,
   itemError,
@@ -192,16 +199,6 @@ function checkGroupId(id: unknown): asserts id is string {
   if (typeof id !== "string" || id === "") throw new TypeError("a group id must be a string");
 }
 
-function checkIds(ids: readonly string[]): void {
-  checkArray(ids, "group ids");
-  const seen = new Set<string>();
-  for (const id of ids) {
-    checkGroupId(id);
-    if (seen.has(id)) throw new TypeError(`group "${id}" is listed twice`);
-    seen.add(id);
-  }
-}
-
 /**
  * A member's assignment (topic → partitions) for describeGroups; undefined when malformed: a
  * member of another client may carry bytes we cannot read, which must not fail the whole call.
@@ -238,150 +235,146 @@ async function offsetApiConnection<Req, Res>(
 }
 
 /** ListGroups on every broker (each lists the groups it coordinates). */
-export function listGroups(ctx: AdminContext, o: ListGroupsOptions = {}): Promise<GroupListing[]> {
-  return ctx.call(o, async (signal) => {
-    const per = await ctx.eachBroker(signal, async (node) => {
-      const res = await ctx.cluster.send({ node }, Api.ListGroups, {
-        statesFilter: o.states ?? [],
-        typesFilter: o.types ?? [],
-      }, { signal });
-      checkTopLevel(res.errorCode, `ListGroups on broker ${node}`);
-      return res.groups.map((g): GroupListing => ({
-        groupId: g.groupId,
-        protocolType: g.protocolType,
-        state: g.groupState,
-        type: g.groupType,
-        coordinator: node,
-      }));
-    });
-    return [...per.values()].flat().sort((a, b) =>
-      a.groupId < b.groupId ? -1 : a.groupId > b.groupId ? 1 : 0
-    );
-  });
+export function listGroups(
+  ctx: AdminContext,
+  options: ListGroupsOptions = {},
+): Promise<GroupListing[]> {
+  return ctx.listEveryBroker(options, async (node, signal) => {
+    const res = await ctx.cluster.send({ node }, Api.ListGroups, {
+      statesFilter: options.states ?? [],
+      typesFilter: options.types ?? [],
+    }, { signal });
+    checkTopLevel(res.errorCode, `ListGroups on broker ${node}`);
+    return res.groups.map((g): GroupListing => ({
+      groupId: g.groupId,
+      protocolType: g.protocolType,
+      state: g.groupState,
+      type: g.groupType,
+      coordinator: node,
+    }));
+  }, (g) => g.groupId);
 }
 
 /** Describes groups at their coordinators; per-group errors as AdminBatchError. */
 export function describeGroups(
   ctx: AdminContext,
   groupIds: readonly string[],
-  o: DescribeGroupsOptions = {},
+  options: DescribeGroupsOptions = {},
 ): Promise<GroupDescription[]> {
-  checkIds(groupIds);
-  const includeOps = o.includeAuthorizedOperations ?? false;
-  return ctx.items<string, GroupDescription>(
-    o,
+  checkIds(groupIds, "group id");
+  const includeOps = options.includeAuthorizedOperations ?? false;
+  return ctx.atCoordinators<GroupDescription>(
+    "group",
+    options,
     "describeGroups",
     groupIds,
-    (g) => g,
-    (pending, signal) =>
-      ctx.byCoordinator("group", pending, (g) => g, signal, async (broker, list) => {
-        const conn = await ctx.cluster.connectTo(broker, "default", signal);
-        const out: Outcome<string, GroupDescription>[] = [];
-        let classic: readonly string[] = list;
-        // KIP-848 groups are only described by ConsumerGroupDescribe; classic ones answer it
-        // with GROUP_ID_NOT_FOUND and are asked again with DescribeGroups, as Java does.
-        // A 3.x broker may list the API yet answer UNSUPPORTED_VERSION (its KIP-848
-        // coordinator is off): those groups fall back to DescribeGroups too, as Java's
-        // DescribeConsumerGroupsHandler does.
-        if (
-          conn.versions.has(Api.ConsumerGroupDescribe.key) && !noConsumerGroupDescribe.has(conn)
-        ) {
-          let res;
-          try {
-            res = await conn.request(Api.ConsumerGroupDescribe, {
-              groupIds: list,
-              includeAuthorizedOperations: includeOps,
-            }, { signal });
-          } catch (e) {
-            if (!(e instanceof UnsupportedVersionError)) throw e;
-            noConsumerGroupDescribe.add(conn);
-          }
-          const again: string[] = [];
-          for (const id of res ? list : []) {
-            const g = res!.groups.find((x) => x.groupId === id);
-            if (g?.errorCode === ErrorCode.UNSUPPORTED_VERSION) noConsumerGroupDescribe.add(conn);
-            if (
-              !g || g.errorCode === ErrorCode.GROUP_ID_NOT_FOUND ||
-              g.errorCode === ErrorCode.UNSUPPORTED_VERSION
-            ) {
-              again.push(id);
-              continue;
-            }
-            const err = itemError(g.errorCode, `group ${id}`, g.errorMessage);
-            out.push([
-              id,
-              err ?? {
-                groupId: id,
-                type: "consumer",
-                state: g.groupState,
-                protocolType: "consumer",
-                protocol: g.assignorName,
-                coordinator: broker.nodeId,
-                groupEpoch: g.groupEpoch,
-                assignmentEpoch: g.assignmentEpoch,
-                members: g.members.map((m) => ({
-                  memberId: m.memberId,
-                  groupInstanceId: m.instanceId,
-                  clientId: m.clientId,
-                  clientHost: m.clientHost,
-                  assignment: m.assignment.topicPartitions.flatMap((t) =>
-                    t.partitions.map((partition) => ({ topic: t.topicName, partition }))
-                  ),
-                  memberEpoch: m.memberEpoch,
-                  subscribedTopics: m.subscribedTopicNames,
-                  targetAssignment: m.targetAssignment.topicPartitions.flatMap((t) =>
-                    t.partitions.map((partition) => ({ topic: t.topicName, partition }))
-                  ),
-                  rackId: m.rackId,
-                })),
-                ...includeOps &&
-                  { authorizedOperations: authorizedOperations(g.authorizedOperations) },
-              },
-            ]);
-          }
-          classic = res ? again : list;
+    async (broker, list, signal) => {
+      const conn = await ctx.cluster.connectTo(broker, "default", signal);
+      const out: Outcome<string, GroupDescription>[] = [];
+      let classic: readonly string[] = list;
+      // KIP-848 groups are only described by ConsumerGroupDescribe; classic ones answer it
+      // with GROUP_ID_NOT_FOUND and are asked again with DescribeGroups, as Java does.
+      // A 3.x broker may list the API yet answer UNSUPPORTED_VERSION (its KIP-848
+      // coordinator is off): those groups fall back to DescribeGroups too, as Java's
+      // DescribeConsumerGroupsHandler does.
+      if (
+        conn.versions.has(Api.ConsumerGroupDescribe.key) && !noConsumerGroupDescribe.has(conn)
+      ) {
+        let res;
+        try {
+          res = await conn.request(Api.ConsumerGroupDescribe, {
+            groupIds: list,
+            includeAuthorizedOperations: includeOps,
+          }, { signal });
+        } catch (e) {
+          if (!(e instanceof UnsupportedVersionError)) throw e;
+          noConsumerGroupDescribe.add(conn);
         }
-        if (classic.length === 0) return out;
-        const version = conn.versionFor(Api.DescribeGroups as ApiDef<unknown, unknown>);
-        const res = await conn.request(Api.DescribeGroups, {
-          groups: classic,
-          includeAuthorizedOperations: includeOps,
-        }, { signal, version });
-        for (const id of classic) {
-          const g = res.groups.find((x) => x.groupId === id);
-          if (!g) continue;
-          // Before v6 (KIP-1043, Kafka 4.0) an unknown group is described as a "Dead" one with
-          // no error; v6 answers GROUP_ID_NOT_FOUND. Give 3.x callers the same error.
-          const code = version < 6 && g.errorCode === ErrorCode.NONE && g.groupState === "Dead" &&
-              g.members.length === 0
-            ? ErrorCode.GROUP_ID_NOT_FOUND
-            : g.errorCode;
-          const err = itemError(code, `group ${id}`, g.errorMessage);
-          const isConsumer = g.protocolType === "consumer";
+        const again: string[] = [];
+        for (const id of res ? list : []) {
+          const g = res!.groups.find((x) => x.groupId === id);
+          if (g?.errorCode === ErrorCode.UNSUPPORTED_VERSION) noConsumerGroupDescribe.add(conn);
+          if (
+            !g || g.errorCode === ErrorCode.GROUP_ID_NOT_FOUND ||
+            g.errorCode === ErrorCode.UNSUPPORTED_VERSION
+          ) {
+            again.push(id);
+            continue;
+          }
+          const err = itemError(g.errorCode, `group ${id}`, g.errorMessage);
           out.push([
             id,
             err ?? {
               groupId: id,
-              type: "classic",
+              type: "consumer",
               state: g.groupState,
-              protocolType: g.protocolType,
-              protocol: g.protocolData,
+              protocolType: "consumer",
+              protocol: g.assignorName,
               coordinator: broker.nodeId,
+              groupEpoch: g.groupEpoch,
+              assignmentEpoch: g.assignmentEpoch,
               members: g.members.map((m) => ({
                 memberId: m.memberId,
-                groupInstanceId: m.groupInstanceId,
+                groupInstanceId: m.instanceId,
                 clientId: m.clientId,
                 clientHost: m.clientHost,
-                assignment: (isConsumer ? decodeAssignment(m.memberAssignment) : undefined) ?? [],
+                assignment: m.assignment.topicPartitions.flatMap((t) =>
+                  t.partitions.map((partition) => ({ topic: t.topicName, partition }))
+                ),
+                memberEpoch: m.memberEpoch,
+                subscribedTopics: m.subscribedTopicNames,
+                targetAssignment: m.targetAssignment.topicPartitions.flatMap((t) =>
+                  t.partitions.map((partition) => ({ topic: t.topicName, partition }))
+                ),
+                rackId: m.rackId,
               })),
               ...includeOps &&
                 { authorizedOperations: authorizedOperations(g.authorizedOperations) },
             },
           ]);
         }
-        return out;
-      }),
-    { coordinatorOf: (g) => ["group", g] },
+        classic = res ? again : list;
+      }
+      if (classic.length === 0) return out;
+      const version = conn.versionFor(Api.DescribeGroups);
+      const res = await conn.request(Api.DescribeGroups, {
+        groups: classic,
+        includeAuthorizedOperations: includeOps,
+      }, { signal, version });
+      for (const id of classic) {
+        const g = res.groups.find((x) => x.groupId === id);
+        if (!g) continue;
+        // Before v6 (KIP-1043, Kafka 4.0) an unknown group is described as a "Dead" one with
+        // no error; v6 answers GROUP_ID_NOT_FOUND. Give 3.x callers the same error.
+        const code = version < 6 && g.errorCode === ErrorCode.NONE && g.groupState === "Dead" &&
+            g.members.length === 0
+          ? ErrorCode.GROUP_ID_NOT_FOUND
+          : g.errorCode;
+        const err = itemError(code, `group ${id}`, g.errorMessage);
+        const isConsumer = g.protocolType === "consumer";
+        out.push([
+          id,
+          err ?? {
+            groupId: id,
+            type: "classic",
+            state: g.groupState,
+            protocolType: g.protocolType,
+            protocol: g.protocolData,
+            coordinator: broker.nodeId,
+            members: g.members.map((m) => ({
+              memberId: m.memberId,
+              groupInstanceId: m.groupInstanceId,
+              clientId: m.clientId,
+              clientHost: m.clientHost,
+              assignment: (isConsumer ? decodeAssignment(m.memberAssignment) : undefined) ?? [],
+            })),
+            ...includeOps &&
+              { authorizedOperations: authorizedOperations(g.authorizedOperations) },
+          },
+        ]);
+      }
+      return out;
+    },
   );
 }
 
@@ -389,27 +382,24 @@ export function describeGroups(
 export async function deleteGroups(
   ctx: AdminContext,
   groupIds: readonly string[],
-  o: AdminCallOptions = {},
+  options: AdminCallOptions = {},
 ): Promise<void> {
-  checkIds(groupIds);
-  await ctx.items<string, void>(
-    o,
+  checkIds(groupIds, "group id");
+  await ctx.atCoordinators<void>(
+    "group",
+    options,
     "deleteGroups",
     groupIds,
-    (g) => g,
-    (pending, signal) =>
-      ctx.byCoordinator("group", pending, (g) => g, signal, async (broker, list) => {
-        const res = await ctx.cluster.send({ address: broker }, Api.DeleteGroups, {
-          groupsNames: list,
-        }, { signal });
-        const out: Outcome<string, void>[] = [];
-        for (const id of list) {
-          const r = res.results.find((x) => x.groupId === id);
-          if (r) out.push([id, itemError(r.errorCode, `group ${id}`)]);
-        }
-        return out;
-      }),
-    { coordinatorOf: (g) => ["group", g] },
+    async (broker, list, signal) => {
+      const res = await ctx.cluster.send({ address: broker }, Api.DeleteGroups, {
+        groupsNames: list,
+      }, { signal });
+      return answered(
+        list,
+        (id) => res.results.find((x) => x.groupId === id),
+        (r, id): void | KafkaError => itemError(r.errorCode, `group ${id}`),
+      );
+    },
   );
 }
 
@@ -417,13 +407,13 @@ export async function deleteGroups(
 export async function listGroupOffsets(
   ctx: AdminContext,
   groupId: string,
-  o: ListGroupOffsetsOptions = {},
+  options: ListGroupOffsetsOptions = {},
 ): Promise<TopicPartitionOffset[]> {
   checkGroupId(groupId);
-  o.partitions?.forEach(checkPartition);
-  const wanted = o.partitions ? [...byTopic(o.partitions)] : undefined;
+  options.partitions?.forEach(checkPartition);
+  const wanted = options.partitions ? [...byTopic(options.partitions)] : undefined;
   const [offsets] = await ctx.items<string, TopicPartitionOffset[]>(
-    o,
+    options,
     "listGroupOffsets",
     [groupId],
     (g) => g,
@@ -444,7 +434,7 @@ export async function listGroupOffsets(
             offsetFetchRequest(version, {
               groupId,
               topics,
-              requireStable: o.requireStable ?? false,
+              requireStable: options.requireStable ?? false,
             }),
             { signal, version },
           );
@@ -495,7 +485,7 @@ export async function alterGroupOffsets(
   ctx: AdminContext,
   groupId: string,
   offsets: readonly TopicPartitionOffset[],
-  o: AdminCallOptions = {},
+  options: AdminCallOptions = {},
 ): Promise<void> {
   checkGroupId(groupId);
   checkArray(offsets, "offsets");
@@ -506,7 +496,7 @@ export async function alterGroupOffsets(
     }
   }
   await ctx.items<TopicPartitionOffset, void>(
-    o,
+    options,
     "alterGroupOffsets",
     offsets,
     partitionName,
@@ -545,13 +535,13 @@ export async function deleteGroupOffsets(
   ctx: AdminContext,
   groupId: string,
   partitions: readonly TopicPartition[],
-  o: AdminCallOptions = {},
+  options: AdminCallOptions = {},
 ): Promise<void> {
   checkGroupId(groupId);
   checkArray(partitions, "partitions");
   partitions.forEach(checkPartition);
   await ctx.items<TopicPartition, void>(
-    o,
+    options,
     "deleteGroupOffsets",
     partitions,
     partitionName,
@@ -586,12 +576,12 @@ export async function removeGroupMembers(
   ctx: AdminContext,
   groupId: string,
   members: readonly MemberToRemove[] | undefined,
-  o: AdminCallOptions = {},
+  options: AdminCallOptions = {},
 ): Promise<void> {
   checkGroupId(groupId);
   let list = members;
   if (list === undefined) {
-    const [g] = await describeGroups(ctx, [groupId], o).catch(unwrapSingle);
+    const [g] = await describeGroups(ctx, [groupId], options).catch(unwrapSingle);
     list = g!.members.map((m) => ({
       memberId: m.memberId,
       ...m.groupInstanceId !== null && { groupInstanceId: m.groupInstanceId },
@@ -606,7 +596,7 @@ export async function removeGroupMembers(
   }
   const nameOf = (m: MemberToRemove) => m.groupInstanceId ?? m.memberId!;
   await ctx.items<MemberToRemove, void>(
-    o,
+    options,
     "removeGroupMembers",
     list,
     nameOf,

@@ -187,15 +187,15 @@ function checkUniquePartitions(items: readonly { topic: string; partition: numbe
 export function listOffsets(
   ctx: AdminContext,
   queries: readonly OffsetQuery[],
-  o: ListOffsetsOptions = {},
+  options: ListOffsetsOptions = {},
 ): Promise<ListedOffset[]> {
   checkArray(queries, "queries");
   queries.forEach(checkPartition);
   checkUniquePartitions(queries);
   const stamps = new Map(queries.map((q) => [q, specTimestamp(q.spec)]));
-  const isolationLevel = o.isolationLevel === "read_committed" ? 1 : 0;
+  const isolationLevel = options.isolationLevel === "read_committed" ? 1 : 0;
   return ctx.items<OffsetQuery, ListedOffset>(
-    o,
+    options,
     "listOffsets",
     queries,
     partitionName,
@@ -223,7 +223,7 @@ export function listOffsets(
               timestamp: stamps.get(q)![0],
             })),
           })),
-          timeoutMs: ctx.brokerTimeoutMs(o),
+          timeoutMs: ctx.brokerTimeoutMs(options),
         }, { signal });
         const out: Outcome<OffsetQuery, ListedOffset>[] = [];
         for (const q of list) {
@@ -250,7 +250,7 @@ export function listOffsets(
 export function deleteRecords(
   ctx: AdminContext,
   items: readonly RecordsToDelete[],
-  o: AdminCallOptions = {},
+  options: AdminCallOptions = {},
 ): Promise<DeletedRecords[]> {
   checkArray(items, "items");
   for (const i of items) {
@@ -261,7 +261,7 @@ export function deleteRecords(
   }
   checkUniquePartitions(items);
   return ctx.items<RecordsToDelete, DeletedRecords>(
-    o,
+    options,
     "deleteRecords",
     items,
     partitionName,
@@ -274,8 +274,8 @@ export function deleteRecords(
             name,
             partitions: ds.map((d) => ({ partitionIndex: d.partition, offset: d.offset })),
           })),
-          timeoutMs: ctx.brokerTimeoutMs(o),
-        }, { signal, timeoutMs: ctx.requestTimeoutMs(o) });
+          timeoutMs: ctx.brokerTimeoutMs(options),
+        }, { signal, timeoutMs: ctx.requestTimeoutMs(options) });
         const out: Outcome<RecordsToDelete, DeletedRecords>[] = [];
         for (const d of list) {
           const p = findPartition(res.topics, d);

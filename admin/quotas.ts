@@ -117,7 +117,7 @@ function entityName(e: QuotaEntity): string {
 export function describeClientQuotas(
   ctx: AdminContext,
   filter: readonly QuotaFilterComponent[],
-  o: DescribeClientQuotasOptions = {},
+  options: DescribeClientQuotasOptions = {},
 ): Promise<ClientQuotas[]> {
   checkArray(filter, "filter");
   const components = filter.map((c) => {
@@ -129,10 +129,10 @@ export function describeClientQuotas(
       ? { entityType: c.entityType, matchType: 1, match: null }
       : { entityType: c.entityType, matchType: 0, match: c.match };
   });
-  return ctx.call(o, async (signal) => {
+  return ctx.call(options, async (signal) => {
     const res = await ctx.cluster.send({ any: true }, Api.DescribeClientQuotas, {
       components,
-      strict: o.strict ?? false,
+      strict: options.strict ?? false,
     }, { signal });
     checkTopLevel(res.errorCode, "DescribeClientQuotas", res.errorMessage);
     return (res.entries ?? []).map((e) => ({
@@ -146,7 +146,7 @@ export function describeClientQuotas(
 export async function alterClientQuotas(
   ctx: AdminContext,
   alterations: readonly QuotaAlteration[],
-  o: AlterClientQuotasOptions = {},
+  options: AlterClientQuotasOptions = {},
 ): Promise<void> {
   checkArray(alterations, "alterations");
   for (const a of alterations) {
@@ -159,7 +159,7 @@ export async function alterClientQuotas(
     }
   }
   await ctx.items<QuotaAlteration, void>(
-    o,
+    options,
     "alterClientQuotas",
     alterations,
     (a) => entityName(a.entity),
@@ -176,7 +176,7 @@ export async function alterClientQuotas(
             remove: value === null,
           })),
         })),
-        validateOnly: o.validateOnly ?? false,
+        validateOnly: options.validateOnly ?? false,
       }, { signal });
       const out: Outcome<QuotaAlteration, void>[] = [];
       for (const a of pending) {

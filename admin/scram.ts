@@ -10,6 +10,7 @@ import { Api } from "../protocol/apis.ts";
 import {
   type AdminCallOptions,
   type AdminContext,
+  answered,
   checkArray,
   checkTopLevel,
   itemError,
@@ -154,7 +155,7 @@ function checkUser(user: unknown): asserts user is string {
 export function describeUserScramCredentials(
   ctx: AdminContext,
   users: readonly string[] | undefined,
-  o: AdminCallOptions = {},
+  options: AdminCallOptions = {},
 ): Promise<UserScramCredentials[]> {
   const convert = (
     r: { user: string; credentialInfos: { mechanism: number; iterations: number }[] },
@@ -166,7 +167,7 @@ export function describeUserScramCredentials(
     })),
   });
   if (users === undefined) {
-    return ctx.call(o, async (signal) => {
+    return ctx.call(options, async (signal) => {
       const res = await ctx.cluster.send({ any: true }, Api.DescribeUserScramCredentials, {
         users: null,
       }, { signal });
@@ -178,7 +179,7 @@ export function describeUserScramCredentials(
   users.forEach(checkUser);
   if (new Set(users).size !== users.length) throw new TypeError("a user is listed twice");
   return ctx.items<string, UserScramCredentials>(
-    o,
+    options,
     "describeUserScramCredentials",
     users,
     (u) => u,
@@ -187,12 +188,11 @@ export function describeUserScramCredentials(
         users: pending.map((name) => ({ name })),
       }, { signal });
       checkTopLevel(res.errorCode, "DescribeUserScramCredentials", res.errorMessage);
-      const out: Outcome<string, UserScramCredentials>[] = [];
-      for (const u of pending) {
-        const r = res.results.find((x) => x.user === u);
-        if (r) out.push([u, itemError(r.errorCode, `user ${u}`, r.errorMessage) ?? convert(r)]);
-      }
-      return out;
+      return answered(
+        pending,
+        (u) => res.results.find((x) => x.user === u),
+        (r, u) => itemError(r.errorCode, `user ${u}`, r.errorMessage) ?? convert(r),
+      );
     },
   );
 }
@@ -209,7 +209,7 @@ export async function alterUserScramCredentials(
   ctx: AdminContext,
   upsertions: readonly ScramUpsertion[],
   deletions: readonly ScramDeletion[],
-  o: AdminCallOptions = {},
+  options: AdminCallOptions = {},
 ): Promise<void> {
   checkArray(upsertions, "upsertions");
   checkArray(deletions, "deletions");
@@ -246,7 +246,7 @@ export async function alterUserScramCredentials(
   const nameOf = (a: Alteration) => `${a.kind} ${a.value.user} ${a.value.mechanism}`;
   try {
     await ctx.items<Alteration, void>(
-      o,
+      options,
       "alterUserScramCredentials",
       items,
       nameOf,

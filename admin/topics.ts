@@ -11,6 +11,7 @@ import { type ConfigEntry, configEntry } from "./configs.ts";
 import {
   type AdminCallOptions,
   type AdminContext,
+  answered,
   checkArray,
   checkTopLevel,
   itemError,
@@ -256,7 +257,7 @@ function checkBrokerIds(ids: readonly number[], what: string): void {
 export function createTopics(
   ctx: AdminContext,
   topics: readonly NewTopic[],
-  o: CreateTopicsOptions = {},
+  options: CreateTopicsOptions = {},
 ): Promise<CreatedTopic[]> {
   checkArray(topics, "topics");
   for (const t of topics) {
@@ -280,7 +281,7 @@ export function createTopics(
   }
   checkUnique(topics.map((t) => t.name), "topic");
   return ctx.items<NewTopic, CreatedTopic>(
-    o,
+    options,
     "createTopics",
     topics,
     (t) => t.name,
@@ -296,9 +297,9 @@ export function createTopics(
           })),
           configs: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })),
         })),
-        timeoutMs: ctx.brokerTimeoutMs(o),
-        validateOnly: o.validateOnly ?? false,
-      }, { signal, timeoutMs: ctx.requestTimeoutMs(o) });
+        timeoutMs: ctx.brokerTimeoutMs(options),
+        validateOnly: options.validateOnly ?? false,
+      }, { signal, timeoutMs: ctx.requestTimeoutMs(options) });
       const byName = new Map(res.topics.map((r) => [r.name, r]));
       const out: Outcome<NewTopic, CreatedTopic>[] = [];
       for (const t of pending) {
@@ -309,7 +310,7 @@ export function createTopics(
           out.push([t, err]);
           continue;
         }
-        if (!o.validateOnly) ctx.cluster.expectTopics([t.name]);
+        if (!options.validateOnly) ctx.cluster.expectTopics([t.name]);
         out.push([t, {
           name: t.name,
           topicId: r.topicId,
@@ -328,7 +329,7 @@ export function createTopics(
 export async function deleteTopics(
   ctx: AdminContext,
   topics: readonly TopicRef[],
-  o: AdminCallOptions = {},
+  options: AdminCallOptions = {},
 ): Promise<void> {
   checkArray(topics, "topics");
   const nameOf = (t: TopicRef) => typeof t === "string" ? t : t.topicId;
@@ -338,7 +339,7 @@ export async function deleteTopics(
   }
   checkUnique(topics.map(nameOf), "topic");
   await ctx.items<TopicRef, void>(
-    o,
+    options,
     "deleteTopics",
     topics,
     nameOf,
@@ -355,10 +356,10 @@ export async function deleteTopics(
             topics: pending.map((t) =>
               typeof t === "string" ? { name: t, topicId: ZERO_UUID } : { name: null, ...t }
             ),
-            timeoutMs: ctx.brokerTimeoutMs(o),
+            timeoutMs: ctx.brokerTimeoutMs(options),
           }
-          : { topicNames: pending as string[], timeoutMs: ctx.brokerTimeoutMs(o) },
-        { signal, timeoutMs: ctx.requestTimeoutMs(o), version },
+          : { topicNames: pending as string[], timeoutMs: ctx.brokerTimeoutMs(options) },
+        { signal, timeoutMs: ctx.requestTimeoutMs(options), version },
       );
       const out: Outcome<TopicRef, void>[] = [];
       for (const t of pending) {
@@ -380,8 +381,11 @@ export async function deleteTopics(
 }
 
 /** Every topic's name and id (Metadata for all topics). */
-export function listTopics(ctx: AdminContext, o: ListTopicsOptions = {}): Promise<TopicListing[]> {
-  return ctx.call(o, async (signal) => {
+export function listTopics(
+  ctx: AdminContext,
+  options: ListTopicsOptions = {},
+): Promise<TopicListing[]> {
+  return ctx.call(options, async (signal) => {
     const res = await ctx.cluster.send({ any: true }, Api.Metadata, {
       topics: null,
       allowAutoTopicCreation: false,
@@ -391,7 +395,8 @@ export function listTopics(ctx: AdminContext, o: ListTopicsOptions = {}): Promis
     ctx.cluster.metadata.update(res, true);
     return res.topics
       .filter((t) =>
-        t.name !== null && t.errorCode === ErrorCode.NONE && (o.includeInternal || !t.isInternal)
+        t.name !== null && t.errorCode === ErrorCode.NONE &&
+        (options.includeInternal || !t.isInternal)
       )
       .map((t) => ({ name: t.name!, topicId: t.topicId, isInternal: t.isInternal }))
       .sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
@@ -402,12 +407,12 @@ export function listTopics(ctx: AdminContext, o: ListTopicsOptions = {}): Promis
 export function describeTopics(
   ctx: AdminContext,
   names: readonly string[],
-  o: DescribeTopicsOptions = {},
+  options: DescribeTopicsOptions = {},
 ): Promise<TopicDescription[]> {
   checkArray(names, "names");
   names.forEach((n) => checkName(n));
   return ctx.items<string, TopicDescription>(
-    o,
+    options,
     "describeTopics",
     names,
     (n) => n,
@@ -415,18 +420,15 @@ export function describeTopics(
       const res = await ctx.cluster.send({ any: true }, Api.Metadata, {
         topics: pending.map((name) => ({ name, topicId: ZERO_UUID })),
         allowAutoTopicCreation: false,
-        includeTopicAuthorizedOperations: o.includeAuthorizedOperations ?? false,
+        includeTopicAuthorizedOperations: options.includeAuthorizedOperations ?? false,
       }, { signal });
       checkTopLevel(res.errorCode, "Metadata");
       ctx.cluster.metadata.update(res, false);
-      const out: Outcome<string, TopicDescription>[] = [];
-      for (const name of pending) {
-        const t = res.topics.find((x) => x.name === name);
-        if (!t) continue;
-        const err = itemError(t.errorCode, `topic ${name}`);
-        out.push([
-          name,
-          err ?? {
+      return answered(
+        pending,
+        (name) => res.topics.find((x) => x.name === name),
+        (t, name) =>
+          itemError(t.errorCode, `topic ${name}`) ?? {
             name,
             topicId: t.topicId,
             isInternal: t.isInternal,
@@ -438,12 +440,10 @@ export function describeTopics(
               isr: p.isrNodes,
               offlineReplicas: p.offlineReplicas,
             })).sort((a, b) => a.partition - b.partition),
-            ...o.includeAuthorizedOperations &&
+            ...options.includeAuthorizedOperations &&
               { authorizedOperations: authorizedOperations(t.topicAuthorizedOperations) },
           },
-        ]);
-      }
-      return out;
+      );
     },
     { topicOf: (n) => n },
   );
@@ -453,7 +453,7 @@ export function describeTopics(
 export async function createPartitions(
   ctx: AdminContext,
   topics: readonly NewPartitions[],
-  o: CreatePartitionsOptions = {},
+  options: CreatePartitionsOptions = {},
 ): Promise<void> {
   checkArray(topics, "topics");
   for (const t of topics) {
@@ -465,7 +465,7 @@ export async function createPartitions(
   }
   checkUnique(topics.map((t) => t.topic), "topic");
   await ctx.items<NewPartitions, void>(
-    o,
+    options,
     "createPartitions",
     topics,
     (t) => t.topic,
@@ -476,16 +476,16 @@ export async function createPartitions(
           count: t.count,
           assignments: t.assignments ? t.assignments.map((brokerIds) => ({ brokerIds })) : null,
         })),
-        timeoutMs: ctx.brokerTimeoutMs(o),
-        validateOnly: o.validateOnly ?? false,
-      }, { signal, timeoutMs: ctx.requestTimeoutMs(o) });
+        timeoutMs: ctx.brokerTimeoutMs(options),
+        validateOnly: options.validateOnly ?? false,
+      }, { signal, timeoutMs: ctx.requestTimeoutMs(options) });
       const out: Outcome<NewPartitions, void>[] = [];
       for (const t of pending) {
         const r = res.results.find((x) => x.name === t.topic);
         if (!r) continue;
         const err = itemError(r.errorCode, `topic ${t.topic}`, r.errorMessage);
         // The cached partition count is stale now.
-        if (!err && !o.validateOnly) ctx.cluster.metadata.forget(t.topic);
+        if (!err && !options.validateOnly) ctx.cluster.metadata.forget(t.topic);
         out.push([t, err]);
       }
       return out;

@@ -10,7 +10,9 @@ import { Api } from "../protocol/apis.ts";
 import {
   type AdminCallOptions,
   type AdminContext,
+  answered,
   checkArray,
+  checkIds,
   checkTopLevel,
   findPartition,
   itemError,
@@ -133,12 +135,12 @@ export interface TransactionDescription {
 export function describeProducers(
   ctx: AdminContext,
   partitions: readonly TopicPartition[],
-  o: AdminCallOptions = {},
+  options: AdminCallOptions = {},
 ): Promise<PartitionProducers[]> {
   checkArray(partitions, "partitions");
   partitions.forEach(checkPartition);
   return ctx.items<TopicPartition, PartitionProducers>(
-    o,
+    options,
     "describeProducers",
     partitions,
     partitionName,
@@ -178,75 +180,58 @@ export function describeProducers(
 /** ListTransactions on every broker (each lists the transactions it coordinates). */
 export function listTransactions(
   ctx: AdminContext,
-  o: ListTransactionsOptions = {},
+  options: ListTransactionsOptions = {},
 ): Promise<TransactionListing[]> {
-  return ctx.call(o, async (signal) => {
-    const per = await ctx.eachBroker(signal, async (node) => {
-      const res = await ctx.cluster.send({ node }, Api.ListTransactions, {
-        stateFilters: o.states ?? [],
-        producerIdFilters: o.producerIds ?? [],
-        durationFilter: BigInt(o.durationMs ?? -1),
-        transactionalIdPattern: o.transactionalIdPattern ?? null,
-      }, { signal });
-      checkTopLevel(res.errorCode, `ListTransactions on broker ${node}`);
-      return res.transactionStates.map((t) => ({
-        transactionalId: t.transactionalId,
-        producerId: t.producerId,
-        state: t.transactionState,
-        coordinator: node,
-      }));
-    });
-    return [...per.values()].flat().sort((a, b) =>
-      a.transactionalId < b.transactionalId ? -1 : a.transactionalId > b.transactionalId ? 1 : 0
-    );
-  });
+  return ctx.listEveryBroker(options, async (node, signal) => {
+    const res = await ctx.cluster.send({ node }, Api.ListTransactions, {
+      stateFilters: options.states ?? [],
+      producerIdFilters: options.producerIds ?? [],
+      durationFilter: BigInt(options.durationMs ?? -1),
+      transactionalIdPattern: options.transactionalIdPattern ?? null,
+    }, { signal });
+    checkTopLevel(res.errorCode, `ListTransactions on broker ${node}`);
+    return res.transactionStates.map((t): TransactionListing => ({
+      transactionalId: t.transactionalId,
+      producerId: t.producerId,
+      state: t.transactionState,
+      coordinator: node,
+    }));
+  }, (t) => t.transactionalId);
 }
 
 /** DescribeTransactions at each id's coordinator; per-id errors as AdminBatchError. */
 export function describeTransactions(
   ctx: AdminContext,
   transactionalIds: readonly string[],
-  o: AdminCallOptions = {},
+  options: AdminCallOptions = {},
 ): Promise<TransactionDescription[]> {
-  checkArray(transactionalIds, "transactionalIds");
-  for (const id of transactionalIds) {
-    if (typeof id !== "string" || id === "") throw new TypeError("bad transactional id");
-  }
-  if (new Set(transactionalIds).size !== transactionalIds.length) {
-    throw new TypeError("a transactional id is listed twice");
-  }
-  return ctx.items<string, TransactionDescription>(
-    o,
+  checkIds(transactionalIds, "transactional id");
+  return ctx.atCoordinators<TransactionDescription>(
+    "transaction",
+    options,
     "describeTransactions",
     transactionalIds,
-    (id) => id,
-    (pending, signal) =>
-      ctx.byCoordinator("transaction", pending, (id) => id, signal, async (broker, list) => {
-        const res = await ctx.cluster.send({ address: broker }, Api.DescribeTransactions, {
-          transactionalIds: list,
-        }, { signal });
-        const out: Outcome<string, TransactionDescription>[] = [];
-        for (const id of list) {
-          const t = res.transactionStates.find((x) => x.transactionalId === id);
-          if (!t) continue;
-          out.push([
-            id,
-            itemError(t.errorCode, `transactional id ${id}`) ?? {
-              transactionalId: id,
-              state: t.transactionState,
-              timeoutMs: t.transactionTimeoutMs,
-              startTimeMs: Number(t.transactionStartTimeMs),
-              producerId: t.producerId,
-              producerEpoch: t.producerEpoch,
-              partitions: t.topics.flatMap((x) =>
-                x.partitions.map((partition) => ({ topic: x.topic, partition }))
-              ),
-              coordinator: broker.nodeId,
-            },
-          ]);
-        }
-        return out;
-      }),
-    { coordinatorOf: (id) => ["transaction", id] },
+    async (broker, list, signal) => {
+      const res = await ctx.cluster.send({ address: broker }, Api.DescribeTransactions, {
+        transactionalIds: list,
+      }, { signal });
+      return answered(
+        list,
+        (id) => res.transactionStates.find((x) => x.transactionalId === id),
+        (t, id) =>
+          itemError(t.errorCode, `transactional id ${id}`) ?? {
+            transactionalId: id,
+            state: t.transactionState,
+            timeoutMs: t.transactionTimeoutMs,
+            startTimeMs: Number(t.transactionStartTimeMs),
+            producerId: t.producerId,
+            producerEpoch: t.producerEpoch,
+            partitions: t.topics.flatMap((x) =>
+              x.partitions.map((partition) => ({ topic: x.topic, partition }))
+            ),
+            coordinator: broker.nodeId,
+          },
+      );
+    },
   );
 }

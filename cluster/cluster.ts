@@ -202,21 +202,21 @@ export class Cluster {
     const key = `${address.host}:${address.port}#${lane}`;
     const existing = this.#conns.get(key);
     if (existing) return existing;
-    const o = this.#options;
+    const options = this.#options;
     // The attempt is shared, but it need not outlast the caller that starts it: its connect
     // timeout is clipped to that caller's remaining deadline.
-    const connectTimeoutMs = clipToDeadline(o.connectTimeoutMs ?? 10_000, signal);
+    const connectTimeoutMs = clipToDeadline(options.connectTimeoutMs ?? 10_000, signal);
     const opening = Connection.connect({
       host: address.host,
       port: address.port,
-      ...o.clientId !== undefined && { clientId: o.clientId },
-      ...o.tls !== undefined && { tls: o.tls },
-      ...o.sasl !== undefined && { sasl: o.sasl },
+      ...options.clientId !== undefined && { clientId: options.clientId },
+      ...options.tls !== undefined && { tls: options.tls },
+      ...options.sasl !== undefined && { sasl: options.sasl },
       connectTimeoutMs,
-      ...o.requestTimeoutMs !== undefined && { requestTimeoutMs: o.requestTimeoutMs },
-      ...o.maxInFlight !== undefined && { maxInFlight: o.maxInFlight },
-      ...o.maxFrameBytes !== undefined && { maxFrameBytes: o.maxFrameBytes },
-      ...o.transport !== undefined && { transport: o.transport },
+      ...options.requestTimeoutMs !== undefined && { requestTimeoutMs: options.requestTimeoutMs },
+      ...options.maxInFlight !== undefined && { maxInFlight: options.maxInFlight },
+      ...options.maxFrameBytes !== undefined && { maxFrameBytes: options.maxFrameBytes },
+      ...options.transport !== undefined && { transport: options.transport },
       // The connection is shared, so one caller's signal must not abort it for the others:
       // only close() does; each caller stops waiting on its own signal below.
       signal: this.#closing.signal,

@@ -11,7 +11,7 @@
  */
 
 import type { Cluster } from "../cluster/cluster.ts";
-import { backoffMs, sleep } from "../cluster/retry.ts";
+import { sleep } from "../cluster/retry.ts";
 import { Api } from "../protocol/apis.ts";
 import { KafkaError, ProtocolError } from "../protocol/errors.ts";
 import type { Assignor } from "./assignor.ts";
@@ -22,7 +22,7 @@ import {
   encodeAssignment,
   encodeSubscription,
 } from "./consumer_protocol.ts";
-import { type GroupHost, type GroupMembership, minus } from "./group.ts";
+import { type GroupHost, type GroupMembership, minus, retryOrFail } from "./group.ts";
 import { Notifier } from "./notifier.ts";
 import { commitOffsets } from "./offsets.ts";
 import type { ResolvedConsumerOptions } from "./options.ts";
@@ -49,7 +49,7 @@ class Rejoin extends KafkaError {
  */
 export class ClassicGroup implements GroupMembership {
   readonly #cluster: Cluster;
-  readonly #o: ResolvedConsumerOptions;
+  readonly #options: ResolvedConsumerOptions;
   readonly #groupId: string;
   readonly #assignors: readonly Assignor[];
   readonly #cooperative: boolean;
@@ -79,7 +79,7 @@ export class ClassicGroup implements GroupMembership {
     host: GroupHost,
   ) {
     this.#cluster = cluster;
-    this.#o = options;
+    this.#options = options;
     this.#groupId = options.groupId!;
     this.#assignors = assignors;
     // Java's rule: cooperative only when every configured assignor supports it.
@@ -96,7 +96,7 @@ export class ClassicGroup implements GroupMembership {
       groupId: this.#groupId,
       generationId: this.#generation,
       memberId: this.#memberId,
-      groupInstanceId: this.#o.groupInstanceId,
+      groupInstanceId: this.#options.groupInstanceId,
     };
   }
 
@@ -115,7 +115,7 @@ export class ClassicGroup implements GroupMembership {
       const errors = await commitOffsets(this.#cluster, this.#groupId, offsets, {
         generationIdOrMemberEpoch: this.#generation,
         memberId: this.#memberId,
-        groupInstanceId: this.#o.groupInstanceId,
+        groupInstanceId: this.#options.groupInstanceId,
       }, sig);
       for (const [key, code] of errors) {
         if (code === ErrorCode.NONE) continue;
@@ -159,7 +159,7 @@ export class ClassicGroup implements GroupMembership {
               groupId: this.#groupId,
               members: [{
                 memberId: this.#memberId,
-                groupInstanceId: this.#o.groupInstanceId,
+                groupInstanceId: this.#options.groupInstanceId,
                 reason: "the consumer is closing",
               }],
             }
@@ -180,7 +180,7 @@ export class ClassicGroup implements GroupMembership {
     while (!signal.aborted) {
       try {
         if (!this.#rejoin) {
-          await this.#wake.wait(signal, this.#o.metadataMaxAgeMs);
+          await this.#wake.wait(signal, this.#options.metadataMaxAgeMs);
           if (!this.#rejoin && !signal.aborted) await this.#checkMetadata(signal);
           continue;
         }
@@ -192,16 +192,9 @@ export class ClassicGroup implements GroupMembership {
           this.#host.logger.debug("rejoining", { group: this.#groupId, why: e.message });
           continue;
         }
-        if (e instanceof KafkaError && e.retriable) {
-          this.#host.logger.warn("group rebalance failed, retrying", {
-            group: this.#groupId,
-            error: e.message,
-          });
-          await sleep(backoffMs(this.#cluster.retryPolicy, ++failures), signal).catch(() => {});
-          continue;
-        }
-        this.#host.fail(e);
-        return;
+        const what = "group rebalance failed";
+        const at = { group: this.#groupId, what, failures: ++failures, signal };
+        if (!await retryOrFail(this.#host, this.#cluster, e, at)) return;
       }
     }
   }
@@ -266,7 +259,7 @@ export class ClassicGroup implements GroupMembership {
         }) ?? null,
         ownedPartitions: this.#owned,
         generationId: this.#generation,
-        rackId: this.#o.rackId,
+        rackId: this.#options.rackId,
       }),
     }));
     const join = await this.#joinGroup(protocols, signal);
@@ -281,11 +274,11 @@ export class ClassicGroup implements GroupMembership {
       groupId: this.#groupId,
       generationId: this.#generation,
       memberId: this.#memberId,
-      groupInstanceId: this.#o.groupInstanceId,
+      groupInstanceId: this.#options.groupInstanceId,
       protocolType: "consumer",
       protocolName: protocol,
       assignments,
-    }, { lane: "join", signal, timeoutMs: this.#o.rebalanceTimeoutMs + 5_000 });
+    }, { lane: "join", signal, timeoutMs: this.#options.rebalanceTimeoutMs + 5_000 });
     if (sync.errorCode !== ErrorCode.NONE) this.#groupError(sync.errorCode, "SyncGroup");
     const assignment = decodeAssignment(sync.assignment).partitions;
     this.#lastAssignment = assignment;
@@ -321,14 +314,14 @@ export class ClassicGroup implements GroupMembership {
     for (;;) {
       const res = await this.#cluster.sendToCoordinator("group", this.#groupId, Api.JoinGroup, {
         groupId: this.#groupId,
-        sessionTimeoutMs: this.#o.sessionTimeoutMs,
-        rebalanceTimeoutMs: this.#o.rebalanceTimeoutMs,
+        sessionTimeoutMs: this.#options.sessionTimeoutMs,
+        rebalanceTimeoutMs: this.#options.rebalanceTimeoutMs,
         memberId: this.#memberId,
-        groupInstanceId: this.#o.groupInstanceId,
+        groupInstanceId: this.#options.groupInstanceId,
         protocolType: "consumer",
         protocols,
         reason: null,
-      }, { lane: "join", signal, timeoutMs: this.#o.rebalanceTimeoutMs + 5_000 });
+      }, { lane: "join", signal, timeoutMs: this.#options.rebalanceTimeoutMs + 5_000 });
       if (res.errorCode === ErrorCode.MEMBER_ID_REQUIRED) {
         // KIP-394: the coordinator gives the id, then waits for a join that uses it.
         this.#memberId = res.memberId;
@@ -360,7 +353,7 @@ export class ClassicGroup implements GroupMembership {
       throw new ProtocolError(
         code,
         `${api} ${this.#groupId}: another instance uses ` +
-          `group.instance.id "${this.#o.groupInstanceId}"`,
+          `group.instance.id "${this.#options.groupInstanceId}"`,
       );
     }
     throw new ProtocolError(code, `${api} ${this.#groupId}`);
@@ -418,24 +411,27 @@ export class ClassicGroup implements GroupMembership {
   }
 
   async #heartbeatLoop(generation: number, signal: AbortSignal): Promise<void> {
-    let wait = this.#o.heartbeatIntervalMs;
+    let wait = this.#options.heartbeatIntervalMs;
     while (!signal.aborted) {
       try {
         await sleep(wait, signal);
       } catch {
         return;
       }
-      wait = this.#o.heartbeatIntervalMs;
+      wait = this.#options.heartbeatIntervalMs;
       try {
         const res = await this.#cluster.sendToCoordinator("group", this.#groupId, Api.Heartbeat, {
           groupId: this.#groupId,
           generationId: generation,
           memberId: this.#memberId,
-          groupInstanceId: this.#o.groupInstanceId,
+          groupInstanceId: this.#options.groupInstanceId,
         }, {
           lane: "heartbeat",
           signal,
-          timeoutMs: Math.max(this.#o.heartbeatIntervalMs, this.#o.sessionTimeoutMs / 2),
+          timeoutMs: Math.max(
+            this.#options.heartbeatIntervalMs,
+            this.#options.sessionTimeoutMs / 2,
+          ),
         });
         if (res.errorCode === ErrorCode.NONE) continue;
         if (COORDINATOR_ERRORS.has(res.errorCode)) {
@@ -468,7 +464,7 @@ export class ClassicGroup implements GroupMembership {
         // Coordinator unreachable: find it again and retry soon, within the session.
         this.#cluster.forgetCoordinator("group", this.#groupId);
         this.#host.logger.debug("heartbeat failed", { error: (e as Error).message });
-        wait = Math.min(this.#o.heartbeatIntervalMs, 500);
+        wait = Math.min(this.#options.heartbeatIntervalMs, 500);
       }
     }
   }

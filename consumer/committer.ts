@@ -68,7 +68,7 @@ export function offsetsToCommit(
  */
 export class Committer {
   readonly #cluster: Cluster;
-  readonly #o: ResolvedConsumerOptions;
+  readonly #options: ResolvedConsumerOptions;
   readonly #parts: Partitions;
   readonly #group: () => GroupMembership | undefined;
   #chain: Promise<unknown> = Promise.resolve();
@@ -83,7 +83,7 @@ export class Committer {
     group: () => GroupMembership | undefined,
   ) {
     this.#cluster = cluster;
-    this.#o = options;
+    this.#options = options;
     this.#parts = parts;
     this.#group = group;
   }
@@ -112,7 +112,7 @@ export class Committer {
   commit(offsets: readonly TopicPartitionOffset[], signal?: AbortSignal): Promise<void> {
     if (offsets.length === 0) return Promise.resolve();
     const run = async () => {
-      const groupId = this.#o.groupId!;
+      const groupId = this.#options.groupId!;
       const group = this.#group();
       if (group) await group.commit(offsets, signal);
       else {
@@ -156,7 +156,7 @@ export class Committer {
     partitions: readonly TopicPartition[],
     signal?: AbortSignal,
   ): Promise<TopicPartitionOffset[]> {
-    const groupId = this.#o.groupId!;
+    const groupId = this.#options.groupId!;
     const res = await this.#cluster.retry(
       (_a, sig) =>
         fetchCommitted(
@@ -188,7 +188,7 @@ export class Committer {
       if (this.#stopped) return;
       await this.commitTaken("auto-commit");
       this.startAutoCommit();
-    }, this.#o.autoCommitIntervalMs);
+    }, this.#options.autoCommitIntervalMs);
   }
 
   /** Stops auto-commit (commits already started still finish: see {@linkcode settled}). */

@@ -10,6 +10,7 @@ import { ClosedError } from "../protocol/errors.ts";
 import type { Assignor } from "./assignor.ts";
 import { resolveAssignor } from "./assignors/mod.ts";
 import { ByteBudget } from "./budget.ts";
+import type { Chunk } from "./chunk.ts";
 import { ClassicGroup } from "./classic_group.ts";
 import { Committer, offsetsToCommit } from "./committer.ts";
 import { FetchBuffer } from "./fetch_buffer.ts";
@@ -18,6 +19,7 @@ import { reserveGcHeadroom } from "./gc_reserve.ts";
 import type { GroupMembership } from "./group.ts";
 import { ModernGroup } from "./modern_group.ts";
 import { Notifier } from "./notifier.ts";
+import type { PartitionState } from "./partition_state.ts";
 import {
   type ConsumerOptions,
   resolveConsumerOptions,
@@ -31,7 +33,7 @@ import {
   Positions,
   type PositionsHost,
 } from "./positions.ts";
-import { rebalanceHost } from "./rebalance.ts";
+import { RebalanceHost } from "./rebalance.ts";
 import type {
   ConsumerCloseOptions,
   ConsumerGroupMetadata,
@@ -74,7 +76,7 @@ import type {
  * ```
  */
 export class Consumer extends ReadableStream<ConsumerRecord> {
-  readonly #o: ResolvedConsumerOptions;
+  readonly #resolved: ResolvedConsumerOptions;
   readonly #options: ConsumerOptions;
   readonly #cluster: Cluster;
   readonly #budget: ByteBudget;
@@ -108,7 +110,7 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
    * RangeError for invalid options.
    */
   constructor(options: ConsumerOptions) {
-    const o = resolveConsumerOptions(options);
+    const resolved = resolveConsumerOptions(options);
     // The source's callbacks run after construction; `ref` hands them the instance.
     const ref: { self?: Consumer; controller?: ReadableStreamDefaultController<ConsumerRecord> } =
       {};
@@ -121,16 +123,32 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
     }, { highWaterMark: 0 });
     ref.self = this;
     this.#controller = ref.controller!;
-    this.#o = o;
+    this.#resolved = resolved;
     this.#options = options;
-    this.#assignors = o.assignors.map(resolveAssignor);
+    this.#assignors = resolved.assignors.map(resolveAssignor);
     this.#cluster = new Cluster(options);
-    this.#budget = new ByteBudget(o.maxBufferedBytes);
+    this.#budget = new ByteBudget(resolved.maxBufferedBytes);
     this.#parts = new Partitions(this.#cluster);
-    this.#buffer = new FetchBuffer(o, this.#budget, this.#controller, () => this.#parts.values());
-    this.#positions = new Positions(this.#cluster, o, this.#positionsHost());
-    this.#committer = new Committer(this.#cluster, o, this.#parts, () => this.#group);
-    this.#fetcher = new Fetcher(this.#cluster, o, this.#budget, this.#fetcherHost());
+    this.#buffer = new FetchBuffer(
+      resolved,
+      this.#budget,
+      this.#controller,
+      () => this.#parts.values(),
+    );
+    this.#positions = new Positions(this.#cluster, resolved, this.#positionsHost());
+    this.#committer = new Committer(this.#cluster, resolved, this.#parts, () => this.#group);
+    this.#fetcher = new Fetcher(
+      this.#cluster,
+      resolved,
+      this.#budget,
+      new ConsumerFetcherHost({
+        parts: this.#parts,
+        buffer: this.#buffer,
+        positions: this.#positions,
+        data: this.#data,
+        fail: (e) => this.#fail(e),
+      }),
+    );
     this.#buffer.attach(this.#fetcher);
     this.#parts.attach(this.#buffer, this.#positions);
     if (options.topics !== undefined) this.#subscription = options.topics;
@@ -160,7 +178,7 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
    */
   subscribe(topics: readonly string[] | RegExp): void {
     this.#checkOpen();
-    if (this.#o.groupId === undefined) {
+    if (this.#resolved.groupId === undefined) {
       throw new TypeError("subscribe() needs options.groupId (or use assign())");
     }
     if (this.#parts.manual) throw new TypeError("subscribe() cannot be mixed with assign()");
@@ -187,8 +205,8 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
     if (this.#subscription !== undefined) {
       throw new TypeError("assign() cannot be mixed with a subscription");
     }
-    const keys = checkAssignment(partitions, this.#o.groupId !== undefined);
-    this.#parts.assign(partitions, keys, this.#o.groupId !== undefined);
+    const keys = checkAssignment(partitions, this.#resolved.groupId !== undefined);
+    this.#parts.assign(partitions, keys, this.#resolved.groupId !== undefined);
     this.#changed();
   }
 
@@ -251,7 +269,7 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
   ): Promise<void> {
     // Commits stay open while closing: the revocation callback on close may commit.
     if (this.#commitsClosed) throw new ClosedError("consumer");
-    if (this.#o.groupId === undefined) throw new TypeError("commit() needs options.groupId");
+    if (this.#resolved.groupId === undefined) throw new TypeError("commit() needs options.groupId");
     const offsets = what === undefined
       ? this.#committer.takenOffsets(undefined, true)
       : offsetsToCommit(what);
@@ -264,7 +282,9 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
     options: { signal?: AbortSignal } = {},
   ): Promise<TopicPartitionOffset[]> {
     if (this.#commitsClosed) throw new ClosedError("consumer");
-    if (this.#o.groupId === undefined) throw new TypeError("committed() needs options.groupId");
+    if (this.#resolved.groupId === undefined) {
+      throw new TypeError("committed() needs options.groupId");
+    }
     partitions.forEach(checkTopicPartition);
     return await this.#committer.committed(partitions, options.signal);
   }
@@ -272,10 +292,10 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
   /** The group identity, for a transactional producer's `sendOffsetsToTransaction`. */
   groupMetadata(): ConsumerGroupMetadata {
     return this.#group?.metadata() ?? {
-      groupId: this.#o.groupId ?? "",
+      groupId: this.#resolved.groupId ?? "",
       generationId: -1,
       memberId: "",
-      groupInstanceId: this.#o.groupInstanceId,
+      groupInstanceId: this.#resolved.groupInstanceId,
     };
   }
 
@@ -355,7 +375,7 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
   #start(): void {
     if (this.#started) return;
     this.#started = true;
-    this.#releaseHeadroom = reserveGcHeadroom(this.#o.gcHeadroomBytes);
+    this.#releaseHeadroom = reserveGcHeadroom(this.#resolved.gcHeadroomBytes);
     this.#startup = this.#bootstrap();
   }
 
@@ -374,25 +394,27 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
     }
     this.#resolver = this.#positions.run(signal);
     if (this.#subscription !== undefined) this.#startGroup();
-    if (this.#o.autoCommit && this.#o.groupId !== undefined) this.#committer.startAutoCommit();
+    if (this.#resolved.autoCommit && this.#resolved.groupId !== undefined) {
+      this.#committer.startAutoCommit();
+    }
     this.#changed();
   }
 
   #startGroup(): void {
     if (this.#group || this.#closed) return;
-    const host = rebalanceHost({
+    const host = new RebalanceHost({
       cluster: this.#cluster,
       options: this.#options,
-      resolved: this.#o,
+      resolved: this.#resolved,
       parts: this.#parts,
       committer: this.#committer,
       subscription: () => this.#subscription,
       changed: () => this.#changed(),
       fail: (e) => this.#fail(e),
     });
-    this.#group = this.#o.groupProtocol === "consumer"
-      ? new ModernGroup(this.#cluster, this.#o, host)
-      : new ClassicGroup(this.#cluster, this.#o, this.#assignors, host);
+    this.#group = this.#resolved.groupProtocol === "consumer"
+      ? new ModernGroup(this.#cluster, this.#resolved, host)
+      : new ClassicGroup(this.#cluster, this.#resolved, this.#assignors, host);
     this.#group.start();
   }
 
@@ -428,8 +450,8 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
     // The goodbye (commit, revocation callback, LeaveGroup) has what is left of the bound; the
     // connections are closed under whatever still waits after it.
     const goodbye = this.#group
-      ? this.#group.close(this.#o.leaveGroupOnClose)
-      : this.#o.autoCommit && this.#everConnected && !errored
+      ? this.#group.close(this.#resolved.leaveGroupOnClose)
+      : this.#resolved.autoCommit && this.#everConnected && !errored
       ? this.#committer.commitTaken("commit on close", undefined, false)
       : undefined;
     await withinDeadline(goodbye, until);
@@ -507,25 +529,6 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
     this.#data.notify();
   }
 
-  #fetcherHost(): FetcherHost {
-    const buffer = this.#buffer;
-    return {
-      partitions: () => this.#parts.values(),
-      partition: (topic, partition) => this.#parts.get(topic, partition),
-      get decodeReserve() {
-        return buffer.decodeReserve;
-      },
-      addChunk: (chunk) => {
-        buffer.addChunk(chunk);
-        this.#data.notify();
-      },
-      evict: (ps) => buffer.evict(ps),
-      truncated: (ps, epoch, endOffset) => this.#positions.truncated(ps, epoch, endOffset),
-      resolve: () => this.#positions.wake(),
-      fail: (e) => this.#fail(e),
-    };
-  }
-
   #positionsHost(): PositionsHost {
     // deno-lint-ignore no-this-alias
     const self = this;
@@ -538,6 +541,67 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
       changed: () => this.#changed(),
       fail: (e) => this.#fail(e),
     };
+  }
+}
+
+/**
+ * The consumer's side of the fetch loops: what {@linkcode Fetcher} calls back (see
+ * {@linkcode FetcherHost} for when each member is called).
+ */
+class ConsumerFetcherHost implements FetcherHost {
+  readonly #parts: Partitions;
+  readonly #buffer: FetchBuffer;
+  readonly #positions: Positions;
+  readonly #data: Notifier;
+  readonly #fail: (error: unknown) => void;
+
+  constructor(from: {
+    parts: Partitions;
+    buffer: FetchBuffer;
+    positions: Positions;
+    /** Wakes a waiting pull. */
+    data: Notifier;
+    /** Fails the consumer's stream. */
+    fail: (error: unknown) => void;
+  }) {
+    this.#parts = from.parts;
+    this.#buffer = from.buffer;
+    this.#positions = from.positions;
+    this.#data = from.data;
+    this.#fail = from.fail;
+  }
+
+  partitions(): Iterable<PartitionState> {
+    return this.#parts.values();
+  }
+
+  partition(topic: string, partition: number): PartitionState | undefined {
+    return this.#parts.get(topic, partition);
+  }
+
+  get decodeReserve(): number {
+    return this.#buffer.decodeReserve;
+  }
+
+  addChunk(chunk: Chunk): void {
+    this.#buffer.addChunk(chunk);
+    this.#data.notify();
+  }
+
+  evict(ps: PartitionState): void {
+    this.#buffer.evict(ps);
+  }
+
+  truncated(ps: PartitionState, epoch: number, endOffset: bigint): void {
+    this.#positions.truncated(ps, epoch, endOffset);
+  }
+
+  resolve(): void {
+    this.#positions.wake();
+  }
+
+  fail(error: unknown): void {
+    this.#fail(error);
   }
 }
 

@@ -28,23 +28,55 @@ import { Notifier } from "./notifier.ts";
 import type { ResolvedConsumerOptions } from "./options.ts";
 import type { PartitionState } from "./partition_state.ts";
 
-/** What the fetcher needs from the consumer. */
+/**
+ * What the fetcher calls back on the consumer. The consumer implements it as
+ * `ConsumerFetcherHost` (consumer.ts); unit tests script their own
+ * (tests/unit/fetcher_errors_test.ts). Every call comes from a fetch loop or from
+ * {@linkcode Fetcher.wake}, never from the reader.
+ */
 export interface FetcherHost {
-  /** Every assigned partition. */
+  /**
+   * Every assigned partition, read afresh on each call: `wake` finds the brokers to fetch
+   * from, each loop picks its fetchable partitions, and a failed broker's partitions are
+   * marked for a metadata lookup. Implemented by the consumer's `Partitions`.
+   */
   partitions(): Iterable<PartitionState>;
-  /** The partition, if assigned. */
+  /**
+   * The partition, if still assigned: called once a partition of every fetch response, to
+   * drop results for one that was since revoked. Implemented by the consumer's `Partitions`.
+   */
   partition(topic: string, partition: number): PartitionState | undefined;
-  /** Bytes to keep free for decompressing the next batch. */
+  /**
+   * Bytes to keep free for decompressing the next batch: read before each fetch to size its
+   * `maxBytes` below the budget. Implemented by the consumer's `FetchBuffer`.
+   */
   readonly decodeReserve: number;
-  /** New data for the reader. */
+  /**
+   * New data for the reader: called for each chunk a fetch response produced, after its bytes
+   * were charged to the budget. The consumer queues it in its `FetchBuffer` and wakes a
+   * waiting pull.
+   */
   addChunk(chunk: Chunk): void;
-  /** Drops what was fetched ahead for `ps` (and results in flight for it). */
+  /**
+   * Drops what was fetched ahead for `ps` (and results in flight for it): called when its
+   * offset went out of range or its log diverged. Implemented by the consumer's `FetchBuffer`.
+   */
   evict(ps: PartitionState): void;
-  /** KIP-320: the log under the position of `ps` was truncated at `endOffset` of `epoch`. */
+  /**
+   * KIP-320: the log under the position of `ps` was truncated at `endOffset` of `epoch`;
+   * called from a fetch response's diverging epoch. The consumer's `Positions` resumes at the
+   * divergence point, or fails the stream when `autoOffsetReset` is `"error"`.
+   */
   truncated(ps: PartitionState, epoch: number, endOffset: bigint): void;
-  /** A partition needs a lookup (leader, reset): wakes the resolver. */
+  /**
+   * A partition needs a lookup (a new leader, an offset reset): wakes the consumer's
+   * `Positions` resolver. Called after a partition or broker error in a fetch.
+   */
   resolve(): void;
-  /** An unrecoverable error: the stream fails with it. */
+  /**
+   * An unrecoverable error (authentication, an unsupported version, a non-retriable partition
+   * error, a loop that broke): the consumer's stream fails with it.
+   */
   fail(error: unknown): void;
 }
 
@@ -60,7 +92,7 @@ export interface FetcherHost {
  */
 export class Fetcher {
   readonly #cluster: Cluster;
-  readonly #o: ResolvedConsumerOptions;
+  readonly #options: ResolvedConsumerOptions;
   readonly #budget: ByteBudget;
   readonly #host: FetcherHost;
   /** One loop per broker and fetch lane: `node:lane`. */
@@ -79,7 +111,7 @@ export class Fetcher {
     host: FetcherHost,
   ) {
     this.#cluster = cluster;
-    this.#o = options;
+    this.#options = options;
     this.#budget = budget;
     this.#host = host;
   }
@@ -112,7 +144,7 @@ export class Fetcher {
    * (partition index plus a hash of the topic), so sessions do not churn.
    */
   #laneOf(ps: PartitionState): number {
-    const n = this.#o.fetchConcurrency;
+    const n = this.#options.fetchConcurrency;
     if (n <= 1) return 0;
     let h = 0;
     for (let i = 0; i < ps.topic.length; i++) h = (h * 31 + ps.topic.charCodeAt(i)) | 0;
@@ -202,8 +234,8 @@ export class Fetcher {
         }
         // The response holds the records (at most maxBytes) plus its own headers: leave room.
         const overhead = 4096 + 128 * parts.length;
-        const maxBytes = Math.floor(Math.min(this.#o.fetchMaxBytes, free - overhead));
-        const perPartition = Math.min(this.#o.maxPartitionFetchBytes, maxBytes);
+        const maxBytes = Math.floor(Math.min(this.#options.fetchMaxBytes, free - overhead));
+        const perPartition = Math.min(this.#options.maxPartitionFetchBytes, maxBytes);
         let res: FetchResponse;
         let wanted: SessionPartition[];
         const sent = new Map<PartitionState, { gen: number; offset: bigint }>();
@@ -228,19 +260,20 @@ export class Fetcher {
           const req = session.build(wanted);
           const useIds = version >= 13;
           res = await conn.request(Api.Fetch, {
-            maxWaitMs: this.#o.fetchMaxWaitMs,
-            minBytes: this.#o.fetchMinBytes,
+            maxWaitMs: this.#options.fetchMaxWaitMs,
+            minBytes: this.#options.fetchMinBytes,
             maxBytes,
-            isolationLevel: this.#o.isolationLevel,
+            isolationLevel: this.#options.isolationLevel,
             sessionId: req.sessionId,
             sessionEpoch: req.sessionEpoch,
             topics: groupTopics(req.send, useIds, false),
             forgottenTopicsData: groupTopics(req.forget, useIds, true),
-            rackId: this.#o.rackId ?? "",
+            rackId: this.#options.rackId ?? "",
           }, {
             version,
             signal,
-            timeoutMs: (this.#cluster.options.requestTimeoutMs ?? 30_000) + this.#o.fetchMaxWaitMs,
+            timeoutMs: (this.#cluster.options.requestTimeoutMs ?? 30_000) +
+              this.#options.fetchMaxWaitMs,
           });
           if (res.errorCode !== ErrorCode.NONE) {
             this.#budget.settle(maxBytes + overhead, 0);
@@ -350,7 +383,7 @@ export class Fetcher {
       // The reset policy decides.
       this.#host.evict(ps);
       ps.phase = "reset";
-      ps.resetTo = this.#o.autoOffsetReset;
+      ps.resetTo = this.#options.autoOffsetReset;
       ps.resetReason = `offset ${ps.fetchOffset} is out of range`;
       this.#cluster.logger.info("offset out of range", {
         partition: where,

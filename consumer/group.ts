@@ -5,23 +5,44 @@
  * @module
  */
 
+import type { Cluster } from "../cluster/cluster.ts";
+import { backoffMs, sleep } from "../cluster/retry.ts";
+import { KafkaError } from "../protocol/errors.ts";
 import type { Logger } from "../protocol/logger.ts";
 import type { ConsumerGroupMetadata, TopicPartition, TopicPartitionOffset } from "./types.ts";
 
-/** What a group protocol needs from the consumer. */
+/**
+ * What a group membership ({@linkcode GroupMembership}: `ClassicGroup` or the KIP-848
+ * `ModernGroup`) calls back on the consumer. The consumer implements it as `RebalanceHost`
+ * (rebalance.ts); tests/unit/consumer_modern_group_test.ts scripts its own. Every call comes
+ * from the membership's join or heartbeat loop, or from its `close`.
+ */
 export interface GroupHost {
-  /** The topics to subscribe to now (a pattern is resolved against fresh metadata). */
+  /**
+   * The topics to subscribe to now (a pattern is resolved against fresh metadata): called
+   * before each JoinGroup (classic) or each heartbeat that sends the subscription (KIP-848),
+   * and by the classic protocol's metadata check for partition count changes.
+   */
   resolveSubscription(signal?: AbortSignal): Promise<string[]>;
-  /** Partitions given to this member: look up where to start, then fetch them. */
+  /**
+   * Partitions given to this member, after a rebalance (classic) or a heartbeat's new target
+   * assignment (KIP-848): the consumer looks up where to start, fetches them and runs
+   * `onPartitionsAssigned`.
+   */
   assigned(partitions: TopicPartition[]): Promise<void>;
   /**
-   * Partitions taken away. `lost`: the member was fenced or expired, so it must neither
-   * commit nor read them any more; otherwise it commits what was taken first.
+   * Partitions taken away: before a rejoin (classic, eager), on a new assignment without them,
+   * or on close. `lost`: the member was fenced or expired, so it must neither commit nor read
+   * them any more (`onPartitionsLost`); otherwise the consumer commits what was taken of them
+   * first (`onPartitionsRevoked`).
    */
   revoked(partitions: TopicPartition[], lost: boolean): Promise<void>;
-  /** An unrecoverable group error: the consumer fails with it. */
+  /**
+   * An unrecoverable group error (authorization, an unknown member the protocol cannot
+   * recover from, a loop that broke): the consumer's stream fails with it.
+   */
   fail(error: unknown): void;
-  /** Where to log. */
+  /** Where the membership logs: the consumer's cluster logger. */
   readonly logger: Logger;
 }
 
@@ -55,4 +76,29 @@ export function minus(
 ): TopicPartition[] {
   const keys = new Set(b.map((tp) => `${tp.topic}\u0000${tp.partition}`));
   return a.filter((tp) => !keys.has(`${tp.topic}\u0000${tp.partition}`));
+}
+
+/**
+ * What a membership loop does with an error it caught: a retriable one is logged as
+ * `what` and waited out (the `failures`-th backoff), then the loop goes on (true); anything
+ * else fails the consumer and the loop ends (false).
+ *
+ * @example
+ * ```ts ignore
+ * if (!await retryOrFail(host, cluster, e, { group, what: "heartbeat failed", failures, signal })) return;
+ * ```
+ */
+export async function retryOrFail(
+  host: GroupHost,
+  cluster: Cluster,
+  error: unknown,
+  at: { group: string; what: string; failures: number; signal: AbortSignal },
+): Promise<boolean> {
+  if (error instanceof KafkaError && error.retriable) {
+    host.logger.warn(`${at.what}, retrying`, { group: at.group, error: error.message });
+    await sleep(backoffMs(cluster.retryPolicy, at.failures), at.signal).catch(() => {});
+    return true;
+  }
+  host.fail(error);
+  return false;
 }

@@ -25,7 +25,7 @@ import {
   UnsupportedFeatureError,
   UnsupportedVersionError,
 } from "../protocol/errors.ts";
-import { type GroupHost, type GroupMembership, minus } from "./group.ts";
+import { type GroupHost, type GroupMembership, minus, retryOrFail } from "./group.ts";
 import { Notifier } from "./notifier.ts";
 import { commitOffsets } from "./offsets.ts";
 import type { ResolvedConsumerOptions } from "./options.ts";
@@ -65,7 +65,7 @@ function noConsumerProtocol(broker: string, cause: unknown): UnsupportedFeatureE
  */
 export class ModernGroup implements GroupMembership {
   readonly #cluster: Cluster;
-  readonly #o: ResolvedConsumerOptions;
+  readonly #options: ResolvedConsumerOptions;
   readonly #groupId: string;
   readonly #host: GroupHost;
   readonly #abort = new AbortController();
@@ -94,7 +94,7 @@ export class ModernGroup implements GroupMembership {
   /** A member of `options.groupId` (not joined until {@linkcode start}). */
   constructor(cluster: Cluster, options: ResolvedConsumerOptions, host: GroupHost) {
     this.#cluster = cluster;
-    this.#o = options;
+    this.#options = options;
     this.#groupId = options.groupId!;
     this.#host = host;
   }
@@ -108,7 +108,7 @@ export class ModernGroup implements GroupMembership {
       groupId: this.#groupId,
       generationId: this.#epoch > 0 ? this.#epoch : -1,
       memberId: this.#memberId,
-      groupInstanceId: this.#o.groupInstanceId,
+      groupInstanceId: this.#options.groupInstanceId,
     };
   }
 
@@ -136,7 +136,7 @@ export class ModernGroup implements GroupMembership {
           commitOffsets(this.#cluster, this.#groupId, pending, {
             generationIdOrMemberEpoch: epoch,
             memberId: this.#memberId,
-            groupInstanceId: this.#o.groupInstanceId,
+            groupInstanceId: this.#options.groupInstanceId,
           }, sig),
         { coordinator: ["group", this.#groupId], ...signal && { signal } },
       );
@@ -200,13 +200,13 @@ export class ModernGroup implements GroupMembership {
     if (this.#epoch > 0 && this.#memberId !== "") {
       // -1 leaves; -2 is a static member's temporary leave (it keeps its assignment for the
       // session timeout, so a restart does not rebalance).
-      const leaveEpoch = leave || this.#o.groupInstanceId === null ? -1 : -2;
+      const leaveEpoch = leave || this.#options.groupInstanceId === null ? -1 : -2;
       try {
         await this.#cluster.sendToCoordinator("group", this.#groupId, Api.ConsumerGroupHeartbeat, {
           groupId: this.#groupId,
           memberId: this.#memberId,
           memberEpoch: leaveEpoch,
-          instanceId: this.#o.groupInstanceId,
+          instanceId: this.#options.groupInstanceId,
         }, { lane: "heartbeat", timeoutMs: 5_000 });
       } catch (e) {
         this.#host.logger.warn("leaving the group failed", { error: (e as Error).message });
@@ -223,7 +223,7 @@ export class ModernGroup implements GroupMembership {
       try {
         // The subscription (a pattern's matches) is looked up again when told, or as often as
         // metadata is refreshed; not at every heartbeat.
-        if (this.#resolveNow || Date.now() - resolvedAt >= this.#o.metadataMaxAgeMs) {
+        if (this.#resolveNow || Date.now() - resolvedAt >= this.#options.metadataMaxAgeMs) {
           this.#resolveNow = false;
           this.#subscription = [...await this.#host.resolveSubscription(signal)].sort();
           resolvedAt = Date.now();
@@ -231,7 +231,7 @@ export class ModernGroup implements GroupMembership {
         const topics = this.#subscription;
         const wait = next - Date.now();
         if (wait > 0 && !this.#ackNeeded && this.#subscriptionSent === topics.join("\u0000")) {
-          await this.#wake.wait(signal, Math.min(wait, this.#o.metadataMaxAgeMs));
+          await this.#wake.wait(signal, Math.min(wait, this.#options.metadataMaxAgeMs));
           continue;
         }
         await this.#heartbeat(signal);
@@ -239,16 +239,9 @@ export class ModernGroup implements GroupMembership {
         next = Date.now() + this.#intervalMs;
       } catch (e) {
         if (signal.aborted) return;
-        if (e instanceof KafkaError && e.retriable) {
-          this.#host.logger.warn("consumer group heartbeat failed, retrying", {
-            group: this.#groupId,
-            error: e.message,
-          });
-          await sleep(backoffMs(this.#cluster.retryPolicy, ++failures), signal).catch(() => {});
-          continue;
-        }
-        this.#host.fail(e);
-        return;
+        const what = "consumer group heartbeat failed";
+        const at = { group: this.#groupId, what, failures: ++failures, signal };
+        if (!await retryOrFail(this.#host, this.#cluster, e, at)) return;
       }
     }
   }
@@ -279,13 +272,13 @@ export class ModernGroup implements GroupMembership {
         groupId: this.#groupId,
         memberId: this.#memberId,
         memberEpoch: this.#epoch,
-        instanceId: full ? this.#o.groupInstanceId : null,
-        rackId: full ? this.#o.rackId : null,
-        rebalanceTimeoutMs: full ? this.#o.rebalanceTimeoutMs : -1,
+        instanceId: full ? this.#options.groupInstanceId : null,
+        rackId: full ? this.#options.rackId : null,
+        rebalanceTimeoutMs: full ? this.#options.rebalanceTimeoutMs : -1,
         subscribedTopicNames: sendSubscription ? topics : null,
-        serverAssignor: full ? this.#o.serverAssignor : null,
+        serverAssignor: full ? this.#options.serverAssignor : null,
         topicPartitions: sendOwned ? this.#topicIdPartitions(ownedNow) : null,
-      }, { signal, timeoutMs: Math.max(this.#o.rebalanceTimeoutMs, 30_000) });
+      }, { signal, timeoutMs: Math.max(this.#options.rebalanceTimeoutMs, 30_000) });
     } catch (e) {
       this.#cluster.forgetCoordinator("group", this.#groupId);
       throw e;

@@ -13,7 +13,8 @@
  * @module
  */
 
-import { Api, decodeResponse, encodeRequestFrame } from "../protocol/apis.ts";
+import { Api, type ApiDef, decodeResponse, encodeRequestFrame } from "../protocol/apis.ts";
+import { ErrorCode } from "../protocol/error_codes.ts";
 import { FrameReader } from "./frame_reader.ts";
 import type { Socket } from "./connection.ts";
 
@@ -25,7 +26,6 @@ export interface ListenerProbe {
   readonly saslMechanisms: readonly string[] | undefined;
 }
 
-const UNSUPPORTED_SASL_MECHANISM = 33;
 /** The most widely enabled mechanism: asking for it is answered at once when it is. */
 const PROBE_MECHANISM = "PLAIN";
 
@@ -52,31 +52,30 @@ export async function probeListener(
     socket = await open();
     const frames = new FrameReader(socket, 1024 * 1024);
     const ask = async <Req, Res>(
-      api: typeof Api.ApiVersions | typeof Api.SaslHandshake,
+      api: ApiDef<Req, Res>,
       version: number,
       id: number,
       body: Req,
     ): Promise<Res | undefined> => {
-      const frame = encodeRequestFrame(api as never, version, id, "denokafka-probe", body as never)
-        .slice();
+      const frame = encodeRequestFrame(api, version, id, "denokafka-probe", body).slice();
       let off = 0;
       while (off < frame.length) off += await socket!.write(frame.subarray(off));
       const reply = await frames.next();
       if (reply === null) return undefined;
-      return decodeResponse(api as never, version, reply) as Res;
+      return decodeResponse(api, version, reply);
     };
-    const versions = await ask<unknown, { errorCode: number }>(Api.ApiVersions, 0, 1, {});
+    const versions = await ask(Api.ApiVersions, 0, 1, {});
     if (versions === undefined) return undefined;
-    let hs: { errorCode: number; mechanisms: string[] } | undefined;
+    let hs: { errorCode: number; mechanisms: readonly string[] } | undefined;
     try {
       hs = await ask(Api.SaslHandshake, 1, 2, { mechanism: PROBE_MECHANISM });
     } catch {
       hs = undefined; // hung up or refused: not a SASL listener
     }
-    const sasl =
-      hs !== undefined && (hs.errorCode === 0 || hs.errorCode === UNSUPPORTED_SASL_MECHANISM)
-        ? hs.mechanisms
-        : undefined;
+    const sasl = hs !== undefined &&
+        (hs.errorCode === ErrorCode.NONE || hs.errorCode === ErrorCode.UNSUPPORTED_SASL_MECHANISM)
+      ? hs.mechanisms
+      : undefined;
     return { kafka: true, saslMechanisms: sasl };
   })().catch(() => undefined);
   try {

@@ -44,12 +44,12 @@ export async function authenticate(params: AuthenticateParams): Promise<number> 
     mechanism,
     { host: params.host, port: params.port, ...params.signal && { signal: params.signal } },
     async (authBytes) => {
-      const r = await params.request(Api.SaslAuthenticate, { authBytes });
+      const response = await params.request(Api.SaslAuthenticate, { authBytes });
       return {
-        errorCode: r.errorCode,
-        errorMessage: r.errorMessage,
-        authBytes: r.authBytes,
-        sessionLifetimeMs: r.sessionLifetimeMs,
+        errorCode: response.errorCode,
+        errorMessage: response.errorMessage,
+        authBytes: response.authBytes,
+        sessionLifetimeMs: response.sessionLifetimeMs,
       };
     },
   );

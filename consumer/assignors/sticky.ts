@@ -31,30 +31,37 @@ interface Claim {
 }
 
 /** What a member claims to own, from its subscription. */
-function claimOf(s: Subscription, cooperative: boolean): Claim {
-  if (cooperative && (s.ownedPartitions.length > 0 || s.version >= 2)) {
-    let generation = s.generationId;
-    if (s.version < 2 && s.userData) generation = userDataGeneration(s.userData);
-    return { partitions: s.ownedPartitions, generation };
-  }
-  if (s.userData && s.userData.length > 0) {
-    if (cooperative && s.userData.length === 4) {
-      return { partitions: s.ownedPartitions, generation: userDataGeneration(s.userData) };
+function claimOf(subscription: Subscription, cooperative: boolean): Claim {
+  if (cooperative && (subscription.ownedPartitions.length > 0 || subscription.version >= 2)) {
+    let generation = subscription.generationId;
+    if (subscription.version < 2 && subscription.userData) {
+      generation = userDataGeneration(subscription.userData);
     }
-    const d = decodeStickyUserData(s.userData);
-    if (d) {
+    return { partitions: subscription.ownedPartitions, generation };
+  }
+  if (subscription.userData && subscription.userData.length > 0) {
+    if (cooperative && subscription.userData.length === 4) {
       return {
-        partitions: d.partitions.length > 0 ? d.partitions : s.ownedPartitions,
-        generation: d.generation ?? -1,
+        partitions: subscription.ownedPartitions,
+        generation: userDataGeneration(subscription.userData),
+      };
+    }
+    const stored = decodeStickyUserData(subscription.userData);
+    if (stored) {
+      return {
+        partitions: stored.partitions.length > 0 ? stored.partitions : subscription.ownedPartitions,
+        generation: stored.generation ?? -1,
       };
     }
   }
-  return { partitions: s.ownedPartitions, generation: s.generationId };
+  return { partitions: subscription.ownedPartitions, generation: subscription.generationId };
 }
 
-function userDataGeneration(b: Uint8Array): number {
-  if (b.length === 4) return new DataView(b.buffer, b.byteOffset, 4).getInt32(0);
-  return decodeStickyUserData(b)?.generation ?? -1;
+function userDataGeneration(userData: Uint8Array): number {
+  if (userData.length === 4) {
+    return new DataView(userData.buffer, userData.byteOffset, 4).getInt32(0);
+  }
+  return decodeStickyUserData(userData)?.generation ?? -1;
 }
 
 /**

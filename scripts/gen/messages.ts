@@ -13,6 +13,7 @@
  *   --check  compare with the committed files instead of writing; exit 1 on any difference.
  */
 import { defaultJarDir, PINNED_KAFKA_VERSION } from "../kafka/versions.ts";
+import { PRIMITIVE_TYPES } from "./spec_types.ts";
 
 /** The APIs this client speaks, by Kafka's name (the spec files are `<Name>Request.json`...). */
 const APIS = [
@@ -76,20 +77,7 @@ const DATA: Record<string, readonly string[]> = {
   consumer_protocol: ["ConsumerProtocolSubscription", "ConsumerProtocolAssignment"],
 };
 
-const PRIMITIVES = new Set([
-  "int8",
-  "int16",
-  "int32",
-  "int64",
-  "uint16",
-  "uint32",
-  "float64",
-  "bool",
-  "string",
-  "bytes",
-  "records",
-  "uuid",
-]);
+const PRIMITIVES = PRIMITIVE_TYPES;
 const OPEN_MAX = 0x7fff;
 
 // ---------------------------------------------------------------------------------------------

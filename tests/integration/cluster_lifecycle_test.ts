@@ -126,7 +126,7 @@ Deno.test("lanes: a long poll on one lane does not hold up metadata on another",
           topicId,
           partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1024 }],
         }],
-      }, { version: Math.max(13, fetchConn.versionFor(Api.Fetch as never)) });
+      }, { version: Math.max(13, fetchConn.versionFor(Api.Fetch)) });
 
     const order: string[] = [];
     const poll = longPoll(fetchConn).then(() => order.push("fetch"));

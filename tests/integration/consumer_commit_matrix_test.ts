@@ -70,6 +70,20 @@ type OnRecord = (r: ConsumerRecord) => Promise<boolean>;
 /** `revoked()`: resolves when the member's partition of the topic was revoked. */
 type Exit = (c: Consumer, onRecord: OnRecord, revoked: () => Promise<void>) => Promise<Run>;
 
+/** Reads until `on` says stop; the offset of every record handed out goes to `received`. */
+async function readUntilStop(
+  reader: ReadableStreamDefaultReader<ConsumerRecord>,
+  on: OnRecord,
+  received: bigint[],
+): Promise<void> {
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("ended early");
+    received.push(value.offset);
+    if (await on(value)) return;
+  }
+}
+
 const EXITS: Record<string, Exit> = {
   "break in for await": async (c, on) => {
     const received: bigint[] = [];
@@ -102,24 +116,14 @@ const EXITS: Record<string, Exit> = {
   "reader.cancel()": async (c, on) => {
     const received: bigint[] = [];
     const reader = c.getReader();
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error("ended early");
-      received.push(value.offset);
-      if (await on(value)) break;
-    }
+    await readUntilStop(reader, on, received);
     await reader.cancel();
     return { received };
   },
   "releaseLock() then close()": async (c, on) => {
     const received: bigint[] = [];
     const reader = c.getReader();
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error("ended early");
-      received.push(value.offset);
-      if (await on(value)) break;
-    }
+    await readUntilStop(reader, on, received);
     reader.releaseLock();
     await c.close();
     return { received };
@@ -127,12 +131,7 @@ const EXITS: Record<string, Exit> = {
   "close() while a read() is pending": async (c, on) => {
     const received: bigint[] = [];
     const reader = c.getReader();
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error("ended early");
-      received.push(value.offset);
-      if (await on(value)) break;
-    }
+    await readUntilStop(reader, on, received);
     // The read may be answered at once (a record is ready) or wait (the log end): either
     // way, what it returns was received, and nothing else.
     const pending = reader.read();
@@ -146,12 +145,7 @@ const EXITS: Record<string, Exit> = {
     {
       await using scoped = c;
       const reader = scoped.getReader();
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error("ended early");
-        received.push(value.offset);
-        if (await on(value)) break;
-      }
+      await readUntilStop(reader, on, received);
     }
     return { received };
   },
@@ -369,49 +363,59 @@ async function cell(protocol: Protocol, exit: string, mode: Mode, stop: bigint):
 const FILTER = Deno.env.get("MATRIX_FILTER");
 const CONCURRENCY = Number(Deno.env.get("MATRIX_CONCURRENCY") ?? 6);
 
-for (const protocol of ["classic", "consumer"] as const) {
-  const name = `commit matrix (${protocol} protocol)`;
-  Deno.test({
-    name,
-    ignore: skipKip848(protocol, name),
-    sanitizeOps: false,
-    sanitizeResources: false,
-    async fn(t) {
-      prepared ??= setup();
-      await prepared;
-      const cells: { name: string; run: () => Promise<void> }[] = [];
-      for (const exit of Object.keys(EXITS)) {
-        for (const mode of ["auto", "commit()", "commit(record)", "none"] as const) {
-          for (const [where, stop] of Object.entries(STOPS)) {
-            const name = `${exit} × ${mode} × ${where}`;
-            if (FILTER && !name.includes(FILTER)) continue;
-            cells.push({ name, run: () => cell(protocol, exit, mode, stop) });
-          }
-        }
-      }
-      const started = Date.now();
-      // Cells run a few at a time (each in its own group); each is a step, named.
-      for (let i = 0; i < cells.length; i += CONCURRENCY) {
-        await Promise.all(
-          cells.slice(i, i + CONCURRENCY).map((c) =>
-            t.step({
-              name: c.name,
-              fn: c.run,
-              sanitizeOps: false,
-              sanitizeResources: false,
-              sanitizeExit: false,
-            })
-          ),
-        );
-      }
-      console.log(
-        `${protocol}: ${cells.length} cells in ${Date.now() - started} ms ` +
-          `(${Math.round((Date.now() - started) / Math.max(1, cells.length))} ms per cell, ` +
-          `${CONCURRENCY} at a time)`,
-      );
-    },
-  });
+/** One test per group protocol, named `commit matrix (<protocol> protocol)<suffix>`. */
+function matrixTest(
+  suffix: string,
+  steps: (t: Deno.TestContext, protocol: Protocol) => Promise<void>,
+): void {
+  for (const protocol of ["classic", "consumer"] as const) {
+    const name = `commit matrix (${protocol} protocol)${suffix}`;
+    Deno.test({
+      name,
+      ignore: skipKip848(protocol, name),
+      sanitizeOps: false,
+      sanitizeResources: false,
+      async fn(t) {
+        prepared ??= setup();
+        await prepared;
+        await steps(t, protocol);
+      },
+    });
+  }
 }
+
+matrixTest("", async (t, protocol) => {
+  const cells: { name: string; run: () => Promise<void> }[] = [];
+  for (const exit of Object.keys(EXITS)) {
+    for (const mode of ["auto", "commit()", "commit(record)", "none"] as const) {
+      for (const [where, stop] of Object.entries(STOPS)) {
+        const name = `${exit} × ${mode} × ${where}`;
+        if (FILTER && !name.includes(FILTER)) continue;
+        cells.push({ name, run: () => cell(protocol, exit, mode, stop) });
+      }
+    }
+  }
+  const started = Date.now();
+  // Cells run a few at a time (each in its own group); each is a step, named.
+  for (let i = 0; i < cells.length; i += CONCURRENCY) {
+    await Promise.all(
+      cells.slice(i, i + CONCURRENCY).map((c) =>
+        t.step({
+          name: c.name,
+          fn: c.run,
+          sanitizeOps: false,
+          sanitizeResources: false,
+          sanitizeExit: false,
+        })
+      ),
+    );
+  }
+  console.log(
+    `${protocol}: ${cells.length} cells in ${Date.now() - started} ms ` +
+      `(${Math.round((Date.now() - started) / Math.max(1, cells.length))} ms per cell, ` +
+      `${CONCURRENCY} at a time)`,
+  );
+});
 
 /**
  * The process killed: a subprocess consumer reads, and is SIGKILLed. Nothing beyond its last
@@ -493,32 +497,21 @@ async function killed(
   }
 }
 
-for (const protocol of ["classic", "consumer"] as const) {
-  const name = `commit matrix (${protocol} protocol): the process killed`;
-  Deno.test({
-    name,
-    ignore: skipKip848(protocol, name),
-    sanitizeOps: false,
-    sanitizeResources: false,
-    async fn(t) {
-      prepared ??= setup();
-      await prepared;
-      for (const [where, stop] of Object.entries(STOPS)) {
-        if (stop >= TOTAL - 1n) continue; // the next reader needs a record after the stop
-        await t.step(
-          `auto-commit, killed while holding the ${where} record`,
-          () => killed(protocol, { hold: stop }),
-        );
-      }
-      await t.step(
-        "commit(record) every 7th, killed while reading",
-        () =>
-          killed(protocol, {
-            hold: TOTAL - 1n,
-            commitEvery: 7,
-            killAfterMs: Math.floor(Math.random() * 40),
-          }),
-      );
-    },
-  });
-}
+matrixTest(": the process killed", async (t, protocol) => {
+  for (const [where, stop] of Object.entries(STOPS)) {
+    if (stop >= TOTAL - 1n) continue; // the next reader needs a record after the stop
+    await t.step(
+      `auto-commit, killed while holding the ${where} record`,
+      () => killed(protocol, { hold: stop }),
+    );
+  }
+  await t.step(
+    "commit(record) every 7th, killed while reading",
+    () =>
+      killed(protocol, {
+        hold: TOTAL - 1n,
+        commitEvery: 7,
+        killAfterMs: Math.floor(Math.random() * 40),
+      }),
+  );
+});

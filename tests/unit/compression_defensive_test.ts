@@ -22,14 +22,7 @@ import {
 import { Output } from "../../protocol/compression/output.ts";
 import { crc32c } from "../../protocol/crc32c.ts";
 import { DecodeError } from "../../protocol/errors.ts";
-import { randomBytes, recordLike, rng } from "./fixtures/compression/data.ts";
-
-const CODECS: [string, CompressionCodec][] = [
-  ["gzip", Compression.Gzip],
-  ["snappy", Compression.Snappy],
-  ["lz4", Compression.Lz4],
-  ["zstd", Compression.Zstd],
-];
+import { CODECS, randomBytes, recordLike, rng } from "./fixtures/compression/data.ts";
 
 const enc = new TextEncoder();
 const cat = (...parts: Iterable<number>[]) => new Uint8Array(parts.flatMap((p) => [...p]));

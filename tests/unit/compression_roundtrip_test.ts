@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import {
   compress,
   Compression,
-  type CompressionCodec,
   compressionFromName,
   decompress,
   gzipCompress,
@@ -15,14 +14,7 @@ import {
   zstdCompress,
 } from "../../protocol/compression/mod.ts";
 import { DecodeError } from "../../protocol/errors.ts";
-import { randomBytes, recordLike, standardInputs } from "./fixtures/compression/data.ts";
-
-const CODECS: [string, CompressionCodec][] = [
-  ["gzip", Compression.Gzip],
-  ["snappy", Compression.Snappy],
-  ["lz4", Compression.Lz4],
-  ["zstd", Compression.Zstd],
-];
+import { CODECS, randomBytes, recordLike, standardInputs } from "./fixtures/compression/data.ts";
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;

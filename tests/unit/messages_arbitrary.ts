@@ -9,6 +9,7 @@ import {
   type MessageSchema,
   uuidFromBytes,
 } from "../../protocol/mod.ts";
+import { PRIMITIVE_TYPES } from "../../scripts/gen/spec_types.ts";
 
 /** A small, fast, seedable generator (mulberry32). */
 export class Rng {
@@ -37,20 +38,7 @@ export class Rng {
   }
 }
 
-const PRIMITIVE = new Set([
-  "int8",
-  "int16",
-  "int32",
-  "int64",
-  "uint16",
-  "uint32",
-  "float64",
-  "bool",
-  "string",
-  "bytes",
-  "records",
-  "uuid",
-]);
+const PRIMITIVE = PRIMITIVE_TYPES;
 
 /** Kafka's default for a field (explicit, else 0 / "" / false / empty / zero UUID / null). */
 export function defaultOf(f: FieldSchema): unknown {

@@ -77,6 +77,18 @@ async function awaitRelease(): Promise<void> {
   for await (const _ of process.stdin) { /* drain */ }
 }
 
+/** The producer settings every producing mode takes from the flags. */
+function producerTuning(o: Flags) {
+  return {
+    lingerMs: Number(o["linger-ms"]),
+    batchSize: Number(o["batch-bytes"]),
+    bufferMemory: Number(o["buffer-bytes"]),
+    maxInFlight: Number(o["in-flight"]),
+    compression: o.compression as ProducerOptions["compression"] & string,
+    allowAutoTopicCreation: false,
+  };
+}
+
 function producer(o: Flags): ProducerLike {
   const Producer = producerMod.Producer as ProducerCtor;
   return new Producer({
@@ -84,37 +96,33 @@ function producer(o: Flags): ProducerLike {
     clientId: "bench-ours",
     acks: o.acks === "all" ? "all" : 1,
     idempotent: o.idempotence === "true",
-    lingerMs: Number(o["linger-ms"]),
-    batchSize: Number(o["batch-bytes"]),
-    bufferMemory: Number(o["buffer-bytes"]),
-    maxInFlight: Number(o["in-flight"]),
-    compression: o.compression as ProducerOptions["compression"] & string,
-    allowAutoTopicCreation: false,
+    ...producerTuning(o),
   });
 }
 
-async function produce(o: Flags): Promise<void> {
+/** One producing run: the producer, the flags, the payloads, and how many records. */
+interface ProduceRun {
+  p: ProducerLike;
+  o: Flags;
+  pool: Uint8Array[];
+  topic: string;
+  n: number;
+  warmup: number;
+}
+
+/** Runs one producing mode with a fresh producer, closed after it. */
+async function withProducer(o: Flags, run: (r: ProduceRun) => Promise<void>): Promise<void> {
   const pool = payloads(o.payloads!);
-  const topic = o.topic!;
-  const n = Number(o.records);
-  const warmup = Number(o.warmup);
   // try/finally rather than `await using`: Node 22 runs this file too.
   const p = producer(o);
   try {
-    await produceWith(p, o, pool, topic, n, warmup);
+    await run({ p, o, pool, topic: o.topic!, n: Number(o.records), warmup: Number(o.warmup) });
   } finally {
     await p.close();
   }
 }
 
-async function produceWith(
-  p: ProducerLike,
-  o: Flags,
-  pool: Uint8Array[],
-  topic: string,
-  n: number,
-  warmup: number,
-): Promise<void> {
+async function produceWith({ p, o, pool, topic, n, warmup }: ProduceRun): Promise<void> {
   const writer = p.writable.getWriter();
   const send = async (from: number, count: number) => {
     for (let i = from; i < from + count; i++) {
@@ -133,27 +141,7 @@ async function produceWith(
   writer.releaseLock();
 }
 
-async function latency(o: Flags): Promise<void> {
-  const pool = payloads(o.payloads!);
-  const topic = o.topic!;
-  const n = Number(o.records);
-  const warmup = Number(o.warmup);
-  const p = producer(o);
-  try {
-    await latencyWith(p, o, pool, topic, n, warmup);
-  } finally {
-    await p.close();
-  }
-}
-
-async function latencyWith(
-  p: ProducerLike,
-  o: Flags,
-  pool: Uint8Array[],
-  topic: string,
-  n: number,
-  warmup: number,
-): Promise<void> {
+async function latencyWith({ p, o, pool, topic, n, warmup }: ProduceRun): Promise<void> {
   const lat = new Float64Array(n);
   let t0 = 0;
   for (let i = 0; i < warmup + n; i++) {
@@ -246,12 +234,7 @@ async function pipelineN(o: Flags, n: number, tag: string): Promise<number> {
     defaultTopic: o.output!,
     acks: "all",
     idempotent: true,
-    lingerMs: Number(o["linger-ms"]),
-    batchSize: Number(o["batch-bytes"]),
-    bufferMemory: Number(o["buffer-bytes"]),
-    maxInFlight: Number(o["in-flight"]),
-    compression: o.compression as ProducerOptions["compression"] & string,
-    allowAutoTopicCreation: false,
+    ...producerTuning(o),
     transactionalId: id,
   });
   const stop = new AbortController();
@@ -324,10 +307,10 @@ if (o.mode === "probe") {
 } else if (o.mode !== "consume" && missing(producerMod, "Producer")) {
   console.log("UNAVAILABLE not yet available: producer/mod.ts exports no Producer");
 } else if (o.mode === "produce") {
-  await produce(o);
+  await withProducer(o, produceWith);
   await awaitRelease();
 } else if (o.mode === "latency") {
-  await latency(o);
+  await withProducer(o, latencyWith);
   await awaitRelease();
 } else if (o.mode === "consume") {
   await consume(o);

@@ -55,10 +55,15 @@ export function begin() {
 
 export function end(result) {
   const lat = result.latencies_us;
-  const body = { records: result.records, bytes: result.bytes, elapsed_s: result.elapsed_s };
+  const body = {
+    records: result.records,
+    bytes: result.bytes,
+    elapsed_s: result.elapsed_s,
+  };
   let json = JSON.stringify(body);
   if (lat) {
-    json = json.slice(0, -1) + `,"latencies_us":[${lat.map((v) => v.toFixed(1)).join(",")}]}`;
+    json = json.slice(0, -1) +
+      `,"latencies_us":[${lat.map((v) => v.toFixed(1)).join(",")}]}`;
   }
   process.stdout.write(`END ${json}\n`);
 }
@@ -89,6 +94,42 @@ export async function chunked(from, n, chunk, concurrency, sendChunk) {
 }
 
 export const now = () => performance.now() / 1000;
+
+/**
+ * The produce mode: `sendChunk(start, stop)` sends records start..stop-1 (payload i is
+ * `pool[i % pool.length]`), in chunks of about `batch-bytes` with `in-flight` chunks at once;
+ * the warm-up first, then the measured run.
+ */
+export async function timedChunks(o, sendChunk) {
+  const chunk = Math.max(1, Math.floor(o["batch-bytes"] / o.size));
+  const send = (from, n) => chunked(from, n, chunk, o["in-flight"], sendChunk);
+  if (o.warmup > 0) await send(0, o.warmup);
+  begin();
+  const t0 = now();
+  await send(o.warmup, o.records);
+  end({ records: o.records, bytes: o.records * o.size, elapsed_s: now() - t0 });
+}
+
+/** The latency mode: `sendOne(i)` sends record i and resolves when it is acknowledged. */
+export async function timedEach(o, sendOne) {
+  const lat = new Float64Array(o.records);
+  let t0 = 0;
+  for (let i = 0; i < o.warmup + o.records; i++) {
+    if (i === o.warmup) {
+      begin();
+      t0 = now();
+    }
+    const s = performance.now();
+    await sendOne(i);
+    if (i >= o.warmup) lat[i - o.warmup] = (performance.now() - s) * 1000;
+  }
+  end({
+    records: o.records,
+    bytes: o.records * o.size,
+    elapsed_s: now() - t0,
+    latencies_us: Array.from(lat),
+  });
+}
 
 export async function main(run) {
   try {

@@ -5,7 +5,7 @@
 // are registered here (WASM lz4 from @platformatic/wasm-utils, zstd from node:zlib), because
 // the usual plugins (kafkajs-lz4, @kafkajs/zstd) are native addons that do not build here.
 import zlib from "node:zlib";
-import { begin, chunked, end, load, modes, now, payloads } from "./common.mjs";
+import { load, modes, now, payloads, timedChunks, timedEach } from "./common.mjs";
 
 const kafkajs = (await load("kafkajs")).default;
 const { lz4Compress, lz4Decompress } = await load("@platformatic/wasm-utils");
@@ -53,18 +53,13 @@ async function produce(o) {
   const pool = payloads(o.payloads);
   const p = await producer(o);
   const compression = CODECS[o.compression];
-  const chunk = Math.max(1, Math.floor(o["batch-bytes"] / o.size));
-  const send = (from, n) =>
-    chunked(from, n, chunk, o["in-flight"], async (start, stop) => {
-      const messages = new Array(stop - start);
-      for (let i = start; i < stop; i++) messages[i - start] = { value: pool[i % pool.length] };
-      await p.send({ topic: o.topic, acks: acks(o), compression, messages });
-    });
-  if (o.warmup > 0) await send(0, o.warmup);
-  begin();
-  const t0 = now();
-  await send(o.warmup, o.records);
-  end({ records: o.records, bytes: o.records * o.size, elapsed_s: now() - t0 });
+  await timedChunks(o, async (start, stop) => {
+    const messages = new Array(stop - start);
+    for (let i = start; i < stop; i++) {
+      messages[i - start] = { value: pool[i % pool.length] };
+    }
+    await p.send({ topic: o.topic, acks: acks(o), compression, messages });
+  });
   await p.disconnect();
 }
 
@@ -72,28 +67,13 @@ async function latency(o) {
   const pool = payloads(o.payloads);
   const p = await producer(o);
   const compression = CODECS[o.compression];
-  const lat = new Float64Array(o.records);
-  let t0 = 0;
-  for (let i = 0; i < o.warmup + o.records; i++) {
-    if (i === o.warmup) {
-      begin();
-      t0 = now();
-    }
-    const s = performance.now();
-    await p.send({
+  await timedEach(o, (i) =>
+    p.send({
       topic: o.topic,
       acks: acks(o),
       compression,
       messages: [{ value: pool[i % pool.length] }],
-    });
-    if (i >= o.warmup) lat[i - o.warmup] = (performance.now() - s) * 1000;
-  }
-  end({
-    records: o.records,
-    bytes: o.records * o.size,
-    elapsed_s: now() - t0,
-    latencies_us: Array.from(lat),
-  });
+    }));
   await p.disconnect();
 }
 
@@ -114,7 +94,10 @@ async function consumeN(o, n, tag) {
   let bytes = 0;
   let elapsed = 0;
   const { promise, resolve } = Promise.withResolvers();
-  const timer = setTimeout(() => resolve(new Error("no completion in 300 s")), 300_000);
+  const timer = setTimeout(
+    () => resolve(new Error("no completion in 300 s")),
+    300_000,
+  );
   await c.run({
     autoCommit: false,
     eachBatch: ({ batch }) => {

@@ -3,9 +3,11 @@
 // array of records and has no linger or batch size, so, like KafkaJS, produce sends chunks of
 // batch-bytes worth of records with in-flight sends at once (its producer stream flushes only
 // one batch at a time, which would be slower).
-import { begin, chunked, end, load, modes, now, payloads } from "./common.mjs";
+import { load, modes, now, payloads, timedChunks, timedEach } from "./common.mjs";
 
-const { Consumer, MessagesStreamModes, ProduceAcks, Producer } = await load("@platformatic/kafka");
+const { Consumer, MessagesStreamModes, ProduceAcks, Producer } = await load(
+  "@platformatic/kafka",
+);
 
 function producer(o) {
   return new Producer({
@@ -22,43 +24,23 @@ function producer(o) {
 async function produce(o) {
   const pool = payloads(o.payloads);
   const p = producer(o);
-  const chunk = Math.max(1, Math.floor(o["batch-bytes"] / o.size));
-  const send = (from, n) =>
-    chunked(from, n, chunk, o["in-flight"], async (start, stop) => {
-      const messages = new Array(stop - start);
-      for (let i = start; i < stop; i++) {
-        messages[i - start] = { topic: o.topic, value: pool[i % pool.length] };
-      }
-      await p.send({ messages });
-    });
-  if (o.warmup > 0) await send(0, o.warmup);
-  begin();
-  const t0 = now();
-  await send(o.warmup, o.records);
-  end({ records: o.records, bytes: o.records * o.size, elapsed_s: now() - t0 });
+  await timedChunks(o, async (start, stop) => {
+    const messages = new Array(stop - start);
+    for (let i = start; i < stop; i++) {
+      messages[i - start] = { topic: o.topic, value: pool[i % pool.length] };
+    }
+    await p.send({ messages });
+  });
   await p.close();
 }
 
 async function latency(o) {
   const pool = payloads(o.payloads);
   const p = producer(o);
-  const lat = new Float64Array(o.records);
-  let t0 = 0;
-  for (let i = 0; i < o.warmup + o.records; i++) {
-    if (i === o.warmup) {
-      begin();
-      t0 = now();
-    }
-    const s = performance.now();
-    await p.send({ messages: [{ topic: o.topic, value: pool[i % pool.length] }] });
-    if (i >= o.warmup) lat[i - o.warmup] = (performance.now() - s) * 1000;
-  }
-  end({
-    records: o.records,
-    bytes: o.records * o.size,
-    elapsed_s: now() - t0,
-    latencies_us: Array.from(lat),
-  });
+  await timedEach(
+    o,
+    (i) => p.send({ messages: [{ topic: o.topic, value: pool[i % pool.length] }] }),
+  );
   await p.close();
 }
 
@@ -84,7 +66,10 @@ async function consumeN(o, n, tag) {
   let count = 0;
   let bytes = 0;
   const { promise, resolve, reject } = Promise.withResolvers();
-  const timer = setTimeout(() => reject(new Error("no completion in 300 s")), 300_000);
+  const timer = setTimeout(
+    () => reject(new Error("no completion in 300 s")),
+    300_000,
+  );
   let elapsed = 0;
   stream.on("data", (m) => {
     count++;
