@@ -91,23 +91,23 @@ export function parseArgs(argv: readonly string[], specs: OptionSpecs): Parsed {
 
 /** Typed access to a {@linkcode Parsed} command line. */
 export class Args {
-  readonly #p: Parsed;
+  readonly #parsed: Parsed;
   /** The positional words. */
   readonly positional: readonly string[];
 
   constructor(p: Parsed) {
-    this.#p = p;
+    this.#parsed = p;
     this.positional = p.positional;
   }
 
   /** Whether the option was given. */
   has(name: string): boolean {
-    return this.#p.values.has(name);
+    return this.#parsed.values.has(name);
   }
 
   /** A string option, or undefined. */
   str(name: string): string | undefined {
-    const v = this.#p.values.get(name);
+    const v = this.#parsed.values.get(name);
     return v === undefined ? undefined : v[v.length - 1];
   }
 
@@ -120,7 +120,7 @@ export class Args {
 
   /** Every value of a repeatable option (comma-separated values are split too). */
   list(name: string, split = true): string[] {
-    const v = this.#p.values.get(name) ?? [];
+    const v = this.#parsed.values.get(name) ?? [];
     return split ? v.flatMap((s) => s.split(",")).map((s) => s.trim()).filter((s) => s) : v;
   }
 

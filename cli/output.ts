@@ -12,7 +12,7 @@ const encoder = new TextEncoder();
  * chunks, so a record costs no promise; `drain()` writes the full chunks, `flush()` everything.
  */
 export class Out {
-  readonly #w: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   #chunks: Uint8Array[] = [];
   #cur = new Uint8Array(1 << 16);
   #len = 0;
@@ -20,7 +20,7 @@ export class Out {
   backlog = 0;
 
   constructor(stream: WritableStream<Uint8Array> = Deno.stdout.writable) {
-    this.#w = stream.getWriter();
+    this.#writer = stream.getWriter();
   }
 
   /** Appends text (UTF-8). */
@@ -59,7 +59,7 @@ export class Out {
     this.#chunks = [];
     this.backlog = 0;
     // Every write is queued at once, in order: a concurrent drain cannot slip in between.
-    await Promise.all(chunks.map((c) => this.#w.write(c)));
+    await Promise.all(chunks.map((c) => this.#writer.write(c)));
   }
 
   /** Writes everything buffered. */
@@ -71,7 +71,7 @@ export class Out {
   /** Flushes and releases stdout. */
   async close(): Promise<void> {
     await this.flush();
-    this.#w.releaseLock();
+    this.#writer.releaseLock();
   }
 }
 
