@@ -24,7 +24,7 @@ import {
   type ResolvedConsumerOptions,
 } from "./options.ts";
 import { Partitions } from "./partitions.ts";
-import { countingIterator, pipeCounting } from "./readers.ts";
+import { directIterator, DirectReader, pipeCounting } from "./readers.ts";
 import {
   checkAssignment,
   checkTopicPartition,
@@ -326,8 +326,32 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
   override values(
     options: { preventCancel?: boolean } = {},
   ): AsyncIterableIterator<ConsumerRecord> {
-    const stopped = () => this.#closed;
-    return countingIterator(this.getReader(), this.#buffer, stopped, options);
+    return directIterator(this.#directReader(), options);
+  }
+
+  /**
+   * Locks the stream to a reader, like `ReadableStream.getReader`. A record counts as taken
+   * when a `read()` returns it.
+   */
+  override getReader(options: { mode: "byob" }): ReadableStreamBYOBReader;
+  override getReader(
+    options?: { mode?: undefined },
+  ): ReadableStreamDefaultReader<ConsumerRecord>;
+  override getReader(
+    options?: { mode?: "byob" | undefined },
+  ): ReadableStreamBYOBReader | ReadableStreamDefaultReader<ConsumerRecord> {
+    if (options?.mode !== undefined) return super.getReader(options as { mode: "byob" });
+    return this.#directReader();
+  }
+
+  /** A reader taking ready records straight from the fetch buffer (see readers.ts). */
+  #directReader(): DirectReader {
+    return new DirectReader(this, () => this.#live() ? this.#buffer.takeNext() : undefined);
+  }
+
+  /** Whether records may be handed out now (started, not failed, closed nor cancelled). */
+  #live(): boolean {
+    return this.#started && this.#error === undefined && !this.#streamDone && !this.#closed;
   }
 
   /** The records as an async iterator: see {@linkcode values}. */
@@ -453,7 +477,7 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
 
   /** The stream's pull: synchronous when records are ready. */
   #pull(): Promise<void> | undefined {
-    if (this.#started && this.#error === undefined && !this.#streamDone && !this.#closed) {
+    if (this.#live()) {
       this.#buffer.pulled();
       if (this.#buffer.handOut()) return undefined;
     }

@@ -194,6 +194,25 @@ export class FetchBuffer {
   }
 
   /**
+   * The next record for the consumer's own reader ({@linkcode DirectReader}), taken now, without
+   * a trip through the stream: undefined when none is ready without a pull. Only while the
+   * stream's queue is empty, so records still come in order; a batch that must not be handed
+   * out (revoked, paused, moved) is left to the pull, which drops it.
+   */
+  takeNext(): ConsumerRecord | undefined {
+    const cur = this.#cursor;
+    if (cur === undefined || this.#queued !== undefined || this.#handed.length > 0) {
+      return undefined;
+    }
+    const ps = cur.ps;
+    if (cur.gen !== ps.gen || ps.removed || ps.revoking || ps.paused) return undefined;
+    const record = cur.records[cur.next++]!;
+    if (cur.next === cur.records.length) this.#finishCursor();
+    ps.tookRecord(record.offset, record.leaderEpoch);
+    return record;
+  }
+
+  /**
    * The stream pulls: its queue is empty, so whatever was queued was read, by a reader that
    * did not count (a counting reader reports every record before it reads again).
    */
@@ -251,10 +270,7 @@ export class FetchBuffer {
   took(from: { ps: PartitionState; gen: number }, record: ConsumerRecord): void {
     const ps = from.ps;
     if (from.gen !== ps.gen || ps.removed) return;
-    if (record.offset + 1n > ps.taken) {
-      ps.taken = record.offset + 1n;
-      ps.takenEpoch = record.leaderEpoch;
-    }
+    ps.tookRecord(record.offset, record.leaderEpoch);
   }
 
   /**
