@@ -9,16 +9,19 @@
  */
 
 import { DecodeError } from "../protocol/errors.ts";
-import type { RecordBatch } from "../protocol/record_batch.ts";
+import type { BatchOf } from "../protocol/record_batch_decoder.ts";
 import type { ByteBudget } from "./budget.ts";
-import { batchRecords, type Chunk, type FrameRef } from "./chunk.ts";
+import type { Chunk, FrameRef } from "./chunk.ts";
 import type { Fetcher } from "./fetcher.ts";
 import type { ResolvedConsumerOptions } from "./options.ts";
 import type { PartitionState } from "./partition_state.ts";
 import type { ConsumerRecord } from "./types.ts";
 
 /** The memory a decoded batch holds beyond its fetch response: its decompressed buffer. */
-function decompressedBytes(batch: RecordBatch, frame: ArrayBufferLike): number {
+function decompressedBytes(
+  batch: { compression: number; records: ConsumerRecord[] },
+  frame: ArrayBufferLike,
+): number {
   if (batch.compression === 0) return 0;
   const records = batch.records;
   for (let i = 0; i < records.length && i < 4; i++) {
@@ -26,6 +29,23 @@ function decompressedBytes(batch: RecordBatch, frame: ArrayBufferLike): number {
     if (v && v.buffer !== frame) return v.buffer.byteLength;
   }
   return 0;
+}
+
+/**
+ * The records of a batch at or after `from` and before `end`: all of them but for the batch a
+ * fetch started inside of (a compressed batch, a seek) or the one an end offset cuts.
+ */
+function inRange(
+  records: ConsumerRecord[],
+  from: bigint,
+  end: bigint | undefined,
+): ConsumerRecord[] {
+  const n = records.length;
+  if (n === 0) return records;
+  if (records[0]!.offset >= from && (end === undefined || records[n - 1]!.offset < end)) {
+    return records;
+  }
+  return records.filter((r) => r.offset >= from && (end === undefined || r.offset < end));
 }
 
 /** A record handed out, with the generation of its partition then. */
@@ -376,8 +396,7 @@ export class FetchBuffer {
       const next = batch.baseOffset + BigInt(batch.lastOffsetDelta) + 1n;
       let out: ConsumerRecord[] | undefined;
       if (!chunk.skip(batch, readCommitted)) {
-        out = [];
-        batchRecords(batch, ps.topic, ps.partition, ps.position, ps.end ?? -1n, out);
+        out = inRange(batch.records, ps.position, ps.end);
         if (ps.end === undefined && ps.endTime !== undefined) this.#cutAtTime(ps, out);
       }
       const end = ps.end;
@@ -418,11 +437,11 @@ export class FetchBuffer {
    * other partitions' fetched data is dropped (to be fetched again) and it is retried once
    * with all the room there is; a batch that still does not fit is an error.
    */
-  async #decode(ps: PartitionState, chunk: Chunk): Promise<RecordBatch | undefined> {
+  async #decode(ps: PartitionState, chunk: Chunk): Promise<BatchOf<ConsumerRecord> | undefined> {
     const b = this.#budget;
     const cap = b.limit - b.held - b.reserved;
     try {
-      return chunk.nextBatch(this.#o.checkCrcs, cap);
+      return chunk.nextRecords(this.#o.checkCrcs, cap);
     } catch (e) {
       if (!(e instanceof DecodeError)) throw e;
       await this.#fetcher!.hold();
@@ -434,7 +453,7 @@ export class FetchBuffer {
         const room = b.limit - b.held - b.reserved;
         if (room <= cap) throw this.#decodeError(ps, e);
         try {
-          return chunk.nextBatch(this.#o.checkCrcs, room);
+          return chunk.nextRecords(this.#o.checkCrcs, room);
         } catch (e2) {
           throw this.#decodeError(ps, e2);
         }
