@@ -346,7 +346,9 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
 
   /** A reader taking ready records straight from the fetch buffer (see readers.ts). */
   #directReader(): DirectReader {
-    return new DirectReader(this, () => this.#live() ? this.#buffer.takeNext() : undefined);
+    // Through unknown: under tsc's DOM lib (the npm build) `values()` is typed differently.
+    const stream = this as unknown as ReadableStream<ConsumerRecord>;
+    return new DirectReader(stream, () => this.#live() ? this.#buffer.takeNext() : undefined);
   }
 
   /** Whether records may be handed out now (started, not failed, closed nor cancelled). */
