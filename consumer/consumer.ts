@@ -334,13 +334,14 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
    * when a `read()` returns it.
    */
   override getReader(options: { mode: "byob" }): ReadableStreamBYOBReader;
+  override getReader(): ReadableStreamDefaultReader<ConsumerRecord>;
   override getReader(
-    options?: { mode?: undefined },
-  ): ReadableStreamDefaultReader<ConsumerRecord>;
+    options?: ReadableStreamGetReaderOptions,
+  ): ReadableStreamReader<ConsumerRecord>;
   override getReader(
-    options?: { mode?: "byob" | undefined },
-  ): ReadableStreamBYOBReader | ReadableStreamDefaultReader<ConsumerRecord> {
-    if (options?.mode !== undefined) return super.getReader(options as { mode: "byob" });
+    options?: ReadableStreamGetReaderOptions,
+  ): ReadableStreamReader<ConsumerRecord> {
+    if (options?.mode !== undefined) return super.getReader(options);
     return this.#directReader();
   }
 
