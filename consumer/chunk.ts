@@ -185,17 +185,23 @@ export class Chunk {
       this.#pos = b.length;
       return undefined;
     }
-    const batch = decodeRecordBatchWith(
-      b.subarray(pos, end),
-      checkCrc,
-      Math.max(0, maxDecompressed),
-      this.#make ??= recordMaker(this.ps.topic, this.ps.partition),
-    );
-    this.#pos = end;
-    return batch;
+    const maker = this.#maker ??= recordMaker(this.ps.topic, this.ps.partition);
+    try {
+      const batch = decodeRecordBatchWith(
+        b.subarray(pos, end),
+        checkCrc,
+        Math.max(0, maxDecompressed),
+        maker.make,
+      );
+      this.#pos = end;
+      return batch;
+    } finally {
+      // Or a partition waiting for its turn would keep its last batch's records alive.
+      maker.forget();
+    }
   }
 
-  #make: RecordMaker<ConsumerRecord> | undefined;
+  #maker: ReturnType<typeof recordMaker> | undefined;
 
   /**
    * read_committed filtering (Java's algorithm): transactional batches of a producer whose
@@ -263,10 +269,15 @@ const MAX_SAFE_BASE = BigInt(Number.MAX_SAFE_INTEGER) - (1n << 32n);
  *
  * @example
  * ```ts ignore
- * const batch = decodeRecordBatchWith(bytes, true, 1 << 20, recordMaker("t", 0));
+ * const maker = recordMaker("t", 0);
+ * const batch = decodeRecordBatchWith(bytes, true, 1 << 20, maker.make);
+ * maker.forget();
  * ```
  */
-export function recordMaker(topic: string, partition: number): RecordMaker<ConsumerRecord> {
+export function recordMaker(
+  topic: string,
+  partition: number,
+): { make: RecordMaker<ConsumerRecord>; forget: () => void } {
   let last: object | undefined;
   let safe = true;
   let base = 0;
@@ -275,7 +286,14 @@ export function recordMaker(topic: string, partition: number): RecordMaker<Consu
   let tsType: "create" | "log-append" = "create";
   let baseTs = 0;
   let epoch = -1;
-  return (batch, offsetDelta, timestampDelta, key, value, headers) => {
+  const make: RecordMaker<ConsumerRecord> = (
+    batch,
+    offsetDelta,
+    timestampDelta,
+    key,
+    value,
+    headers,
+  ) => {
     if (batch !== last) {
       last = batch;
       baseOffset = batch.baseOffset;
@@ -299,6 +317,8 @@ export function recordMaker(topic: string, partition: number): RecordMaker<Consu
       epoch,
     );
   };
+  // The batch must not outlive its decoding here: it holds every record of it.
+  return { make, forget: () => last = undefined };
 }
 
 /**
