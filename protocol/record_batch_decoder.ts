@@ -4,7 +4,7 @@
  * skipped truncated tail.
  *
  * Hot path notes: records are decoded by hand-inlined loops over the byte array (one-byte
- * varints take no call), key/value are zero-copy `subarray` views, records without headers
+ * varints take no call), key/value are zero-copy views, records without headers
  * share one frozen empty array, and offsets stay number deltas (no bigint per record).
  *
  * @module
@@ -212,6 +212,10 @@ function readRecords<R>(
   make: RecordMaker<R>,
 ): R[] {
   const records: R[] = [];
+  // Views are made with the constructor: `subarray` looks up the species constructor each
+  // time (deno bench, 10,000 views of 100 B: 208 -> 132 us at best).
+  const ab = b.buffer;
+  const bo = b.byteOffset;
   for (let i = 0; i < count; i++) {
     // length
     if (p >= end) fail("truncated record", p);
@@ -277,7 +281,7 @@ function readRecords<R>(
     let key: Uint8Array | null = null;
     if (n > 0) {
       if (n > recEnd - p) fail(`key length ${n}`, p);
-      key = b.subarray(p, p + n);
+      key = new Uint8Array(ab, bo + p, n);
       p += n;
     } else if (n === 0) key = EMPTY_BYTES;
     else if (n !== -1) fail(`key length ${n}`, p);
@@ -299,7 +303,7 @@ function readRecords<R>(
     let value: Uint8Array | null = null;
     if (n > 0) {
       if (n > recEnd - p) fail(`value length ${n}`, p);
-      value = b.subarray(p, p + n);
+      value = new Uint8Array(ab, bo + p, n);
       p += n;
     } else if (n === 0) value = EMPTY_BYTES;
     else if (n !== -1) fail(`value length ${n}`, p);
