@@ -329,12 +329,14 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
     return directIterator(this.#directReader(), options);
   }
 
+  /** A BYOB reader: refused, as by any stream that is not a byte stream. */
+  override getReader(options: { mode: "byob" }): ReadableStreamBYOBReader;
   /**
    * Locks the stream to a reader, like `ReadableStream.getReader`. A record counts as taken
-   * when a `read()` returns it.
+   * (what auto-commit and `commit()` commit) when a `read()` returns it.
    */
-  override getReader(options: { mode: "byob" }): ReadableStreamBYOBReader;
   override getReader(): ReadableStreamDefaultReader<ConsumerRecord>;
+  /** Locks the stream to a reader: see the overload without options. */
   override getReader(
     options?: ReadableStreamGetReaderOptions,
   ): ReadableStreamReader<ConsumerRecord>;

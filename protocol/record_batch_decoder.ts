@@ -326,7 +326,7 @@ function int64n(v: DataView, at: number): number {
 }
 
 /** Decodes the v2 batch at `buf[s, e)` (its length already checked against the bytes). */
-function decodeV2<R extends KeyValue>(
+function decodeV2<R extends { readonly key: Uint8Array | null; readonly value: Uint8Array | null }>(
   buf: Uint8Array,
   view: DataView,
   s: number,
@@ -410,9 +410,17 @@ const plainRecord: RecordMaker<BatchRecord> = (
 ) => ({ offsetDelta, timestampDelta, key, value, headers });
 
 /**
- * Builds one record from its decoded fields: `batch` is the batch it belongs to (every header
- * field set; its `records` not yet). Internal: the consumer builds its reader records with it
- * straight from the bytes (see {@linkcode decodeRecordBatchWith}).
+ * Builds one record from its decoded fields, for {@linkcode decodeRecordBatchWith}: `batch` is
+ * the batch it belongs to (every header field set; its `records` not yet).
+ *
+ * @example
+ * ```ts
+ * import type { RecordMaker } from "@denokafka/kafka/protocol";
+ * const make: RecordMaker<{ at: number; key: Uint8Array | null; value: Uint8Array | null }> = (
+ *   batch, offsetDelta, timestampDelta, key, value,
+ * ) => ({ at: batch.baseTimestamp + timestampDelta, key, value });
+ * console.log(typeof make);
+ * ```
  */
 export type RecordMaker<R> = (
   batch: Omit<RecordBatch, "records">,
@@ -423,29 +431,43 @@ export type RecordMaker<R> = (
   headers: readonly RecordHeader[],
 ) => R;
 
-/** What a control record is parsed from. */
-interface KeyValue {
-  readonly key: Uint8Array | null;
-  readonly value: Uint8Array | null;
-}
-
-/** A decoded batch whose records were built by a {@linkcode RecordMaker}. */
+/**
+ * A decoded batch whose records were built by a {@linkcode RecordMaker}.
+ *
+ * @example
+ * ```ts
+ * import type { BatchOf } from "@denokafka/kafka/protocol";
+ * const count = (b: BatchOf<unknown>) => b.records.length;
+ * console.log(typeof count);
+ * ```
+ */
 export type BatchOf<R> = Omit<RecordBatch, "records"> & { readonly records: R[] };
 
 const NO_RECORDS: never[] = [];
 
 /**
- * Decodes the one v2 batch that `bytes` hold exactly (its length already checked), building
- * each record with `make` rather than as a {@linkcode BatchRecord}: one object per record less
- * for a caller that turns records into its own shape anyway (the consumer). Internal, not in
- * `protocol/mod.ts`. Legacy message sets are left to {@linkcode decodeRecordBatches}.
+ * Decodes the one v2 batch that `bytes` hold exactly, building each record with `make` rather
+ * than as a {@linkcode BatchRecord}: one object per record less for a caller that turns the
+ * records into its own shape anyway (the consumer does). Keys and values are views into
+ * `bytes` (or into the decompressed buffer). Legacy message sets (magic 0/1) are a
+ * {@linkcode DecodeError}: decode them with {@linkcode decodeRecordBatches}.
  *
  * @example
- * ```ts ignore
- * const batch = decodeRecordBatchWith(bytes, true, 1 << 20, (b, od, td, key, value) => ({ od, key, value }));
+ * ```ts
+ * import { decodeRecordBatchWith, encodeRecordBatch } from "@denokafka/kafka/protocol";
+ * const v = new TextEncoder().encode("hello");
+ * const bytes = encodeRecordBatch([{ timestamp: 1, key: null, value: v }], { baseOffset: 5n });
+ * const batch = decodeRecordBatchWith(bytes, true, 1 << 20, (b, offsetDelta, _t, key, value) => ({
+ *   offset: b.baseOffset + BigInt(offsetDelta),
+ *   key,
+ *   value,
+ * }));
+ * console.log(batch.records[0]!.offset); // 5n
  * ```
  */
-export function decodeRecordBatchWith<R extends KeyValue>(
+export function decodeRecordBatchWith<
+  R extends { readonly key: Uint8Array | null; readonly value: Uint8Array | null },
+>(
   bytes: Uint8Array,
   checkCrc: boolean,
   maxDecompressed: number,
