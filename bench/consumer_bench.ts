@@ -16,10 +16,11 @@
 
 import { createTopic, deleteTopic } from "./compare/topics.ts";
 import { Consumer, type ConsumerRecord } from "../consumer/mod.ts";
-import { batchRecords } from "../consumer/chunk.ts";
+import { batchRecords, recordMaker } from "../consumer/chunk.ts";
+import { DirectReader } from "../consumer/readers.ts";
 import { KafkaError } from "../protocol/errors.ts";
 import { RecordBatchBuilder } from "../protocol/record_batch_builder.ts";
-import { decodeRecordBatches } from "../protocol/record_batch_decoder.ts";
+import { decodeRecordBatches, decodeRecordBatchWith } from "../protocol/record_batch_decoder.ts";
 
 // ----------------------------------------------------------------------------------------
 // Micro: no broker
@@ -42,6 +43,19 @@ for (const [label, bytes] of Object.entries(BATCHES)) {
   });
 }
 
+for (const [label, bytes] of Object.entries(BATCHES)) {
+  const make = recordMaker("topic", 0);
+  Deno.bench(
+    `consumer records 1000 x ${label}, straight from the bytes`,
+    { group: `records ${label}` },
+    () => {
+      const out = decodeRecordBatchWith(bytes, true, 1 << 30, make.make).records;
+      make.forget();
+      if (out.length !== 1000) throw new KafkaError("bad batch");
+    },
+  );
+}
+
 const STREAM_BATCH: ConsumerRecord[] = [];
 batchRecords(decodeRecordBatches(BATCHES["100 B"]).batches[0]!, "topic", 0, 0n, -1n, STREAM_BATCH);
 
@@ -57,6 +71,44 @@ Deno.bench("consumer stream 100 x 1000 records (batch enqueue, record reads)", a
   for await (const _ of stream) n++;
   if (n !== 100_000) throw new KafkaError("short read");
 });
+
+/**
+ * 100 batches of 1000 records read one at a time, as `getReader()` and `for await` read the
+ * consumer: through the stream, one record per pull (what the consumer did before session 10:
+ * a pull per record, the stream's read request and queue), against the {@linkcode DirectReader}
+ * taking ready records straight from the batch (the stream is pulled once per batch).
+ */
+function oneByOne(direct: boolean) {
+  return async () => {
+    let batches = 0;
+    let cur: ConsumerRecord[] = [];
+    let next = 0;
+    const stream = new ReadableStream<ConsumerRecord>({
+      pull(c) {
+        if (next === cur.length) {
+          if (batches === 100) return c.close();
+          batches++;
+          cur = STREAM_BATCH;
+          next = 0;
+        }
+        c.enqueue(cur[next++]!);
+      },
+    }, { highWaterMark: 0 });
+    const reader = direct
+      ? new DirectReader(stream, () => next < cur.length ? cur[next++] : undefined)
+      : stream.getReader();
+    let n = 0;
+    for (;;) {
+      const r = await reader.read();
+      if (r.done) break;
+      n++;
+    }
+    if (n !== 100_000) throw new KafkaError(`short read ${n}`);
+  };
+}
+
+Deno.bench("consumer read 100 x 1000 records: one per pull", { group: "read" }, oneByOne(false));
+Deno.bench("consumer read 100 x 1000 records: DirectReader", { group: "read" }, oneByOne(true));
 
 // ----------------------------------------------------------------------------------------
 // End to end: `deno run -A bench/consumer_bench.ts`

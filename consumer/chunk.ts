@@ -6,7 +6,12 @@
  * @module
  */
 
-import { decodeRecordBatches } from "../protocol/record_batch_decoder.ts";
+import {
+  type BatchOf,
+  decodeRecordBatches,
+  decodeRecordBatchWith,
+  type RecordMaker,
+} from "../protocol/record_batch_decoder.ts";
 import { type RecordBatch, RecordBatchLayout as L } from "../protocol/record_batch.ts";
 import type { PartitionState } from "./partition_state.ts";
 import type { ConsumerRecord } from "./types.ts";
@@ -153,12 +158,58 @@ export class Chunk {
   }
 
   /**
+   * Decodes the next batch into reader records (built straight from the bytes: see
+   * {@linkcode recordMaker}), decompressing at most `maxDecompressed` bytes; undefined at the
+   * end. Every record of the batch is there, including those before the fetch offset (the
+   * caller cuts them). On failure the position stays, so the caller can free memory and retry.
+   */
+  nextRecords(checkCrc: boolean, maxDecompressed: number): BatchOf<ConsumerRecord> | undefined {
+    const b = this.bytes;
+    const pos = this.#pos;
+    if (b.length - pos < L.Magic + 1) {
+      this.#pos = b.length;
+      return undefined;
+    }
+    if (b[pos + L.Magic] !== 2) {
+      // Legacy message sets (magic 0/1, rare): decoded as before, then converted.
+      const batch = this.nextBatch(checkCrc, maxDecompressed);
+      if (batch === undefined) return undefined;
+      const out: ConsumerRecord[] = [];
+      batchRecords(batch, this.ps.topic, this.ps.partition, -1n, -1n, out);
+      return { ...batch, records: out };
+    }
+    const length = (b[pos + 8]! << 24) | (b[pos + 9]! << 16) | (b[pos + 10]! << 8) | b[pos + 11]!;
+    const end = pos + L.LogOverhead + length;
+    if (end > b.length) {
+      // A truncated tail (never cut into a chunk, but the decoder would skip it too).
+      this.#pos = b.length;
+      return undefined;
+    }
+    const maker = this.#maker ??= recordMaker(this.ps.topic, this.ps.partition);
+    try {
+      const batch = decodeRecordBatchWith(
+        b.subarray(pos, end),
+        checkCrc,
+        Math.max(0, maxDecompressed),
+        maker.make,
+      );
+      this.#pos = end;
+      return batch;
+    } finally {
+      // Or a partition waiting for its turn would keep its last batch's records alive.
+      maker.forget();
+    }
+  }
+
+  #maker: ReturnType<typeof recordMaker> | undefined;
+
+  /**
    * read_committed filtering (Java's algorithm): transactional batches of a producer whose
    * transaction was aborted are skipped, from the aborted transaction's first offset until
    * its abort marker. Call for every batch in order; control batches return true (never
    * delivered).
    */
-  skip(batch: RecordBatch, readCommitted: boolean): boolean {
+  skip(batch: Omit<RecordBatch, "records">, readCommitted: boolean): boolean {
     if (batch.isControl) {
       if (readCommitted && batch.control?.type === 0) {
         this.#abortedProducers.delete(batch.producerId);
@@ -209,6 +260,66 @@ class Record implements ConsumerRecord {
 }
 
 const MAX_SAFE_BASE = BigInt(Number.MAX_SAFE_INTEGER) - (1n << 32n);
+
+/**
+ * Builds reader records of `topic`/`partition` straight from the decoder's fields (see
+ * `decodeRecordBatchWith`): no intermediate record per record. The batch-level values are
+ * worked out once per batch; offsets are computed as numbers and converted once each while
+ * they are safe integers, which real offsets are.
+ *
+ * @example
+ * ```ts ignore
+ * const maker = recordMaker("t", 0);
+ * const batch = decodeRecordBatchWith(bytes, true, 1 << 20, maker.make);
+ * maker.forget();
+ * ```
+ */
+export function recordMaker(
+  topic: string,
+  partition: number,
+): { make: RecordMaker<ConsumerRecord>; forget: () => void } {
+  let last: object | undefined;
+  let safe = true;
+  let base = 0;
+  let baseOffset = 0n;
+  let logAppend = false;
+  let tsType: "create" | "log-append" = "create";
+  let baseTs = 0;
+  let epoch = -1;
+  const make: RecordMaker<ConsumerRecord> = (
+    batch,
+    offsetDelta,
+    timestampDelta,
+    key,
+    value,
+    headers,
+  ) => {
+    if (batch !== last) {
+      last = batch;
+      baseOffset = batch.baseOffset;
+      safe = baseOffset <= MAX_SAFE_BASE;
+      base = safe ? Number(baseOffset) : 0;
+      logAppend = batch.timestampType === 1;
+      tsType = logAppend ? "log-append" : "create";
+      baseTs = logAppend ? batch.maxTimestamp : batch.baseTimestamp;
+      epoch = batch.partitionLeaderEpoch;
+    }
+    return new Record(
+      topic,
+      partition,
+      safe ? BigInt(base + offsetDelta) : baseOffset + BigInt(offsetDelta),
+      key,
+      value,
+      // Records without headers share the decoder's frozen empty array (no allocation).
+      headers as { key: string; value: Uint8Array | null }[],
+      logAppend ? baseTs : baseTs + timestampDelta,
+      tsType,
+      epoch,
+    );
+  };
+  // The batch must not outlive its decoding here: it holds every record of it.
+  return { make, forget: () => last = undefined };
+}
 
 /**
  * The records of `batch` at or after `from` and before `end` (exclusive, -1 for none), as

@@ -26,7 +26,7 @@ import {
   type ResolvedConsumerOptions,
 } from "./options.ts";
 import { Partitions } from "./partitions.ts";
-import { countingIterator, pipeCounting } from "./readers.ts";
+import { directIterator, DirectReader, pipeCounting } from "./readers.ts";
 import {
   checkAssignment,
   checkTopicPartition,
@@ -348,8 +348,37 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
   override values(
     options: { preventCancel?: boolean } = {},
   ): AsyncIterableIterator<ConsumerRecord> {
-    const stopped = () => this.#closed;
-    return countingIterator(this.getReader(), this.#buffer, stopped, options);
+    return directIterator(this.#directReader(), options);
+  }
+
+  /** A BYOB reader: refused, as by any stream that is not a byte stream. */
+  override getReader(options: { mode: "byob" }): ReadableStreamBYOBReader;
+  /**
+   * Locks the stream to a reader, like `ReadableStream.getReader`. A record counts as taken
+   * (what auto-commit and `commit()` commit) when a `read()` returns it.
+   */
+  override getReader(): ReadableStreamDefaultReader<ConsumerRecord>;
+  /** Locks the stream to a reader: see the overload without options. */
+  override getReader(
+    options?: ReadableStreamGetReaderOptions,
+  ): ReadableStreamReader<ConsumerRecord>;
+  override getReader(
+    options?: ReadableStreamGetReaderOptions,
+  ): ReadableStreamReader<ConsumerRecord> {
+    if (options?.mode !== undefined) return super.getReader(options);
+    return this.#directReader();
+  }
+
+  /** A reader taking ready records straight from the fetch buffer (see readers.ts). */
+  #directReader(): DirectReader {
+    // Through unknown: under tsc's DOM lib (the npm build) `values()` is typed differently.
+    const stream = this as unknown as ReadableStream<ConsumerRecord>;
+    return new DirectReader(stream, () => this.#live() ? this.#buffer.takeNext() : undefined);
+  }
+
+  /** Whether records may be handed out now (started, not failed, closed nor cancelled). */
+  #live(): boolean {
+    return this.#started && this.#error === undefined && !this.#streamDone && !this.#closed;
   }
 
   /** The records as an async iterator: see {@linkcode values}. */
@@ -477,7 +506,7 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
 
   /** The stream's pull: synchronous when records are ready. */
   #pull(): Promise<void> | undefined {
-    if (this.#started && this.#error === undefined && !this.#streamDone && !this.#closed) {
+    if (this.#live()) {
       this.#buffer.pulled();
       if (this.#buffer.handOut()) return undefined;
     }

@@ -9,16 +9,19 @@
  */
 
 import { DecodeError } from "../protocol/errors.ts";
-import type { RecordBatch } from "../protocol/record_batch.ts";
+import type { BatchOf } from "../protocol/record_batch_decoder.ts";
 import type { ByteBudget } from "./budget.ts";
-import { batchRecords, type Chunk, type FrameRef } from "./chunk.ts";
+import type { Chunk, FrameRef } from "./chunk.ts";
 import type { Fetcher } from "./fetcher.ts";
 import type { ResolvedConsumerOptions } from "./options.ts";
 import type { PartitionState } from "./partition_state.ts";
 import type { ConsumerRecord } from "./types.ts";
 
 /** The memory a decoded batch holds beyond its fetch response: its decompressed buffer. */
-function decompressedBytes(batch: RecordBatch, frame: ArrayBufferLike): number {
+function decompressedBytes(
+  batch: { compression: number; records: ConsumerRecord[] },
+  frame: ArrayBufferLike,
+): number {
   if (batch.compression === 0) return 0;
   const records = batch.records;
   for (let i = 0; i < records.length && i < 4; i++) {
@@ -26,6 +29,23 @@ function decompressedBytes(batch: RecordBatch, frame: ArrayBufferLike): number {
     if (v && v.buffer !== frame) return v.buffer.byteLength;
   }
   return 0;
+}
+
+/**
+ * The records of a batch at or after `from` and before `end`: all of them but for the batch a
+ * fetch started inside of (a compressed batch, a seek) or the one an end offset cuts.
+ */
+function inRange(
+  records: ConsumerRecord[],
+  from: bigint,
+  end: bigint | undefined,
+): ConsumerRecord[] {
+  const n = records.length;
+  if (n === 0) return records;
+  if (records[0]!.offset >= from && (end === undefined || records[n - 1]!.offset < end)) {
+    return records;
+  }
+  return records.filter((r) => r.offset >= from && (end === undefined || r.offset < end));
 }
 
 /** A record handed out, with the generation of its partition then. */
@@ -194,6 +214,25 @@ export class FetchBuffer {
   }
 
   /**
+   * The next record for the consumer's own reader ({@linkcode DirectReader}), taken now, without
+   * a trip through the stream: undefined when none is ready without a pull. Only while the
+   * stream's queue is empty, so records still come in order; a batch that must not be handed
+   * out (revoked, paused, moved) is left to the pull, which drops it.
+   */
+  takeNext(): ConsumerRecord | undefined {
+    const cur = this.#cursor;
+    if (cur === undefined || this.#queued !== undefined || this.#handed.length > 0) {
+      return undefined;
+    }
+    const ps = cur.ps;
+    if (cur.gen !== ps.gen || ps.removed || ps.revoking || ps.paused) return undefined;
+    const record = cur.records[cur.next++]!;
+    if (cur.next === cur.records.length) this.#finishCursor();
+    ps.tookRecord(record.offset, record.leaderEpoch);
+    return record;
+  }
+
+  /**
    * The stream pulls: its queue is empty, so whatever was queued was read, by a reader that
    * did not count (a counting reader reports every record before it reads again).
    */
@@ -251,10 +290,7 @@ export class FetchBuffer {
   took(from: { ps: PartitionState; gen: number }, record: ConsumerRecord): void {
     const ps = from.ps;
     if (from.gen !== ps.gen || ps.removed) return;
-    if (record.offset + 1n > ps.taken) {
-      ps.taken = record.offset + 1n;
-      ps.takenEpoch = record.leaderEpoch;
-    }
+    ps.tookRecord(record.offset, record.leaderEpoch);
   }
 
   /**
@@ -360,8 +396,7 @@ export class FetchBuffer {
       const next = batch.baseOffset + BigInt(batch.lastOffsetDelta) + 1n;
       let out: ConsumerRecord[] | undefined;
       if (!chunk.skip(batch, readCommitted)) {
-        out = [];
-        batchRecords(batch, ps.topic, ps.partition, ps.position, ps.end ?? -1n, out);
+        out = inRange(batch.records, ps.position, ps.end);
         if (ps.end === undefined && ps.endTime !== undefined) this.#cutAtTime(ps, out);
       }
       const end = ps.end;
@@ -402,11 +437,11 @@ export class FetchBuffer {
    * other partitions' fetched data is dropped (to be fetched again) and it is retried once
    * with all the room there is; a batch that still does not fit is an error.
    */
-  async #decode(ps: PartitionState, chunk: Chunk): Promise<RecordBatch | undefined> {
+  async #decode(ps: PartitionState, chunk: Chunk): Promise<BatchOf<ConsumerRecord> | undefined> {
     const b = this.#budget;
     const cap = b.limit - b.held - b.reserved;
     try {
-      return chunk.nextBatch(this.#o.checkCrcs, cap);
+      return chunk.nextRecords(this.#o.checkCrcs, cap);
     } catch (e) {
       if (!(e instanceof DecodeError)) throw e;
       await this.#fetcher!.hold();
@@ -418,7 +453,7 @@ export class FetchBuffer {
         const room = b.limit - b.held - b.reserved;
         if (room <= cap) throw this.#decodeError(ps, e);
         try {
-          return chunk.nextBatch(this.#o.checkCrcs, room);
+          return chunk.nextRecords(this.#o.checkCrcs, room);
         } catch (e2) {
           throw this.#decodeError(ps, e2);
         }

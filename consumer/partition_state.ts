@@ -57,7 +57,14 @@ export class PartitionState {
   /** `#taken` came from a seek or a committed offset, not from records the reader took. */
   #startedOnly = false;
   /** The leader epoch of the last record taken. */
-  takenEpoch = -1;
+  #takenEpoch = -1;
+  /**
+   * The offset of the last record the reader took, not yet folded into `#taken` (null: none):
+   * {@linkcode tookRecord} runs once per record, and `offset + 1n` would allocate a bigint
+   * each time; the fold happens when `taken` is read (a commit, `position()`), far less often.
+   */
+  #lastOffset: bigint | null = null;
+  #lastEpoch = -1;
   /** The next offset to fetch (ahead of `position` when data is buffered). */
   fetchOffset = -1n;
   /** The leader epoch of the last fetched batch (Fetch's LastFetchedEpoch, KIP-320). */
@@ -101,21 +108,58 @@ export class PartitionState {
    * is never reported nor committed back.
    */
   get taken(): bigint {
+    if (this.#lastOffset !== null) this.#fold();
     return this.#startedOnly && this.phase === "validate" ? -1n : this.#taken;
   }
 
   set taken(offset: bigint) {
+    this.#lastOffset = null;
     this.#taken = offset;
     this.#startedOnly = false;
+  }
+
+  /** The leader epoch of the last record taken (-1 unknown). */
+  get takenEpoch(): number {
+    if (this.#lastOffset !== null) this.#fold();
+    return this.#takenEpoch;
+  }
+
+  set takenEpoch(epoch: number) {
+    if (this.#lastOffset !== null) this.#fold();
+    this.#takenEpoch = epoch;
+  }
+
+  /**
+   * The reader took the record at `offset` (of a batch of leader epoch `epoch`): `taken` moves
+   * past it unless it is already there. Records of one generation come in offset order.
+   */
+  tookRecord(offset: bigint, epoch: number): void {
+    const last = this.#lastOffset;
+    if (
+      last !== null
+        ? offset > last
+        : offset >= this.#taken || (this.#startedOnly && this.phase === "validate")
+    ) {
+      this.#lastOffset = offset;
+      this.#lastEpoch = epoch;
+    }
+  }
+
+  #fold(): void {
+    this.#taken = this.#lastOffset! + 1n;
+    this.#takenEpoch = this.#lastEpoch;
+    this.#startedOnly = false;
+    this.#lastOffset = null;
   }
 
   /** Sets every offset to `offset` (a seek, a reset, a committed offset) and makes it ready. */
   startAt(offset: bigint, epoch: number): void {
     this.position = offset;
     this.positionEpoch = epoch;
+    this.#lastOffset = null;
     this.#taken = offset;
     this.#startedOnly = true;
-    this.takenEpoch = epoch;
+    this.#takenEpoch = epoch;
     this.fetchOffset = offset;
     this.fetchEpoch = epoch;
     this.gen++;

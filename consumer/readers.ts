@@ -1,8 +1,8 @@
 /**
- * The consumer's counting readers (internal): its async iterator, and the relay its pipes
- * write through. Both report each record to the fetch buffer when the reader's code has it
- * (see `FetchBuffer.handOut`), which lets the stream queue whole batches and still commit
- * exactly what was received.
+ * The consumer's readers (internal): its own reader and async iterator, which take ready
+ * records straight from the fetch buffer, and the relay its pipes write through, which reports
+ * each record to the fetch buffer when the destination has it (see `FetchBuffer.handOut`), so
+ * that the stream can queue whole batches and still commit exactly what was received.
  *
  * Pipes count a record as taken once the destination accepted it, not once the pipe read it.
  * A native `pipeTo` reads a record as soon as the destination has room in its queue: a
@@ -18,52 +18,92 @@ import type { FetchBuffer } from "./fetch_buffer.ts";
 import type { ConsumerRecord } from "./types.ts";
 
 /**
- * The async iterator of the consumer: `reader` is the stream's, `buffer` learns of every
- * record the loop gets; `stopped()` says the consumer was closed (records still queued are
- * then not handed out). `break`/`return`/`throw` cancel the stream unless `preventCancel`.
+ * The reader `getReader()` returns, and the one `for await` uses. While the stream's queue is
+ * empty and no read is pending, a read takes the next record of the batch being handed out
+ * straight from the fetch buffer (`next`), taken at once (see `FetchBuffer.takeNext`): no pull,
+ * no trip through the stream's queue and read requests, which cost more per record than the
+ * decoding. Otherwise it reads the stream, whose pull hands out one record (the first of each
+ * batch, an error, the end).
  *
  * @example
  * ```ts ignore
- * const it = countingIterator(stream.getReader(), buffer, () => false, {});
+ * const reader = new DirectReader(consumer, () => buffer.takeNext());
+ * const { value } = await reader.read();
+ * ```
+ */
+export class DirectReader extends ReadableStreamDefaultReader<ConsumerRecord> {
+  readonly #next: () => ConsumerRecord | undefined;
+  /** Reads of the stream not settled yet: records come from the stream until they are. */
+  #pending = 0;
+  #released = false;
+  readonly #settled = (r: ReadableStreamReadResult<ConsumerRecord>) => {
+    this.#pending--;
+    return r;
+  };
+  readonly #failed = (e: unknown): never => {
+    this.#pending--;
+    throw e;
+  };
+
+  /** A reader of `stream` (locking it) taking ready records from `next`. */
+  constructor(stream: ReadableStream<ConsumerRecord>, next: () => ConsumerRecord | undefined) {
+    super(stream);
+    this.#next = next;
+  }
+
+  /** The next record if one is ready now (taken), else undefined: then {@linkcode read}. */
+  takeNow(): ConsumerRecord | undefined {
+    return this.#pending === 0 && !this.#released ? this.#next() : undefined;
+  }
+
+  /** Reads the next record (see the class). */
+  override read(): Promise<ReadableStreamReadResult<ConsumerRecord>> {
+    const value = this.takeNow();
+    if (value !== undefined) return Promise.resolve({ done: false, value });
+    this.#pending++;
+    return super.read().then(this.#settled, this.#failed);
+  }
+
+  /** Releases the stream (pending reads reject, as the stream's own reader's do). */
+  override releaseLock(): void {
+    super.releaseLock();
+    this.#released = true;
+  }
+}
+
+/**
+ * The async iterator of the consumer over `reader` (see {@linkcode DirectReader}): a record
+ * counts as taken when the iterator returns it. `break`/`return`/`throw` cancel the stream
+ * unless `preventCancel`.
+ *
+ * @example
+ * ```ts ignore
+ * const it = directIterator(new DirectReader(consumer, next), {});
  * for await (const r of it) console.log(r.offset);
  * ```
  */
-export function countingIterator(
-  reader: ReadableStreamDefaultReader<ConsumerRecord>,
-  buffer: FetchBuffer,
-  stopped: () => boolean,
+export function directIterator(
+  reader: DirectReader,
   options: { preventCancel?: boolean },
 ): AsyncIterableIterator<ConsumerRecord> {
-  buffer.countingStarted();
   let attached = true;
-  const detach = () => {
-    if (attached) buffer.countingEnded();
-    attached = false;
-  };
   const done = (): IteratorResult<ConsumerRecord> => ({ done: true, value: undefined });
-  const onRead = (
-    r: ReadableStreamReadResult<ConsumerRecord>,
-  ): Promise<IteratorResult<ConsumerRecord>> | IteratorResult<ConsumerRecord> => {
-    if (r.done) {
-      detach();
-      reader.releaseLock();
-      return done();
-    }
-    // Closed while records were queued: they are not handed out (nor committed).
-    if (stopped()) {
-      detach();
-      return reader.cancel().then(done, done);
-    }
-    const from = buffer.take(r.value);
-    if (from === undefined) return reader.read().then(onRead);
-    buffer.took(from, r.value);
-    return r;
+  const onRead = (r: ReadableStreamReadResult<ConsumerRecord>): IteratorResult<ConsumerRecord> => {
+    if (!r.done) return r;
+    attached = false;
+    reader.releaseLock();
+    return done();
   };
   const iterator: AsyncIterableIterator<ConsumerRecord> = {
-    next: () => attached ? reader.read().then(onRead) : Promise.resolve(done()),
+    next: () => {
+      if (!attached) return Promise.resolve(done());
+      const value = reader.takeNow();
+      if (value !== undefined) return Promise.resolve({ done: false, value });
+      return reader.read().then(onRead);
+    },
     return: async (value?: unknown) => {
       const wasAttached = attached;
-      detach();
+      attached = false;
       if (wasAttached) {
         if (options.preventCancel) reader.releaseLock();
         else await reader.cancel(value);

@@ -4,7 +4,7 @@
  * skipped truncated tail.
  *
  * Hot path notes: records are decoded by hand-inlined loops over the byte array (one-byte
- * varints take no call), key/value are zero-copy `subarray` views, records without headers
+ * varints take no call), key/value are zero-copy views, records without headers
  * share one frozen empty array, and offsets stay number deltas (no bigint per record).
  *
  * @module
@@ -203,8 +203,19 @@ function readHeaders(b: Uint8Array, p: number, end: number): readonly RecordHead
  * behind a call (`readVarint`) made decoding without CRC checks ~17% slower (deno bench, 1000
  * records of 100 B: 43.6 -> 51 us).
  */
-function readRecords(b: Uint8Array, p: number, end: number, count: number): BatchRecord[] {
-  const records: BatchRecord[] = [];
+function readRecords<R>(
+  b: Uint8Array,
+  p: number,
+  end: number,
+  count: number,
+  batch: Omit<RecordBatch, "records">,
+  make: RecordMaker<R>,
+): R[] {
+  const records: R[] = [];
+  // Views are made with the constructor: `subarray` looks up the species constructor each
+  // time (deno bench, 10,000 views of 100 B: 208 -> 132 us at best).
+  const ab = b.buffer;
+  const bo = b.byteOffset;
   for (let i = 0; i < count; i++) {
     // length
     if (p >= end) fail("truncated record", p);
@@ -270,7 +281,7 @@ function readRecords(b: Uint8Array, p: number, end: number, count: number): Batc
     let key: Uint8Array | null = null;
     if (n > 0) {
       if (n > recEnd - p) fail(`key length ${n}`, p);
-      key = b.subarray(p, p + n);
+      key = new Uint8Array(ab, bo + p, n);
       p += n;
     } else if (n === 0) key = EMPTY_BYTES;
     else if (n !== -1) fail(`key length ${n}`, p);
@@ -292,7 +303,7 @@ function readRecords(b: Uint8Array, p: number, end: number, count: number): Batc
     let value: Uint8Array | null = null;
     if (n > 0) {
       if (n > recEnd - p) fail(`value length ${n}`, p);
-      value = b.subarray(p, p + n);
+      value = new Uint8Array(ab, bo + p, n);
       p += n;
     } else if (n === 0) value = EMPTY_BYTES;
     else if (n !== -1) fail(`value length ${n}`, p);
@@ -304,7 +315,7 @@ function readRecords(b: Uint8Array, p: number, end: number, count: number): Batc
       p = P;
     }
     if (p !== recEnd) fail(`record declares ${len} bytes but holds ${len + p - recEnd}`, p);
-    records.push({ offsetDelta, timestampDelta: tsDelta, key, value, headers });
+    records.push(make(batch, offsetDelta, tsDelta, key, value, headers));
   }
   if (p !== end) fail(`${end - p} bytes left after the last of ${count} records`, p);
   return records;
@@ -315,14 +326,15 @@ function int64n(v: DataView, at: number): number {
 }
 
 /** Decodes the v2 batch at `buf[s, e)` (its length already checked against the bytes). */
-function decodeV2(
+function decodeV2<R extends { readonly key: Uint8Array | null; readonly value: Uint8Array | null }>(
   buf: Uint8Array,
   view: DataView,
   s: number,
   e: number,
   checkCrc: boolean,
   maxDecompressed: number,
-): RecordBatch {
+  make: RecordMaker<R>,
+): BatchOf<R> {
   const crc = view.getUint32(s + L.Crc);
   if (checkCrc) {
     const actual = crc32c(buf, s + L.Attributes, e);
@@ -350,13 +362,9 @@ function decodeV2(
   if (count * MIN_RECORD_SIZE > end - p) {
     fail(`record count ${count} cannot fit in ${end - p} bytes`, s + L.RecordCount);
   }
-  const records = readRecords(data, p, end, count);
   const isControl = (attributes & 0x20) !== 0;
-  let control: ControlRecord | null = null;
-  // The log cleaner keeps emptied batches (count 0) to preserve producer state; an emptied
-  // control batch then has no marker, which is not an error.
-  if (isControl && count > 0) control = decodeControlRecord(records[0]!.key, records[0]!.value);
-  return {
+  // The header first: the record maker reads the batch's base offset and timestamps.
+  const batch: BatchOf<R> = {
     magic: 2,
     baseOffset: view.getBigInt64(s),
     lastOffsetDelta: view.getInt32(s + L.LastOffsetDelta),
@@ -375,9 +383,101 @@ function decodeV2(
     producerEpoch: view.getInt16(s + L.ProducerEpoch),
     baseSequence: view.getInt32(s + L.BaseSequence),
     count,
-    records,
-    control,
+    records: NO_RECORDS as R[],
+    control: null,
   };
+  const records = readRecords(data, p, end, count, batch, make);
+  (batch as { records: R[] }).records = records;
+  // The log cleaner keeps emptied batches (count 0) to preserve producer state; an emptied
+  // control batch then has no marker, which is not an error.
+  if (isControl && count > 0) {
+    (batch as { control: ControlRecord | null }).control = decodeControlRecord(
+      records[0]!.key,
+      records[0]!.value,
+    );
+  }
+  return batch;
+}
+
+/** The public decoder's records: the deltas and views as decoded. */
+const plainRecord: RecordMaker<BatchRecord> = (
+  _batch,
+  offsetDelta,
+  timestampDelta,
+  key,
+  value,
+  headers,
+) => ({ offsetDelta, timestampDelta, key, value, headers });
+
+/**
+ * Builds one record from its decoded fields, for {@linkcode decodeRecordBatchWith}: `batch` is
+ * the batch it belongs to (every header field set; its `records` not yet).
+ *
+ * @example
+ * ```ts
+ * import type { RecordMaker } from "@denokafka/kafka/protocol";
+ * const make: RecordMaker<{ at: number; key: Uint8Array | null; value: Uint8Array | null }> = (
+ *   batch, offsetDelta, timestampDelta, key, value,
+ * ) => ({ at: batch.baseTimestamp + timestampDelta, key, value });
+ * console.log(typeof make);
+ * ```
+ */
+export type RecordMaker<R> = (
+  batch: Omit<RecordBatch, "records">,
+  offsetDelta: number,
+  timestampDelta: number,
+  key: Uint8Array | null,
+  value: Uint8Array | null,
+  headers: readonly RecordHeader[],
+) => R;
+
+/**
+ * A decoded batch whose records were built by a {@linkcode RecordMaker}.
+ *
+ * @example
+ * ```ts
+ * import type { BatchOf } from "@denokafka/kafka/protocol";
+ * const count = (b: BatchOf<unknown>) => b.records.length;
+ * console.log(typeof count);
+ * ```
+ */
+export type BatchOf<R> = Omit<RecordBatch, "records"> & { readonly records: R[] };
+
+const NO_RECORDS: never[] = [];
+
+/**
+ * Decodes the one v2 batch that `bytes` hold exactly, building each record with `make` rather
+ * than as a {@linkcode BatchRecord}: one object per record less for a caller that turns the
+ * records into its own shape anyway (the consumer does). Keys and values are views into
+ * `bytes` (or into the decompressed buffer). Legacy message sets (magic 0/1) are a
+ * {@linkcode DecodeError}: decode them with {@linkcode decodeRecordBatches}.
+ *
+ * @example
+ * ```ts
+ * import { decodeRecordBatchWith, encodeRecordBatch } from "@denokafka/kafka/protocol";
+ * const v = new TextEncoder().encode("hello");
+ * const bytes = encodeRecordBatch([{ timestamp: 1, key: null, value: v }], { baseOffset: 5n });
+ * const batch = decodeRecordBatchWith(bytes, true, 1 << 20, (b, offsetDelta, _t, key, value) => ({
+ *   offset: b.baseOffset + BigInt(offsetDelta),
+ *   key,
+ *   value,
+ * }));
+ * console.log(batch.records[0]!.offset); // 5n
+ * ```
+ */
+export function decodeRecordBatchWith<
+  R extends { readonly key: Uint8Array | null; readonly value: Uint8Array | null },
+>(
+  bytes: Uint8Array,
+  checkCrc: boolean,
+  maxDecompressed: number,
+  make: RecordMaker<R>,
+): BatchOf<R> {
+  if (bytes.length < L.HeaderSize || bytes[L.Magic] !== 2) fail("not a v2 record batch", 0);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const length = view.getInt32(L.BatchLength);
+  if (length !== bytes.length - L.LogOverhead) fail(`batch length ${length}`, 0);
+  return decodeV2(bytes, view, 0, bytes.length, checkCrc, maxDecompressed, make);
 }
 
 /**
@@ -431,7 +531,9 @@ export function decodeRecordBatches(
       break;
     }
     if (magic === 2) {
-      batches.push(decodeV2(bytes, view, pos, end, checkCrc, maxDecompressed));
+      batches.push(
+        decodeV2(bytes, view, pos, end, checkCrc, maxDecompressed, plainRecord) as RecordBatch,
+      );
     } else {
       batches.push(decodeLegacyMessage(bytes, view, pos, end, checkCrc, maxDecompressed));
     }

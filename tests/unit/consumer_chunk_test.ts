@@ -205,3 +205,46 @@ Deno.test("consumer protocol: garbage is a DecodeError, never a huge allocation"
     }
   }
 });
+
+Deno.test("chunk: records built straight from the bytes equal the decoded batch's, field by field", () => {
+  const h = [{ key: "trace", value: enc.encode("x") }, { key: "n", value: null }];
+  const parts: Uint8Array[] = [];
+  for (const [base, tsType] of [[0, 0], [3, 1], [2 ** 40, 0]] as const) {
+    const b = new RecordBatchBuilder({
+      baseOffset: base,
+      timestampType: tsType,
+      partitionLeaderEpoch: 9,
+    });
+    b.append(5_000 + base, enc.encode("k"), enc.encode("v1"), h);
+    b.append(4_000 + base, null, null);
+    b.append(7_000 + base, new Uint8Array(0), enc.encode("v3"));
+    parts.push(b.finish());
+  }
+  const bytes = concat(...parts);
+  const ps = new PartitionState("t", 4);
+  const a = new Chunk(ps, bytes, null, { bytes: 0, refs: 1 }, 0n, -1, 0n, -1);
+  const b = new Chunk(ps, bytes, null, { bytes: 0, refs: 1 }, 0n, -1, 0n, -1);
+  const expected: ConsumerRecord[] = [];
+  for (let x = a.nextBatch(true, 1 << 20); x; x = a.nextBatch(true, 1 << 20)) {
+    batchRecords(x, "t", 4, 0n, -1n, expected);
+  }
+  const got: ConsumerRecord[] = [];
+  for (let x = b.nextRecords(true, 1 << 20); x; x = b.nextRecords(true, 1 << 20)) {
+    got.push(...x.records);
+  }
+  assert.equal(got.length, 9);
+  assert.deepEqual(got.map((r) => ({ ...r })), expected.map((r) => ({ ...r })));
+  assert.deepEqual(got.map((r) => r.offset), [
+    0n,
+    1n,
+    2n,
+    3n,
+    4n,
+    5n,
+    2n ** 40n,
+    2n ** 40n + 1n,
+    2n ** 40n + 2n,
+  ]);
+  assert.equal(got[3]!.timestampType, "log-append");
+  assert.equal(got[0]!.headers[0]!.key, "trace");
+});
