@@ -49,13 +49,25 @@ const PRODUCE_TOPIC_IDS = 13;
  */
 const NO_CODE = 0x10000;
 
-/** What the sender needs from the producer around it. */
+/**
+ * What the sender needs from the producer around it. Implemented by `ProducerWiring`
+ * (producer/wiring.ts), which also holds every other call-back between the producer's parts.
+ */
 export interface SenderHooks {
-  /** Whether the producer is open (closing hurries every batch). */
+  /**
+   * Whether the producer is open. Read on every drain: once the producer closes, no batch
+   * lingers any more.
+   */
   isOpen(): boolean;
-  /** A batch completed and freed budget: records waiting for it may be batched. */
+  /**
+   * A batch completed (acknowledged or failed) and freed its bytes of the budget. Called once
+   * per completed batch; the wiring then moves records waiting in the intake into batches.
+   */
   released(): void;
-  /** Everything is being failed: records waiting to be batched fail too. */
+  /**
+   * Everything is being failed (`failAll`: abort, close, a fatal error). Called once; records
+   * still waiting in the intake fail with `error` too.
+   */
   failWaiting(error: Error): void;
 }
 
