@@ -456,7 +456,7 @@ interface SourceSlot {
 class ExactlyOnceSink {
   readonly stream: WritableStream<PipelineChunk>;
   readonly #host: SinkHost;
-  readonly #o: PipelineSinkOptions;
+  readonly #options: PipelineSinkOptions;
   readonly #maxRecords: number;
   readonly #maxMs: number;
   /** Last source per partition in the open transaction. */
@@ -476,7 +476,7 @@ class ExactlyOnceSink {
 
   constructor(host: SinkHost, options: PipelineSinkOptions) {
     this.#host = host;
-    this.#o = options;
+    this.#options = options;
     this.#maxRecords = positive(options.transactionRecords, "transactionRecords", 100_000);
     this.#maxMs = positive(options.transactionMs, "transactionMs", 100);
     this.stream = new WritableStream<PipelineChunk>({
@@ -604,7 +604,7 @@ class ExactlyOnceSink {
       // acknowledged: commitTransaction() then only has EndTxn left.
       const flushed = this.#host.flush();
       if (offsets.length > 0) {
-        await this.#host.sendOffsetsToTransaction(offsets, this.#o.consumer.groupMetadata())
+        await this.#host.sendOffsetsToTransaction(offsets, this.#options.consumer.groupMetadata())
           .finally(() => flushed.catch(() => {}));
       }
       await flushed;
@@ -615,7 +615,7 @@ class ExactlyOnceSink {
     this.#open = false;
     this.#sources.clear();
     this.#last = undefined;
-    this.#o.onCommit?.(offsets);
+    this.#options.onCommit?.(offsets);
   }
 
   /** Aborts the open transaction and fails the stream with a PipelineError (thrown). */
@@ -741,7 +741,7 @@ class PartitionAcks {
 class AtLeastOnceSink {
   readonly stream: WritableStream<PipelineChunk>;
   readonly #host: SinkHost;
-  readonly #o: PipelineSinkOptions;
+  readonly #options: PipelineSinkOptions;
   readonly #intervalMs: number;
   readonly #partitions = new Map<string, PartitionAcks>();
   #lastPart: PartitionAcks | undefined;
@@ -752,7 +752,7 @@ class AtLeastOnceSink {
 
   constructor(host: SinkHost, options: PipelineSinkOptions) {
     this.#host = host;
-    this.#o = options;
+    this.#options = options;
     this.#intervalMs = positive(options.commitIntervalMs, "commitIntervalMs", 1000);
     this.stream = new WritableStream<PipelineChunk>({
       start: (c) => {
@@ -875,13 +875,13 @@ class AtLeastOnceSink {
     }
     if (offsets.length === 0) return;
     try {
-      await this.#o.consumer.commit(offsets);
+      await this.#options.consumer.commit(offsets);
     } catch (error) {
       // Not a loss: the offsets are committed by the next commit, or read again.
       for (const p of parts) p.dirty = true;
       throw error;
     }
-    this.#o.onCommit?.(offsets);
+    this.#options.onCommit?.(offsets);
   }
 
   async #close(): Promise<void> {

@@ -529,7 +529,7 @@ export class Producer implements AsyncDisposable {
     if (this.#ownsCluster) await this.#cluster.close();
     // In-flight requests now fail; their batches fail with them.
     await this.#background.settled();
-    for (const b of [...this.#accumulator.incomplete]) this.#sender.fail(b, error);
+    for (const batch of [...this.#accumulator.incomplete]) this.#sender.fail(batch, error);
     this.#deliveries.close(error);
   }
 
