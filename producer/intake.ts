@@ -11,6 +11,7 @@ import type { RecordHeader } from "../protocol/record_batch.ts";
 import type { Accumulator } from "./accumulator.ts";
 import type { TopicState } from "./batch.ts";
 import { type Deliveries, type Delivery, SendDelivery } from "./delivery.ts";
+import { RecordClock } from "./clock.ts";
 import { Fifo } from "./fifo.ts";
 import type { ProducerMetadata } from "./metadata.ts";
 import type { ResolvedProducerOptions } from "./options.ts";
@@ -65,6 +66,8 @@ export class Intake {
   readonly #txn: TransactionManager | undefined;
   readonly #host: IntakeHost;
   readonly #waiting = new Fifo<IntakeEntry>();
+  /** Stamps records that bring no timestamp of their own. */
+  readonly #clock = new RecordClock();
 
   constructor(parts: IntakeParts) {
     this.#options = parts.options;
@@ -134,7 +137,8 @@ export class Intake {
     const headers = record.headers === undefined || record.headers.length === 0
       ? undefined
       : toHeaders(record.headers);
-    const timestamp = recordTimestamp(record);
+    const own = record.timestamp;
+    const timestamp = own === undefined ? this.#clock.now() : recordTimestamp(own);
     const chosen = this.#partition(topic, record.partition, key);
     const count = topic.partitions.length;
     const index = chosen >= 0 ? chosen : topic.sticky.current(count, topic.available);
@@ -208,6 +212,11 @@ export class Intake {
     this.#accumulator.memoryWait = false;
   }
 
+  /** Stops the record clock's timer (the producer closed). */
+  stop(): void {
+    this.#clock.stop();
+  }
+
   /** Fails the records waiting to be batched (for one topic, or all). */
   failWaiting(error: Error, topic?: string): void {
     const failed = this.#waiting.removeWhere((e) =>
@@ -244,10 +253,9 @@ export function toHeaders(
   return headers.map((h) => ({ key: h.key, value: toBytes(h.value, "header value") }));
 }
 
-/** The record's timestamp in ms: its own, or now. */
-export function recordTimestamp(r: ProducerRecord): number {
-  const rt = r.timestamp;
-  const ts = rt === undefined ? Date.now() : typeof rt === "number" ? rt : rt.getTime();
+/** A record's own timestamp in ms, checked. */
+export function recordTimestamp(timestamp: number | Date): number {
+  const ts = typeof timestamp === "number" ? timestamp : timestamp.getTime();
   if (!Number.isSafeInteger(ts) || ts < 0) {
     throw new RangeError(`record timestamp must be a non-negative integer ms, got ${ts}`);
   }

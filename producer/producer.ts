@@ -523,6 +523,7 @@ export class Producer implements AsyncDisposable {
     this.#sender.failAll(error);
     this.#wiring.state = "closed";
     this.#sender.stop();
+    this.#intake.stop();
     // Batches still with a worker were failed above: what comes back is dropped.
     this.#compressionPool?.close();
     this.#closeController.abort(error);
