@@ -116,6 +116,49 @@ export interface ProducerMetrics {
   readonly producerEpoch: number;
 }
 
+/** What a record adds to a record batch besides its key and value (a rough upper bound). */
+const RECORD_OVERHEAD = 64;
+
+/** Bytes a record takes in the writable's queue: key, value (strings in UTF-16 units), overhead. */
+function queuedBytes(record: ProducerRecord): number {
+  if (record === null || typeof record !== "object") return RECORD_OVERHEAD;
+  const value = record.value as { length?: unknown } | null | undefined;
+  const key = record.key as { length?: unknown } | null | undefined;
+  return RECORD_OVERHEAD + ((value?.length as number) | 0) + ((key?.length as number) | 0);
+}
+
+/**
+ * Bytes the writable may queue ahead of the producer before it signals backpressure. Small on
+ * purpose: a steady deeper queue (a plain `highWaterMark` of 64 records, or of 16 KiB) cost
+ * more CPU per record than `highWaterMark: 1`, not less (bench/PROFILE.md, Session 10).
+ */
+const WRITE_QUEUE_BYTES = 16 * 1024;
+
+/**
+ * The writable's queuing strategy. With a plain `highWaterMark: 1`, every write fills the
+ * queue, so the stream signals backpressure and makes a new `ready` promise per record, and a
+ * writer that waits on `ready` takes a promise turn per record. Here a record counts 0 while
+ * the records queued ahead of the producer hold less than {@linkcode WRITE_QUEUE_BYTES}, and 1
+ * after: a writer hands over a run of records, then waits once until the stream has passed
+ * them on. What the stream holds beyond the producer's `bufferMemory` stays bounded by that
+ * mark plus one record.
+ */
+class WriteQueue implements QueuingStrategy<ProducerRecord> {
+  readonly highWaterMark = 1;
+  #bytes = 0;
+  readonly size = (record: ProducerRecord): number => {
+    const bytes = queuedBytes(record);
+    this.#bytes += bytes;
+    return this.#bytes <= WRITE_QUEUE_BYTES ? 0 : 1;
+  };
+
+  /** The sink took `record` out of the queue. */
+  taken(record: ProducerRecord): void {
+    const left = this.#bytes - queuedBytes(record);
+    this.#bytes = left > 0 ? left : 0;
+  }
+}
+
 /**
  * A Kafka producer. Write records through {@linkcode Producer.writable} (a
  * `WritableStream<ProducerRecord>` whose writes resolve once the record is in a batch, and
@@ -245,9 +288,13 @@ export class Producer implements AsyncDisposable {
     const done = () => {
       if (this.#writable === stream) this.#writableDone = true;
     };
+    const queue = new WriteQueue();
     const stream: WritableStream<ProducerRecord> = new WritableStream<ProducerRecord>({
       start: (c) => this.#deliveries.bindStream(c, done),
-      write: (record) => this.#intake.write(record),
+      write: (record) => {
+        queue.taken(record);
+        return this.#intake.write(record);
+      },
       close: async () => {
         done();
         await this.flush();
@@ -257,13 +304,15 @@ export class Producer implements AsyncDisposable {
       // Aborting the stream (e.g. a pipe whose source failed) stops the stream only: records
       // already accepted are still delivered. `producer.abort()` discards them.
       abort: done,
-    }, new CountQueuingStrategy({ highWaterMark: 1 }));
+    }, queue);
     return stream;
   }
 
   /**
    * The producer as a `WritableStream`: each write resolves once the record is in a batch, and
-   * waits (backpressure) while `bufferedBytes` is at the budget. Closing it waits until every
+   * waits (backpressure) while `bufferedBytes` is at the budget. The stream queues up to 16 KiB
+   * of records ahead of the producer before its `desiredSize` drops to 0 (keys and values plus
+   * 64 bytes a record), so a writer that waits on `ready` hands records over in runs. Closing it waits until every
    * record is acknowledged, and rejects if one failed. A record that fails errors the stream,
    * unless {@linkcode deliveryReports} is being read, where its error is reported instead.
    *
