@@ -15,6 +15,13 @@
  */
 
 import { Producer, type ProducerRecord } from "../producer/mod.ts";
+import { Accumulator } from "../producer/accumulator.ts";
+import { PartitionState, TopicState } from "../producer/batch.ts";
+import { RecordClock } from "../producer/clock.ts";
+import { Deliveries } from "../producer/delivery.ts";
+import { Intake } from "../producer/intake.ts";
+import type { ProducerMetadata } from "../producer/metadata.ts";
+import { resolveProducerOptions } from "../producer/options.ts";
 import { javaPartitionForKey, murmur2 } from "../producer/partitioners.ts";
 import { RecordBatchBuilder } from "../protocol/record_batch_builder.ts";
 
@@ -196,5 +203,49 @@ if (!import.meta.main && typeof Deno.bench === "function") {
     const now = Date.now();
     for (const k of keys) b.append(now, k, value);
     b.finish();
+  });
+
+  // The stream write path without a broker: Intake.write → partitioner → Accumulator.append,
+  // 16,384 keyless 100 B records into a topic whose metadata is known (P1: 4 partitions; P6:
+  // 256). A fresh accumulator per iteration, so the budget never fills.
+  const options = resolveProducerOptions({
+    brokers: ["127.0.0.1:1"],
+    lingerMs: 5,
+    batchSize: 1 << 20,
+    bufferMemory: 1 << 30,
+  });
+  const hooks = { wake() {}, opened() {}, lost() {} };
+  const intakeRun = (partitions: number) => () => {
+    const topic = new TopicState("t", options.batchSize);
+    topic.partitions = Array.from({ length: partitions }, (_, i) => new PartitionState(topic, i));
+    topic.available = topic.partitions.map((_, i) => i);
+    topic.ready = true;
+    const metadata = { topic: () => topic } as unknown as ProducerMetadata;
+    const intake = new Intake({
+      options,
+      metadata,
+      accumulator: new Accumulator(options, 0, hooks, null),
+      deliveries: new Deliveries(),
+      partitioner: null,
+      transactions: undefined,
+      host: { refusal: () => undefined },
+    });
+    for (let i = 0; i < 16_384; i++) intake.write({ topic: "t", value });
+    intake.stop();
+  };
+  Deno.bench("intake: 16,384 stream writes of 100 B, 4 partitions", intakeRun(4));
+  Deno.bench("intake: 16,384 stream writes of 100 B, 256 partitions", intakeRun(256));
+
+  // Record timestamps: one Date.now() per record against the producer's coarse clock.
+  const clock = new RecordClock();
+  Deno.bench("clock: 1024 × Date.now()", { group: "clock", baseline: true }, () => {
+    let s = 0;
+    for (let i = 0; i < 1024; i++) s += Date.now();
+    if (s === 0) throw new Error("unreachable");
+  });
+  Deno.bench("clock: 1024 × RecordClock.now()", { group: "clock" }, () => {
+    let s = 0;
+    for (let i = 0; i < 1024; i++) s += clock.now();
+    if (s === 0) throw new Error("unreachable");
   });
 }

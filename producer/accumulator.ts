@@ -41,9 +41,9 @@ export interface AccumulatorHooks {
   /** A batch is ready now (full, `lingerMs` 0, or the budget is exhausted). */
   wake(): void;
   /** A new batch was opened; its linger ends at `lingerEndsAt`. */
-  opened(ps: PartitionState, lingerEndsAt: number): void;
+  opened(partition: PartitionState, lingerEndsAt: number): void;
   /** A compression worker lost a batch (it died, or the producer closed): fail it. */
-  lost(b: ProducerBatch, error: Error): void;
+  lost(batch: ProducerBatch, error: Error): void;
 }
 
 /** How the accumulator hands batches to compression workers (`CompressionPool`). */
@@ -66,7 +66,7 @@ export class Accumulator {
   memoryWait = false;
   /** Batches a compression worker compressed. */
   workerCompressed = 0;
-  readonly #o: ResolvedProducerOptions;
+  readonly #options: ResolvedProducerOptions;
   readonly #codec: CompressionCodec;
   readonly #transactional: boolean;
   readonly #hooks: AccumulatorHooks;
@@ -93,7 +93,7 @@ export class Accumulator {
     hooks: AccumulatorHooks,
     compressor: BatchCompressor | null = null,
   ) {
-    this.#o = options;
+    this.#options = options;
     this.#codec = codec;
     this.#transactional = options.transactionalId !== undefined;
     this.#hooks = hooks;
@@ -119,64 +119,64 @@ export class Accumulator {
 
   /**
    * Encodes a record into the partition's open batch (opening one when there is none or it is
-   * full). `d` is a `send()`'s delivery; a stream write passes null, and `report` when its
+   * full). `delivery` is a `send()`'s delivery; a stream write passes null, and `report` when its
    * outcome is to be reported. Returns the bytes the batch grew by, or -1 when the budget is
    * full (the record must wait). Throws when the record can never fit.
    */
   append(
-    ps: PartitionState,
+    partition: PartitionState,
     ts: number,
     key: Uint8Array | null,
     value: Uint8Array | null,
     headers: readonly RecordHeader[] | undefined,
-    d: Delivery | null,
+    delivery: Delivery | null,
     report: ProducerRecord | null,
   ): number {
-    let b = ps.open;
+    let batch = partition.open;
     let need = 0;
-    if (b !== null) {
-      const after = b.builder!.estimatedSizeAfter(ts, key, value, headers);
-      if (after > this.#o.batchSize) {
-        this.#close(ps, b);
-        b = null;
-      } else need = after - b.size;
+    if (batch !== null) {
+      const after = batch.builder!.estimatedSizeAfter(ts, key, value, headers);
+      if (after > this.#options.batchSize) {
+        this.#close(partition, batch);
+        batch = null;
+      } else need = after - batch.size;
     }
-    if (b === null) need = this.#firstRecordSize(ps, key, value, headers);
-    if (this.#buffered + need > this.#o.bufferMemory && this.#buffered > 0) {
+    if (batch === null) need = this.#firstRecordSize(partition, key, value, headers);
+    if (this.#buffered + need > this.#options.bufferMemory && this.#buffered > 0) {
       // Full: every batch becomes ready (as Java does when memory is exhausted).
       this.memoryWait = true;
       this.#hooks.wake();
       return -1;
     }
-    if (b === null) b = this.#open(ps, need);
-    const builder = b.builder!;
+    if (batch === null) batch = this.#open(partition, need);
+    const builder = batch.builder!;
     builder.append(ts, key, value, headers);
-    const idx = b.count++;
+    const idx = batch.count++;
     const size = builder.sizeInBytes;
-    const grew = size - b.size;
+    const grew = size - batch.size;
     this.#buffered += grew;
     if (this.#buffered > this.#maxBuffered) this.#maxBuffered = this.#buffered;
-    ps.buffered += grew;
-    b.size = size;
-    if (d !== null) {
-      d.timestamp = ts;
-      (b.deliveries ??= [])[idx] = d;
+    partition.buffered += grew;
+    batch.size = size;
+    if (delivery !== null) {
+      delivery.timestamp = ts;
+      (batch.deliveries ??= [])[idx] = delivery;
     } else {
-      b.streamCount++;
-      if (report !== null) (b.reported ??= [])[idx] = report;
+      batch.streamCount++;
+      if (report !== null) (batch.reported ??= [])[idx] = report;
     }
-    if (size >= this.#o.batchSize) {
-      this.#close(ps, b);
+    if (size >= this.#options.batchSize) {
+      this.#close(partition, batch);
       this.#hooks.wake();
-    } else if (this.#o.lingerMs === 0) this.#hooks.wake();
+    } else if (this.#options.lingerMs === 0) this.#hooks.wake();
     return grew;
   }
 
   /** The partition's open batch takes no more records (full). */
-  #close(ps: PartitionState, b: ProducerBatch): void {
-    ps.open = null;
-    ps.capacityHint = Math.max(b.size, ps.capacityHint >>> 1);
-    this.compressAhead(b);
+  #close(partition: PartitionState, batch: ProducerBatch): void {
+    partition.open = null;
+    partition.capacityHint = Math.max(batch.size, partition.capacityHint >>> 1);
+    this.compressAhead(batch);
   }
 
   /**
@@ -184,43 +184,45 @@ export class Accumulator {
    * this thread batches and sends; it is drainable once it is back. Returns whether it went.
    * Its sequence is assigned at drain as for any batch (the bytes are patched then).
    */
-  compressAhead(b: ProducerBatch): boolean {
+  compressAhead(batch: ProducerBatch): boolean {
     const compressor = this.#compressor;
-    if (compressor === null || b.size < WORKER_MIN_BYTES || b.builder === null) return false;
-    const builder = b.builder;
-    if (b === b.ps.open) b.ps.open = null;
-    const batch = builder.finishUncompressed();
-    const level = this.#o.compressionLevel;
-    const output = this.#outSpares.pop();
-    const done = (bytes: Uint8Array | null, input: Uint8Array | null) =>
-      this.#compressed(b, bytes, input);
-    if (!compressor.submit(batch, level, output, done)) {
-      // No worker ready: compress here, now (as a drain would have).
-      b.bytes = compressRecordBatch(batch, level, output);
-      b.builder = null;
-      this.recycle(batch);
+    if (compressor === null || batch.size < WORKER_MIN_BYTES || batch.builder === null) {
       return false;
     }
-    b.builder = null;
-    b.compressing = true;
+    const builder = batch.builder;
+    if (batch === batch.partition.open) batch.partition.open = null;
+    const uncompressed = builder.finishUncompressed();
+    const level = this.#options.compressionLevel;
+    const output = this.#outSpares.pop();
+    const done = (bytes: Uint8Array | null, input: Uint8Array | null) =>
+      this.#compressed(batch, bytes, input);
+    if (!compressor.submit(uncompressed, level, output, done)) {
+      // No worker ready: compress here, now (as a drain would have).
+      batch.bytes = compressRecordBatch(uncompressed, level, output);
+      batch.builder = null;
+      this.recycle(uncompressed);
+      return false;
+    }
+    batch.builder = null;
+    batch.compressing = true;
     return true;
   }
 
-  #compressed(b: ProducerBatch, bytes: Uint8Array | null, input: Uint8Array | null): void {
-    b.compressing = false;
-    if (b.done) {
+  #compressed(batch: ProducerBatch, bytes: Uint8Array | null, input: Uint8Array | null): void {
+    batch.compressing = false;
+    if (batch.done) {
       // Failed or expired meanwhile: nothing to send.
       if (input !== null) this.recycle(input);
       return;
     }
     if (input === null) {
-      this.#hooks.lost(b, new KafkaError("the batch was lost with its compression worker"));
+      this.#hooks.lost(batch, new KafkaError("the batch was lost with its compression worker"));
       return;
     }
     if (bytes === null) {
-      bytes = compressRecordBatch(input.subarray(0, b.size), this.#o.compressionLevel);
+      bytes = compressRecordBatch(input.subarray(0, batch.size), this.#options.compressionLevel);
     } else this.workerCompressed++;
-    b.bytes = bytes;
+    batch.bytes = bytes;
     this.recycle(input);
     this.#hooks.wake();
   }
@@ -244,24 +246,26 @@ export class Accumulator {
   }
 
   /** Finishes a batch at its first drain (compressing it here, if no worker did). */
-  finish(b: ProducerBatch): void {
-    this.recycle(b.finish());
+  finish(batch: ProducerBatch): void {
+    this.recycle(batch.finish());
   }
 
   /** The size of a batch holding only this record; throws when that can never be sent. */
   #firstRecordSize(
-    ps: PartitionState,
+    partition: PartitionState,
     key: Uint8Array | null,
     value: Uint8Array | null,
     headers: readonly RecordHeader[] | undefined,
   ): number {
     const need = HEADER + maxRecordSize(key?.length ?? -1, value?.length ?? -1, headers);
-    const limit = Math.min(this.#o.maxRequestSize, this.#o.bufferMemory);
+    const limit = Math.min(this.#options.maxRequestSize, this.#options.bufferMemory);
     if (need > limit) {
       throw new ProtocolError(
         ErrorCode.MESSAGE_TOO_LARGE,
-        `a record of ${need} bytes (in its batch) for "${ps.topic.name}" exceeds ` +
-          (limit === this.#o.maxRequestSize ? `maxRequestSize ${limit}` : `bufferMemory ${limit}`),
+        `a record of ${need} bytes (in its batch) for "${partition.topic.name}" exceeds ` +
+          (limit === this.#options.maxRequestSize
+            ? `maxRequestSize ${limit}`
+            : `bufferMemory ${limit}`),
       );
     }
     return need;
@@ -274,96 +278,100 @@ export class Accumulator {
   newBuilder(capacity: number, buffer?: Uint8Array): RecordBatchBuilder {
     return new RecordBatchBuilder({
       compression: this.#codec,
-      ...this.#o.compressionLevel !== undefined && { level: this.#o.compressionLevel },
+      ...this.#options.compressionLevel !== undefined && { level: this.#options.compressionLevel },
       transactional: this.#transactional,
       initialCapacity: capacity,
-      maxCapacity: this.#o.batchSize,
+      maxCapacity: this.#options.batchSize,
       ...buffer !== undefined && { buffer },
     });
   }
 
-  #open(ps: PartitionState, need: number): ProducerBatch {
+  #open(partition: PartitionState, need: number): ProducerBatch {
     // Start where the partition's last batches ended: a quiet partition (awaited sends, idle
     // flush) does not allocate a whole batchSize, up to 1 MiB, per record. A busy one (one of
     // its last two batches at least half full) gets a full-size buffer, so it never regrows and copies
     // batch after batch; so does any batch when a finished one left its buffer for reuse
     // (Java pools its batch buffers).
     const full = this.#fullCapacity;
-    const hint = ps.capacityHint > 0 ? ps.capacityHint : FIRST_CAPACITY;
+    const hint = partition.capacityHint > 0 ? partition.capacityHint : FIRST_CAPACITY;
     const builder = (hint > full / 4 || this.#spares.length > 0) && need <= full
       ? this.newBuilder(full, this.#spares.pop() ?? new Uint8Array(full))
       : this.newBuilder(Math.max(need, Math.min(full, hint)));
     const now = Date.now();
-    const b = new ProducerBatch(ps, builder, now);
-    ps.queue.push(b);
-    ps.open = b;
-    this.activate(ps);
-    this.incomplete.add(b);
-    this.#hooks.opened(ps, now + this.#o.lingerMs);
-    return b;
+    const batch = new ProducerBatch(partition, builder, now);
+    partition.queue.push(batch);
+    partition.open = batch;
+    this.activate(partition);
+    this.incomplete.add(batch);
+    this.#hooks.opened(partition, now + this.#options.lingerMs);
+    return batch;
   }
 
   /** Puts a partition on the sender's work list. */
-  activate(ps: PartitionState): void {
-    if (!ps.active) {
-      ps.active = true;
-      this.active.add(ps);
+  activate(partition: PartitionState): void {
+    if (!partition.active) {
+      partition.active = true;
+      this.active.add(partition);
     }
   }
 
   /** Takes a partition with an empty queue off the work list. */
-  deactivate(ps: PartitionState): void {
-    ps.active = false;
-    this.active.delete(ps);
+  deactivate(partition: PartitionState): void {
+    partition.active = false;
+    this.active.delete(partition);
   }
 
   /**
-   * When the partition's head batch `b` may be sent as far as lingering goes: at once (0) when
+   * When the partition's head batch `batch` may be sent as far as lingering goes: at once (0) when
    * it is closed (full, or a newer batch exists) or `urgent`, else when its linger ends.
    */
-  lingerEnd(ps: PartitionState, b: ProducerBatch, urgent: boolean): number {
-    return b === ps.open && !urgent ? b.createdMs + this.#o.lingerMs : 0;
+  lingerEnd(partition: PartitionState, batch: ProducerBatch, urgent: boolean): number {
+    return batch === partition.open && !urgent ? batch.createdMs + this.#options.lingerMs : 0;
   }
 
   /** Takes the head batch off its queue for sending. */
-  take(ps: PartitionState, b: ProducerBatch): void {
-    if (b === ps.open) ps.open = null;
-    ps.queue.shift();
-    if (!b.drained) ps.capacityHint = Math.max(b.size, ps.capacityHint >>> 1);
+  take(partition: PartitionState, batch: ProducerBatch): void {
+    if (batch === partition.open) partition.open = null;
+    partition.queue.shift();
+    if (!batch.drained) partition.capacityHint = Math.max(batch.size, partition.capacityHint >>> 1);
   }
 
   /** Takes a batch off its queue wherever it is (it expired or failed). */
-  remove(b: ProducerBatch): void {
-    const q = b.ps.queue;
-    const i = q.indexOf(b);
+  remove(batch: ProducerBatch): void {
+    const q = batch.partition.queue;
+    const i = q.indexOf(batch);
     if (i >= 0) q.splice(i, 1);
-    if (b.ps.open === b) b.ps.open = null;
+    if (batch.partition.open === batch) batch.partition.open = null;
   }
 
   /**
    * Puts batches back at the front of their partition's queue for a retry: ahead of newer
    * batches, behind any with a lower sequence (so sequences go out in order).
    */
-  requeue(ps: PartitionState, batches: readonly ProducerBatch[], baseSequence: number): void {
-    const q = ps.queue;
+  requeue(
+    partition: PartitionState,
+    batches: readonly ProducerBatch[],
+    baseSequence: number,
+  ): void {
+    const q = partition.queue;
     let i = 0;
     if (baseSequence >= 0) {
       while (i < q.length && q[i]!.baseSequence >= 0 && q[i]!.baseSequence < baseSequence) i++;
     }
     q.splice(i, 0, ...batches);
-    this.activate(ps);
+    this.activate(partition);
   }
 
   /** Replaces a batch split after MESSAGE_TOO_LARGE by its parts, in the budget too. */
-  split(b: ProducerBatch, parts: readonly ProducerBatch[]): void {
+  split(batch: ProducerBatch, parts: readonly ProducerBatch[]): void {
     let total = 0;
     for (const p of parts) {
       total += p.size;
       this.incomplete.add(p);
     }
-    this.#buffered += total - b.size;
-    b.ps.buffered += total - b.size;
-    this.incomplete.delete(b);
+    this.#buffered += total - batch.size;
+    batch.partition.buffered += total - batch.size;
+    this.incomplete.delete(batch);
   }
 
   /**
@@ -372,13 +380,13 @@ export class Accumulator {
    * bytes any more; their buffer is reused. (After a failure a write may still be queued:
    * those buffers are left to the garbage collector.)
    */
-  release(b: ProducerBatch, acknowledged = false): void {
-    this.#buffered -= b.size;
-    b.ps.buffered -= b.size;
-    this.incomplete.delete(b);
-    if (acknowledged && b.bytes !== null) {
-      this.recycle(b.bytes);
-      b.bytes = null;
+  release(batch: ProducerBatch, acknowledged = false): void {
+    this.#buffered -= batch.size;
+    batch.partition.buffered -= batch.size;
+    this.incomplete.delete(batch);
+    if (acknowledged && batch.bytes !== null) {
+      this.recycle(batch.bytes);
+      batch.bytes = null;
     }
   }
 }

@@ -80,7 +80,7 @@ export class PartitionState {
 
 /** Records bound for one partition, encoded once into a RecordBatch v2 buffer. */
 export class ProducerBatch {
-  readonly ps: PartitionState;
+  readonly partition: PartitionState;
   /** Appends go here until the batch is drained. */
   builder: RecordBatchBuilder | null;
   /**
@@ -116,8 +116,8 @@ export class ProducerBatch {
   /** Resolvers waiting for this batch to complete (flush). */
   waiters: (() => void)[] | null = null;
 
-  constructor(ps: PartitionState, builder: RecordBatchBuilder, now: number) {
-    this.ps = ps;
+  constructor(partition: PartitionState, builder: RecordBatchBuilder, now: number) {
+    this.partition = partition;
     this.builder = builder;
     this.createdMs = now;
   }
@@ -160,11 +160,11 @@ export function incrementSequence(sequence: number, increment: number): number {
  * the parts take them over, consecutively from its base sequence.
  */
 export function splitBatch(
-  b: ProducerBatch,
+  batch: ProducerBatch,
   target: number,
   newBuilder: () => RecordBatchBuilder,
 ): ProducerBatch[] {
-  const decoded = decodeRecordBatches(b.bytes!).batches[0]!;
+  const decoded = decodeRecordBatches(batch.bytes!).batches[0]!;
   const base = decoded.baseTimestamp;
   const parts: ProducerBatch[] = [];
   let cur: ProducerBatch | null = null;
@@ -176,30 +176,30 @@ export function splitBatch(
       cur.builder!.estimatedSizeAfter(ts, rec.key, rec.value, rec.headers) > target
     ) cur = null;
     if (cur === null) {
-      cur = new ProducerBatch(b.ps, newBuilder(), b.createdMs);
-      cur.attempts = b.attempts;
+      cur = new ProducerBatch(batch.partition, newBuilder(), batch.createdMs);
+      cur.attempts = batch.attempts;
       parts.push(cur);
     }
     // Records copy out of the decoded view before it is dropped.
     cur.builder!.append(ts, rec.key, rec.value, rec.headers);
-    const d = b.deliveries?.[offsetInOld];
-    if (d !== undefined) (cur.deliveries ??= [])[cur.count] = d;
+    const delivery = batch.deliveries?.[offsetInOld];
+    if (delivery !== undefined) (cur.deliveries ??= [])[cur.count] = delivery;
     else {
       cur.streamCount++;
-      const r = b.reported?.[offsetInOld];
+      const r = batch.reported?.[offsetInOld];
       if (r !== undefined) (cur.reported ??= [])[cur.count] = r;
     }
     cur.count++;
     offsetInOld++;
   }
-  let seq = b.baseSequence;
+  let seq = batch.baseSequence;
   for (const p of parts) {
     p.size = p.builder!.sizeInBytes;
     if (seq >= 0) {
       p.baseSequence = seq;
-      p.producerId = b.producerId;
-      p.producerEpoch = b.producerEpoch;
-      p.builder!.setProducerState(b.producerId, b.producerEpoch, seq);
+      p.producerId = batch.producerId;
+      p.producerEpoch = batch.producerEpoch;
+      p.builder!.setProducerState(batch.producerId, batch.producerEpoch, seq);
       seq = incrementSequence(seq, p.count);
     }
     p.finish();

@@ -102,28 +102,33 @@ export class Deliveries {
   }
 
   /** Resolves or rejects every record of a completed batch. */
-  settle(b: ProducerBatch, error: Error | undefined, baseOffset: bigint, logAppend: number): void {
-    const topic = b.ps.topic.name;
-    const partition = b.ps.partition;
-    const ds = b.deliveries;
+  settle(
+    batch: ProducerBatch,
+    error: Error | undefined,
+    baseOffset: bigint,
+    logAppend: number,
+  ): void {
+    const topic = batch.partition.topic.name;
+    const partition = batch.partition.partition;
+    const ds = batch.deliveries;
     if (ds !== null) {
       for (let i = 0; i < ds.length; i++) {
-        const d = ds[i];
-        if (d === undefined) continue;
-        if (error !== undefined) d.reject(error);
+        const delivery = ds[i];
+        if (delivery === undefined) continue;
+        if (error !== undefined) delivery.reject(error);
         else {
-          d.resolve({
+          delivery.resolve({
             topic,
             partition,
             offset: baseOffset < 0n ? -1n : baseOffset + BigInt(i),
-            timestamp: logAppend >= 0 ? logAppend : d.timestamp,
+            timestamp: logAppend >= 0 ? logAppend : delivery.timestamp,
           });
         }
       }
     }
-    if (b.streamCount === 0) return;
+    if (batch.streamCount === 0) return;
     const reports = this.#reports;
-    const recs = b.reported;
+    const recs = batch.reported;
     if (reports !== null && recs !== null) {
       for (let i = 0; i < recs.length; i++) {
         const record = recs[i];

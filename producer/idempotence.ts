@@ -33,7 +33,7 @@ export interface IdempotenceHooks {
 /** The producer id, epoch and per-partition sequences of an idempotent producer. */
 export class Idempotence {
   readonly #cluster: Cluster;
-  readonly #o: ResolvedProducerOptions;
+  readonly #options: ResolvedProducerOptions;
   readonly #transactional: boolean;
   readonly #metadata: ProducerMetadata;
   readonly #signal: AbortSignal;
@@ -61,7 +61,7 @@ export class Idempotence {
     hooks: IdempotenceHooks,
   ) {
     this.#cluster = cluster;
-    this.#o = options;
+    this.#options = options;
     this.#transactional = options.transactionalId !== undefined;
     this.#metadata = metadata;
     this.#signal = signal;
@@ -95,78 +95,86 @@ export class Idempotence {
   }
 
   /** Java's RecordAccumulator.shouldStopDrainBatchesForPartition, for idempotent producers. */
-  shouldStopDrain(ps: PartitionState, b: ProducerBatch): boolean {
+  shouldStopDrain(partition: PartitionState, batch: ProducerBatch): boolean {
     if (this.#producerId < 0n) return true;
-    if (b.baseSequence < 0) {
-      const stale = ps.producerId !== this.#producerId || ps.producerEpoch !== this.#producerEpoch;
+    if (batch.baseSequence < 0) {
+      const stale = partition.producerId !== this.#producerId ||
+        partition.producerEpoch !== this.#producerEpoch;
       // A new epoch starts at sequence 0: not before the old epoch's batches are settled.
-      if (ps.inflight.length > 0 && stale) return true;
-      if (ps.unresolvedSequence >= 0) return true;
+      if (partition.inflight.length > 0 && stale) return true;
+      if (partition.unresolvedSequence >= 0) return true;
       // Until the broker acknowledged a first batch it has no state for this producer, and
       // then it accepts any first sequence: a later batch could land while an earlier one is
       // retried (say after NOT_LEADER_OR_FOLLOWER on a new topic), leaving a gap for good. So
       // one batch at a time until the first acknowledgement.
-      if (ps.lastAckedSequence < 0 && ps.inflight.length > 0) return true;
+      if (partition.lastAckedSequence < 0 && partition.inflight.length > 0) return true;
     }
     // A retried batch goes only when it is the lowest outstanding sequence: during recovery
     // a partition has one request in flight, so the broker sees sequences in order.
-    const first = ps.inflight.length > 0 ? ps.inflight[0]!.baseSequence : -1;
-    return first !== -1 && b.baseSequence >= 0 && b.baseSequence !== first;
+    const first = partition.inflight.length > 0 ? partition.inflight[0]!.baseSequence : -1;
+    return first !== -1 && batch.baseSequence >= 0 && batch.baseSequence !== first;
   }
 
   /** Gives a batch drained for the first time its sequence numbers. */
-  assignSequence(ps: PartitionState, b: ProducerBatch): void {
+  assignSequence(partition: PartitionState, batch: ProducerBatch): void {
     if (
-      (ps.producerId !== this.#producerId || ps.producerEpoch !== this.#producerEpoch) &&
-      ps.inflight.length === 0
+      (partition.producerId !== this.#producerId ||
+        partition.producerEpoch !== this.#producerEpoch) &&
+      partition.inflight.length === 0
     ) {
-      ps.producerId = this.#producerId;
-      ps.producerEpoch = this.#producerEpoch;
-      ps.nextSequence = 0;
-      ps.lastAckedSequence = -1;
+      partition.producerId = this.#producerId;
+      partition.producerEpoch = this.#producerEpoch;
+      partition.nextSequence = 0;
+      partition.lastAckedSequence = -1;
     }
-    b.baseSequence = ps.nextSequence;
-    b.producerId = this.#producerId;
-    b.producerEpoch = this.#producerEpoch;
-    ps.nextSequence = incrementSequence(ps.nextSequence, b.count);
-    ps.inflight.push(b);
-    b.setProducerState(b.producerId, b.producerEpoch, b.baseSequence);
+    batch.baseSequence = partition.nextSequence;
+    batch.producerId = this.#producerId;
+    batch.producerEpoch = this.#producerEpoch;
+    partition.nextSequence = incrementSequence(partition.nextSequence, batch.count);
+    partition.inflight.push(batch);
+    batch.setProducerState(batch.producerId, batch.producerEpoch, batch.baseSequence);
   }
 
   /** Java's TransactionManager.canRetry: whether a batch the broker refused may be resent. */
-  canRetry(b: ProducerBatch, code: number, logStartOffset: bigint): boolean {
-    const ps = b.ps;
+  canRetry(batch: ProducerBatch, code: number, logStartOffset: bigint): boolean {
+    const partition = batch.partition;
     const transactional = this.#transactional;
     if (code === ErrorCode.UNKNOWN_PRODUCER_ID) {
       if (logStartOffset === -1n) return true;
-      if (b.sequenceReset) return true;
-      if (ps.lastAckedOffset < logStartOffset) {
+      if (batch.sequenceReset) return true;
+      if (partition.lastAckedOffset < logStartOffset) {
         // Retention removed the producer's state with the head of the log: expected.
-        if (transactional) this.#startSequencesAtBeginning(ps);
-        else this.#requestEpochBump(ps);
+        if (transactional) this.#startSequencesAtBeginning(partition);
+        else this.#requestEpochBump(partition);
         return true;
       }
       if (!transactional) {
-        this.#requestEpochBump(ps);
+        this.#requestEpochBump(partition);
         return true;
       }
       return false;
     }
     if (code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER) {
-      const unresolved = ps.unresolvedSequence >= 0;
+      const unresolved = partition.unresolvedSequence >= 0;
       if (
-        !b.sequenceReset && ps.lastAckedSequence >= 0 && b.baseSequence <= ps.lastAckedSequence
+        !batch.sequenceReset && partition.lastAckedSequence >= 0 &&
+        batch.baseSequence <= partition.lastAckedSequence
       ) {
         // Behind what the broker already has, yet not a duplicate: later records landed
         // without these. Retrying cannot help; fail the batch (and bump the epoch).
         return false;
       }
-      if (!unresolved && (b.sequenceReset || b.baseSequence - ps.lastAckedSequence !== 1)) {
+      if (
+        !unresolved &&
+        (batch.sequenceReset || batch.baseSequence - partition.lastAckedSequence !== 1)
+      ) {
         // Not the next batch: an earlier one failed, this one is retried after it.
         return true;
       }
       if (!transactional) {
-        if (!unresolved || b.baseSequence === ps.unresolvedSequence) this.#requestEpochBump(ps);
+        if (!unresolved || batch.baseSequence === partition.unresolvedSequence) {
+          this.#requestEpochBump(partition);
+        }
         return true;
       }
       return false;
@@ -175,15 +183,15 @@ export class Idempotence {
   }
 
   /** A batch was acknowledged. */
-  acknowledged(b: ProducerBatch, baseOffset: bigint): void {
-    const ps = b.ps;
-    const last = b.lastSequence;
-    if (last > ps.lastAckedSequence) ps.lastAckedSequence = last;
+  acknowledged(batch: ProducerBatch, baseOffset: bigint): void {
+    const partition = batch.partition;
+    const last = batch.lastSequence;
+    if (last > partition.lastAckedSequence) partition.lastAckedSequence = last;
     if (baseOffset >= 0n) {
-      const lastOffset = baseOffset + BigInt(b.count - 1);
-      if (lastOffset > ps.lastAckedOffset) ps.lastAckedOffset = lastOffset;
+      const lastOffset = baseOffset + BigInt(batch.count - 1);
+      if (lastOffset > partition.lastAckedOffset) partition.lastAckedOffset = lastOffset;
     }
-    this.#forget(b);
+    this.#forget(batch);
   }
 
   /**
@@ -191,39 +199,39 @@ export class Idempotence {
    * broker's error (a value outside int16 for none); `adjustSequences` says the broker surely does not have it.
    * `fatal`: the producer can do nothing more, so nothing is renumbered.
    */
-  failed(b: ProducerBatch, code: number, adjustSequences: boolean, fatal: boolean): void {
-    const ps = b.ps;
-    this.#forget(b);
+  failed(batch: ProducerBatch, code: number, adjustSequences: boolean, fatal: boolean): void {
+    const partition = batch.partition;
+    this.#forget(batch);
     if (fatal) return;
     if (code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER && !this.#transactional) {
-      this.#requestEpochBump(ps);
+      this.#requestEpochBump(partition);
     } else if (code === ErrorCode.UNKNOWN_PRODUCER_ID) {
       // The broker has no state for us: it accepts sequence 0 next.
-      ps.nextSequence = 0;
-      ps.lastAckedSequence = -1;
-      ps.unresolvedSequence = -1;
-      this.#unresolved.delete(ps);
+      partition.nextSequence = 0;
+      partition.lastAckedSequence = -1;
+      partition.unresolvedSequence = -1;
+      this.#unresolved.delete(partition);
     } else if (adjustSequences) {
-      if (!this.#transactional) this.#requestEpochBump(ps);
-      else this.#adjustSequencesAfter(b);
+      if (!this.#transactional) this.#requestEpochBump(partition);
+      else this.#adjustSequencesAfter(batch);
     } else {
       // Sent at least once with no answer: the broker may or may not have it.
-      const next = incrementSequence(b.lastSequence, 1);
-      if (next > ps.unresolvedSequence) ps.unresolvedSequence = next;
-      this.#unresolved.add(ps);
+      const next = incrementSequence(batch.lastSequence, 1);
+      if (next > partition.unresolvedSequence) partition.unresolvedSequence = next;
+      this.#unresolved.add(partition);
     }
   }
 
   /** Replaces a batch split after MESSAGE_TOO_LARGE by its parts, in sequence order. */
-  replace(b: ProducerBatch, parts: readonly ProducerBatch[]): void {
-    const inflight = b.ps.inflight;
-    const at = inflight.indexOf(b);
+  replace(batch: ProducerBatch, parts: readonly ProducerBatch[]): void {
+    const inflight = batch.partition.inflight;
+    const at = inflight.indexOf(batch);
     if (at >= 0) inflight.splice(at, 1, ...parts);
   }
 
-  #forget(b: ProducerBatch): void {
-    const i = b.ps.inflight.indexOf(b);
-    if (i >= 0) b.ps.inflight.splice(i, 1);
+  #forget(batch: ProducerBatch): void {
+    const i = batch.partition.inflight.indexOf(batch);
+    if (i >= 0) batch.partition.inflight.splice(i, 1);
   }
 
   /**
@@ -235,20 +243,20 @@ export class Idempotence {
     this.#producerEpoch = producerEpoch;
     this.epochBumpRequired = false;
     for (const t of this.#metadata.topics()) {
-      for (const ps of t.partitions) {
-        ps.producerId = -1n;
-        ps.producerEpoch = -1;
-        ps.nextSequence = 0;
-        ps.lastAckedSequence = -1;
-        ps.unresolvedSequence = -1;
+      for (const partition of t.partitions) {
+        partition.producerId = -1n;
+        partition.producerEpoch = -1;
+        partition.nextSequence = 0;
+        partition.lastAckedSequence = -1;
+        partition.unresolvedSequence = -1;
       }
     }
     this.#unresolved.clear();
   }
 
-  #requestEpochBump(ps: PartitionState): void {
+  #requestEpochBump(partition: PartitionState): void {
     this.epochBumpRequired = true;
-    this.#rewrite.add(ps);
+    this.#rewrite.add(partition);
   }
 
   /** An idempotent producer bumps its own epoch (KIP-360) and restarts the sequences. */
@@ -273,54 +281,56 @@ export class Idempotence {
 
   /** Renumbers the partitions an epoch bump was asked for under the current id and epoch. */
   #rewriteSequences(): void {
-    for (const ps of this.#rewrite) {
-      this.#startSequencesAtBeginning(ps);
-      ps.unresolvedSequence = -1;
-      this.#unresolved.delete(ps);
+    for (const partition of this.#rewrite) {
+      this.#startSequencesAtBeginning(partition);
+      partition.unresolvedSequence = -1;
+      this.#unresolved.delete(partition);
     }
     this.#rewrite.clear();
   }
 
   /** Renumbers a partition's outstanding batches from 0 under the current id and epoch. */
-  #startSequencesAtBeginning(ps: PartitionState): void {
+  #startSequencesAtBeginning(partition: PartitionState): void {
     let seq = 0;
-    for (const b of ps.inflight) {
-      b.producerId = this.#producerId;
-      b.producerEpoch = this.#producerEpoch;
-      b.baseSequence = seq;
-      b.sequenceReset = true;
-      if (b.bytes !== null) patchProducerState(b.bytes, b.producerId, b.producerEpoch, seq);
-      seq = incrementSequence(seq, b.count);
+    for (const batch of partition.inflight) {
+      batch.producerId = this.#producerId;
+      batch.producerEpoch = this.#producerEpoch;
+      batch.baseSequence = seq;
+      batch.sequenceReset = true;
+      if (batch.bytes !== null) {
+        patchProducerState(batch.bytes, batch.producerId, batch.producerEpoch, seq);
+      }
+      seq = incrementSequence(seq, batch.count);
     }
-    ps.producerId = this.#producerId;
-    ps.producerEpoch = this.#producerEpoch;
-    ps.nextSequence = seq;
-    ps.lastAckedSequence = -1;
+    partition.producerId = this.#producerId;
+    partition.producerEpoch = this.#producerEpoch;
+    partition.nextSequence = seq;
+    partition.lastAckedSequence = -1;
   }
 
   /** A transactional batch failed for sure: later sequences move down to close the gap. */
   #adjustSequencesAfter(failed: ProducerBatch): void {
-    const ps = failed.ps;
-    ps.nextSequence = Math.max(0, ps.nextSequence - failed.count);
-    for (const b of ps.inflight) {
-      if (b.baseSequence < failed.baseSequence) continue;
-      b.baseSequence -= failed.count;
-      if (b.bytes !== null) {
-        patchProducerState(b.bytes, b.producerId, b.producerEpoch, b.baseSequence);
+    const partition = failed.partition;
+    partition.nextSequence = Math.max(0, partition.nextSequence - failed.count);
+    for (const batch of partition.inflight) {
+      if (batch.baseSequence < failed.baseSequence) continue;
+      batch.baseSequence -= failed.count;
+      if (batch.bytes !== null) {
+        patchProducerState(batch.bytes, batch.producerId, batch.producerEpoch, batch.baseSequence);
       }
     }
   }
 
   /** Java's maybeResolveSequences: once a partition with an unknown outcome is quiet. */
   #resolveSequences(): void {
-    for (const ps of [...this.#unresolved]) {
-      if (ps.inflight.length > 0) continue;
-      this.#unresolved.delete(ps);
-      if (ps.nextSequence === incrementSequence(ps.lastAckedSequence, 1)) {
-        ps.unresolvedSequence = -1;
+    for (const partition of [...this.#unresolved]) {
+      if (partition.inflight.length > 0) continue;
+      this.#unresolved.delete(partition);
+      if (partition.nextSequence === incrementSequence(partition.lastAckedSequence, 1)) {
+        partition.unresolvedSequence = -1;
         continue;
       }
-      ps.unresolvedSequence = -1;
+      partition.unresolvedSequence = -1;
       if (this.#transactional) {
         this.epochBumpRequired = true;
         this.#hooks.abortTransaction(
@@ -328,7 +338,7 @@ export class Idempotence {
             "some records were sent but never acknowledged; abort the transaction to continue",
           ),
         );
-      } else this.#requestEpochBump(ps);
+      } else this.#requestEpochBump(partition);
     }
   }
 
@@ -349,7 +359,7 @@ export class Idempotence {
           return r;
         }, {
           signal: this.#signal,
-          deadlineMs: this.#o.deliveryTimeoutMs,
+          deadlineMs: this.#options.deliveryTimeoutMs,
         });
         this.#producerId = res.producerId;
         this.#producerEpoch = res.producerEpoch;

@@ -29,7 +29,7 @@ export interface MetadataEvents {
 /** The topics in use and their partitions. */
 export class ProducerMetadata {
   readonly #cluster: Cluster;
-  readonly #o: ResolvedProducerOptions;
+  readonly #options: ResolvedProducerOptions;
   readonly #signal: AbortSignal;
   readonly #track: Track;
   readonly #events: MetadataEvents;
@@ -46,7 +46,7 @@ export class ProducerMetadata {
     events: MetadataEvents,
   ) {
     this.#cluster = cluster;
-    this.#o = options;
+    this.#options = options;
     this.#signal = signal;
     this.#track = track;
     this.#events = events;
@@ -63,7 +63,7 @@ export class ProducerMetadata {
   }
 
   #load(name: string): TopicState {
-    const t = new TopicState(name, this.#o.batchSize);
+    const t = new TopicState(name, this.#options.batchSize);
     this.#topics.set(name, t);
     this.#cluster.addInterest([name]);
     this.#track(this.#fetch(t));
@@ -73,7 +73,7 @@ export class ProducerMetadata {
   async #fetch(t: TopicState): Promise<void> {
     // The wait ends by the earliest of maxBlockMs and the client's retry deadline, and every
     // refresh inside it (with its connects and retries) shares the time left.
-    const limitMs = Math.min(this.#o.maxBlockMs, this.#cluster.retryPolicy.deadlineMs);
+    const limitMs = Math.min(this.#options.maxBlockMs, this.#cluster.retryPolicy.deadlineMs);
     using deadline = new Deadline({
       timeoutMs: Math.max(0, limitMs - (Date.now() - t.since)),
       signal: this.#signal,
@@ -87,7 +87,7 @@ export class ProducerMetadata {
       let error: unknown;
       try {
         const errors = await this.#cluster.refreshMetadata([t.name], {
-          allowAutoCreate: this.#o.allowAutoTopicCreation,
+          allowAutoCreate: this.#options.allowAutoTopicCreation,
           signal: deadline.signal,
         });
         code = errors.get(t.name);

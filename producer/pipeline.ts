@@ -437,6 +437,91 @@ function isEnvelopeList(c: PipelineChunk): c is readonly PipelineEnvelope[] {
   return Array.isArray(c);
 }
 
+/** How a sink failed, once, and its stream's controller to error with it. */
+class SinkFailure {
+  /** The stream's controller, set when the stream starts. */
+  controller: WritableStreamDefaultController | undefined;
+  /** The sink's failure; set once. */
+  error: PipelineError | undefined;
+  readonly #guarantee: PipelineGuarantee;
+
+  constructor(guarantee: PipelineGuarantee) {
+    this.#guarantee = guarantee;
+  }
+
+  /** Records the failure (the first one wins) and returns it. */
+  set(cause: unknown): PipelineError {
+    this.error ??= new PipelineError(this.#guarantee, cause);
+    return this.error;
+  }
+
+  /** Errors the sink's stream with the failure. */
+  errorStream(): void {
+    try {
+      this.controller?.error(this.error);
+    } catch { /* already errored */ }
+  }
+}
+
+/** What a sink does around each envelope's records (see {@linkcode writeEnvelopes}). */
+interface EnvelopeSteps {
+  /** Before the envelope's records are written: the delivery they carry (null: the stream's). */
+  start(e: PipelineEnvelope): Delivery | null;
+  /** Once its records are all written (in a batch or waiting in the intake). */
+  end(e: PipelineEnvelope): void;
+}
+
+/**
+ * Writes the envelopes' records in order. Returns undefined when all were taken at once, or a
+ * promise that settles once the rest was written after backpressure (the byte budget full).
+ * Throws (or rejects) for a bad envelope or record.
+ */
+function writeEnvelopes(
+  host: SinkHost,
+  list: readonly PipelineEnvelope[],
+  steps: EnvelopeSteps,
+): Promise<void> | undefined {
+  for (let i = 0; i < list.length; i++) {
+    const e = list[i]!;
+    checkSource(e);
+    const delivery = steps.start(e);
+    const records = e.records;
+    for (let j = 0; j < records.length; j++) {
+      const wait = host.write(records[j]!, delivery);
+      // Backpressure (the byte budget is full): the rest goes on asynchronously.
+      if (wait) return writeEnvelopesAfter(wait, host, list, i, j + 1, delivery, steps);
+    }
+    steps.end(e);
+  }
+  return undefined;
+}
+
+/** {@linkcode writeEnvelopes} from record `j` of envelope `i` on, after waiting for `wait`. */
+async function writeEnvelopesAfter(
+  wait: Promise<void>,
+  host: SinkHost,
+  list: readonly PipelineEnvelope[],
+  i: number,
+  j: number,
+  delivery: Delivery | null,
+  steps: EnvelopeSteps,
+): Promise<void> {
+  await wait;
+  for (; i < list.length; i++, j = 0) {
+    const e = list[i]!;
+    if (j === 0) {
+      checkSource(e);
+      delivery = steps.start(e);
+    }
+    const records = e.records;
+    for (; j < records.length; j++) {
+      const next = host.write(records[j]!, delivery);
+      if (next) await next;
+    }
+    steps.end(e);
+  }
+}
+
 /** The last source of one partition in a transaction. */
 interface SourceSlot {
   readonly topic: string;
@@ -456,7 +541,7 @@ interface SourceSlot {
 class ExactlyOnceSink {
   readonly stream: WritableStream<PipelineChunk>;
   readonly #host: SinkHost;
-  readonly #o: PipelineSinkOptions;
+  readonly #options: PipelineSinkOptions;
   readonly #maxRecords: number;
   readonly #maxMs: number;
   /** Last source per partition in the open transaction. */
@@ -471,17 +556,17 @@ class ExactlyOnceSink {
   #writing = false;
   #due = false;
   #committing: Promise<void> | undefined;
-  #controller: WritableStreamDefaultController | undefined;
-  #failed: PipelineError | undefined;
+  readonly #failure: SinkFailure;
 
   constructor(host: SinkHost, options: PipelineSinkOptions) {
     this.#host = host;
-    this.#o = options;
+    this.#options = options;
+    this.#failure = new SinkFailure("exactly-once");
     this.#maxRecords = positive(options.transactionRecords, "transactionRecords", 100_000);
     this.#maxMs = positive(options.transactionMs, "transactionMs", 100);
     this.stream = new WritableStream<PipelineChunk>({
       start: async (c) => {
-        this.#controller = c;
+        this.#failure.controller = c;
         if (host.transactionState() === "uninitialized") await host.initTransactions();
       },
       write: (e) => this.#write(e),
@@ -490,58 +575,40 @@ class ExactlyOnceSink {
     }, queueing(options));
   }
 
+  /** Records of the open transaction carry no delivery; each envelope's source is noted. */
+  readonly #steps: EnvelopeSteps = {
+    start: () => null,
+    end: (e) => this.#noteSource(e.source),
+  };
+
   #write(chunk: PipelineChunk): Promise<void> | undefined {
     if (this.#committing) return this.#committing.then(() => this.#write(chunk));
-    if (this.#failed) throw this.#failed;
+    if (this.#failure.error) throw this.#failure.error;
     const list: readonly PipelineEnvelope[] = isEnvelopeList(chunk) ? chunk : [chunk];
     this.#writing = true;
+    let wait: Promise<void> | undefined;
     try {
       if (!this.#open) this.#begin();
-      const host = this.#host;
-      for (let i = 0; i < list.length; i++) {
-        const e = list[i]!;
-        checkSource(e);
-        const records = e.records;
-        for (let j = 0; j < records.length; j++) {
-          const wait = host.write(records[j]!, null);
-          // Backpressure (the byte budget is full): the rest goes on asynchronously.
-          if (wait) return this.#writeSlow(wait, list, i, j + 1);
-        }
-        this.#noteSource(e.source);
-      }
+      wait = writeEnvelopes(this.#host, list, this.#steps);
     } catch (error) {
       this.#writing = false;
       return this.#fail(error);
     }
+    if (wait) return this.#writeSlow(wait, list.length);
     this.#writing = false;
     return this.#after(list.length);
   }
 
-  /** {@linkcode #write} from record `j` of envelope `i` on, after waiting for `wait`. */
-  async #writeSlow(
-    wait: Promise<void>,
-    list: readonly PipelineEnvelope[],
-    i: number,
-    j: number,
-  ): Promise<void> {
+  /** The rest of {@linkcode #write} once the records written after backpressure are in. */
+  async #writeSlow(wait: Promise<void>, sources: number): Promise<void> {
     try {
       await wait;
-      for (; i < list.length; i++, j = 0) {
-        const e = list[i]!;
-        checkSource(e);
-        const records = e.records;
-        for (; j < records.length; j++) {
-          const next = this.#host.write(records[j]!, null);
-          if (next) await next;
-        }
-        this.#noteSource(e.source);
-      }
     } catch (error) {
       await this.#fail(error);
     } finally {
       this.#writing = false;
     }
-    await this.#after(list.length);
+    await this.#after(sources);
   }
 
   /** Counts the sources written; commits when the transaction is full or due. */
@@ -604,7 +671,7 @@ class ExactlyOnceSink {
       // acknowledged: commitTransaction() then only has EndTxn left.
       const flushed = this.#host.flush();
       if (offsets.length > 0) {
-        await this.#host.sendOffsetsToTransaction(offsets, this.#o.consumer.groupMetadata())
+        await this.#host.sendOffsetsToTransaction(offsets, this.#options.consumer.groupMetadata())
           .finally(() => flushed.catch(() => {}));
       }
       await flushed;
@@ -615,18 +682,15 @@ class ExactlyOnceSink {
     this.#open = false;
     this.#sources.clear();
     this.#last = undefined;
-    this.#o.onCommit?.(offsets);
+    this.#options.onCommit?.(offsets);
   }
 
   /** Aborts the open transaction and fails the stream with a PipelineError (thrown). */
   async #fail(error: unknown): Promise<never> {
-    if (this.#failed) throw this.#failed;
-    const failed = new PipelineError("exactly-once", error);
-    this.#failed = failed;
+    if (this.#failure.error) throw this.#failure.error;
+    const failed = this.#failure.set(error);
     await this.#abortTransaction();
-    try {
-      this.#controller?.error(failed);
-    } catch { /* already errored */ }
+    this.#failure.errorStream();
     throw failed;
   }
 
@@ -646,7 +710,7 @@ class ExactlyOnceSink {
 
   async #close(): Promise<void> {
     await this.#committing?.catch(() => {});
-    if (this.#failed) throw this.#failed;
+    if (this.#failure.error) throw this.#failure.error;
     await this.#commit();
   }
 
@@ -656,8 +720,8 @@ class ExactlyOnceSink {
    */
   async #abort(): Promise<void> {
     await this.#committing?.catch(() => {});
-    if (this.#failed) return;
-    this.#failed = new PipelineError("exactly-once", new TypeError("the pipe was aborted"));
+    if (this.#failure.error) return;
+    this.#failure.set(new TypeError("the pipe was aborted"));
     await this.#abortTransaction();
   }
 }
@@ -741,22 +805,22 @@ class PartitionAcks {
 class AtLeastOnceSink {
   readonly stream: WritableStream<PipelineChunk>;
   readonly #host: SinkHost;
-  readonly #o: PipelineSinkOptions;
+  readonly #options: PipelineSinkOptions;
   readonly #intervalMs: number;
   readonly #partitions = new Map<string, PartitionAcks>();
   #lastPart: PartitionAcks | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #committing: Promise<void> | undefined;
-  #controller: WritableStreamDefaultController | undefined;
-  #failed: PipelineError | undefined;
+  readonly #failure: SinkFailure;
 
   constructor(host: SinkHost, options: PipelineSinkOptions) {
     this.#host = host;
-    this.#o = options;
+    this.#options = options;
+    this.#failure = new SinkFailure("at-least-once");
     this.#intervalMs = positive(options.commitIntervalMs, "commitIntervalMs", 1000);
     this.stream = new WritableStream<PipelineChunk>({
       start: (c) => {
-        this.#controller = c;
+        this.#failure.controller = c;
         const state = host.transactionState();
         if (state !== undefined) {
           throw new TypeError(
@@ -774,24 +838,27 @@ class AtLeastOnceSink {
     }, queueing(options));
   }
 
+  /** Each envelope's records carry its source's {@linkcode PendingSource} as their delivery. */
+  readonly #steps: EnvelopeSteps = {
+    start: (e) => this.#pending(e),
+    end: () => {},
+  };
+
   #write(chunk: PipelineChunk): Promise<void> | undefined {
-    if (this.#failed) throw this.#failed;
+    if (this.#failure.error) throw this.#failure.error;
     const list: readonly PipelineEnvelope[] = isEnvelopeList(chunk) ? chunk : [chunk];
+    let wait: Promise<void> | undefined;
     try {
-      for (let i = 0; i < list.length; i++) {
-        const e = list[i]!;
-        checkSource(e);
-        const pending = this.#pending(e);
-        const records = e.records;
-        for (let j = 0; j < records.length; j++) {
-          const wait = this.#host.write(records[j]!, pending);
-          // Backpressure (the byte budget is full): the rest goes on asynchronously.
-          if (wait) return this.#writeSlow(wait, list, i, j + 1, pending);
-        }
-      }
+      wait = writeEnvelopes(this.#host, list, this.#steps);
     } catch (error) {
       this.fail(error);
-      throw this.#failed;
+      throw this.#failure.error;
+    }
+    if (wait) {
+      return wait.catch((error) => {
+        this.fail(error);
+        throw this.#failure.error;
+      });
     }
     return yieldNow(Date.now());
   }
@@ -814,41 +881,12 @@ class AtLeastOnceSink {
     return pending;
   }
 
-  async #writeSlow(
-    wait: Promise<void>,
-    list: readonly PipelineEnvelope[],
-    i: number,
-    j: number,
-    pending: PendingSource,
-  ): Promise<void> {
-    try {
-      await wait;
-      for (; i < list.length; i++, j = 0) {
-        const e = list[i]!;
-        if (j === 0) {
-          checkSource(e);
-          pending = this.#pending(e);
-        }
-        const records = e.records;
-        for (; j < records.length; j++) {
-          const next = this.#host.write(records[j]!, pending);
-          if (next) await next;
-        }
-      }
-    } catch (error) {
-      this.fail(error);
-      throw this.#failed;
-    }
-  }
-
   /** A record failed (or could not be written): nothing more is committed. */
   fail(error: unknown): void {
-    if (this.#failed) return;
-    this.#failed = new PipelineError("at-least-once", error);
+    if (this.#failure.error) return;
+    this.#failure.set(error);
     this.#stop();
-    try {
-      this.#controller?.error(this.#failed);
-    } catch { /* already errored */ }
+    this.#failure.errorStream();
   }
 
   #stop(): void {
@@ -864,7 +902,7 @@ class AtLeastOnceSink {
   }
 
   async #doCommit(): Promise<void> {
-    if (this.#failed) return;
+    if (this.#failure.error) return;
     const offsets: TransactionOffset[] = [];
     const parts: PartitionAcks[] = [];
     for (const p of this.#partitions.values()) {
@@ -875,13 +913,13 @@ class AtLeastOnceSink {
     }
     if (offsets.length === 0) return;
     try {
-      await this.#o.consumer.commit(offsets);
+      await this.#options.consumer.commit(offsets);
     } catch (error) {
       // Not a loss: the offsets are committed by the next commit, or read again.
       for (const p of parts) p.dirty = true;
       throw error;
     }
-    this.#o.onCommit?.(offsets);
+    this.#options.onCommit?.(offsets);
   }
 
   async #close(): Promise<void> {
@@ -889,11 +927,11 @@ class AtLeastOnceSink {
     try {
       await this.#committing?.catch(() => {});
       await this.#host.flush();
-      if (this.#failed) throw this.#failed;
+      if (this.#failure.error) throw this.#failure.error;
       await this.#commit();
     } catch (error) {
       this.fail(error);
-      throw this.#failed;
+      throw this.#failure.error;
     }
   }
 
@@ -903,7 +941,7 @@ class AtLeastOnceSink {
    */
   async #abort(): Promise<void> {
     this.#stop();
-    if (this.#failed) return;
+    if (this.#failure.error) return;
     try {
       await this.#committing?.catch(() => {});
       await this.#host.flush();

@@ -2,7 +2,9 @@
  * The public producer: a `WritableStream<ProducerRecord>` with Web Streams backpressure,
  * awaited `send()`s, flush, close and abort, and the wiring of its parts:
  *
- * - `intake.ts`: records that wait for metadata or budget, and their checks;
+ * - `intake.ts`: records on their way into batches, those that wait for metadata or budget,
+ *   and their checks;
+ * - `wiring.ts`: the producer's state and every call-back between these parts;
  * - `accumulator.ts`: per-partition batches, the byte budget, linger;
  * - `sender.ts`: Produce requests, in-flight limits, retries, splits;
  * - `idempotence.ts`: producer id, epoch and sequence numbers;
@@ -14,27 +16,24 @@
  */
 
 import { Cluster } from "../cluster/cluster.ts";
-import { sleep } from "../cluster/retry.ts";
 import { Deadline } from "../protocol/deadline.ts";
 import { compressionFromName } from "../protocol/compression/mod.ts";
-import { abortReason, ClosedError } from "../protocol/errors.ts";
+import { ClosedError } from "../protocol/errors.ts";
 import type { Logger } from "../protocol/logger.ts";
 import { Accumulator } from "./accumulator.ts";
 import { Background, errorText } from "./background.ts";
 import { CompressionPool } from "./compression_pool.ts";
-import type { TopicState } from "./batch.ts";
-import { Deliveries, type Delivery, SendDelivery } from "./delivery.ts";
+import { Deliveries } from "./delivery.ts";
 import { TransactionStateError } from "./errors.ts";
-import { Fifo } from "./fifo.ts";
 import { Idempotence } from "./idempotence.ts";
-import { type IntakeEntry, recordTimestamp, toBytes, toHeaders } from "./intake.ts";
+import { Intake } from "./intake.ts";
 import { ProducerMetadata } from "./metadata.ts";
 import {
   type ProducerOptions,
   type ResolvedProducerOptions,
   resolveProducerOptions,
 } from "./options.ts";
-import { builtInPartitioner, javaPartitionForKey, type Partitioner } from "./partitioners.ts";
+import { builtInPartitioner } from "./partitioners.ts";
 import type {
   ConsumerGroupMetadata,
   DeliveryReport,
@@ -45,6 +44,7 @@ import type {
 import { createSink, type PipelineChunk, type PipelineSinkOptions } from "./pipeline.ts";
 import { Sender } from "./sender.ts";
 import { TransactionManager } from "./transaction_manager.ts";
+import { ProducerWiring } from "./wiring.ts";
 
 /** Options of {@linkcode Producer.send}. */
 export interface SendOptions {
@@ -116,6 +116,49 @@ export interface ProducerMetrics {
   readonly producerEpoch: number;
 }
 
+/** What a record adds to a record batch besides its key and value (a rough upper bound). */
+const RECORD_OVERHEAD = 64;
+
+/** Bytes a record takes in the writable's queue: key, value (strings in UTF-16 units), overhead. */
+function queuedBytes(record: ProducerRecord): number {
+  if (record === null || typeof record !== "object") return RECORD_OVERHEAD;
+  const value = record.value as { length?: unknown } | null | undefined;
+  const key = record.key as { length?: unknown } | null | undefined;
+  return RECORD_OVERHEAD + ((value?.length as number) | 0) + ((key?.length as number) | 0);
+}
+
+/**
+ * Bytes the writable may queue ahead of the producer before it signals backpressure. Small on
+ * purpose: a steady deeper queue (a plain `highWaterMark` of 64 records, or of 16 KiB) cost
+ * more CPU per record than `highWaterMark: 1`, not less (bench/PROFILE.md, Session 10).
+ */
+const WRITE_QUEUE_BYTES = 16 * 1024;
+
+/**
+ * The writable's queuing strategy. With a plain `highWaterMark: 1`, every write fills the
+ * queue, so the stream signals backpressure and makes a new `ready` promise per record, and a
+ * writer that waits on `ready` takes a promise turn per record. Here a record counts 0 while
+ * the records queued ahead of the producer hold less than {@linkcode WRITE_QUEUE_BYTES}, and 1
+ * after: a writer hands over a run of records, then waits once until the stream has passed
+ * them on. What the stream holds beyond the producer's `bufferMemory` stays bounded by that
+ * mark plus one record.
+ */
+class WriteQueue implements QueuingStrategy<ProducerRecord> {
+  readonly highWaterMark = 1;
+  #bytes = 0;
+  readonly size = (record: ProducerRecord): number => {
+    const bytes = queuedBytes(record);
+    this.#bytes += bytes;
+    return this.#bytes <= WRITE_QUEUE_BYTES ? 0 : 1;
+  };
+
+  /** The sink took `record` out of the queue. */
+  taken(record: ProducerRecord): void {
+    const left = this.#bytes - queuedBytes(record);
+    this.#bytes = left > 0 ? left : 0;
+  }
+}
+
 /**
  * A Kafka producer. Write records through {@linkcode Producer.writable} (a
  * `WritableStream<ProducerRecord>` whose writes resolve once the record is in a batch, and
@@ -132,14 +175,15 @@ export interface ProducerMetrics {
  * ```
  */
 export class Producer implements AsyncDisposable {
-  readonly #o: ResolvedProducerOptions;
+  readonly #options: ResolvedProducerOptions;
   readonly #cluster: Cluster;
   readonly #ownsCluster: boolean;
   readonly #logger: Logger;
-  readonly #partitioner: Partitioner | null;
   readonly #metadata: ProducerMetadata;
   readonly #accumulator: Accumulator;
-  readonly #intake = new Fifo<IntakeEntry>();
+  readonly #intake: Intake;
+  /** The producer's state and the call-backs between its parts. */
+  readonly #wiring = new ProducerWiring();
   readonly #background = new Background();
   readonly #track = this.#background.track;
   readonly #closeController = new AbortController();
@@ -151,15 +195,17 @@ export class Producer implements AsyncDisposable {
   readonly #txn: TransactionManager | undefined;
   readonly #sender: Sender;
   readonly #compressionPool: CompressionPool | undefined;
-  #state: "open" | "closing" | "closed" = "open";
   #closePromise: Promise<void> | undefined;
 
   /** Creates a producer. Nothing connects until the first record (or `initTransactions`). */
   constructor(options: ProducerOptions) {
-    this.#o = resolveProducerOptions(options);
-    const p = options.partitioner ?? "default";
-    if (typeof p === "function") this.#partitioner = p;
-    else this.#partitioner = p === "default" ? null : builtInPartitioner(p);
+    this.#options = resolveProducerOptions(options);
+    const chosen = options.partitioner ?? "default";
+    const partitioner = typeof chosen === "function"
+      ? chosen
+      : chosen === "default"
+      ? null
+      : builtInPartitioner(chosen);
     if (options.cluster) {
       this.#cluster = options.cluster;
       this.#ownsCluster = false;
@@ -169,67 +215,65 @@ export class Producer implements AsyncDisposable {
     }
     this.#logger = this.#cluster.logger;
     const signal = this.#closeController.signal;
-    const codec = compressionFromName(this.#o.compression);
-    this.#compressionPool = codec !== 0 && this.#o.compressionWorkers > 0
-      ? new CompressionPool(this.#o.compressionWorkers, this.#logger)
+    const wiring = this.#wiring;
+    const codec = compressionFromName(this.#options.compression);
+    this.#compressionPool = codec !== 0 && this.#options.compressionWorkers > 0
+      ? new CompressionPool(this.#options.compressionWorkers, this.#logger)
       : undefined;
-    this.#accumulator = new Accumulator(this.#o, codec, {
-      wake: () => this.#sender.wake(),
-      opened: (ps, lingerEndsAt) => this.#sender.opened(ps, lingerEndsAt),
-      lost: (b, error) => {
-        this.#sender.fail(b, error);
-        this.#sender.wake();
-      },
-    }, this.#compressionPool ?? null);
-    this.#metadata = new ProducerMetadata(this.#cluster, this.#o, signal, this.#track, {
-      ready: () => {
-        this.#pump();
-        this.#sender.wake();
-      },
-      failed: (t, error) => this.#failWaiting(error, t.name),
-      refreshed: () => this.#sender.wake(),
-    });
+    this.#accumulator = new Accumulator(
+      this.#options,
+      codec,
+      wiring,
+      this.#compressionPool ?? null,
+    );
+    this.#metadata = new ProducerMetadata(
+      this.#cluster,
+      this.#options,
+      signal,
+      this.#track,
+      wiring,
+    );
     this.#idempotence = new Idempotence(
       this.#cluster,
-      this.#o,
+      this.#options,
       this.#metadata,
       signal,
       this.#track,
-      {
-        wake: () => this.#sender.wake(),
-        failUnsent: (error) => this.#sender.failUnsent(error),
-        abortTransaction: (error) => this.#txn?.failed(error),
-      },
+      wiring,
     );
-    this.#txn = this.#o.transactionalId === undefined ? undefined : new TransactionManager(
+    this.#txn = this.#options.transactionalId === undefined ? undefined : new TransactionManager(
       this.#cluster,
-      this.#o,
+      this.#options,
       this.#idempotence,
       signal,
       this.#track,
-      {
-        wake: () => this.#sender.wake(),
-        drain: () => this.#sender.drain(),
-        flush: (s) => this.#flushAll(s),
-        isOpen: () => this.#state === "open",
-      },
+      wiring,
     );
     this.#sender = new Sender({
       cluster: this.#cluster,
-      options: this.#o,
+      options: this.#options,
       accumulator: this.#accumulator,
       metadata: this.#metadata,
       idempotence: this.#idempotence,
       transactions: this.#txn,
       deliveries: this.#deliveries,
       track: this.#track,
-      hooks: {
-        isOpen: () => this.#state === "open",
-        released: () => {
-          if (this.#intake.length > 0) this.#pump();
-        },
-        failWaiting: (error) => this.#failWaiting(error),
-      },
+      hooks: wiring,
+    });
+    this.#intake = new Intake({
+      options: this.#options,
+      metadata: this.#metadata,
+      accumulator: this.#accumulator,
+      deliveries: this.#deliveries,
+      partitioner,
+      transactions: this.#txn,
+      host: wiring,
+    });
+    wiring.bind({
+      accumulator: this.#accumulator,
+      intake: this.#intake,
+      sender: this.#sender,
+      transactions: this.#txn,
     });
     this.#writable = this.#newWritable();
   }
@@ -244,9 +288,13 @@ export class Producer implements AsyncDisposable {
     const done = () => {
       if (this.#writable === stream) this.#writableDone = true;
     };
+    const queue = new WriteQueue();
     const stream: WritableStream<ProducerRecord> = new WritableStream<ProducerRecord>({
       start: (c) => this.#deliveries.bindStream(c, done),
-      write: (record) => this.#streamWrite(record),
+      write: (record) => {
+        queue.taken(record);
+        return this.#intake.write(record);
+      },
       close: async () => {
         done();
         await this.flush();
@@ -256,13 +304,15 @@ export class Producer implements AsyncDisposable {
       // Aborting the stream (e.g. a pipe whose source failed) stops the stream only: records
       // already accepted are still delivered. `producer.abort()` discards them.
       abort: done,
-    }, new CountQueuingStrategy({ highWaterMark: 1 }));
+    }, queue);
     return stream;
   }
 
   /**
    * The producer as a `WritableStream`: each write resolves once the record is in a batch, and
-   * waits (backpressure) while `bufferedBytes` is at the budget. Closing it waits until every
+   * waits (backpressure) while `bufferedBytes` is at the budget. The stream queues up to 16 KiB
+   * of records ahead of the producer before its `desiredSize` drops to 0 (keys and values plus
+   * 64 bytes a record), so a writer that waits on `ready` hands records over in runs. Closing it waits until every
    * record is acknowledged, and rejects if one failed. A record that fails errors the stream,
    * unless {@linkcode deliveryReports} is being read, where its error is reported instead.
    *
@@ -272,7 +322,7 @@ export class Producer implements AsyncDisposable {
    * same one is returned.
    */
   get writable(): WritableStream<ProducerRecord> {
-    if (this.#writableDone && this.#state === "open") this.#writable = this.#newWritable();
+    if (this.#writableDone && this.#wiring.state === "open") this.#writable = this.#newWritable();
     return this.#writable;
   }
 
@@ -287,7 +337,7 @@ export class Producer implements AsyncDisposable {
     return {
       bufferedBytes: this.#accumulator.bufferedBytes,
       maxBufferedBytes: this.#accumulator.maxBufferedBytes,
-      bufferMemory: this.#o.bufferMemory,
+      bufferMemory: this.#options.bufferMemory,
       waitingRecords: this.#intake.length,
       incompleteBatches: this.#accumulator.incomplete.size,
       inFlightRequests: stats.inFlight,
@@ -316,7 +366,7 @@ export class Producer implements AsyncDisposable {
     if (this.#deliveries.reporting) {
       throw new TypeError("deliveryReports() is already being read; cancel it first");
     }
-    if (this.#state === "closed") throw new ClosedError("producer");
+    if (this.#wiring.state === "closed") throw new ClosedError("producer");
     return this.#deliveries.open();
   }
 
@@ -343,9 +393,9 @@ export class Producer implements AsyncDisposable {
    * ```
    */
   sink(options: PipelineSinkOptions): WritableStream<PipelineChunk> {
-    if (this.#state !== "open") throw new ClosedError("producer");
+    if (this.#wiring.state !== "open") throw new ClosedError("producer");
     return createSink({
-      write: (record, delivery) => this.#streamWrite(record, delivery),
+      write: (record, delivery) => this.#intake.write(record, delivery),
       transactionState: () => this.#txn?.state,
       initTransactions: () => this.initTransactions(),
       beginTransaction: () => this.beginTransaction(),
@@ -372,149 +422,11 @@ export class Producer implements AsyncDisposable {
     options: SendOptions = {},
   ): Promise<RecordMetadata | RecordMetadata[]> {
     if (Array.isArray(input)) {
-      return Promise.all((input as readonly ProducerRecord[]).map((r) => this.#send(r, options)));
+      return Promise.all(
+        (input as readonly ProducerRecord[]).map((r) => this.#intake.send(r, options.signal)),
+      );
     }
-    return this.#send(input as ProducerRecord, options);
-  }
-
-  #send(record: ProducerRecord, options: SendOptions): Promise<RecordMetadata> {
-    const refused = this.#refuse();
-    if (refused) return Promise.reject(refused);
-    const signal = options.signal;
-    if (signal?.aborted) return Promise.reject(abortReason(signal));
-    const d = new SendDelivery();
-    if (signal) d.watch(signal, () => this.#intake.removeWhere((e) => e.delivery === d));
-    try {
-      if (this.#intake.length === 0 && this.#tryAppend(record, d)) return d.promise;
-    } catch (e) {
-      d.reject(e as Error);
-      return d.promise;
-    }
-    this.#intake.push({ record, delivery: d, accepted: null, failed: d.reject, signal });
-    return d.promise;
-  }
-
-  /**
-   * A stream write: resolves (or returns undefined) once the record is in a batch. `delivery`
-   * (a pipeline sink's) learns the acknowledgement; null reports to the stream.
-   */
-  #streamWrite(
-    record: ProducerRecord,
-    delivery: Delivery | null = null,
-  ): Promise<void> | undefined {
-    const refused = this.#refuse();
-    if (refused) throw refused;
-    if (this.#intake.length === 0 && this.#tryAppend(record, delivery)) return undefined;
-    const { promise, resolve, reject } = Promise.withResolvers<void>();
-    this.#intake.push({
-      record,
-      delivery,
-      accepted: resolve,
-      failed: reject,
-      signal: undefined,
-    });
-    return promise;
-  }
-
-  /**
-   * Why a record may not be appended now, if it may not. Records that waited in the intake
-   * were sent inside the transaction: they still go in while it commits.
-   */
-  #refuse(fromIntake = false): Error | undefined {
-    if (this.#state !== "open" && !(fromIntake && this.#state === "closing")) {
-      return new ClosedError("producer");
-    }
-    return this.#txn?.refusal(fromIntake);
-  }
-
-  /**
-   * Encodes a record into its partition's batch. Returns false when it must wait (topic
-   * metadata unknown, or the buffer budget full); throws for a bad record.
-   */
-  #tryAppend(r: ProducerRecord, d: Delivery | null): boolean {
-    if (r === null || typeof r !== "object") throw new TypeError("a record must be an object");
-    const name = r.topic ?? this.#o.defaultTopic;
-    if (typeof name !== "string" || name === "") {
-      throw new TypeError("the record names no topic and the producer has no defaultTopic");
-    }
-    const t = this.#metadata.topic(name);
-    if (!t.ready) return false;
-    const key = toBytes(r.key, "key");
-    const value = toBytes(r.value, "value");
-    const headers = r.headers === undefined || r.headers.length === 0
-      ? undefined
-      : toHeaders(r.headers);
-    const ts = recordTimestamp(r);
-    const chosen = this.#partition(t, r.partition, key);
-    const count = t.partitions.length;
-    const p = chosen >= 0 ? chosen : t.sticky.current(count, t.available);
-    const ps = t.partitions[p]!;
-    const report = d === null && this.#deliveries.reporting ? r : null;
-    const grew = this.#accumulator.append(ps, ts, key, value, headers, d, report);
-    if (grew < 0) return false;
-    if (chosen < 0) t.sticky.produced(grew, count, t.available);
-    this.#txn?.appended(ps);
-    return true;
-  }
-
-  /** The record's partition, or -1 for the uniform sticky choice (keyless records). */
-  #partition(t: TopicState, explicit: number | undefined, key: Uint8Array | null): number {
-    const count = t.partitions.length;
-    if (explicit !== undefined) {
-      if (!Number.isInteger(explicit) || explicit < 0 || explicit >= count) {
-        throw new RangeError(
-          `partition ${explicit} does not exist: topic "${t.name}" has ${count}`,
-        );
-      }
-      return explicit;
-    }
-    if (this.#partitioner === null) return key === null ? -1 : javaPartitionForKey(key, count);
-    const p = this.#partitioner({
-      topic: t.name,
-      key,
-      partitionCount: count,
-      available: t.available,
-      bufferedBytes: t.bufferedBytes,
-    });
-    if (p !== -1 && (!Number.isInteger(p) || p < 0 || p >= count)) {
-      throw new RangeError(`the partitioner chose partition ${p} of ${count} for "${t.name}"`);
-    }
-    return p;
-  }
-
-  /** Moves waiting records into batches, in order, as far as metadata and memory allow. */
-  #pump(): void {
-    while (this.#intake.length > 0) {
-      const e = this.#intake.peek()!;
-      if (e.signal?.aborted) {
-        this.#intake.shift();
-        e.failed(abortReason(e.signal));
-        continue;
-      }
-      const refused = this.#refuse(true);
-      let ok: boolean;
-      try {
-        if (refused) throw refused;
-        ok = this.#tryAppend(e.record, e.delivery);
-      } catch (err) {
-        this.#intake.shift();
-        e.failed(err as Error);
-        continue;
-      }
-      if (!ok) return;
-      this.#intake.shift();
-      e.accepted?.();
-    }
-    this.#accumulator.memoryWait = false;
-  }
-
-  /** Fails the records waiting to be batched (for one topic, or all). */
-  #failWaiting(error: Error, topic?: string): void {
-    const failed = this.#intake.removeWhere((e) =>
-      topic === undefined || (e.record.topic ?? this.#o.defaultTopic) === topic
-    );
-    for (const e of failed) e.failed(error);
-    if (topic !== undefined) this.#pump();
+    return this.#intake.send(input as ProducerRecord, options.signal);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -583,7 +495,7 @@ export class Producer implements AsyncDisposable {
     try {
       result = await fn(this);
     } catch (e) {
-      if (this.#txn?.fatal !== true && this.#state === "open") {
+      if (this.#txn?.fatal !== true && this.#wiring.state === "open") {
         await this.abortTransaction().catch((abortError) => {
           this.#logger.warn("abort after a failed transaction body failed", {
             error: errorText(abortError),
@@ -606,39 +518,12 @@ export class Producer implements AsyncDisposable {
   // ---------------------------------------------------------------------------------------
   // Flush, close
 
-  async #flushAll(signal?: AbortSignal): Promise<void> {
-    this.#sender.flushing++;
-    try {
-      this.#sender.drain();
-      while (this.#intake.length > 0 || this.#accumulator.incomplete.size > 0) {
-        if (signal?.aborted) throw abortReason(signal);
-        if (this.#accumulator.incomplete.size === 0) {
-          // Records wait for metadata: poll until they are in batches or failed.
-          await sleep(5, signal);
-          continue;
-        }
-        const pending = [...this.#accumulator.incomplete].map((b) => this.#sender.whenDone(b));
-        this.#sender.drain();
-        if (signal) {
-          await Promise.race([
-            Promise.all(pending),
-            new Promise((_, reject) =>
-              signal.addEventListener("abort", () => reject(abortReason(signal)), { once: true })
-            ),
-          ]);
-        } else await Promise.all(pending);
-      }
-    } finally {
-      this.#sender.flushing--;
-    }
-  }
-
   /**
    * Sends everything accepted so far without waiting for `lingerMs`, and resolves once all of
    * it is acknowledged or failed (failures are reported where the records came from).
    */
   async flush(options: { signal?: AbortSignal } = {}): Promise<void> {
-    await this.#flushAll(options.signal);
+    await this.#wiring.flush(options.signal);
   }
 
   /**
@@ -651,20 +536,20 @@ export class Producer implements AsyncDisposable {
   }
 
   async #close(options: CloseOptions): Promise<void> {
-    if (this.#state === "open") this.#state = "closing";
+    if (this.#wiring.state === "open") this.#wiring.state = "closing";
     // One deadline for the whole close: aborting a transaction and flushing share it.
     using deadline = new Deadline({ timeoutMs: options.timeoutMs, what: "producer close" });
     const timeout = options.timeoutMs === undefined ? undefined : deadline.signal;
     try {
       if (this.#txn?.open) {
-        this.#state = "open";
+        this.#wiring.state = "open";
         try {
           await this.abortTransaction(timeout ? { signal: timeout } : {});
         } catch { /* best effort: the coordinator times it out otherwise */ }
-        this.#state = "closing";
+        this.#wiring.state = "closing";
       }
       try {
-        await this.#flushAll(timeout);
+        await this.#wiring.flush(timeout);
       } catch { /* timed out: fail the rest below */ }
     } finally {
       await this.#shutdown(new ClosedError("producer"));
@@ -683,17 +568,18 @@ export class Producer implements AsyncDisposable {
   }
 
   async #shutdown(error: ClosedError): Promise<void> {
-    this.#state = "closing";
+    this.#wiring.state = "closing";
     this.#sender.failAll(error);
-    this.#state = "closed";
+    this.#wiring.state = "closed";
     this.#sender.stop();
+    this.#intake.stop();
     // Batches still with a worker were failed above: what comes back is dropped.
     this.#compressionPool?.close();
     this.#closeController.abort(error);
     if (this.#ownsCluster) await this.#cluster.close();
     // In-flight requests now fail; their batches fail with them.
     await this.#background.settled();
-    for (const b of [...this.#accumulator.incomplete]) this.#sender.fail(b, error);
+    for (const batch of [...this.#accumulator.incomplete]) this.#sender.fail(batch, error);
     this.#deliveries.close(error);
   }
 

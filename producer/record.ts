@@ -50,7 +50,11 @@ export interface ProducerRecord {
   readonly headers?: readonly ProducerRecordHeader[];
   /** An explicit partition, bypassing the partitioner. */
   readonly partition?: number;
-  /** The record's timestamp (ms since the epoch, or a Date); default: now. */
+  /**
+   * The record's timestamp (ms since the epoch, or a Date); default: the time the producer
+   * accepted it (its CreateTime), from a clock read at least once per 32 records and once per
+   * turn of the event loop (see `producer/clock.ts`).
+   */
   readonly timestamp?: number | Date;
 }
 

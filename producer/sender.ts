@@ -49,13 +49,25 @@ const PRODUCE_TOPIC_IDS = 13;
  */
 const NO_CODE = 0x10000;
 
-/** What the sender needs from the producer around it. */
+/**
+ * What the sender needs from the producer around it. Implemented by `ProducerWiring`
+ * (producer/wiring.ts), which also holds every other call-back between the producer's parts.
+ */
 export interface SenderHooks {
-  /** Whether the producer is open (closing hurries every batch). */
+  /**
+   * Whether the producer is open. Read on every drain: once the producer closes, no batch
+   * lingers any more.
+   */
   isOpen(): boolean;
-  /** A batch completed and freed budget: records waiting for it may be batched. */
+  /**
+   * A batch completed (acknowledged or failed) and freed its bytes of the budget. Called once
+   * per completed batch; the wiring then moves records waiting in the intake into batches.
+   */
   released(): void;
-  /** Everything is being failed: records waiting to be batched fail too. */
+  /**
+   * Everything is being failed (`failAll`: abort, close, a fatal error). Called once; records
+   * still waiting in the intake fail with `error` too.
+   */
   failWaiting(error: Error): void;
 }
 
@@ -91,8 +103,8 @@ export class Sender {
   /** Flushes in progress: while any runs, no batch lingers. */
   flushing = 0;
   readonly #cluster: Cluster;
-  readonly #o: ResolvedProducerOptions;
-  readonly #acc: Accumulator;
+  readonly #options: ResolvedProducerOptions;
+  readonly #accumulator: Accumulator;
   readonly #metadata: ProducerMetadata;
   readonly #idempotence: Idempotence;
   readonly #txn: TransactionManager | undefined;
@@ -110,8 +122,8 @@ export class Sender {
 
   constructor(parts: SenderParts) {
     this.#cluster = parts.cluster;
-    this.#o = parts.options;
-    this.#acc = parts.accumulator;
+    this.#options = parts.options;
+    this.#accumulator = parts.accumulator;
     this.#metadata = parts.metadata;
     this.#idempotence = parts.idempotence;
     this.#txn = parts.transactions;
@@ -149,15 +161,15 @@ export class Sender {
    * A new batch was opened: drain when its linger ends, or at once when its leader is idle
    * (idle flush, unless `lingerWhenIdle`).
    */
-  opened(ps: PartitionState, lingerEndsAt: number): void {
-    if (this.#o.lingerMs <= 0) return;
+  opened(partition: PartitionState, lingerEndsAt: number): void {
+    if (this.#options.lingerMs <= 0) return;
     this.scheduleAt(lingerEndsAt);
-    if (!this.#o.lingerWhenIdle && this.#leaderIdle(ps)) this.wake();
+    if (!this.#options.lingerWhenIdle && this.#leaderIdle(partition)) this.wake();
   }
 
   /** Whether the partition's leader is known and has no Produce request in flight. */
-  #leaderIdle(ps: PartitionState): boolean {
-    const leader = this.#cluster.leaderFor(ps.topic.name, ps.partition);
+  #leaderIdle(partition: PartitionState): boolean {
+    const leader = this.#cluster.leaderFor(partition.topic.name, partition.partition);
     return leader >= 0 && (this.#nodes.get(leader) ?? 0) === 0;
   }
 
@@ -187,10 +199,10 @@ export class Sender {
     const now = Date.now();
     this.#metadata.sync();
     if (!this.#mayDrain()) return;
-    const acc = this.#acc;
+    const acc = this.#accumulator;
     const urgent = this.flushing > 0 || !this.#hooks.isOpen() || acc.memoryWait;
     const round = new DrainRound(now, urgent);
-    for (const ps of acc.active) this.#drainPartition(ps, round);
+    for (const partition of acc.active) this.#drainPartition(partition, round);
     if (round.requests !== undefined) {
       for (const [node, batches] of round.requests) this.#send(node, batches);
       // Partitions may hold more ready batches; drain again once these are on their way.
@@ -211,58 +223,64 @@ export class Sender {
       if (error !== undefined) this.#failUndrained(error);
       if (fatal) return false;
     }
-    return !this.#o.idempotent || this.#idempotence.beforeDrain();
+    return !this.#options.idempotent || this.#idempotence.beforeDrain();
   }
 
   /** Adds the partition's head batch to the round's request for its leader, if it is ready. */
-  #drainPartition(ps: PartitionState, round: DrainRound): void {
-    const o = this.#o;
-    const acc = this.#acc;
+  #drainPartition(partition: PartitionState, round: DrainRound): void {
+    const o = this.#options;
+    const acc = this.#accumulator;
     const now = round.now;
-    const b = ps.queue[0];
-    if (b === undefined) return acc.deactivate(ps);
-    if (now - b.createdMs >= o.deliveryTimeoutMs) {
-      this.#expire(b);
+    const batch = partition.queue[0];
+    if (batch === undefined) return acc.deactivate(partition);
+    if (now - batch.createdMs >= o.deliveryTimeoutMs) {
+      this.#expire(batch);
       return round.lookAgainAt(now);
     }
     // With a compression worker: its return wakes the sender.
-    if (b.compressing) return;
-    const lingerEnd = acc.lingerEnd(ps, b, round.urgent);
+    if (batch.compressing) return;
+    const lingerEnd = acc.lingerEnd(partition, batch, round.urgent);
     // Idle flush: an open batch whose leader has nothing in flight goes now; it lingers
     // (and fills) only while requests are in flight.
     const early = lingerEnd > now;
-    if (early && (o.lingerWhenIdle || !this.#leaderIdle(ps))) return round.lookAgainAt(lingerEnd);
-    if (b.retryAtMs > now) return round.lookAgainAt(b.retryAtMs);
-    const leader = this.#cluster.leaderFor(ps.topic.name, ps.partition);
+    if (early && (o.lingerWhenIdle || !this.#leaderIdle(partition))) {
+      return round.lookAgainAt(lingerEnd);
+    }
+    if (batch.retryAtMs > now) return round.lookAgainAt(batch.retryAtMs);
+    const leader = this.#cluster.leaderFor(partition.topic.name, partition.partition);
     if (leader < 0) return this.#metadata.refreshSoon();
-    if (!this.#maySend(ps, b, leader) || !round.fits(leader, b.size, o.maxRequestSize)) return;
+    if (
+      !this.#maySend(partition, batch, leader) || !round.fits(leader, batch.size, o.maxRequestSize)
+    ) return;
     // A large batch still open goes to a compression worker first; it is sent once back.
-    if (b.builder !== null && acc.compressAhead(b)) return;
-    acc.take(ps, b);
+    if (batch.builder !== null && acc.compressAhead(batch)) return;
+    acc.take(partition, batch);
     if (early) this.stats.idleFlushes++;
-    this.#prepare(ps, b);
-    round.add(leader, b);
+    this.#prepare(partition, batch);
+    round.add(leader, batch);
   }
 
   /** Whether the partition's head batch may go to its leader now. */
-  #maySend(ps: PartitionState, b: ProducerBatch, leader: number): boolean {
-    const o = this.#o;
+  #maySend(partition: PartitionState, batch: ProducerBatch, leader: number): boolean {
+    const o = this.#options;
     if ((this.#nodes.get(leader) ?? 0) >= o.maxInFlight) return false;
     // Without idempotence, order holds only with one request per partition at a time.
-    if (!o.idempotent && ps.sending > 0) return false;
-    if (o.idempotent && this.#idempotence.shouldStopDrain(ps, b)) return false;
-    return this.#txn === undefined || this.#txn.maySend(ps);
+    if (!o.idempotent && partition.sending > 0) return false;
+    if (o.idempotent && this.#idempotence.shouldStopDrain(partition, batch)) return false;
+    return this.#txn === undefined || this.#txn.maySend(partition);
   }
 
   /**
    * Assigns the sequence (first drain only) and finishes the batch's bytes (a batch a worker
    * compressed has them: its producer fields are patched).
    */
-  #prepare(ps: PartitionState, b: ProducerBatch): void {
-    if (b.drained) return;
-    b.drained = true;
-    if (this.#o.idempotent && b.baseSequence < 0) this.#idempotence.assignSequence(ps, b);
-    this.#acc.finish(b);
+  #prepare(partition: PartitionState, batch: ProducerBatch): void {
+    if (batch.drained) return;
+    batch.drained = true;
+    if (this.#options.idempotent && batch.baseSequence < 0) {
+      this.#idempotence.assignSequence(partition, batch);
+    }
+    this.#accumulator.finish(batch);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -271,10 +289,10 @@ export class Sender {
   #send(node: number, batches: ProducerBatch[]): void {
     this.#nodes.set(node, (this.#nodes.get(node) ?? 0) + 1);
     this.stats.inFlight++;
-    for (const b of batches) {
-      b.sending = true;
-      b.attempts++;
-      b.ps.sending++;
+    for (const batch of batches) {
+      batch.sending = true;
+      batch.attempts++;
+      batch.partition.sending++;
     }
     this.stats.requestsSent++;
     this.stats.batchesSent += batches.length;
@@ -291,7 +309,7 @@ export class Sender {
   }
 
   async #produce(node: number, batches: ProducerBatch[]): Promise<void> {
-    const o = this.#o;
+    const o = this.#options;
     let res: ProduceResponse | undefined;
     let useIds = false;
     try {
@@ -301,7 +319,7 @@ export class Sender {
       version = versionForTopicIds(
         version,
         PRODUCE_TOPIC_IDS,
-        batches.map((b) => b.ps.topic.topicId),
+        batches.map((batch) => batch.partition.topic.topicId),
       );
       useIds = version >= PRODUCE_TOPIC_IDS;
       res = await conn.request(Api.Produce, {
@@ -311,13 +329,13 @@ export class Sender {
         topicData: topicData(batches, useIds),
       }, { version, timeoutMs: o.requestTimeoutMs, expectResponse: o.acks !== 0 });
     } catch (e) {
-      for (const b of batches) this.#onSendFailed(b, e);
+      for (const batch of batches) this.#onSendFailed(batch, e);
       return;
     }
     if (o.acks === 0) {
-      for (const b of batches) {
-        settleSending(b);
-        this.#succeed(b, -1n, -1);
+      for (const batch of batches) {
+        settleSending(batch);
+        this.#succeed(batch, -1n, -1);
       }
       return;
     }
@@ -327,67 +345,72 @@ export class Sender {
   /** Settles each batch from its partition's part of the response. */
   #onResponse(res: ProduceResponse, batches: ProducerBatch[], useIds: boolean): void {
     const lookup = new Map<string, ProducerBatch>();
-    for (const b of batches) {
-      lookup.set(`${useIds ? b.ps.topic.topicId : b.ps.topic.name}\0${b.ps.partition}`, b);
+    for (const batch of batches) {
+      lookup.set(
+        `${
+          useIds ? batch.partition.topic.topicId : batch.partition.topic.name
+        }\0${batch.partition.partition}`,
+        batch,
+      );
     }
     for (const tr of res.responses) {
       const tkey = useIds ? tr.topicId : tr.name;
       for (const pr of tr.partitionResponses) {
         const k = `${tkey}\0${pr.index}`;
-        const b = lookup.get(k);
-        if (b === undefined) continue;
+        const batch = lookup.get(k);
+        if (batch === undefined) continue;
         lookup.delete(k);
-        this.#onPartitionResponse(b, pr);
+        this.#onPartitionResponse(batch, pr);
       }
     }
-    for (const b of lookup.values()) {
+    for (const batch of lookup.values()) {
       this.#onSendFailed(
-        b,
+        batch,
         new KafkaError(
-          `the broker's Produce response left out ${b.ps.topic.name}-${b.ps.partition}`,
+          `the broker's Produce response left out ${batch.partition.topic.name}-${batch.partition.partition}`,
           { retriable: true },
         ),
       );
     }
   }
 
-  #onPartitionResponse(b: ProducerBatch, pr: ProduceResponsePartitionProduceResponse): void {
-    settleSending(b);
-    if (b.done) return;
+  #onPartitionResponse(batch: ProducerBatch, pr: ProduceResponsePartitionProduceResponse): void {
+    settleSending(batch);
+    if (batch.done) return;
     const code = pr.errorCode;
     if (code === ErrorCode.NONE) {
-      return this.#succeed(b, pr.baseOffset, Number(pr.logAppendTimeMs));
+      return this.#succeed(batch, pr.baseOffset, Number(pr.logAppendTimeMs));
     }
-    if (code === ErrorCode.MESSAGE_TOO_LARGE && b.count > 1 && this.#forced === undefined) {
-      return this.#split(b);
+    if (code === ErrorCode.MESSAGE_TOO_LARGE && batch.count > 1 && this.#forced === undefined) {
+      return this.#split(batch);
     }
     const info = errorCodeInfo(code);
-    if (this.#canRetry(b, code, pr.logStartOffset)) {
+    if (this.#canRetry(batch, code, pr.logStartOffset)) {
       this.#cluster.logger.debug("retrying a batch", {
-        partition: `${b.ps.topic.name}-${b.ps.partition}`,
+        partition: `${batch.partition.topic.name}-${batch.partition.partition}`,
         error: info.name,
-        sequence: b.baseSequence,
-        epoch: b.producerEpoch,
-        attempts: b.attempts,
+        sequence: batch.baseSequence,
+        epoch: batch.producerEpoch,
+        attempts: batch.attempts,
       });
-      this.#retry(b);
+      this.#retry(batch);
       if (info.refreshMetadata) this.#metadata.refreshSoon();
       return;
     }
     if (code === ErrorCode.DUPLICATE_SEQUENCE_NUMBER) {
       // The broker has the batch but no longer its offset (as Java: success, offset unknown).
-      return this.#succeed(b, -1n, -1);
+      return this.#succeed(batch, -1n, -1);
     }
-    this.#fail(b, this.#partitionError(b, pr), code, true);
+    this.#fail(batch, this.#partitionError(batch, pr), code, true);
     if (info.refreshMetadata) this.#metadata.refreshSoon();
   }
 
   /** The error a partition's response failed a batch with. */
-  #partitionError(b: ProducerBatch, pr: ProduceResponsePartitionProduceResponse): Error {
+  #partitionError(batch: ProducerBatch, pr: ProduceResponsePartitionProduceResponse): Error {
     const code = pr.errorCode;
-    const where = `${b.ps.topic.name}-${b.ps.partition}`;
+    const where = `${batch.partition.topic.name}-${batch.partition.partition}`;
     if (code === ErrorCode.PRODUCER_FENCED || code === ErrorCode.INVALID_PRODUCER_EPOCH) {
-      return new ProducerFencedError(this.#o.transactionalId, {
+      return new ProducerFencedError(this.#options.transactionalId, {
         cause: new ProtocolError(code, where),
       });
     }
@@ -402,59 +425,59 @@ export class Sender {
   }
 
   /** The request failed as a whole (connection lost, timeout...): the outcome is unknown. */
-  #onSendFailed(b: ProducerBatch, e: unknown): void {
-    settleSending(b);
-    if (b.done) return;
+  #onSendFailed(batch: ProducerBatch, e: unknown): void {
+    settleSending(batch);
+    if (batch.done) return;
     const retriable = e instanceof KafkaError && e.retriable &&
       !(e instanceof UnsupportedVersionError);
-    if (retriable && this.#canRetry(b, NO_CODE, -1n)) {
+    if (retriable && this.#canRetry(batch, NO_CODE, -1n)) {
       this.#cluster.logger.debug("retrying a batch", {
-        partition: `${b.ps.topic.name}-${b.ps.partition}`,
+        partition: `${batch.partition.topic.name}-${batch.partition.partition}`,
         error: errorText(e),
-        sequence: b.baseSequence,
-        attempts: b.attempts,
+        sequence: batch.baseSequence,
+        attempts: batch.attempts,
       });
-      this.#retry(b);
+      this.#retry(batch);
       if (e instanceof ConnectionError || e instanceof TimeoutError) this.#metadata.refreshSoon();
       return;
     }
     // Aborted: the request died with the connections the abort closed; report the abort.
-    this.fail(b, this.#forced ?? (e instanceof Error ? e : new KafkaError(String(e))));
+    this.fail(batch, this.#forced ?? (e instanceof Error ? e : new KafkaError(String(e))));
   }
 
   // ---------------------------------------------------------------------------------------
   // Retries and splits
 
-  #canRetry(b: ProducerBatch, code: number, logStartOffset: bigint): boolean {
+  #canRetry(batch: ProducerBatch, code: number, logStartOffset: bigint): boolean {
     if (this.#closed || this.#forced !== undefined) return false;
-    if (Date.now() - b.createdMs >= this.#o.deliveryTimeoutMs) return false;
+    if (Date.now() - batch.createdMs >= this.#options.deliveryTimeoutMs) return false;
     if (code === NO_CODE) return true;
-    if (!this.#o.idempotent) return errorCodeInfo(code).retriable;
-    return this.#idempotence.canRetry(b, code, logStartOffset);
+    if (!this.#options.idempotent) return errorCodeInfo(code).retriable;
+    return this.#idempotence.canRetry(batch, code, logStartOffset);
   }
 
-  #retry(b: ProducerBatch): void {
+  #retry(batch: ProducerBatch): void {
     this.stats.retries++;
-    b.retryAtMs = Date.now() + backoffMs(this.#cluster.retryPolicy, b.attempts);
-    this.#acc.requeue(b.ps, [b], b.baseSequence);
-    this.scheduleAt(b.retryAtMs);
+    batch.retryAtMs = Date.now() + backoffMs(this.#cluster.retryPolicy, batch.attempts);
+    this.#accumulator.requeue(batch.partition, [batch], batch.baseSequence);
+    this.scheduleAt(batch.retryAtMs);
   }
 
   /** Java's splitAndReenqueue: re-batch the records of a batch the broker found too large. */
-  #split(b: ProducerBatch): void {
+  #split(batch: ProducerBatch): void {
     this.stats.splits++;
     // Halves: the topic's max.message.bytes (a per-batch limit) may be far below batchSize,
     // so repeated splits must converge on single records.
-    const target = Math.max(1, Math.min(this.#o.batchSize, Math.floor(b.size / 2)));
-    const capacity = Math.min(b.size, this.#o.batchSize) + 128;
-    const parts = splitBatch(b, target, () => this.#acc.newBuilder(capacity));
+    const target = Math.max(1, Math.min(this.#options.batchSize, Math.floor(batch.size / 2)));
+    const capacity = Math.min(batch.size, this.#options.batchSize) + 128;
+    const parts = splitBatch(batch, target, () => this.#accumulator.newBuilder(capacity));
     // The parts inherit the big batch's accounting and its place in sequence order.
-    this.#acc.split(b, parts);
-    this.#idempotence.replace(b, parts);
-    this.#acc.requeue(b.ps, parts, b.baseSequence);
-    b.done = true;
-    const waiters = b.waiters;
-    b.waiters = null;
+    this.#accumulator.split(batch, parts);
+    this.#idempotence.replace(batch, parts);
+    this.#accumulator.requeue(batch.partition, parts, batch.baseSequence);
+    batch.done = true;
+    const waiters = batch.waiters;
+    batch.waiters = null;
     if (waiters) {
       // A flush waiting for the big batch now waits for its parts.
       Promise.all(parts.map((p) => this.whenDone(p))).then(() => waiters.forEach((w) => w()));
@@ -465,71 +488,75 @@ export class Sender {
   // ---------------------------------------------------------------------------------------
   // Completion
 
-  #expire(b: ProducerBatch): void {
-    this.#acc.remove(b);
+  #expire(batch: ProducerBatch): void {
+    this.#accumulator.remove(batch);
     const error = new TimeoutError(
-      `${b.count} record(s) for ${b.ps.topic.name}-${b.ps.partition} expired: ` +
-        `${Date.now() - b.createdMs} ms passed since the batch was created ` +
-        `(deliveryTimeoutMs ${this.#o.deliveryTimeoutMs})`,
-      { timeoutMs: this.#o.deliveryTimeoutMs },
+      `${batch.count} record(s) for ${batch.partition.topic.name}-${batch.partition.partition} expired: ` +
+        `${Date.now() - batch.createdMs} ms passed since the batch was created ` +
+        `(deliveryTimeoutMs ${this.#options.deliveryTimeoutMs})`,
+      { timeoutMs: this.#options.deliveryTimeoutMs },
     );
-    this.fail(b, error);
+    this.fail(batch, error);
   }
 
-  #succeed(b: ProducerBatch, baseOffset: bigint, logAppendTime: number): void {
-    if (this.#o.idempotent && b.baseSequence >= 0) this.#idempotence.acknowledged(b, baseOffset);
-    this.stats.recordsSent += b.count;
-    this.#complete(b, undefined, baseOffset, logAppendTime);
+  #succeed(batch: ProducerBatch, baseOffset: bigint, logAppendTime: number): void {
+    if (this.#options.idempotent && batch.baseSequence >= 0) {
+      this.#idempotence.acknowledged(batch, baseOffset);
+    }
+    this.stats.recordsSent += batch.count;
+    this.#complete(batch, undefined, baseOffset, logAppendTime);
   }
 
   /** Fails a batch whose outcome at the broker is unknown (or that was never sent). */
-  fail(b: ProducerBatch, error: Error): void {
-    this.#fail(b, error, NO_CODE, false);
+  fail(batch: ProducerBatch, error: Error): void {
+    this.#fail(batch, error, NO_CODE, false);
   }
 
   /**
    * Java's Sender.failBatch + TransactionManager.handleFailedBatch. `code` is the broker's
    * error; `adjustSequences` says the broker surely does not have the batch.
    */
-  #fail(b: ProducerBatch, error: Error, code: number, adjustSequences: boolean): void {
-    this.#acc.remove(b);
+  #fail(batch: ProducerBatch, error: Error, code: number, adjustSequences: boolean): void {
+    this.#accumulator.remove(batch);
     this.#txn?.failed(error);
-    if (this.#o.idempotent && b.baseSequence >= 0) {
-      this.#idempotence.failed(b, code, adjustSequences, this.#txn?.fatal ?? false);
+    if (this.#options.idempotent && batch.baseSequence >= 0) {
+      this.#idempotence.failed(batch, code, adjustSequences, this.#txn?.fatal ?? false);
     }
-    this.stats.recordsFailed += b.count;
-    this.#complete(b, error, -1n, -1);
+    this.stats.recordsFailed += batch.count;
+    this.#complete(batch, error, -1n, -1);
   }
 
-  #complete(b: ProducerBatch, error: Error | undefined, baseOffset: bigint, logAppend: number) {
-    if (b.done) return;
-    b.done = true;
-    this.#acc.release(b, error === undefined && this.#o.acks !== 0);
-    this.#deliveries.settle(b, error, baseOffset, logAppend);
-    const waiters = b.waiters;
+  #complete(batch: ProducerBatch, error: Error | undefined, baseOffset: bigint, logAppend: number) {
+    if (batch.done) return;
+    batch.done = true;
+    this.#accumulator.release(batch, error === undefined && this.#options.acks !== 0);
+    this.#deliveries.settle(batch, error, baseOffset, logAppend);
+    const waiters = batch.waiters;
     if (waiters !== null) {
-      b.waiters = null;
+      batch.waiters = null;
       for (const w of waiters) w();
     }
     this.#hooks.released();
   }
 
   /** Resolves once the batch has completed (or been split and its parts have). */
-  whenDone(b: ProducerBatch): Promise<void> {
-    if (b.done) return Promise.resolve();
-    return new Promise((resolve) => (b.waiters ??= []).push(resolve));
+  whenDone(batch: ProducerBatch): Promise<void> {
+    if (batch.done) return Promise.resolve();
+    return new Promise((resolve) => (batch.waiters ??= []).push(resolve));
   }
 
   /** Fails every batch not yet drained (transaction aborting, or fatal). */
   #failUndrained(error: Error): void {
-    for (const ps of [...this.#acc.active]) {
-      for (const b of [...ps.queue]) if (!b.drained) this.fail(b, error);
+    for (const partition of [...this.#accumulator.active]) {
+      for (const batch of [...partition.queue]) if (!batch.drained) this.fail(batch, error);
     }
   }
 
   /** Fails every batch not being sent right now. */
   failUnsent(error: Error): void {
-    for (const b of [...this.#acc.incomplete]) if (!b.sending) this.fail(b, error);
+    for (const batch of [...this.#accumulator.incomplete]) {
+      if (!batch.sending) this.fail(batch, error);
+    }
   }
 
   /** Fails everything: waiting records and unsent batches (abort, internal errors). */
@@ -568,29 +595,29 @@ class DrainRound {
   }
 
   /** Adds a prepared batch to the request for `node`. */
-  add(node: number, b: ProducerBatch): void {
+  add(node: number, batch: ProducerBatch): void {
     const sizes = this.#sizes ??= new Map();
-    sizes.set(node, (sizes.get(node) ?? 0) + b.bytes!.length);
+    sizes.set(node, (sizes.get(node) ?? 0) + batch.bytes!.length);
     const requests = this.requests ??= new Map();
     const list = requests.get(node);
-    if (list) list.push(b);
-    else requests.set(node, [b]);
+    if (list) list.push(batch);
+    else requests.set(node, [batch]);
   }
 }
 
-function settleSending(b: ProducerBatch): void {
-  b.sending = false;
-  b.ps.sending--;
+function settleSending(batch: ProducerBatch): void {
+  batch.sending = false;
+  batch.partition.sending--;
 }
 
 /** The Produce request's topics: the batches grouped by topic, by name or by id (v13+). */
 function topicData(batches: ProducerBatch[], useIds: boolean): ProduceRequestTopicProduceData[] {
   const byTopic = new Map<TopicState, ProduceRequestPartitionProduceData[]>();
-  for (const b of batches) {
-    const list = byTopic.get(b.ps.topic);
-    const data = { index: b.ps.partition, records: b.bytes };
+  for (const batch of batches) {
+    const list = byTopic.get(batch.partition.topic);
+    const data = { index: batch.partition.partition, records: batch.bytes };
     if (list) list.push(data);
-    else byTopic.set(b.ps.topic, [data]);
+    else byTopic.set(batch.partition.topic, [data]);
   }
   const out: ProduceRequestTopicProduceData[] = [];
   for (const [t, partitionData] of byTopic) {

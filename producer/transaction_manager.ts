@@ -83,7 +83,7 @@ export class TransactionManager {
   /** The transactional id. */
   readonly id: string;
   readonly #cluster: Cluster;
-  readonly #o: ResolvedProducerOptions;
+  readonly #options: ResolvedProducerOptions;
   readonly #idempotence: Idempotence;
   readonly #signal: AbortSignal;
   readonly #track: Track;
@@ -108,7 +108,7 @@ export class TransactionManager {
   ) {
     this.id = options.transactionalId!;
     this.#cluster = cluster;
-    this.#o = options;
+    this.#options = options;
     this.#idempotence = idempotence;
     this.#signal = signal;
     this.#track = track;
@@ -160,15 +160,15 @@ export class TransactionManager {
   }
 
   /** Whether a partition's batches may be sent: once it is in the transaction. */
-  maySend(ps: PartitionState): boolean {
-    if (ps.inTransaction) return true;
-    if (!ps.pendingAdd) this.#add(ps);
+  maySend(partition: PartitionState): boolean {
+    if (partition.inTransaction) return true;
+    if (!partition.pendingAdd) this.#add(partition);
     return false;
   }
 
   /** A record was appended for the partition: it joins the transaction. */
-  appended(ps: PartitionState): void {
-    if (!ps.inTransaction && !ps.pendingAdd) this.#add(ps);
+  appended(partition: PartitionState): void {
+    if (!partition.inTransaction && !partition.pendingAdd) this.#add(partition);
   }
 
   /** Moves the transaction to an error state after a failed batch or request. */
@@ -221,7 +221,7 @@ export class TransactionManager {
       Api.InitProducerId,
       {
         transactionalId: this.id,
-        transactionTimeoutMs: this.#o.transactionTimeoutMs,
+        transactionTimeoutMs: this.#options.transactionTimeoutMs,
         producerId,
         producerEpoch: epoch,
       },
@@ -248,9 +248,9 @@ export class TransactionManager {
     this.#error = undefined;
   }
 
-  #add(ps: PartitionState): void {
-    ps.pendingAdd = true;
-    this.#toAdd.add(ps);
+  #add(partition: PartitionState): void {
+    partition.pendingAdd = true;
+    this.#toAdd.add(partition);
     // Not `this.#adding`: it is cleared a promise job after the loop ended, and a partition
     // queued in between (a pipe appends records in every job) would wait for nothing.
     if (this.#addLoop) return;
@@ -276,16 +276,16 @@ export class TransactionManager {
           await this.#cluster.retry((_attempt, signal) => this.#addPartitionsSoon(batch, signal), {
             coordinator: ["transaction", this.id],
             signal: this.#signal,
-            deadlineMs: this.#o.maxBlockMs,
+            deadlineMs: this.#options.maxBlockMs,
           });
-          for (const ps of batch) {
-            ps.pendingAdd = false;
-            ps.inTransaction = true;
-            this.#partitions.push(ps);
+          for (const partition of batch) {
+            partition.pendingAdd = false;
+            partition.inTransaction = true;
+            this.#partitions.push(partition);
           }
           this.#started = true;
         } catch (e) {
-          for (const ps of batch) ps.pendingAdd = false;
+          for (const partition of batch) partition.pendingAdd = false;
           if (this.#signal.aborted) return;
           // Fenced is fatal; anything else makes the transaction abortable (Java's
           // abortableError).
@@ -294,7 +294,7 @@ export class TransactionManager {
         }
       }
       // Partitions queued while the transaction left in_transaction are dropped with it.
-      for (const ps of this.#toAdd) ps.pendingAdd = false;
+      for (const partition of this.#toAdd) partition.pendingAdd = false;
       this.#toAdd.clear();
     } finally {
       // In the same job as the loop's last look at #toAdd: nothing can be queued unseen.
@@ -330,9 +330,9 @@ export class TransactionManager {
       conn.versionFor(Api.AddPartitionsToTxn),
       ADD_PARTITIONS_CLIENT_MAX,
     );
-    const topics = [...byTopic(batch, (ps) => ps.topic.name)].map(([name, list]) => ({
+    const topics = [...byTopic(batch, (partition) => partition.topic.name)].map(([name, list]) => ({
       name,
-      partitions: list.map((ps) => ps.partition),
+      partitions: list.map((partition) => partition.partition),
     }));
     const res = await conn.request(Api.AddPartitionsToTxn, {
       v3AndBelowTransactionalId: txnId,
@@ -395,7 +395,7 @@ export class TransactionManager {
       await this.#cluster.retry((_attempt, s) => this.#commitOffsetsOnce(offsets, group, s), {
         coordinator: ["group", group.groupId],
         signal: this.#withClose(signal),
-        deadlineMs: this.#o.maxBlockMs,
+        deadlineMs: this.#options.maxBlockMs,
       });
     } catch (e) {
       const error = e instanceof Error ? e : new KafkaError(String(e));
@@ -516,7 +516,7 @@ export class TransactionManager {
       }
       throw e;
     }
-    for (const ps of this.#partitions) ps.inTransaction = false;
+    for (const partition of this.#partitions) partition.inTransaction = false;
     this.#partitions.length = 0;
     this.#started = false;
     this.#error = undefined;
@@ -553,7 +553,7 @@ export class TransactionManager {
     }, {
       coordinator: ["transaction", txnId],
       signal: this.#withClose(options.signal),
-      deadlineMs: this.#o.maxBlockMs,
+      deadlineMs: this.#options.maxBlockMs,
     });
   }
 }

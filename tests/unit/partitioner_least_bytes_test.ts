@@ -76,7 +76,7 @@ Deno.test("least_bytes: with the accumulator's accounting, buffered bytes stay b
   assert.ok(Math.max(...per) - Math.min(...per) <= largest, `unbalanced: ${per}`);
   // Completing a partition's batches frees its bytes: it is chosen next.
   for (const b of [...acc.incomplete] as ProducerBatch[]) {
-    if (b.ps.partition === 3) acc.release(b);
+    if (b.partition.partition === 3) acc.release(b);
   }
   assert.equal(t.partitions[3]!.buffered, 0);
   assert.equal(
