@@ -82,7 +82,7 @@ export interface Cursor {
  * ```
  */
 export class FetchBuffer {
-  readonly #o: ResolvedConsumerOptions;
+  readonly #options: ResolvedConsumerOptions;
   readonly #budget: ByteBudget;
   readonly #controller: ReadableStreamDefaultController<ConsumerRecord>;
   readonly #partitions: () => Iterable<PartitionState>;
@@ -114,7 +114,7 @@ export class FetchBuffer {
     controller: ReadableStreamDefaultController<ConsumerRecord>,
     partitions: () => Iterable<PartitionState>,
   ) {
-    this.#o = options;
+    this.#options = options;
     this.#budget = budget;
     this.#controller = controller;
     this.#partitions = partitions;
@@ -380,7 +380,7 @@ export class FetchBuffer {
       this.#release(this.#unrefFrame(chunk.frame));
       return false;
     }
-    const readCommitted = this.#o.isolationLevel === 1;
+    const readCommitted = this.#options.isolationLevel === 1;
     const frameBuffer = chunk.bytes.buffer;
     for (;;) {
       const batch = await this.#decode(ps, chunk);
@@ -441,7 +441,7 @@ export class FetchBuffer {
     const b = this.#budget;
     const cap = b.limit - b.held - b.reserved;
     try {
-      return chunk.nextRecords(this.#o.checkCrcs, cap);
+      return chunk.nextRecords(this.#options.checkCrcs, cap);
     } catch (e) {
       if (!(e instanceof DecodeError)) throw e;
       await this.#fetcher!.hold();
@@ -453,7 +453,7 @@ export class FetchBuffer {
         const room = b.limit - b.held - b.reserved;
         if (room <= cap) throw this.#decodeError(ps, e);
         try {
-          return chunk.nextRecords(this.#o.checkCrcs, room);
+          return chunk.nextRecords(this.#options.checkCrcs, room);
         } catch (e2) {
           throw this.#decodeError(ps, e2);
         }

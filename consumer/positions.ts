@@ -153,7 +153,7 @@ type Query = OffsetQuery & { ps: PartitionState; kind: "start" | "end"; gen: num
  */
 export class Positions {
   readonly #cluster: Cluster;
-  readonly #o: ResolvedConsumerOptions;
+  readonly #options: ResolvedConsumerOptions;
   readonly #host: PositionsHost;
   /** Position lookups to do. */
   readonly #wake = new Notifier();
@@ -161,7 +161,7 @@ export class Positions {
   /** A resolver for the host's partitions. */
   constructor(cluster: Cluster, options: ResolvedConsumerOptions, host: PositionsHost) {
     this.#cluster = cluster;
-    this.#o = options;
+    this.#options = options;
     this.#host = host;
   }
 
@@ -184,7 +184,7 @@ export class Positions {
     ps.phase = "reset";
     ps.resetReason = "requested";
     if (offset === undefined) {
-      ps.resetTo = this.#o.autoOffsetReset;
+      ps.resetTo = this.#options.autoOffsetReset;
       ps.resetReason = "no start offset";
     } else if (offset === "earliest" || offset === "latest") ps.resetTo = offset;
     else ps.resetTo = { timestamp: timestampOf(offset) };
@@ -193,7 +193,7 @@ export class Positions {
   /** KIP-320: the log under our position was truncated (an unclean leader change). */
   truncated(ps: PartitionState, epoch: number, endOffset: bigint): void {
     const where = `${ps.topic}-${ps.partition}`;
-    if (this.#o.autoOffsetReset === "error") {
+    if (this.#options.autoOffsetReset === "error") {
       this.#host.fail(
         new KafkaError(
           `log truncation detected on ${where}: position ${ps.position} is beyond the end ` +
@@ -245,9 +245,9 @@ export class Positions {
         ps.phase === "validate" ||
         (ps.endSpec !== undefined && ps.end === undefined && ps.endResolveAt <= now)
       );
-      const stale = Date.now() - lastRefresh >= this.#o.metadataMaxAgeMs;
+      const stale = Date.now() - lastRefresh >= this.#options.metadataMaxAgeMs;
       if (work.length === 0 && !stale) {
-        await this.#wake.wait(signal, this.#o.metadataMaxAgeMs).catch(() => {});
+        await this.#wake.wait(signal, this.#options.metadataMaxAgeMs).catch(() => {});
         continue;
       }
       try {
@@ -329,7 +329,7 @@ export class Positions {
     // 1. Committed offsets.
     const committed = work.filter((ps) => ps.phase === "committed");
     if (committed.length > 0) {
-      const groupId = this.#o.groupId!;
+      const groupId = this.#options.groupId!;
       const gens = new Map(committed.map((ps) => [ps, ps.gen]));
       const res = await this.#cluster.retry(
         (_a, sig) =>
@@ -352,7 +352,7 @@ export class Positions {
           if (c.leaderEpoch >= 0 && (ps.phase as string) === "ready") ps.phase = "validate";
         } else {
           ps.phase = "reset";
-          ps.resetTo = this.#o.autoOffsetReset;
+          ps.resetTo = this.#options.autoOffsetReset;
           ps.resetReason = "no committed offset";
         }
       }
@@ -427,7 +427,7 @@ export class Positions {
         if (a.endOffset < 0n || a.leaderEpoch < 0) {
           // The leader knows nothing of our epoch: fall back to the reset policy.
           ps.phase = "reset";
-          ps.resetTo = this.#o.autoOffsetReset;
+          ps.resetTo = this.#options.autoOffsetReset;
           ps.resetReason = `leader epoch ${ps.positionEpoch} is unknown to the leader`;
           continue;
         }
@@ -442,7 +442,7 @@ export class Positions {
     queries: Query[],
     signal: AbortSignal,
   ): Promise<void> {
-    const answers = await listOffsets(this.#cluster, this.#o.isolationLevel, queries, signal);
+    const answers = await listOffsets(this.#cluster, this.#options.isolationLevel, queries, signal);
     const latest: typeof queries = [];
     for (const q of queries) {
       const a = answers.get(q.ps.key);

@@ -60,7 +60,7 @@ export class TransactionStateError extends KafkaError {
 
 /**
  * A topic does not exist (and could not, or may not, be created automatically) after the
- * producer waited `maxBlockMs` for it. A `ProtocolError` with code 3,
+ * producer waited `maxBlockMs` for it. A `ProtocolError` with the code
  * `UNKNOWN_TOPIC_OR_PARTITION`, naming the topic.
  *
  * @example

@@ -139,7 +139,7 @@ export class Intake {
       : toHeaders(record.headers);
     const own = record.timestamp;
     const timestamp = own === undefined ? this.#clock.now() : recordTimestamp(own);
-    const chosen = this.#partition(topic, record.partition, key);
+    const chosen = this.#partition(topic, record.partition, key, value);
     const count = topic.partitions.length;
     const index = chosen >= 0 ? chosen : topic.sticky.current(count, topic.available);
     const partition = topic.partitions[index]!;
@@ -160,7 +160,12 @@ export class Intake {
   }
 
   /** The record's partition, or -1 for the uniform sticky choice (keyless records). */
-  #partition(topic: TopicState, explicit: number | undefined, key: Uint8Array | null): number {
+  #partition(
+    topic: TopicState,
+    explicit: number | undefined,
+    key: Uint8Array | null,
+    value: Uint8Array | null,
+  ): number {
     const count = topic.partitions.length;
     if (explicit !== undefined) {
       if (!Number.isInteger(explicit) || explicit < 0 || explicit >= count) {
@@ -174,6 +179,7 @@ export class Intake {
     const chosen = this.#partitioner({
       topic: topic.name,
       key,
+      value,
       partitionCount: count,
       available: topic.available,
       bufferedBytes: topic.bufferedBytes,

@@ -158,7 +158,7 @@ function compressionWorkers(n: number | undefined): number {
  *
  * @example
  * ```ts
- * import { resolveProducerOptions } from "@denokafka/kafka/producer";
+ * import { resolveProducerOptions } from "./options.ts";
  * const o = resolveProducerOptions({ brokers: ["127.0.0.1:9092"], acks: 1 });
  * console.log(o.idempotent); // false
  * ```

@@ -22,6 +22,11 @@ export interface PartitionerInput {
   readonly topic: string;
   /** The serialized key, or `null`. */
   readonly key: Uint8Array | null;
+  /**
+   * The serialized value, or `null` (a tombstone), as the Java client's `Partitioner.partition`
+   * gets `valueBytes`. Absent outside a producer.
+   */
+  readonly value?: Uint8Array | null;
   /** The topic's partition count. */
   readonly partitionCount: number;
   /** Partitions that currently have a leader (never empty when the topic has any). */

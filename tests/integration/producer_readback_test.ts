@@ -275,6 +275,33 @@ Deno.test("producer: named partitioners and a user function place keyed records 
   }
 });
 
+Deno.test("producer: a user partitioner sees the serialized value (keyless records and tombstones too)", async () => {
+  const topic = topicName("prod-part-value");
+  await createTopic(brokers, topic, 4);
+  const seen: (number | null)[] = [];
+  {
+    await using p = new Producer({
+      brokers,
+      defaultTopic: topic,
+      // Routes on the value's first byte, as a Java Partitioner may with valueBytes.
+      partitioner: ({ value, partitionCount }) => {
+        seen.push(value === undefined ? -1 : value === null ? null : value[0]!);
+        return value ? value[0]! % partitionCount : 0;
+      },
+    });
+    const w = p.writable.getWriter();
+    for (let i = 0; i < 40; i++) await w.write({ value: new Uint8Array([i, 1, 2]) });
+    await w.write({ key: "k", value: null });
+    await w.close();
+  }
+  assert.deepEqual(seen, [...Array.from({ length: 40 }, (_, i) => i), null]);
+  const read = await readBack(brokers, topic);
+  assert.equal(read.length, 41);
+  for (const r of read) {
+    assert.equal(r.partition, r.value === null ? 0 : r.value[0]! % 4, String(hex(r.value)));
+  }
+});
+
 Deno.test("producer: delivery reports for stream writes match what was written", async () => {
   const topic = topicName("prod-reports");
   await createTopic(brokers, topic, 3);
