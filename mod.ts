@@ -161,6 +161,12 @@ export {
   UnknownTopicError,
 } from "./producer/errors.ts";
 export { AdminBatchError } from "./admin/errors.ts";
+export {
+  mapConsumer,
+  type MapConsumerOptions,
+  type MappedRecords,
+  mapRecords,
+} from "./producer/pipeline_map.ts";
 export { PipelineError } from "./producer/pipeline.ts";
 
 // ---- partitioners: chosen by name, or a function; the peers' keyed choices for custom ones ----
@@ -190,10 +196,6 @@ export { consoleLogger, silentLogger } from "./protocol/logger.ts";
 
 // ---- pipelines: consume, transform, produce ----
 export {
-  mapConsumer,
-  type MapConsumerOptions,
-  type MappedRecords,
-  mapRecords,
   type PipelineChunk,
   type PipelineConsumer,
   type PipelineEnvelope,

@@ -31,6 +31,8 @@ export {
   type MapConsumerOptions,
   type MappedRecords,
   mapRecords,
+} from "./pipeline_map.ts";
+export {
   type PipelineChunk,
   type PipelineConsumer,
   type PipelineEnvelope,
