@@ -26,16 +26,4 @@ export type { CompressionName } from "../protocol/compression/mod.ts";
 export * from "./record.ts";
 export * from "./errors.ts";
 export * from "./partitioners.ts";
-export {
-  mapConsumer,
-  type MapConsumerOptions,
-  type MappedRecords,
-  mapRecords,
-  type PipelineChunk,
-  type PipelineConsumer,
-  type PipelineEnvelope,
-  PipelineError,
-  type PipelineGuarantee,
-  type PipelineSinkOptions,
-  type SourceRecord,
-} from "./pipeline.ts";
+export * from "./pipeline.ts";

@@ -41,7 +41,8 @@ import type {
   RecordMetadata,
   TransactionOffset,
 } from "./record.ts";
-import { createSink, type PipelineChunk, type PipelineSinkOptions } from "./pipeline.ts";
+import type { PipelineChunk, PipelineSinkOptions } from "./pipeline.ts";
+import { createSink } from "./pipeline_sink.ts";
 import { Sender } from "./sender.ts";
 import { TransactionManager } from "./transaction_manager.ts";
 import { ProducerWiring } from "./wiring.ts";
