@@ -53,94 +53,8 @@ export type {
 // A custom classic-protocol assignor; the built-in ones are chosen by name (AssignorName).
 export type { Assignor, AssignorMember } from "./consumer/assignor.ts";
 
-// ---- admin options and results ----
-export type { AdminCallOptions } from "./admin/context.ts";
-export type { BatchItemResult } from "./admin/errors.ts";
-export type {
-  AclOperation,
-  AclPatternType,
-  AclPermission,
-  AclResourceType,
-  AlterConfigOpType,
-  ConfigResourceType,
-  ConfigSource,
-  ConfigType,
-  ScramMechanism,
-} from "./admin/enums.ts";
-export type {
-  CreatedTopic,
-  CreatePartitionsOptions,
-  CreateTopicsOptions,
-  DescribeTopicsOptions,
-  ListTopicsOptions,
-  NewPartitions,
-  NewTopic,
-  TopicDescription,
-  TopicListing,
-  TopicPartitionInfo,
-  TopicRef,
-} from "./admin/topics.ts";
-export type {
-  AlterConfigsOptions,
-  ConfigAlteration,
-  ConfigEntry,
-  ConfigOp,
-  ConfigResource,
-  ConfigSynonym,
-  DescribeConfigsOptions,
-  DescribeConfigsResource,
-  ResourceConfigs,
-} from "./admin/configs.ts";
-export type {
-  DescribeGroupsOptions,
-  GroupDescription,
-  GroupListing,
-  GroupMember,
-  ListGroupOffsetsOptions,
-  ListGroupsOptions,
-  MemberToRemove,
-} from "./admin/groups.ts";
-export type {
-  DeletedRecords,
-  ListedOffset,
-  ListOffsetsOptions,
-  OffsetQuery,
-  OffsetSpec,
-  RecordsToDelete,
-} from "./admin/offsets.ts";
-export type {
-  ClusterBroker,
-  ClusterDescription,
-  DescribeClusterOptions,
-  DescribeLogDirsOptions,
-  ElectionResult,
-  LogDirDescription,
-  LogDirReplica,
-  OngoingReassignment,
-  PartitionReassignment,
-} from "./admin/cluster_ops.ts";
-export type { AclBinding, AclFilter } from "./admin/acls.ts";
-export type {
-  ScramCredentialInfo,
-  ScramDeletion,
-  ScramUpsertion,
-  UserScramCredentials,
-} from "./admin/scram.ts";
-export type {
-  AlterClientQuotasOptions,
-  ClientQuotas,
-  DescribeClientQuotasOptions,
-  QuotaAlteration,
-  QuotaEntity,
-  QuotaFilterComponent,
-} from "./admin/quotas.ts";
-export type {
-  ListTransactionsOptions,
-  PartitionProducers,
-  ProducerState,
-  TransactionDescription,
-  TransactionListing,
-} from "./admin/transactions.ts";
+// ---- admin options and results: one list, admin/types.ts, which ./admin re-exports too ----
+export type * from "./admin/types.ts";
 
 // ---- errors: every failure is a KafkaError ----
 export {
@@ -161,12 +75,6 @@ export {
   UnknownTopicError,
 } from "./producer/errors.ts";
 export { AdminBatchError } from "./admin/errors.ts";
-export {
-  mapConsumer,
-  type MapConsumerOptions,
-  type MappedRecords,
-  mapRecords,
-} from "./producer/pipeline_map.ts";
 export { PipelineError } from "./producer/pipeline.ts";
 
 // ---- partitioners: chosen by name, or a function; the peers' keyed choices for custom ones ----
@@ -195,6 +103,12 @@ export {
 export { consoleLogger, silentLogger } from "./protocol/logger.ts";
 
 // ---- pipelines: consume, transform, produce ----
+export {
+  mapConsumer,
+  type MapConsumerOptions,
+  type MappedRecords,
+  mapRecords,
+} from "./producer/pipeline_map.ts";
 export {
   type PipelineChunk,
   type PipelineConsumer,

@@ -22,96 +22,15 @@
  */
 
 export { Admin } from "./admin.ts";
-export { AdminBatchError, type BatchItemResult } from "./errors.ts";
-export type { AdminCallOptions } from "./context.ts";
+export { AdminBatchError } from "./errors.ts";
+// The option, result and enum types of Admin's methods: one list, admin/types.ts, which the
+// root re-exports too.
+export type * from "./types.ts";
 export type { TopicPartition, TopicPartitionOffset } from "../cluster/types.ts";
 // The options every client shares: one list, cluster/client_options.ts.
 export type * from "../cluster/client_options.ts";
 export { KafkaError, ProtocolError } from "../protocol/errors.ts";
-export {
-  type AclOperation,
-  type AclPatternType,
-  type AclPermission,
-  type AclResourceType,
-  type AlterConfigOpType,
-  authorizedOperations,
-  type ConfigResourceType,
-  type ConfigSource,
-  type ConfigType,
-  type ScramMechanism,
-} from "./enums.ts";
-export type {
-  CreatedTopic,
-  CreatePartitionsOptions,
-  CreateTopicsOptions,
-  DescribeTopicsOptions,
-  ListTopicsOptions,
-  NewPartitions,
-  NewTopic,
-  TopicDescription,
-  TopicListing,
-  TopicPartitionInfo,
-  TopicRef,
-} from "./topics.ts";
-export type {
-  AlterConfigsOptions,
-  ConfigAlteration,
-  ConfigEntry,
-  ConfigOp,
-  ConfigResource,
-  ConfigSynonym,
-  DescribeConfigsOptions,
-  DescribeConfigsResource,
-  ResourceConfigs,
-} from "./configs.ts";
-export type {
-  DescribeGroupsOptions,
-  GroupDescription,
-  GroupListing,
-  GroupMember,
-  ListGroupOffsetsOptions,
-  ListGroupsOptions,
-  MemberToRemove,
-} from "./groups.ts";
-export type {
-  DeletedRecords,
-  ListedOffset,
-  ListOffsetsOptions,
-  OffsetQuery,
-  OffsetSpec,
-  RecordsToDelete,
-} from "./offsets.ts";
-export type {
-  ClusterBroker,
-  ClusterDescription,
-  DescribeClusterOptions,
-  DescribeLogDirsOptions,
-  ElectionResult,
-  LogDirDescription,
-  LogDirReplica,
-  OngoingReassignment,
-  PartitionReassignment,
-} from "./cluster_ops.ts";
-export type { AclBinding, AclFilter } from "./acls.ts";
-export {
-  type ScramCredentialInfo,
-  type ScramDeletion,
-  scramSaltedPassword,
-  type ScramUpsertion,
-  type UserScramCredentials,
-} from "./scram.ts";
-export type {
-  AlterClientQuotasOptions,
-  ClientQuotas,
-  DescribeClientQuotasOptions,
-  QuotaAlteration,
-  QuotaEntity,
-  QuotaFilterComponent,
-} from "./quotas.ts";
-export type {
-  ListTransactionsOptions,
-  PartitionProducers,
-  ProducerState,
-  TransactionDescription,
-  TransactionListing,
-} from "./transactions.ts";
+// Helpers beyond the client: decode a group's authorized-operations bit field, derive a SCRAM
+// salted password.
+export { authorizedOperations } from "./enums.ts";
+export { scramSaltedPassword } from "./scram.ts";

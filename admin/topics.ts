@@ -19,6 +19,7 @@ import {
 } from "./context.ts";
 import { type AclOperation, authorizedOperations } from "./enums.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
+import type { TopicPartitionInfo } from "../cluster/metadata.ts";
 
 /**
  * A topic to create. Give either a partition count and replication factor (each defaulting
@@ -118,30 +119,8 @@ export interface ListTopicsOptions extends AdminCallOptions {
   includeInternal?: boolean;
 }
 
-/**
- * One partition in a topic description.
- *
- * @example
- * ```ts
- * import type { TopicPartitionInfo } from "@denokafka/kafka/admin";
- * const underReplicated = (p: TopicPartitionInfo) => p.isr.length < p.replicas.length;
- * console.log(typeof underReplicated);
- * ```
- */
-export interface TopicPartitionInfo {
-  /** The partition index. */
-  readonly partition: number;
-  /** The leader's node id, -1 when there is none. */
-  readonly leader: number;
-  /** The leader epoch. */
-  readonly leaderEpoch: number;
-  /** Replica node ids, preferred leader first. */
-  readonly replicas: readonly number[];
-  /** In-sync replica node ids. */
-  readonly isr: readonly number[];
-  /** Offline replica node ids. */
-  readonly offlineReplicas: readonly number[];
-}
+// One partition in a topic description: the placement the metadata cache holds too, one type.
+export type { TopicPartitionInfo } from "../cluster/metadata.ts";
 
 /**
  * A topic's partitions and placement.

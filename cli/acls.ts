@@ -12,7 +12,7 @@ import type {
   AclResourceType,
 } from "../mod.ts";
 import { type Args, UsageError } from "./args.ts";
-import { type Command, noExtra, subcommand, withAdmin } from "./command.ts";
+import { type Command, subcommand, withAdmin } from "./command.ts";
 import { printJson, printTable } from "./output.ts";
 
 /** kafka-acls.sh's operation names (Read, Write, IdempotentWrite...) to ours. */
@@ -102,7 +102,6 @@ function print(args: Args, bindings: readonly AclBinding[]): void {
 
 async function run(args: Args): Promise<number> {
   const sub = subcommand(args, ["list", "add", "remove"]);
-  noExtra(args, 1);
   return await withAdmin(args, async (admin) => {
     if (sub === "list") print(args, await admin.describeAcls(filterOf(args)));
     else if (sub === "add") {

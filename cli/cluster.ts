@@ -7,12 +7,11 @@
 
 import type { Args } from "./args.ts";
 import { parsePartitions } from "./args.ts";
-import { type Command, noExtra, subcommand, withAdmin } from "./command.ts";
+import { type Command, subcommand, withAdmin } from "./command.ts";
 import { printJson, printTable } from "./output.ts";
 
 async function run(args: Args): Promise<number> {
   const sub = subcommand(args, ["describe", "log-dirs"], "describe");
-  noExtra(args, 1);
   return await withAdmin(args, async (admin) => {
     if (sub === "describe") {
       const c = await admin.describeCluster();

@@ -37,18 +37,22 @@ export async function withAdmin<T>(args: Args, fn: (admin: Admin) => Promise<T>)
   }
 }
 
-/** The subcommand word (first positional), checked against `allowed`. */
+/**
+ * The subcommand word (first positional), checked against `allowed`; no positional may follow
+ * it (every subcommand takes flags only).
+ */
 export function subcommand(args: Args, allowed: readonly string[], fallback?: string): string {
   const word = args.positional[0] ?? fallback;
   if (word === undefined) throw new UsageError(`expected one of: ${allowed.join(", ")}`);
   if (!allowed.includes(word)) {
     throw new UsageError(`unknown subcommand "${word}"; expected one of: ${allowed.join(", ")}`);
   }
+  noExtra(args, 1);
   return word;
 }
 
 /** Rejects positional words beyond `max`. */
-export function noExtra(args: Args, max: number): void {
+function noExtra(args: Args, max: number): void {
   if (args.positional.length > max) {
     throw new UsageError(`unexpected argument "${args.positional[max]}"`);
   }

@@ -7,7 +7,7 @@
 
 import type { ConfigResourceType } from "../mod.ts";
 import { type Args, UsageError } from "./args.ts";
-import { type Command, noExtra, parseConfigList, subcommand, withAdmin } from "./command.ts";
+import { type Command, parseConfigList, subcommand, withAdmin } from "./command.ts";
 import { printJson, printTable } from "./output.ts";
 
 const TYPES: Record<string, ConfigResourceType> = {
@@ -33,7 +33,6 @@ function resourceOf(args: Args): { type: ConfigResourceType; name: string } {
 
 async function run(args: Args): Promise<number> {
   const sub = subcommand(args, ["describe", "alter"]);
-  noExtra(args, 1);
   const resource = resourceOf(args);
   return await withAdmin(args, async (admin) => {
     if (sub === "describe") {

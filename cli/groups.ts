@@ -9,7 +9,7 @@
 import type { Admin, GroupDescription, TopicPartitionOffset } from "../mod.ts";
 import { ProtocolError } from "../mod.ts";
 import { type Args, parsePartitions, UsageError } from "./args.ts";
-import { type Command, noExtra, subcommand, withAdmin } from "./command.ts";
+import { type Command, subcommand, withAdmin } from "./command.ts";
 import { printJson, printTable } from "./output.ts";
 import { planReset, scopeOf, targetOf } from "./reset_plan.ts";
 
@@ -234,7 +234,6 @@ async function resetOffsets(admin: Admin, args: Args): Promise<number> {
 
 async function run(args: Args): Promise<number> {
   const sub = subcommand(args, SUBS);
-  noExtra(args, 1);
   const json = args.bool("json");
   return await withAdmin(args, async (admin) => {
     switch (sub) {

@@ -6,7 +6,7 @@
 
 import type { QuotaFilterComponent } from "../mod.ts";
 import { type Args, UsageError } from "./args.ts";
-import { type Command, noExtra, parseConfigList, subcommand, withAdmin } from "./command.ts";
+import { type Command, parseConfigList, subcommand, withAdmin } from "./command.ts";
 import { printJson, printTable } from "./output.ts";
 
 /** `--user u`, `--client-id c`, `--ip i`; `--user-default` etc. for the default entity. */
@@ -23,7 +23,6 @@ function entityOf(args: Args): Record<string, string | null> {
 
 async function run(args: Args): Promise<number> {
   const sub = subcommand(args, ["describe", "alter"]);
-  noExtra(args, 1);
   const entity = entityOf(args);
   return await withAdmin(args, async (admin) => {
     if (sub === "describe") {

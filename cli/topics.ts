@@ -7,7 +7,7 @@
 
 import type { Admin, TopicDescription } from "../mod.ts";
 import { type Args, UsageError } from "./args.ts";
-import { type Command, noExtra, parseConfigList, subcommand, withAdmin } from "./command.ts";
+import { type Command, parseConfigList, subcommand, withAdmin } from "./command.ts";
 import { printJson } from "./output.ts";
 
 const SUBS = ["list", "describe", "create", "delete", "alter"] as const;
@@ -55,7 +55,6 @@ async function describe(admin: Admin, args: Args): Promise<void> {
 
 async function run(args: Args): Promise<number> {
   const sub = subcommand(args, SUBS);
-  noExtra(args, 1);
   const json = args.bool("json");
   return await withAdmin(args, async (admin) => {
     switch (sub) {

@@ -7,7 +7,7 @@
 
 import type { ScramMechanism } from "../mod.ts";
 import { type Args, UsageError } from "./args.ts";
-import { type Command, noExtra, subcommand, withAdmin } from "./command.ts";
+import { type Command, subcommand, withAdmin } from "./command.ts";
 import { printJson, printTable } from "./output.ts";
 
 function mechanismOf(args: Args): ScramMechanism {
@@ -20,7 +20,6 @@ function mechanismOf(args: Args): ScramMechanism {
 
 async function run(args: Args): Promise<number> {
   const sub = subcommand(args, ["list", "describe", "set", "delete"]);
-  noExtra(args, 1);
   const json = args.bool("json");
   return await withAdmin(args, async (admin) => {
     if (sub === "list" || sub === "describe") {

@@ -1,9 +1,10 @@
-import { ErrorCode } from "../protocol/error_codes.ts";
 /**
  * The cluster metadata cache: brokers, topics, partitions and their leaders.
  *
  * @module
  */
+
+import { ErrorCode } from "../protocol/error_codes.ts";
 
 /** A broker as advertised in metadata. */
 export interface BrokerInfo {
@@ -17,20 +18,34 @@ export interface BrokerInfo {
   readonly rack: string | null;
 }
 
-/** One partition's placement. */
-export interface PartitionInfo {
+/**
+ * One partition's placement: its leader and replicas. The admin client's topic descriptions
+ * list these, and the metadata cache's {@linkcode PartitionInfo} adds the last error.
+ *
+ * @example
+ * ```ts
+ * import type { TopicPartitionInfo } from "@denokafka/kafka/admin";
+ * const underReplicated = (p: TopicPartitionInfo) => p.isr.length < p.replicas.length;
+ * console.log(typeof underReplicated);
+ * ```
+ */
+export interface TopicPartitionInfo {
   /** The partition index. */
   readonly partition: number;
   /** Leader node id, or -1 when there is none. */
   readonly leader: number;
   /** The leader epoch (KIP-101/320), or -1 when unknown. */
   readonly leaderEpoch: number;
-  /** Replica node ids. */
+  /** Replica node ids, preferred leader first. */
   readonly replicas: readonly number[];
   /** In-sync replica node ids. */
   readonly isr: readonly number[];
   /** Offline replica node ids. */
   readonly offlineReplicas: readonly number[];
+}
+
+/** One partition's placement in the metadata cache, with its last error. */
+export interface PartitionInfo extends TopicPartitionInfo {
   /** Error code for this partition in the last metadata response (0 when fine). */
   readonly errorCode: number;
 }

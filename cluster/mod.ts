@@ -32,6 +32,7 @@ export type {
   PartitionInfo,
   TopicErrors,
   TopicInfo,
+  TopicPartitionInfo,
 } from "./metadata.ts";
 export type { RetryContext, RetryPolicy, WithRetryOptions } from "./retry.ts";
 export type { TopicPartition, TopicPartitionOffset } from "./types.ts";

@@ -225,38 +225,23 @@ export class Chunk {
   }
 }
 
-/** A record as handed to the reader: a plain class, so V8 keeps one fast shape. */
+/**
+ * A record as handed to the reader: a plain class, so V8 keeps one fast shape. The fields are
+ * the constructor's parameter properties (assigned in this order), typed by
+ * {@linkcode ConsumerRecord}: the one list of record fields is the interface.
+ */
 class Record implements ConsumerRecord {
-  topic: string;
-  partition: number;
-  offset: bigint;
-  key: Uint8Array | null;
-  value: Uint8Array | null;
-  headers: { key: string; value: Uint8Array | null }[];
-  timestamp: number;
-  timestampType: "create" | "log-append";
-  leaderEpoch: number;
   constructor(
-    topic: string,
-    partition: number,
-    offset: bigint,
-    key: Uint8Array | null,
-    value: Uint8Array | null,
-    headers: { key: string; value: Uint8Array | null }[],
-    timestamp: number,
-    timestampType: "create" | "log-append",
-    leaderEpoch: number,
-  ) {
-    this.topic = topic;
-    this.partition = partition;
-    this.offset = offset;
-    this.key = key;
-    this.value = value;
-    this.headers = headers;
-    this.timestamp = timestamp;
-    this.timestampType = timestampType;
-    this.leaderEpoch = leaderEpoch;
-  }
+    public topic: ConsumerRecord["topic"],
+    public partition: ConsumerRecord["partition"],
+    public offset: ConsumerRecord["offset"],
+    public key: ConsumerRecord["key"],
+    public value: ConsumerRecord["value"],
+    public headers: ConsumerRecord["headers"],
+    public timestamp: ConsumerRecord["timestamp"],
+    public timestampType: ConsumerRecord["timestampType"],
+    public leaderEpoch: ConsumerRecord["leaderEpoch"],
+  ) {}
 }
 
 const MAX_SAFE_BASE = BigInt(Number.MAX_SAFE_INTEGER) - (1n << 32n);

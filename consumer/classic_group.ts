@@ -22,7 +22,13 @@ import {
   encodeAssignment,
   encodeSubscription,
 } from "./consumer_protocol.ts";
-import { type GroupHost, type GroupMembership, minus, retryOrFail } from "./group.ts";
+import {
+  type GroupHost,
+  type GroupMembership,
+  groupMetadata,
+  minus,
+  retryOrFail,
+} from "./group.ts";
 import { Notifier } from "./notifier.ts";
 import { commitOffsets } from "./offsets.ts";
 import type { ResolvedConsumerOptions } from "./options.ts";
@@ -92,12 +98,7 @@ export class ClassicGroup implements GroupMembership {
   }
 
   metadata(): ConsumerGroupMetadata {
-    return {
-      groupId: this.#groupId,
-      generationId: this.#generation,
-      memberId: this.#memberId,
-      groupInstanceId: this.#options.groupInstanceId,
-    };
+    return groupMetadata(this.#options, this.#memberId, this.#generation);
   }
 
   owned(): TopicPartition[] {

@@ -94,15 +94,15 @@ export class Committer {
    */
   takenOffsets(filter: Set<string> | undefined, onlyChanged: boolean): TopicPartitionOffset[] {
     const out: TopicPartitionOffset[] = [];
-    for (const ps of this.#parts.values()) {
-      if (filter && !filter.has(ps.key)) continue;
-      if (ps.taken < 0n) continue;
-      if (onlyChanged && ps.committed === ps.taken) continue;
+    for (const state of this.#parts.values()) {
+      if (filter && !filter.has(state.key)) continue;
+      if (state.taken < 0n) continue;
+      if (onlyChanged && state.committed === state.taken) continue;
       out.push({
-        topic: ps.topic,
-        partition: ps.partition,
-        offset: ps.taken,
-        ...ps.takenEpoch >= 0 ? { leaderEpoch: ps.takenEpoch } : {},
+        topic: state.topic,
+        partition: state.partition,
+        offset: state.taken,
+        ...state.takenEpoch >= 0 ? { leaderEpoch: state.takenEpoch } : {},
       });
     }
     return out;
@@ -130,8 +130,8 @@ export class Committer {
         }, { coordinator: ["group", groupId], ...signal && { signal } });
       }
       for (const o of offsets) {
-        const ps = this.#parts.get(o.topic, o.partition);
-        if (ps) ps.committed = o.offset;
+        const state = this.#parts.get(o.topic, o.partition);
+        if (state) state.committed = o.offset;
       }
     };
     const p = this.#chain.then(run, run);

@@ -135,7 +135,16 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
       this.#controller,
       () => this.#parts.values(),
     );
-    this.#positions = new Positions(this.#cluster, resolved, this.#positionsHost());
+    this.#positions = new Positions(
+      this.#cluster,
+      resolved,
+      new ConsumerPositionsHost({
+        parts: this.#parts,
+        buffer: this.#buffer,
+        changed: () => this.#changed(),
+        fail: (e) => this.#fail(e),
+      }),
+    );
     this.#committer = new Committer(this.#cluster, resolved, this.#parts, () => this.#group);
     this.#fetcher = new Fetcher(
       this.#cluster,
@@ -530,9 +539,9 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
       // Closing: nothing more is handed out, so the commit on close is what was read.
       if (this.#streamDone || this.#closed) return;
       if (this.#buffer.handOut()) return;
-      const ps = this.#buffer.nextReady();
-      if (ps) {
-        await this.#buffer.fill(ps);
+      const state = this.#buffer.nextReady();
+      if (state) {
+        await this.#buffer.fill(state);
         continue;
       }
       if (this.#parts.allDone()) {
@@ -557,19 +566,55 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
     this.#fetcher.wake();
     this.#data.notify();
   }
+}
 
-  #positionsHost(): PositionsHost {
-    // deno-lint-ignore no-this-alias
-    const self = this;
-    return {
-      partitions: () => this.#parts.values(),
-      get manual() {
-        return self.#parts.manual;
-      },
-      evict: (ps) => this.#buffer.evict(ps),
-      changed: () => this.#changed(),
-      fail: (e) => this.#fail(e),
-    };
+/**
+ * The consumer's side of the position resolver: what {@linkcode Positions} calls back (see
+ * {@linkcode PositionsHost} for when each member is called).
+ */
+class ConsumerPositionsHost implements PositionsHost {
+  readonly #parts: Partitions;
+  readonly #buffer: FetchBuffer;
+  readonly #changed: () => void;
+  readonly #fail: (error: unknown) => void;
+
+  constructor(from: {
+    parts: Partitions;
+    buffer: FetchBuffer;
+    /** Wakes the fetch loops, the resolver and a waiting pull (the consumer's `#changed`). */
+    changed: () => void;
+    /** Fails the consumer's stream. */
+    fail: (error: unknown) => void;
+  }) {
+    this.#parts = from.parts;
+    this.#buffer = from.buffer;
+    this.#changed = from.changed;
+    this.#fail = from.fail;
+  }
+
+  /** The assigned partitions. */
+  partitions(): Iterable<PartitionState> {
+    return this.#parts.values();
+  }
+
+  /** Whether `assign()` chose the partitions (not a group). */
+  get manual(): boolean {
+    return this.#parts.manual;
+  }
+
+  /** Drops the records fetched ahead for `partition`. */
+  evict(partition: PartitionState): void {
+    this.#buffer.evict(partition);
+  }
+
+  /** Wakes the fetch loops, the resolver and a waiting pull. */
+  changed(): void {
+    this.#changed();
+  }
+
+  /** Fails the consumer's stream. */
+  fail(error: unknown): void {
+    this.#fail(error);
   }
 }
 
@@ -617,12 +662,12 @@ class ConsumerFetcherHost implements FetcherHost {
     this.#data.notify();
   }
 
-  evict(ps: PartitionState): void {
-    this.#buffer.evict(ps);
+  evict(state: PartitionState): void {
+    this.#buffer.evict(state);
   }
 
-  truncated(ps: PartitionState, epoch: number, endOffset: bigint): void {
-    this.#positions.truncated(ps, epoch, endOffset);
+  truncated(state: PartitionState, epoch: number, endOffset: bigint): void {
+    this.#positions.truncated(state, epoch, endOffset);
   }
 
   resolve(): void {

@@ -68,16 +68,16 @@ export interface FetcherHost {
    */
   addChunk(chunk: Chunk): void;
   /**
-   * Drops what was fetched ahead for `ps` (and results in flight for it): called when its
+   * Drops what was fetched ahead for `state` (and results in flight for it): called when its
    * offset went out of range or its log diverged. Implemented by the consumer's `FetchBuffer`.
    */
-  evict(ps: PartitionState): void;
+  evict(state: PartitionState): void;
   /**
-   * KIP-320: the log under the position of `ps` was truncated at `endOffset` of `epoch`;
+   * KIP-320: the log under the position of `state` was truncated at `endOffset` of `epoch`;
    * called from a fetch response's diverging epoch. The consumer's `Positions` resumes at the
    * divergence point, or fails the stream when `autoOffsetReset` is `"error"`.
    */
-  truncated(ps: PartitionState, epoch: number, endOffset: bigint): void;
+  truncated(state: PartitionState, epoch: number, endOffset: bigint): void;
   /**
    * A partition needs a lookup (a new leader, an offset reset): wakes the consumer's
    * `Positions` resolver. Called after a partition or broker error in a fetch.
@@ -130,9 +130,9 @@ export class Fetcher {
   wake(): void {
     if (this.#abort.signal.aborted) return;
     const lanes = new Set<string>();
-    for (const ps of this.#host.partitions()) {
-      if (ps.phase === "ready" && ps.leader >= 0 && !ps.removed) {
-        lanes.add(`${ps.leader}:${this.#laneOf(ps)}`);
+    for (const state of this.#host.partitions()) {
+      if (state.phase === "ready" && state.leader >= 0 && !state.removed) {
+        lanes.add(`${state.leader}:${this.#laneOf(state)}`);
       }
     }
     for (const key of lanes) {
@@ -153,12 +153,12 @@ export class Fetcher {
    * with one, the network idles while a response is read and the next is prepared. Stable
    * (partition index plus a hash of the topic), so sessions do not churn.
    */
-  #laneOf(ps: PartitionState): number {
+  #laneOf(state: PartitionState): number {
     const n = this.#options.fetchConcurrency;
     if (n <= 1) return 0;
     let h = 0;
-    for (let i = 0; i < ps.topic.length; i++) h = (h * 31 + ps.topic.charCodeAt(i)) | 0;
-    return ((ps.partition + (h >>> 0)) % n + n) % n;
+    for (let i = 0; i < state.topic.length; i++) h = (h * 31 + state.topic.charCodeAt(i)) | 0;
+    return ((state.partition + (h >>> 0)) % n + n) % n;
   }
 
   /**
@@ -189,20 +189,20 @@ export class Fetcher {
     const now = Date.now();
     const parts: PartitionState[] = [];
     let led = false;
-    for (const ps of this.#host.partitions()) {
-      if (ps.removed || ps.leader !== node || this.#laneOf(ps) !== lane) continue;
-      if (ps.phase === "ready") led = true;
+    for (const state of this.#host.partitions()) {
+      if (state.removed || state.leader !== node || this.#laneOf(state) !== lane) continue;
+      if (state.phase === "ready") led = true;
       if (
-        ps.phase === "ready" && !ps.paused && !ps.revoking && !ps.needsMetadata &&
-        ps.backoffUntil <= now &&
+        state.phase === "ready" && !state.paused && !state.revoking && !state.needsMetadata &&
+        state.backoffUntil <= now &&
         // An end bound is resolved (ListOffsets) after the start: until then nothing is
         // fetched, or records past a mid-batch end could be handed out first.
         // An end time still in the future fetches on: the buffer cuts at the first record
         // at or after it.
-        (ps.end === undefined
-          ? ps.endSpec === undefined || ps.endTime !== undefined
-          : ps.fetchOffset < ps.end)
-      ) parts.push(ps);
+        (state.end === undefined
+          ? state.endSpec === undefined || state.endTime !== undefined
+          : state.fetchOffset < state.end)
+      ) parts.push(state);
     }
     return { parts, led };
   }
@@ -257,18 +257,18 @@ export class Fetcher {
         try {
           const conn = await this.#cluster.connectToNode(node, `fetch-${lane}`, signal);
           let version = conn.versionFor(Api.Fetch);
-          const ids = parts.map((ps) => this.#cluster.metadata.topic(ps.topic)?.topicId);
+          const ids = parts.map((state) => this.#cluster.metadata.topic(state.topic)?.topicId);
           version = versionForTopicIds(version, 13, ids);
-          wanted = parts.map((ps, i) => ({
-            topic: ps.topic,
+          wanted = parts.map((state, i) => ({
+            topic: state.topic,
             topicId: ids[i] ?? ZERO_UUID,
-            partition: ps.partition,
-            fetchOffset: ps.fetchOffset,
-            lastFetchedEpoch: ps.fetchEpoch,
-            currentLeaderEpoch: ps.leaderEpoch,
+            partition: state.partition,
+            fetchOffset: state.fetchOffset,
+            lastFetchedEpoch: state.fetchEpoch,
+            currentLeaderEpoch: state.leaderEpoch,
             maxBytes: perPartition,
           }));
-          for (const ps of parts) sent.set(ps, { gen: ps.gen, offset: ps.fetchOffset });
+          for (const state of parts) sent.set(state, { gen: state.gen, offset: state.fetchOffset });
           const req = session.build(wanted);
           const useIds = version >= 13;
           res = await conn.request(Api.Fetch, {
@@ -333,50 +333,52 @@ export class Fetcher {
       const topic = t.topic || this.#cluster.metadata.topicName(t.topicId);
       if (topic === undefined) continue;
       for (const p of t.partitions) {
-        const ps = host.partition(topic, p.partitionIndex);
-        const at = ps && sent.get(ps);
+        const state = host.partition(topic, p.partitionIndex);
+        const at = state && sent.get(state);
         // Results for a partition that was since sought, reset or revoked are stale.
-        if (!ps || !at || ps.removed || ps.gen !== at.gen || ps.fetchOffset !== at.offset) {
+        if (
+          !state || !at || state.removed || state.gen !== at.gen || state.fetchOffset !== at.offset
+        ) {
           continue;
         }
         if (p.errorCode !== ErrorCode.NONE) {
           this.#partitionError(
-            ps,
+            state,
             p.errorCode,
             p.currentLeader?.leaderId ?? -1,
             p.currentLeader?.leaderEpoch ?? -1,
           );
           continue;
         }
-        ps.highWatermark = p.highWatermark;
-        if (p.lastStableOffset >= 0n) ps.lastStableOffset = p.lastStableOffset;
-        if (p.logStartOffset >= 0n) ps.logStartOffset = p.logStartOffset;
+        state.highWatermark = p.highWatermark;
+        if (p.lastStableOffset >= 0n) state.lastStableOffset = p.lastStableOffset;
+        if (p.logStartOffset >= 0n) state.logStartOffset = p.logStartOffset;
         const div = p.divergingEpoch;
         if (div && div.epoch >= 0 && div.endOffset >= 0n) {
-          this.#diverged(ps, div.epoch, div.endOffset, at.offset);
+          this.#diverged(state, div.epoch, div.endOffset, at.offset);
           continue;
         }
         const records = p.records;
         if (!records || records.length === 0) continue;
         const scan = scanBatches(records);
         // Only a partial batch: the next fetch (with this partition first) gets it whole.
-        if (scan.count === 0 || scan.nextOffset <= ps.fetchOffset) continue;
+        if (scan.count === 0 || scan.nextOffset <= state.fetchOffset) continue;
         if (frame.bytes === 0) frame.bytes = records.buffer.byteLength;
         const aborted = p.abortedTransactions?.length ? p.abortedTransactions : null;
         chunks.push(
           new Chunk(
-            ps,
+            state,
             records.subarray(0, scan.used),
             aborted,
             frame,
-            ps.fetchOffset,
-            ps.fetchEpoch,
+            state.fetchOffset,
+            state.fetchEpoch,
             scan.nextOffset,
             scan.lastEpoch,
           ),
         );
-        ps.fetchOffset = scan.nextOffset;
-        if (scan.lastEpoch >= 0) ps.fetchEpoch = scan.lastEpoch;
+        state.fetchOffset = scan.nextOffset;
+        if (scan.lastEpoch >= 0) state.fetchEpoch = scan.lastEpoch;
       }
     }
     frame.refs = chunks.length;
@@ -389,29 +391,34 @@ export class Fetcher {
   // Fetch errors
 
   /** A partition error in a fetch response: reset, find the leader, back off, or fail. */
-  #partitionError(ps: PartitionState, code: number, leaderId: number, leaderEpoch: number): void {
-    const where = `${ps.topic}-${ps.partition}`;
+  #partitionError(
+    state: PartitionState,
+    code: number,
+    leaderId: number,
+    leaderEpoch: number,
+  ): void {
+    const where = `${state.topic}-${state.partition}`;
     if (code === ErrorCode.OFFSET_OUT_OF_RANGE) {
       // The reset policy decides.
-      this.#host.evict(ps);
-      ps.phase = "reset";
-      ps.resetTo = this.#options.autoOffsetReset;
-      ps.resetReason = `offset ${ps.fetchOffset} is out of range`;
+      this.#host.evict(state);
+      state.phase = "reset";
+      state.resetTo = this.#options.autoOffsetReset;
+      state.resetReason = `offset ${state.fetchOffset} is out of range`;
       this.#cluster.logger.info("offset out of range", {
         partition: where,
-        offset: `${ps.fetchOffset}`,
+        offset: `${state.fetchOffset}`,
       });
       this.#host.resolve();
       return;
     }
     if (LEADER_ERRORS.has(code)) {
-      if (leaderId >= 0 && leaderEpoch > ps.leaderEpoch) {
+      if (leaderId >= 0 && leaderEpoch > state.leaderEpoch) {
         // KIP-951: the new leader came with the error; no metadata round trip needed.
-        ps.leader = leaderId;
-        ps.leaderEpoch = leaderEpoch;
+        state.leader = leaderId;
+        state.leaderEpoch = leaderEpoch;
         this.wake();
       } else {
-        ps.needsMetadata = true;
+        state.needsMetadata = true;
         this.#host.resolve();
       }
       return;
@@ -419,20 +426,20 @@ export class Fetcher {
     const info = new ProtocolError(code, `Fetch ${where}`);
     // Retriable by Kafka's table (UNKNOWN_LEADER_EPOCH, OFFSET_NOT_AVAILABLE...): pause, retry.
     if (info.retriable) {
-      ps.backoffUntil = Date.now() + backoffMs(this.#cluster.retryPolicy, 1);
+      state.backoffUntil = Date.now() + backoffMs(this.#cluster.retryPolicy, 1);
       return;
     }
     this.#host.fail(info);
   }
 
   /** The log diverged (KIP-320): `endOffset` of `epoch` is where it is still the same. */
-  #diverged(ps: PartitionState, epoch: number, endOffset: bigint, requestOffset: bigint): void {
-    this.#host.evict(ps);
-    if (endOffset < ps.position) {
-      this.#host.truncated(ps, epoch, endOffset);
-    } else if (requestOffset === ps.position) {
+  #diverged(state: PartitionState, epoch: number, endOffset: bigint, requestOffset: bigint): void {
+    this.#host.evict(state);
+    if (endOffset < state.position) {
+      this.#host.truncated(state, epoch, endOffset);
+    } else if (requestOffset === state.position) {
       // Our position is still in the log, but under a newer epoch: continue with it.
-      ps.fetchEpoch = epoch;
+      state.fetchEpoch = epoch;
     }
     this.wake();
   }
@@ -447,7 +454,9 @@ export class Fetcher {
       return;
     }
     this.#cluster.logger.warn("fetch failed", { broker: node, error: (error as Error)?.message });
-    for (const ps of this.#host.partitions()) if (ps.leader === node) ps.needsMetadata = true;
+    for (const state of this.#host.partitions()) {
+      if (state.leader === node) state.needsMetadata = true;
+    }
     this.#host.resolve();
   }
 }

@@ -9,6 +9,7 @@ import type { Cluster } from "../cluster/cluster.ts";
 import { backoffMs, sleep } from "../cluster/retry.ts";
 import { KafkaError } from "../protocol/errors.ts";
 import type { Logger } from "../protocol/logger.ts";
+import type { ResolvedConsumerOptions } from "./options.ts";
 import type { ConsumerGroupMetadata, TopicPartition, TopicPartitionOffset } from "./types.ts";
 
 /**
@@ -60,6 +61,29 @@ export interface GroupMembership {
   subscriptionChanged(): void;
   /** Revokes everything (committing first) and leaves the group unless told not to. */
   close(leave: boolean): Promise<void>;
+}
+
+/**
+ * The group identity a membership reports for transactional offset commits (KIP-447
+ * `sendOffsetsToTransaction`): the classic protocol's generation, or the KIP-848 member epoch
+ * (-1 before the first heartbeat answered).
+ *
+ * @example
+ * ```ts ignore
+ * groupMetadata(options, "member-1", 3).generationId; // 3
+ * ```
+ */
+export function groupMetadata(
+  options: ResolvedConsumerOptions,
+  memberId: string,
+  generationId: number,
+): ConsumerGroupMetadata {
+  return {
+    groupId: options.groupId!,
+    generationId,
+    memberId,
+    groupInstanceId: options.groupInstanceId,
+  };
 }
 
 /**

@@ -25,7 +25,13 @@ import {
   UnsupportedFeatureError,
   UnsupportedVersionError,
 } from "../protocol/errors.ts";
-import { type GroupHost, type GroupMembership, minus, retryOrFail } from "./group.ts";
+import {
+  type GroupHost,
+  type GroupMembership,
+  groupMetadata,
+  minus,
+  retryOrFail,
+} from "./group.ts";
 import { Notifier } from "./notifier.ts";
 import { commitOffsets } from "./offsets.ts";
 import type { ResolvedConsumerOptions } from "./options.ts";
@@ -104,12 +110,7 @@ export class ModernGroup implements GroupMembership {
   }
 
   metadata(): ConsumerGroupMetadata {
-    return {
-      groupId: this.#groupId,
-      generationId: this.#epoch > 0 ? this.#epoch : -1,
-      memberId: this.#memberId,
-      groupInstanceId: this.#options.groupInstanceId,
-    };
+    return groupMetadata(this.#options, this.#memberId, this.#epoch > 0 ? this.#epoch : -1);
   }
 
   owned(): TopicPartition[] {

@@ -25,9 +25,9 @@ export type ResetTarget = "earliest" | "latest" | "error" | { timestamp: number 
  *
  * @example
  * ```ts ignore
- * const ps = new PartitionState("t", 0);
- * ps.startAt(5n, -1);
- * console.log(ps.phase); // ready
+ * const state = new PartitionState("t", 0);
+ * state.startAt(5n, -1);
+ * console.log(state.phase); // ready
  * ```
  */
 export class PartitionState {

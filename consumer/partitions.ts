@@ -70,73 +70,76 @@ export class Partitions {
   addAssigned(tp: TopicPartition): void {
     const k = tpKey(tp.topic, tp.partition);
     if (this.#map.has(k)) return;
-    const ps = new PartitionState(tp.topic, tp.partition);
-    ps.leader = this.#cluster.leaderFor(tp.topic, tp.partition);
-    ps.leaderEpoch = this.#cluster.metadata.partition(tp.topic, tp.partition)?.leaderEpoch ?? -1;
-    this.#map.set(k, ps);
+    const state = new PartitionState(tp.topic, tp.partition);
+    state.leader = this.#cluster.leaderFor(tp.topic, tp.partition);
+    state.leaderEpoch = this.#cluster.metadata.partition(tp.topic, tp.partition)?.leaderEpoch ?? -1;
+    this.#map.set(k, state);
   }
 
   /** Replaces the partitions with `assign()`'s (checked: `keys` are theirs). */
   assign(partitions: readonly PartitionAssignment[], keys: Set<string>, hasGroup: boolean): void {
     this.manual = true;
-    for (const [k, ps] of this.#map) if (!keys.has(k)) this.remove(ps);
+    for (const [k, state] of this.#map) if (!keys.has(k)) this.remove(state);
     for (const a of partitions) {
       const k = tpKey(a.topic, a.partition);
-      const ps = this.#map.get(k) ?? new PartitionState(a.topic, a.partition);
-      this.#map.set(k, ps);
-      ps.endSpec = a.end;
-      ps.end = undefined;
-      ps.endTime = undefined;
-      ps.endResolveAt = 0;
-      this.#buffer!.evict(ps);
-      this.#positions!.setStart(ps, a.offset ?? (hasGroup ? "committed" : undefined));
+      const state = this.#map.get(k) ?? new PartitionState(a.topic, a.partition);
+      this.#map.set(k, state);
+      state.endSpec = a.end;
+      state.end = undefined;
+      state.endTime = undefined;
+      state.endResolveAt = 0;
+      this.#buffer!.evict(state);
+      this.#positions!.setStart(state, a.offset ?? (hasGroup ? "committed" : undefined));
     }
     this.#cluster.addInterest(partitions.map((p) => p.topic));
   }
 
   /** Drops a partition and everything fetched for it. */
-  remove(ps: PartitionState): void {
-    this.#buffer!.evict(ps);
-    ps.removed = true;
-    this.#map.delete(ps.key);
+  remove(state: PartitionState): void {
+    this.#buffer!.evict(state);
+    state.removed = true;
+    this.#map.delete(state.key);
   }
 
   /** Drops every partition. */
   clear(): void {
-    for (const ps of [...this.#map.values()]) this.remove(ps);
+    for (const state of [...this.#map.values()]) this.remove(state);
   }
 
   /** The partitions, as `{ topic, partition }`. */
   list(): TopicPartition[] {
-    return [...this.#map.values()].map((ps) => ({ topic: ps.topic, partition: ps.partition }));
+    return [...this.#map.values()].map((state) => ({
+      topic: state.topic,
+      partition: state.partition,
+    }));
   }
 
   /** Moves a partition's position (see `Consumer.seek`). */
   seek(target: TopicPartition & { offset: StartOffset }): void {
     checkTopicPartition(target);
     checkStart(target.offset);
-    const ps = this.get(target.topic, target.partition);
-    if (!ps) throw new RangeError(`${target.topic}-${target.partition} is not assigned`);
-    this.#buffer!.evict(ps);
-    this.#positions!.setStart(ps, target.offset);
+    const state = this.get(target.topic, target.partition);
+    if (!state) throw new RangeError(`${target.topic}-${target.partition} is not assigned`);
+    this.#buffer!.evict(state);
+    this.#positions!.setStart(state, target.offset);
   }
 
   /** Pauses or resumes partitions (unknown ones are ignored). */
   setPaused(partitions: readonly TopicPartition[], paused: boolean): void {
     for (const tp of partitions) {
       checkTopicPartition(tp);
-      const ps = this.get(tp.topic, tp.partition);
-      if (!ps) continue;
-      ps.paused = paused;
+      const state = this.get(tp.topic, tp.partition);
+      if (!state) continue;
+      state.paused = paused;
       // Paused data must not hold the budget other partitions need.
-      if (paused) this.#buffer!.evict(ps);
+      if (paused) this.#buffer!.evict(state);
     }
   }
 
   /** The partitions paused now. */
   paused(): TopicPartition[] {
-    return [...this.#map.values()].filter((ps) => ps.paused)
-      .map((ps) => ({ topic: ps.topic, partition: ps.partition }));
+    return [...this.#map.values()].filter((state) => state.paused)
+      .map((state) => ({ topic: state.topic, partition: state.partition }));
   }
 
   /**
@@ -145,28 +148,30 @@ export class Partitions {
    */
   position(tp: TopicPartition): bigint | undefined {
     checkTopicPartition(tp);
-    const ps = this.get(tp.topic, tp.partition);
-    if (!ps || ps.taken < 0n || (ps.phase !== "ready" && ps.phase !== "done")) return undefined;
-    return ps.taken;
+    const state = this.get(tp.topic, tp.partition);
+    if (!state || state.taken < 0n || (state.phase !== "ready" && state.phase !== "done")) {
+      return undefined;
+    }
+    return state.taken;
   }
 
   /** Position, high watermark and lag of every partition. */
   lag(): PartitionLag[] {
-    return [...this.#map.values()].map((ps) => {
-      const position = ps.taken >= 0n ? ps.taken : undefined;
-      const hw = ps.highWatermark;
+    return [...this.#map.values()].map((state) => {
+      const position = state.taken >= 0n ? state.taken : undefined;
+      const hw = state.highWatermark;
       const lag = position !== undefined && hw !== undefined
         ? (hw > position ? hw - position : 0n)
         : undefined;
-      return { topic: ps.topic, partition: ps.partition, position, highWatermark: hw, lag };
+      return { topic: state.topic, partition: state.partition, position, highWatermark: hw, lag };
     });
   }
 
   /** Whether a bounded read is over: every assigned partition reached its end. */
   allDone(): boolean {
     if (!this.manual || this.#map.size === 0) return false;
-    for (const ps of this.#map.values()) {
-      if (ps.endSpec === undefined || ps.phase !== "done") return false;
+    for (const state of this.#map.values()) {
+      if (state.endSpec === undefined || state.phase !== "done") return false;
     }
     return true;
   }

@@ -119,17 +119,31 @@ export function checkAssignment(
   return seen;
 }
 
-/** What the resolver needs from the consumer. */
+/**
+ * What the position resolver ({@linkcode Positions}) calls back on the consumer. The consumer
+ * implements it as `ConsumerPositionsHost` (consumer.ts). Every call comes from the resolver's
+ * loop ({@linkcode Positions.run}), except `fail` from `truncated` (a fetch found the log
+ * truncated under the position, KIP-320).
+ */
 export interface PositionsHost {
-  /** Every assigned partition. */
+  /** Every assigned partition: read on each turn of the loop to find what needs a lookup. */
   partitions(): Iterable<PartitionState>;
-  /** Whether the partitions were chosen by `assign()` (an unknown one is then an error). */
+  /**
+   * Whether the partitions were chosen by `assign()`: a topic or partition the metadata does
+   * not know is then the caller's error (after a short grace), not one to wait out.
+   */
   readonly manual: boolean;
-  /** Drops what was fetched ahead for `ps` (its position moves). */
-  evict(ps: PartitionState): void;
-  /** Positions changed: fetch loops and a waiting reader look again. */
+  /**
+   * Drops what was fetched ahead for `state`: called when a new leader epoch sends it to
+   * validation (KIP-320), so no record from before the check is handed out.
+   */
+  evict(state: PartitionState): void;
+  /** Positions were resolved: fetch loops and a waiting reader look again. */
   changed(): void;
-  /** An unrecoverable error: the stream fails with it. */
+  /**
+   * An unrecoverable error (an unknown manually assigned partition, an error that is not
+   * retriable, a truncation with `autoOffsetReset: "error"`): the stream fails with it.
+   */
   fail(error: unknown): void;
 }
 
@@ -139,7 +153,7 @@ export interface PositionsHost {
  */
 const END_GRACE_MS = 1_000;
 
-type Query = OffsetQuery & { ps: PartitionState; kind: "start" | "end"; gen: number };
+type Query = OffsetQuery & { state: PartitionState; kind: "start" | "end"; gen: number };
 
 /**
  * Resolves where each partition starts and ends, and who leads it.
@@ -147,7 +161,7 @@ type Query = OffsetQuery & { ps: PartitionState; kind: "start" | "end"; gen: num
  * @example
  * ```ts ignore
  * const positions = new Positions(cluster, options, host);
- * positions.setStart(ps, "earliest");
+ * positions.setStart(state, "earliest");
  * const loop = positions.run(signal);
  * ```
  */
@@ -170,33 +184,33 @@ export class Positions {
     this.#wake.notify();
   }
 
-  /** Sets where `ps` starts; lookups (committed, by time...) are left to the resolver. */
-  setStart(ps: PartitionState, offset: StartOffset | undefined): void {
+  /** Sets where `state` starts; lookups (committed, by time...) are left to the resolver. */
+  setStart(state: PartitionState, offset: StartOffset | undefined): void {
     if (typeof offset === "bigint") {
-      ps.startAt(offset, -1);
+      state.startAt(offset, -1);
       return;
     }
-    ps.gen++;
+    state.gen++;
     if (offset === "committed") {
-      ps.phase = "committed";
+      state.phase = "committed";
       return;
     }
-    ps.phase = "reset";
-    ps.resetReason = "requested";
+    state.phase = "reset";
+    state.resetReason = "requested";
     if (offset === undefined) {
-      ps.resetTo = this.#options.autoOffsetReset;
-      ps.resetReason = "no start offset";
-    } else if (offset === "earliest" || offset === "latest") ps.resetTo = offset;
-    else ps.resetTo = { timestamp: timestampOf(offset) };
+      state.resetTo = this.#options.autoOffsetReset;
+      state.resetReason = "no start offset";
+    } else if (offset === "earliest" || offset === "latest") state.resetTo = offset;
+    else state.resetTo = { timestamp: timestampOf(offset) };
   }
 
   /** KIP-320: the log under our position was truncated (an unclean leader change). */
-  truncated(ps: PartitionState, epoch: number, endOffset: bigint): void {
-    const where = `${ps.topic}-${ps.partition}`;
+  truncated(state: PartitionState, epoch: number, endOffset: bigint): void {
+    const where = `${state.topic}-${state.partition}`;
     if (this.#options.autoOffsetReset === "error") {
       this.#host.fail(
         new KafkaError(
-          `log truncation detected on ${where}: position ${ps.position} is beyond the end ` +
+          `log truncation detected on ${where}: position ${state.position} is beyond the end ` +
             `(${endOffset}) of leader epoch ${epoch}`,
         ),
       );
@@ -204,10 +218,10 @@ export class Positions {
     }
     this.#cluster.logger.warn("log truncation detected, resuming at the divergence point", {
       partition: where,
-      position: `${ps.position}`,
+      position: `${state.position}`,
       endOffset: `${endOffset}`,
     });
-    ps.startAt(endOffset, epoch);
+    state.startAt(endOffset, epoch);
   }
 
   /**
@@ -218,17 +232,17 @@ export class Positions {
    * ListOffsets by time gives the end as for a past time, or the log end when no record is at
    * or after it. Returns true while the lookup must wait.
    */
-  #endLater(ps: PartitionState): boolean {
-    const spec = ps.endSpec;
+  #endLater(state: PartitionState): boolean {
+    const spec = state.endSpec;
     if (spec === undefined || typeof spec === "bigint" || spec === "latest") return false;
     const t = timestampOf(spec);
     const at = t + END_GRACE_MS;
     const now = Date.now();
     // Past (and past the grace): looked up now, and nothing is fetched before (as always).
     if (now >= at) return false;
-    ps.endTime = t;
-    if (ps.endResolveAt !== at) {
-      ps.endResolveAt = at;
+    state.endTime = t;
+    if (state.endResolveAt !== at) {
+      state.endResolveAt = at;
       setTimeout(() => this.#wake.notify(), at - now);
     }
     return true;
@@ -240,10 +254,11 @@ export class Positions {
     let lastRefresh = Date.now();
     while (!signal.aborted) {
       const now = Date.now();
-      const work = [...this.#host.partitions()].filter((ps) =>
-        ps.needsMetadata || ps.leader < 0 || ps.phase === "committed" || ps.phase === "reset" ||
-        ps.phase === "validate" ||
-        (ps.endSpec !== undefined && ps.end === undefined && ps.endResolveAt <= now)
+      const work = [...this.#host.partitions()].filter((state) =>
+        state.needsMetadata || state.leader < 0 || state.phase === "committed" ||
+        state.phase === "reset" ||
+        state.phase === "validate" ||
+        (state.endSpec !== undefined && state.end === undefined && state.endResolveAt <= now)
       );
       const stale = Date.now() - lastRefresh >= this.#options.metadataMaxAgeMs;
       if (work.length === 0 && !stale) {
@@ -251,14 +266,17 @@ export class Positions {
         continue;
       }
       try {
-        if (stale || work.some((ps) => ps.needsMetadata || ps.leader < 0)) {
+        if (stale || work.some((state) => state.needsMetadata || state.leader < 0)) {
           await this.#refreshLeaders(signal);
           lastRefresh = Date.now();
         }
-        await this.#resolvePositions(work.filter((ps) => !ps.removed && ps.leader >= 0), signal);
+        await this.#resolvePositions(
+          work.filter((state) => !state.removed && state.leader >= 0),
+          signal,
+        );
         failures = 0;
         this.#host.changed();
-        if (work.some((ps) => !ps.removed && ps.leader < 0)) {
+        if (work.some((state) => !state.removed && state.leader < 0)) {
           await sleep(backoffMs(this.#cluster.retryPolicy, ++failures), signal);
         }
       } catch (e) {
@@ -278,45 +296,45 @@ export class Positions {
     }
   }
   async #refreshLeaders(signal: AbortSignal): Promise<void> {
-    const topics = [...new Set([...this.#host.partitions()].map((ps) => ps.topic))];
+    const topics = [...new Set([...this.#host.partitions()].map((state) => state.topic))];
     if (topics.length === 0) return;
     const errors = await this.#cluster.refreshMetadata(topics, { signal });
-    for (const ps of this.#host.partitions()) {
-      const t = this.#cluster.metadata.topic(ps.topic);
-      const info = this.#cluster.metadata.partition(ps.topic, ps.partition);
+    for (const state of this.#host.partitions()) {
+      const t = this.#cluster.metadata.topic(state.topic);
+      const info = this.#cluster.metadata.partition(state.topic, state.partition);
       if (!info) {
-        const code = errors.get(ps.topic) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        const code = errors.get(state.topic) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         if (
           code !== ErrorCode.UNKNOWN_TOPIC_OR_PARTITION && code !== ErrorCode.NONE &&
           !new ProtocolError(code).retriable
         ) {
-          throw new ProtocolError(code, `Metadata ${ps.topic}`);
+          throw new ProtocolError(code, `Metadata ${state.topic}`);
         }
         if (this.#host.manual) {
           // Asked for a topic or partition that does not exist: a caller error. A short grace
           // covers metadata that lags a topic's creation.
-          ps.unknownSince ||= Date.now();
-          if (Date.now() - ps.unknownSince >= this.#unknownTopicGraceMs()) {
+          state.unknownSince ||= Date.now();
+          if (Date.now() - state.unknownSince >= this.#unknownTopicGraceMs()) {
             throw new Final(
               new ProtocolError(
-                3,
-                t ? `${ps.topic} has no partition ${ps.partition}` : `topic ${ps.topic}`,
+                ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+                t ? `${state.topic} has no partition ${state.partition}` : `topic ${state.topic}`,
               ),
             );
           }
         }
-        ps.leader = -1;
+        state.leader = -1;
         continue;
       }
-      ps.unknownSince = 0;
-      const epochGrew = info.leaderEpoch > ps.leaderEpoch && ps.leaderEpoch >= 0;
-      ps.leader = info.leader;
-      ps.leaderEpoch = info.leaderEpoch;
-      ps.needsMetadata = false;
-      if (epochGrew && ps.phase === "ready" && ps.positionEpoch >= 0) {
+      state.unknownSince = 0;
+      const epochGrew = info.leaderEpoch > state.leaderEpoch && state.leaderEpoch >= 0;
+      state.leader = info.leader;
+      state.leaderEpoch = info.leaderEpoch;
+      state.needsMetadata = false;
+      if (epochGrew && state.phase === "ready" && state.positionEpoch >= 0) {
         // KIP-320: a new leader may have a shorter log: check our position against it.
-        this.#host.evict(ps);
-        ps.phase = "validate";
+        this.#host.evict(state);
+        state.phase = "validate";
       }
     }
   }
@@ -327,10 +345,10 @@ export class Positions {
 
   async #resolvePositions(work: PartitionState[], signal: AbortSignal): Promise<void> {
     // 1. Committed offsets.
-    const committed = work.filter((ps) => ps.phase === "committed");
+    const committed = work.filter((state) => state.phase === "committed");
     if (committed.length > 0) {
       const groupId = this.#options.groupId!;
-      const gens = new Map(committed.map((ps) => [ps, ps.gen]));
+      const gens = new Map(committed.map((state) => [state, state.gen]));
       const res = await this.#cluster.retry(
         (_a, sig) =>
           fetchCommitted(
@@ -342,54 +360,56 @@ export class Positions {
           ),
         { coordinator: ["group", groupId], signal },
       );
-      for (const ps of committed) {
-        if (ps.removed || ps.gen !== gens.get(ps) || ps.phase !== "committed") continue;
-        const c = res.get(ps.key);
+      for (const state of committed) {
+        if (state.removed || state.gen !== gens.get(state) || state.phase !== "committed") continue;
+        const c = res.get(state.key);
         if (c && c.offset >= 0n) {
-          ps.committed = c.offset;
-          ps.startAt(c.offset, c.leaderEpoch);
+          state.committed = c.offset;
+          state.startAt(c.offset, c.leaderEpoch);
           // KIP-320: the committed offset may be beyond a truncated log.
-          if (c.leaderEpoch >= 0 && (ps.phase as string) === "ready") ps.phase = "validate";
+          if (c.leaderEpoch >= 0 && (state.phase as string) === "ready") state.phase = "validate";
         } else {
-          ps.phase = "reset";
-          ps.resetTo = this.#options.autoOffsetReset;
-          ps.resetReason = "no committed offset";
+          state.phase = "reset";
+          state.resetTo = this.#options.autoOffsetReset;
+          state.resetReason = "no committed offset";
         }
       }
     }
     // 2. Resets and end offsets: ListOffsets.
     const queries: Query[] = [];
-    for (const ps of work) {
-      if (ps.removed) continue;
-      if (ps.endSpec !== undefined && ps.end === undefined && ps.endResolveAt <= Date.now()) {
-        if (typeof ps.endSpec === "bigint") ps.end = ps.endSpec;
-        else if (!this.#endLater(ps)) {
+    for (const state of work) {
+      if (state.removed) continue;
+      if (
+        state.endSpec !== undefined && state.end === undefined && state.endResolveAt <= Date.now()
+      ) {
+        if (typeof state.endSpec === "bigint") state.end = state.endSpec;
+        else if (!this.#endLater(state)) {
           queries.push({
-            topic: ps.topic,
-            partition: ps.partition,
-            currentLeaderEpoch: ps.leaderEpoch,
-            timestamp: ps.endSpec === "latest" ? LATEST : BigInt(timestampOf(ps.endSpec)),
-            ps,
+            topic: state.topic,
+            partition: state.partition,
+            currentLeaderEpoch: state.leaderEpoch,
+            timestamp: state.endSpec === "latest" ? LATEST : BigInt(timestampOf(state.endSpec)),
+            state,
             kind: "end",
-            gen: ps.gen,
+            gen: state.gen,
           });
         }
       }
-      if (ps.phase === "reset") {
-        const to: ResetTarget = ps.resetTo;
+      if (state.phase === "reset") {
+        const to: ResetTarget = state.resetTo;
         if (to === "error") {
           throw new KafkaError(
-            `${ps.topic}-${ps.partition}: ${ps.resetReason} and autoOffsetReset is "error"`,
+            `${state.topic}-${state.partition}: ${state.resetReason} and autoOffsetReset is "error"`,
           );
         }
         queries.push({
-          topic: ps.topic,
-          partition: ps.partition,
-          currentLeaderEpoch: ps.leaderEpoch,
+          topic: state.topic,
+          partition: state.partition,
+          currentLeaderEpoch: state.leaderEpoch,
           timestamp: to === "earliest" ? EARLIEST : to === "latest" ? LATEST : BigInt(to.timestamp),
-          ps,
+          state,
           kind: "start",
-          gen: ps.gen,
+          gen: state.gen,
         });
       }
     }
@@ -399,42 +419,46 @@ export class Positions {
       if (batch.length > 0) await this.#listAndApply(batch, signal);
     }
     // 3. Validation (KIP-320): OffsetForLeaderEpoch.
-    const validate = work.filter((ps) => !ps.removed && ps.phase === "validate");
+    const validate = work.filter((state) => !state.removed && state.phase === "validate");
     if (validate.length > 0) {
-      const gens = new Map(validate.map((ps) => [ps, ps.gen]));
+      const gens = new Map(validate.map((state) => [state, state.gen]));
       const answers = await offsetForLeaderEpoch(
         this.#cluster,
-        validate.map((ps) => ({
-          topic: ps.topic,
-          partition: ps.partition,
-          leaderEpoch: ps.positionEpoch,
-          currentLeaderEpoch: ps.leaderEpoch,
+        validate.map((state) => ({
+          topic: state.topic,
+          partition: state.partition,
+          leaderEpoch: state.positionEpoch,
+          currentLeaderEpoch: state.leaderEpoch,
         })),
         signal,
       );
-      for (const ps of validate) {
-        const a = answers.get(ps.key);
-        if (!a || ps.removed || ps.gen !== gens.get(ps) || ps.phase !== "validate") continue;
+      for (const state of validate) {
+        const a = answers.get(state.key);
+        if (!a || state.removed || state.gen !== gens.get(state) || state.phase !== "validate") {
+          continue;
+        }
         if (a.errorCode !== ErrorCode.NONE) {
           const err = new ProtocolError(
             a.errorCode,
-            `OffsetForLeaderEpoch ${ps.topic}-${ps.partition}`,
+            `OffsetForLeaderEpoch ${state.topic}-${state.partition}`,
           );
           if (!err.retriable) throw err;
-          ps.needsMetadata = LEADER_ERRORS.has(a.errorCode);
+          state.needsMetadata = LEADER_ERRORS.has(a.errorCode);
           continue;
         }
         if (a.endOffset < 0n || a.leaderEpoch < 0) {
           // The leader knows nothing of our epoch: fall back to the reset policy.
-          ps.phase = "reset";
-          ps.resetTo = this.#options.autoOffsetReset;
-          ps.resetReason = `leader epoch ${ps.positionEpoch} is unknown to the leader`;
+          state.phase = "reset";
+          state.resetTo = this.#options.autoOffsetReset;
+          state.resetReason = `leader epoch ${state.positionEpoch} is unknown to the leader`;
           continue;
         }
-        if (a.endOffset < ps.position) this.truncated(ps, a.leaderEpoch, a.endOffset);
-        else ps.phase = ps.end !== undefined && ps.position >= ps.end ? "done" : "ready";
+        if (a.endOffset < state.position) this.truncated(state, a.leaderEpoch, a.endOffset);
+        else {state.phase = state.end !== undefined && state.position >= state.end
+            ? "done"
+            : "ready";}
       }
-      if (validate.some((ps) => ps.phase === "reset")) this.#wake.notify();
+      if (validate.some((state) => state.phase === "reset")) this.#wake.notify();
     }
   }
 
@@ -445,12 +469,12 @@ export class Positions {
     const answers = await listOffsets(this.#cluster, this.#options.isolationLevel, queries, signal);
     const latest: typeof queries = [];
     for (const q of queries) {
-      const a = answers.get(q.ps.key);
-      if (!a || q.ps.removed || q.ps.gen !== q.gen) continue;
+      const a = answers.get(q.state.key);
+      if (!a || q.state.removed || q.state.gen !== q.gen) continue;
       if (a.errorCode !== ErrorCode.NONE) {
         const err = new ProtocolError(a.errorCode, `ListOffsets ${q.topic}-${q.partition}`);
         if (!err.retriable) throw err;
-        q.ps.needsMetadata = LEADER_ERRORS.has(a.errorCode);
+        q.state.needsMetadata = LEADER_ERRORS.has(a.errorCode);
         continue;
       }
       if (!("offset" in a)) continue;
@@ -459,18 +483,18 @@ export class Positions {
         latest.push({ ...q, timestamp: LATEST });
         continue;
       }
-      if (a.offset >= 0n) this.#applyOffset(q.ps, q.kind, a.offset);
+      if (a.offset >= 0n) this.#applyOffset(q.state, q.kind, a.offset);
     }
     if (latest.length > 0) await this.#listAndApply(latest, signal);
   }
 
-  #applyOffset(ps: PartitionState, kind: "start" | "end", offset: bigint): void {
+  #applyOffset(state: PartitionState, kind: "start" | "end", offset: bigint): void {
     if (kind === "end") {
-      ps.end = offset;
-      if (ps.phase === "ready" && ps.position >= offset) ps.phase = "done";
+      state.end = offset;
+      if (state.phase === "ready" && state.position >= offset) state.phase = "done";
       return;
     }
     // The epoch of the record before `offset` is unknown: -1 keeps the fetch from claiming one.
-    ps.startAt(offset, -1);
+    state.startAt(offset, -1);
   }
 }

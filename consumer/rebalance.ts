@@ -84,8 +84,8 @@ export class RebalanceHost implements GroupHost {
     // From now on nothing more of these partitions reaches the reader: records of them
     // still queued are skipped (FetchBuffer.take), so what is committed here is final.
     for (const k of keys) {
-      const ps = parts.byKey(k);
-      if (ps) ps.revoking = true;
+      const state = parts.byKey(k);
+      if (state) state.revoking = true;
     }
     if (!lost) {
       if (this.#deps.resolved.autoCommit) {
@@ -96,8 +96,8 @@ export class RebalanceHost implements GroupHost {
       await this.#callback(options.onPartitionsLost ?? options.onPartitionsRevoked, partitions);
     }
     for (const k of keys) {
-      const ps = parts.byKey(k);
-      if (ps) parts.remove(ps);
+      const state = parts.byKey(k);
+      if (state) parts.remove(state);
     }
     this.#deps.changed();
   }

@@ -26,18 +26,5 @@ export type { CompressionName } from "../protocol/compression/mod.ts";
 export * from "./record.ts";
 export * from "./errors.ts";
 export * from "./partitioners.ts";
-export {
-  mapConsumer,
-  type MapConsumerOptions,
-  type MappedRecords,
-  mapRecords,
-} from "./pipeline_map.ts";
-export {
-  type PipelineChunk,
-  type PipelineConsumer,
-  type PipelineEnvelope,
-  PipelineError,
-  type PipelineGuarantee,
-  type PipelineSinkOptions,
-  type SourceRecord,
-} from "./pipeline.ts";
+export * from "./pipeline.ts";
+export * from "./pipeline_map.ts";

@@ -7,7 +7,6 @@
 
 import type { ProducerRecord } from "./record.ts";
 import type { PipelineEnvelope, SourceRecord } from "./pipeline.ts";
-import { positive } from "./sink_common.ts";
 
 /**
  * A `TransformStream` from consumed records to {@linkcode PipelineEnvelope}s: `fn` returns the
@@ -102,7 +101,11 @@ export function mapConsumer<S extends SourceRecord>(
   fn: (record: S) => MappedRecords | Promise<MappedRecords>,
   options: MapConsumerOptions = {},
 ): ReadableStream<PipelineEnvelope<S>[]> {
-  const max = positive(options.maxBatch, "maxBatch", 1024);
+  const max = options.maxBatch ?? 1024;
+  // A count of envelopes: a whole number from 1 (a fraction would never fill a batch).
+  if (!Number.isInteger(max) || max < 1) {
+    throw new RangeError(`maxBatch must be a whole number >= 1, got ${String(max)}`);
+  }
   let reader: ReadableStreamDefaultReader<S> | undefined;
   /** A read that was not ready when a chunk was closed: the next chunk starts with it. */
   let pending: Promise<ReadableStreamReadResult<S>> | undefined;

@@ -600,13 +600,7 @@ export function rewriteProducerState(
   producerEpoch: number,
   baseSequence: number,
 ): void {
-  if (batch.length < HEADER || batch[L.Magic] !== 2) {
-    throw new RangeError("not a v2 record batch");
-  }
-  const v = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
-  setInt64(v, L.ProducerId, producerId);
-  v.setInt16(L.ProducerEpoch, producerEpoch);
-  v.setInt32(L.BaseSequence, baseSequence);
+  const v = writeProducerState(batch, producerId, producerEpoch, baseSequence);
   v.setUint32(L.Crc, crc32c(batch, L.Attributes, batch.length));
 }
 
@@ -632,16 +626,12 @@ export function patchProducerState(
   producerEpoch: number,
   baseSequence: number,
 ): void {
-  if (batch.length < HEADER || batch[L.Magic] !== 2) {
-    throw new RangeError("not a v2 record batch");
-  }
-  const v = v32(batch);
   const at = L.ProducerId;
   const old = PATCH_OLD;
-  for (let i = 0; i < PRODUCER_FIELDS; i++) old[i] = batch[at + i]!;
-  setInt64(v, L.ProducerId, producerId);
-  v.setInt16(L.ProducerEpoch, producerEpoch);
-  v.setInt32(L.BaseSequence, baseSequence);
+  // The old bytes, saved before the write (writeProducerState throws for a short or non-v2
+  // batch before it writes anything).
+  for (let i = 0; i < PRODUCER_FIELDS; i++) old[i] = batch[at + i] ?? 0;
+  const v = writeProducerState(batch, producerId, producerEpoch, baseSequence);
   // The CRC register of (old XOR new) over the changed bytes alone, from zero...
   let c = 0;
   for (let i = 0; i < PRODUCER_FIELDS; i++) {
@@ -655,6 +645,27 @@ export function patchProducerState(
 }
 
 /** Producer id (8), epoch (2) and base sequence (4): contiguous in the header. */
+/**
+ * Writes the producer id, epoch and base sequence into a v2 batch's header (not its CRC):
+ * the part {@linkcode rewriteProducerState} and {@linkcode patchProducerState} share. Returns
+ * the batch's view for the CRC write that follows.
+ */
+function writeProducerState(
+  batch: Uint8Array,
+  producerId: bigint | number,
+  producerEpoch: number,
+  baseSequence: number,
+): DataView {
+  if (batch.length < HEADER || batch[L.Magic] !== 2) {
+    throw new RangeError("not a v2 record batch");
+  }
+  const v = v32(batch);
+  setInt64(v, L.ProducerId, producerId);
+  v.setInt16(L.ProducerEpoch, producerEpoch);
+  v.setInt32(L.BaseSequence, baseSequence);
+  return v;
+}
+
 const PRODUCER_FIELDS = 14;
 const PATCH_OLD = new Uint8Array(PRODUCER_FIELDS);
 /** CRC-32C's polynomial, bit-reflected (bit 31 is x^0). */

@@ -8,7 +8,7 @@
 
 import { crc32, gzipSync, inflateRawSync } from "node:zlib";
 import { DecodeError } from "../errors.ts";
-import { zlibCapped } from "./output.ts";
+import { joinParts, plain, zlibCapped } from "./output.ts";
 
 const FHCRC = 0x02;
 const FEXTRA = 0x04;
@@ -50,10 +50,6 @@ function parseHeader(data: Uint8Array, pos: number): number {
 
 function u32(b: Uint8Array, i: number): number {
   return (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0;
-}
-
-function plain(b: Uint8Array): Uint8Array {
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /**
@@ -118,12 +114,5 @@ export function gzipDecompress(data: Uint8Array, maxOutputBytes: number): Uint8A
     if (next < 0) break;
     pos = next;
   }
-  if (parts.length === 1) return plain(parts[0]!);
-  const all = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    all.set(p, at);
-    at += p.length;
-  }
-  return all;
+  return joinParts(parts, total);
 }

@@ -91,3 +91,26 @@ export function zlibCapped<T>(
 function overLimit(codec: string, limit: number): DecodeError {
   return new DecodeError(`${codec}: decompressed data exceeds the limit of ${limit} bytes`);
 }
+
+/**
+ * A `node:zlib` result (a `Buffer`) as a plain `Uint8Array` over the same bytes, so callers
+ * get the type they asked for (a `Buffer`'s `slice` shares, a `Uint8Array`'s copies).
+ */
+export function plain(b: Uint8Array): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/**
+ * The decoded members or frames of one input, in order, as one array (`total` bytes in all):
+ * the only part itself when there is one.
+ */
+export function joinParts(parts: readonly Uint8Array[], total: number): Uint8Array {
+  if (parts.length === 1) return plain(parts[0]!);
+  const all = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.length;
+  }
+  return all;
+}

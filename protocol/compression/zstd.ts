@@ -9,7 +9,7 @@
 
 import { constants, zstdCompressSync, zstdDecompressSync } from "node:zlib";
 import { DecodeError } from "../errors.ts";
-import { zlibCapped } from "./output.ts";
+import { joinParts, plain, zlibCapped } from "./output.ts";
 
 const MAGIC = 0xfd2fb528;
 const SKIPPABLE_MASK = 0xfffffff0;
@@ -19,10 +19,6 @@ const FCS_SIZE = [0, 2, 4, 8] as const;
 
 function u32(b: Uint8Array, i: number): number {
   return (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0;
-}
-
-function plain(b: Uint8Array): Uint8Array {
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
 function truncated(): never {
@@ -127,12 +123,5 @@ export function zstdDecompress(data: Uint8Array, maxOutputBytes: number): Uint8A
     frames++;
   }
   if (frames === 0) throw new DecodeError("zstd: no frame in the input");
-  if (parts.length === 1) return plain(parts[0]!);
-  const all = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    all.set(p, at);
-    at += p.length;
-  }
-  return all;
+  return joinParts(parts, total);
 }

@@ -19,6 +19,13 @@ function b64(bytes: Uint8Array): string {
   return btoa(String.fromCharCode(...bytes));
 }
 
+/** `consume` of `topic`, quiet (no progress on stderr), with more flags. */
+const consume = (topic: string, ...flags: string[]) =>
+  run(["consume", "--topic", topic, "-q", ...flags]);
+/** Everything in `topic` from the beginning to the end, with more flags. */
+const consumeAll = (topic: string, ...flags: string[]) =>
+  consume(topic, "--from-beginning", "-e", ...flags);
+
 async function newTopic(name: string, partitions = 1): Promise<string> {
   const topic = `${name}-${suffix}`;
   const r = await run(["topics", "create", "--topic", topic, "--partitions", String(partitions)]);
@@ -49,17 +56,7 @@ Deno.test("cli: binary keys, values and headers survive produce -> consume", asy
   assert.equal(p.code, 0, p.stderr);
   assert.match(p.stderr, /Produced 50 records/);
 
-  const c = await run([
-    "consume",
-    "--topic",
-    topic,
-    "--from-beginning",
-    "-e",
-    "--json",
-    "--encoding",
-    "base64",
-    "-q",
-  ]);
+  const c = await consumeAll(topic, "--json", "--encoding", "base64");
   assert.equal(c.code, 0, c.stderr);
   const got = c.stdout.trim().split("\n").map((l) => JSON.parse(l));
   assert.equal(got.length, 50);
@@ -74,48 +71,25 @@ Deno.test("cli: binary keys, values and headers survive produce -> consume", asy
   }
 
   // Default JSON: UTF-8 where it is, base64 (and marked) where it is not.
-  const auto = await run(["consume", "--topic", topic, "-o", "1", "-c", "1", "--json", "-q"]);
+  const auto = await consume(topic, "-o", "1", "-c", "1", "--json");
   const one = JSON.parse(auto.stdout);
   assert.equal(one.valueEncoding, "base64");
   assert.equal(one.value, b64(records[1]!.value!));
 
   // Hex through a kcat format, and raw bytes through %s: the exact bytes reach stdout.
-  const hex = await run([
-    "consume",
-    "--topic",
-    topic,
-    "-o",
-    "1",
-    "-c",
-    "1",
-    "-f",
-    "%s",
-    "--encoding",
-    "hex",
-    "-q",
-  ]);
+  const hex = await consume(topic, "-o", "1", "-c", "1", "-f", "%s", "--encoding", "hex");
   assert.equal(hex.stdout, "fffe000a0d");
-  const raw = await run(["consume", "--topic", topic, "-o", "1", "-c", "1", "-f", "%s", "-q"]);
+  const raw = await consume(topic, "-o", "1", "-c", "1", "-f", "%s");
   assert.deepEqual(raw.stdoutBytes, records[1]!.value);
 
   // The JSON output of consume is valid input for produce: a copy, byte for byte.
   const copy = await newTopic("cli-binary-copy");
   const again = await run(
     ["produce", "--topic", copy, "--format", "json"],
-    (await run(["consume", "--topic", topic, "--from-beginning", "-e", "--json", "-q"])).stdout,
+    (await consumeAll(topic, "--json")).stdout,
   );
   assert.equal(again.code, 0, again.stderr);
-  const c2 = await run([
-    "consume",
-    "--topic",
-    copy,
-    "--from-beginning",
-    "-e",
-    "--json",
-    "--encoding",
-    "base64",
-    "-q",
-  ]);
+  const c2 = await consumeAll(copy, "--json", "--encoding", "base64");
   assert.deepEqual(
     c2.stdout.trim().split("\n").map((l) => JSON.parse(l)).map((r) => [r.key, r.value, r.headers]),
     got.map((r) => [r.key, r.value, r.headers]),
@@ -139,16 +113,7 @@ Deno.test("cli: lines with a key separator and headers, printed with a kcat form
     "fnv1a",
   ], lines);
   assert.equal(p.code, 0, p.stderr);
-  const c = await run([
-    "consume",
-    "-t",
-    topic,
-    "--from-beginning",
-    "-e",
-    "-f",
-    "%t|%p|%o|%k|%s|%h|%T\\n",
-    "-q",
-  ]);
+  const c = await consumeAll(topic, "-f", "%t|%p|%o|%k|%s|%h|%T\\n");
   assert.equal(c.code, 0, c.stderr);
   const got = c.stdout.trim().split("\n").map((l) => l.split("|"));
   assert.equal(got.length, 300);
@@ -164,38 +129,13 @@ Deno.test("cli: lines with a key separator and headers, printed with a kcat form
   for (const parts of byKey.values()) assert.equal(parts.size, 1, "one partition per key");
 
   // Bounded reads: N from the end, an offset range, a count.
-  const tail = await run([
-    "consume",
-    "-t",
-    topic,
-    "-p",
-    "0",
-    "-o",
-    "-2",
-    "-e",
-    "-f",
-    "%o\\n",
-    "-q",
-  ]);
+  const tail = await consume(topic, "-p", "0", "-o", "-2", "-e", "-f", "%o\\n");
   const ends = JSON.parse((await run(["offsets", "-t", topic, "--json"])).stdout);
   const end0 = ends.find((e: { partition: number }) => e.partition === 0).offset;
   assert.deepEqual(tail.stdout.trim().split("\n").map(Number), [end0 - 2, end0 - 1]);
-  const range = await run([
-    "consume",
-    "-t",
-    topic,
-    "-p",
-    "0",
-    "-o",
-    "1",
-    "--to-offset",
-    "3",
-    "-f",
-    "%o ",
-    "-q",
-  ]);
+  const range = await consume(topic, "-p", "0", "-o", "1", "--to-offset", "3", "-f", "%o ");
   assert.equal(range.stdout, "1 2 ");
-  const count = await run(["consume", "-t", topic, "--from-beginning", "-c", "5", "-q"]);
+  const count = await consume(topic, "--from-beginning", "-c", "5");
   assert.equal(count.stdout.trim().split("\n").length, 5);
 });
 

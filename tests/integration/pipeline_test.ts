@@ -47,6 +47,17 @@ async function committedSum(groupId: string, topic: string): Promise<bigint> {
 }
 
 /** id % 3: 0 -> no record, 1 -> one, 2 -> two ("id" and "id'"). */
+/** A pipeline's source: `groupId` reading `input` from the start, committing only by the sink. */
+function sourceConsumer(groupId: string, input: string): Consumer {
+  return new Consumer({
+    brokers,
+    groupId,
+    topics: [input],
+    autoCommit: false,
+    autoOffsetReset: "earliest",
+  });
+}
+
 function fanOut(output: string) {
   return (r: ConsumerRecord): ProducerRecord[] | null => {
     const id = Number(dec.decode(r.value!));
@@ -77,13 +88,7 @@ async function runUntilCommitted(
   await createTopic(brokers, output, 2);
   await fill(input, n);
   const groupId = topicName("pl-group");
-  await using consumer = new Consumer({
-    brokers,
-    groupId,
-    topics: [input],
-    autoCommit: false,
-    autoOffsetReset: "earliest",
-  });
+  await using consumer = sourceConsumer(groupId, input);
   await using producer = new Producer({
     brokers,
     ...guarantee === "exactly-once" && { transactionalId: topicName("pl-txn") },
@@ -142,13 +147,7 @@ Deno.test("pipeline exactly-once: a failing record aborts the transaction; Pipel
     maxBlockMs: 1_000,
   });
   {
-    await using consumer = new Consumer({
-      brokers,
-      groupId,
-      topics: [input],
-      autoCommit: false,
-      autoOffsetReset: "earliest",
-    });
+    await using consumer = sourceConsumer(groupId, input);
     const err = await consumer
       .pipeThrough(mapRecords((r) => {
         const id = Number(dec.decode(r.value!));
@@ -164,13 +163,7 @@ Deno.test("pipeline exactly-once: a failing record aborts the transaction; Pipel
   assert.deepEqual(await readAll(output), []);
   assert.equal(await committedSum(groupId, input), 0n);
   // The same producer, a new sink, a new consumer: resumes from the committed offsets (none).
-  await using consumer = new Consumer({
-    brokers,
-    groupId,
-    topics: [input],
-    autoCommit: false,
-    autoOffsetReset: "earliest",
-  });
+  await using consumer = sourceConsumer(groupId, input);
   const stop = new AbortController();
   await assert.rejects(
     consumer

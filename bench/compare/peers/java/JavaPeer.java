@@ -91,13 +91,28 @@ public final class JavaPeer {
     return p;
   }
 
-  private static void produce(Map<String, String> o) throws Exception {
-    long n = num(o, "records");
-    long warmup = num(o, "warmup");
-    if (warmup > 0) runProducerPerformance(o, warmup);
+  /** One run of a mode's workload: `records` records, `tag` "w" (warm-up) or "m" (measured). */
+  private interface Phase<T> {
+    T run(long records, String tag) throws Exception;
+  }
+
+  /** Tells the harness the measured phase starts (the protocol's "BEGIN" line). */
+  private static void begin() {
     OUT.println("BEGIN");
     OUT.flush();
-    String text = runProducerPerformance(o, n);
+  }
+
+  /** Runs the warm-up (when --warmup is not 0), then BEGIN and the measured run; its result. */
+  private static <T> T warmThenMeasure(Map<String, String> o, Phase<T> phase) throws Exception {
+    long warmup = num(o, "warmup");
+    if (warmup > 0) phase.run(warmup, "w");
+    begin();
+    return phase.run(num(o, "records"), "m");
+  }
+
+  private static void produce(Map<String, String> o) throws Exception {
+    long n = num(o, "records");
+    String text = warmThenMeasure(o, (records, tag) -> runProducerPerformance(o, records));
     // Its summary: "<count> records sent, <rate> records/sec (...), ... ms 50th, ...".
     Matcher m = Pattern.compile("(\\d+) records sent, ([0-9.]+) records/sec[^\\n]*50th").matcher(text);
     if (!m.find()) throw new IllegalStateException("no ProducerPerformance summary in:\n" + text);
@@ -121,11 +136,7 @@ public final class JavaPeer {
 
   private static void consume(Map<String, String> o) throws Exception {
     long n = num(o, "records");
-    long warmup = num(o, "warmup");
-    if (warmup > 0) runConsumerPerformance(o, warmup, "w");
-    OUT.println("BEGIN");
-    OUT.flush();
-    String text = runConsumerPerformance(o, n, "m");
+    String text = warmThenMeasure(o, (records, tag) -> runConsumerPerformance(o, records, tag));
     // The CSV line after the header: start, end, MB, MB/s, nMsg, nMsg/s, rebalance ms, fetch ms, ...
     String line = null;
     for (String l : text.split("\n")) {
@@ -176,8 +187,7 @@ public final class JavaPeer {
       for (long i = 0; i < warmup; i++) {
         producer.send(new ProducerRecord<>(topic, pool.get((int) (i % pool.size())))).get();
       }
-      OUT.println("BEGIN");
-      OUT.flush();
+      begin();
       double[] lat = new double[(int) n];
       long t0 = System.nanoTime();
       for (int i = 0; i < n; i++) {
@@ -192,11 +202,7 @@ public final class JavaPeer {
 
   private static void pipeline(Map<String, String> o) throws Exception {
     long n = num(o, "records");
-    long warmup = num(o, "warmup");
-    if (warmup > 0) pipelineN(o, warmup, "w");
-    OUT.println("BEGIN");
-    OUT.flush();
-    double elapsed = pipelineN(o, n, "m");
+    double elapsed = warmThenMeasure(o, (records, tag) -> pipelineN(o, records, tag));
     end(n, n * num(o, "size"), elapsed, null);
   }
 

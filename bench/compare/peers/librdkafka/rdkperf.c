@@ -137,54 +137,72 @@ static void end_line(long records, long bytes, double elapsed, const double *lat
   fflush(stdout);
 }
 
-static void produce(int argc, char **argv) {
-  long n = atol(opt(argc, argv, "records", NULL));
-  long warmup = atol(opt(argc, argv, "warmup", "0"));
-  long size = atol(opt(argc, argv, "size", NULL));
-  rd_kafka_t *rk = new_producer(argc, argv);
-  rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, opt(argc, argv, "topic", NULL), NULL);
-  if (warmup > 0) produce_n(rk, rkt, 0, warmup);
+/* Tells the harness the measured phase starts (the protocol's "BEGIN" line). */
+static void begin(void) {
   printf("BEGIN\n");
   fflush(stdout);
+}
+
+/* What the producing modes share: the record counts and size, a producer and its topic. */
+struct producer_run {
+  long n, warmup, size;
+  rd_kafka_t *rk;
+  rd_kafka_topic_t *rkt;
+};
+
+static struct producer_run producer_run_open(int argc, char **argv) {
+  struct producer_run r;
+  r.n = atol(opt(argc, argv, "records", NULL));
+  r.warmup = atol(opt(argc, argv, "warmup", "0"));
+  r.size = atol(opt(argc, argv, "size", NULL));
+  r.rk = new_producer(argc, argv);
+  r.rkt = rd_kafka_topic_new(r.rk, opt(argc, argv, "topic", NULL), NULL);
+  return r;
+}
+
+static void producer_run_close(struct producer_run *r) {
+  rd_kafka_topic_destroy(r->rkt);
+  rd_kafka_destroy(r->rk);
+}
+
+static void produce(int argc, char **argv) {
+  struct producer_run r = producer_run_open(argc, argv);
+  long n = r.n;
+  if (r.warmup > 0) produce_n(r.rk, r.rkt, 0, r.warmup);
+  begin();
   long before = delivered;
   double t0 = now_s();
-  produce_n(rk, rkt, warmup, n);
+  produce_n(r.rk, r.rkt, r.warmup, n);
   double elapsed = now_s() - t0;
   if (failed) die("produce", "some deliveries failed");
   if (delivered - before != n) die("produce", "not every record was acknowledged");
-  end_line(n, n * size, elapsed, NULL, 0);
-  rd_kafka_topic_destroy(rkt);
-  rd_kafka_destroy(rk);
+  end_line(n, n * r.size, elapsed, NULL, 0);
+  producer_run_close(&r);
 }
 
 static void latency(int argc, char **argv) {
-  long n = atol(opt(argc, argv, "records", NULL));
-  long warmup = atol(opt(argc, argv, "warmup", "0"));
-  long size = atol(opt(argc, argv, "size", NULL));
-  rd_kafka_t *rk = new_producer(argc, argv);
-  rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, opt(argc, argv, "topic", NULL), NULL);
+  struct producer_run r = producer_run_open(argc, argv);
+  long n = r.n, warmup = r.warmup;
   double *lat = malloc((size_t)n * sizeof *lat);
   double t0 = 0;
   for (long i = 0; i < warmup + n; i++) {
     if (i == warmup) {
-      printf("BEGIN\n");
-      fflush(stdout);
+      begin();
       t0 = now_s();
     }
     size_t k = (size_t)i % pool_n;
     long want = delivered + failed + 1;
     double s = now_s();
-    if (rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, pool[k], pool_len[k],
+    if (rd_kafka_produce(r.rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, pool[k], pool_len[k],
                          NULL, 0, NULL) != 0)
       die("produce", rd_kafka_err2str(rd_kafka_last_error()));
     /* Await this one delivery report, as an awaited send does. */
-    while (delivered + failed < want) rd_kafka_poll(rk, 100);
+    while (delivered + failed < want) rd_kafka_poll(r.rk, 100);
     if (failed) die("produce", "delivery failed");
     if (i >= warmup) lat[i - warmup] = (now_s() - s) * 1e6;
   }
-  end_line(n, n * size, now_s() - t0, lat, n);
-  rd_kafka_topic_destroy(rkt);
-  rd_kafka_destroy(rk);
+  end_line(n, n * r.size, now_s() - t0, lat, n);
+  producer_run_close(&r);
 }
 
 /* Reads `n` records from the beginning of every partition with a fresh consumer. */
@@ -249,8 +267,7 @@ static void consume(int argc, char **argv) {
   long warmup = atol(opt(argc, argv, "warmup", "0"));
   long bytes = 0;
   if (warmup > 0) consume_n(argc, argv, warmup, "w", &bytes);
-  printf("BEGIN\n");
-  fflush(stdout);
+  begin();
   double elapsed = consume_n(argc, argv, n, "m", &bytes);
   end_line(n, bytes, elapsed, NULL, 0);
 }
