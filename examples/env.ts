@@ -45,4 +45,8 @@ export async function ensureTopic(topic: string, partitions = 1): Promise<void> 
   } catch (e) {
     if ((e as { errorName?: string }).errorName !== "TOPIC_ALREADY_EXISTS") throw e;
   }
+  // A new topic reaches its leaders a moment after CreateTopics answers. This admin knows it
+  // created the topic and retries "unknown topic" until then; a client made next (the
+  // example's own) would not, so wait here until every partition's leader answers.
+  await admin.listTopicOffsets(topic, "latest", { timeoutMs: 15_000 });
 }
