@@ -146,14 +146,17 @@ Deno.test(RESET_NAME, async () => {
   const group = `cli-java-reset-g-${suffix}`;
   await using admin = new Admin({ brokers: b.bootstrap() });
   await admin.createTopic(topic, { numPartitions: 3 });
-  // Ten records per partition, one a minute, ending a minute ago.
-  const t0 = Date.now() - 10 * 60_000;
+  // Ten records per partition, one every ten minutes, ending ten minutes ago: the time targets
+  // below fall five minutes from any record, so a slow run (ours, then Java's tool, each
+  // reading the clock) cannot cross a record between the two.
+  const STEP = 10 * 60_000;
+  const t0 = Date.now() - 10 * STEP;
   {
     await using p = new Producer({ brokers: b.bootstrap(), defaultTopic: topic });
     const records = [];
     for (let partition = 0; partition < 3; partition++) {
       for (let i = 0; i < 10; i++) {
-        records.push({ partition, value: `v${i}`, timestamp: t0 + i * 60_000 });
+        records.push({ partition, value: `v${i}`, timestamp: t0 + i * STEP });
       }
     }
     await p.send(records);
@@ -179,9 +182,9 @@ Deno.test(RESET_NAME, async () => {
     ["--topic", topic, "--to-offset", "100"], // past the end: clamped
     ["--all-topics", "--shift-by", "-4"],
     ["--all-topics", "--shift-by", "20"],
-    ["--topic", `${topic}:1,2`, "--to-datetime", at(t0 + 4.5 * 60_000)],
+    ["--topic", `${topic}:1,2`, "--to-datetime", at(t0 + 4.5 * STEP)],
     ["--topic", topic, "--to-datetime", at(Date.now() + 3_600_000)], // none that late: log end
-    ["--topic", topic, "--by-duration", "PT5M30S"],
+    ["--topic", topic, "--by-duration", "PT55M"], // between records 4 and 5
   ];
   for (const target of targets) {
     await restore();
