@@ -110,6 +110,19 @@ function oneByOne(direct: boolean) {
 Deno.bench("consumer read 100 x 1000 records: one per pull", { group: "read" }, oneByOne(false));
 Deno.bench("consumer read 100 x 1000 records: DirectReader", { group: "read" }, oneByOne(true));
 
+// A record's offset (chunk.ts recordMaker): a number converted by BigInt() calls into the
+// runtime; a bigint add of BigInt(delta) compiles to a 64-bit add and one allocation.
+const offsets: bigint[] = new Array(1000);
+let offsetBase = 1_000_000;
+Deno.bench("consumer offsets 1000: BigInt(base + delta)", { group: "offset" }, () => {
+  const base = offsetBase++;
+  for (let i = 0; i < 1000; i++) offsets[i] = BigInt(base + i);
+});
+Deno.bench("consumer offsets 1000: baseOffset + BigInt(delta)", { group: "offset" }, () => {
+  const base = BigInt(offsetBase++);
+  for (let i = 0; i < 1000; i++) offsets[i] = base + BigInt(i);
+});
+
 // ----------------------------------------------------------------------------------------
 // End to end: `deno run -A bench/consumer_bench.ts`
 

@@ -249,8 +249,9 @@ const MAX_SAFE_BASE = BigInt(Number.MAX_SAFE_INTEGER) - (1n << 32n);
 /**
  * Builds reader records of `topic`/`partition` straight from the decoder's fields (see
  * `decodeRecordBatchWith`): no intermediate record per record. The batch-level values are
- * worked out once per batch; offsets are computed as numbers and converted once each while
- * they are safe integers, which real offsets are.
+ * worked out once per batch. An offset is `baseOffset + BigInt(offsetDelta)`: V8's optimizing
+ * compiler turns that into a 64-bit add and one allocation, where `BigInt(number)` is a call
+ * into the runtime (deno bench, 1000 offsets: ~14 -> ~6 us at best).
  *
  * @example
  * ```ts ignore
@@ -264,8 +265,6 @@ export function recordMaker(
   partition: number,
 ): { make: RecordMaker<ConsumerRecord>; forget: () => void } {
   let last: object | undefined;
-  let safe = true;
-  let base = 0;
   let baseOffset = 0n;
   let logAppend = false;
   let tsType: "create" | "log-append" = "create";
@@ -282,8 +281,6 @@ export function recordMaker(
     if (batch !== last) {
       last = batch;
       baseOffset = batch.baseOffset;
-      safe = baseOffset <= MAX_SAFE_BASE;
-      base = safe ? Number(baseOffset) : 0;
       logAppend = batch.timestampType === 1;
       tsType = logAppend ? "log-append" : "create";
       baseTs = logAppend ? batch.maxTimestamp : batch.baseTimestamp;
@@ -292,7 +289,7 @@ export function recordMaker(
     return new Record(
       topic,
       partition,
-      safe ? BigInt(base + offsetDelta) : baseOffset + BigInt(offsetDelta),
+      baseOffset + BigInt(offsetDelta),
       key,
       value,
       // Records without headers share the decoder's frozen empty array (no allocation).
@@ -308,8 +305,9 @@ export function recordMaker(
 
 /**
  * The records of `batch` at or after `from` and before `end` (exclusive, -1 for none), as
- * reader records. Offsets are computed as numbers and converted once each (no bigint
- * arithmetic per record) while they are safe integers, which real offsets are.
+ * reader records. Offsets are compared as numbers while they are safe integers, which real
+ * offsets are; each record's bigint is `baseOffset + BigInt(offsetDelta)` (see
+ * {@linkcode recordMaker}).
  *
  * @example
  * ```ts ignore
@@ -345,7 +343,7 @@ export function batchRecords(
         new Record(
           topic,
           partition,
-          BigInt(off),
+          batch.baseOffset + BigInt(r.offsetDelta),
           r.key,
           r.value,
           // Records without headers share the decoder's frozen empty array (no allocation).

@@ -104,6 +104,8 @@ export class FetchBuffer {
   #counting = 0;
   /** Batches queued for a counting reader, in order, until it took them. */
   #handed: Cursor[] = [];
+  /** Why {@linkcode fillNow} last left a batch to {@linkcode fill}. */
+  #tooLarge: DecodeError | undefined;
   /** Room kept free for the next decompressed batch: the largest seen (capped). */
   #decodeReserve = 0;
 
@@ -215,14 +217,31 @@ export class FetchBuffer {
 
   /**
    * The next record for the consumer's own reader ({@linkcode DirectReader}), taken now, without
-   * a trip through the stream: undefined when none is ready without a pull. Only while the
-   * stream's queue is empty, so records still come in order; a batch that must not be handed
-   * out (revoked, paused, moved) is left to the pull, which drops it.
+   * a trip through the stream: undefined when none is ready without a pull. The next batch is
+   * decoded here when that needs no waiting ({@linkcode fillNow}). Only while the stream's
+   * queue is empty, so records still come in order; a batch that must not be handed out
+   * (revoked, paused, moved) and one that needs room made are left to the pull.
    */
   takeNext(): ConsumerRecord | undefined {
-    const cur = this.#cursor;
-    if (cur === undefined || this.#queued !== undefined || this.#handed.length > 0) {
-      return undefined;
+    if (this.#queued !== undefined || this.#handed.length > 0) return undefined;
+    let cur = this.#cursor;
+    if (cur === undefined) {
+      // The first record of the next batch: decoded here when that needs no waiting, as the
+      // pull would (the same round-robin), so the read needs no pull either.
+      for (;;) {
+        const ps = this.nextReady();
+        if (ps === undefined) return undefined;
+        const held = this.fillNow(ps);
+        if (held === true) break;
+        if (held === undefined) {
+          // It needs room made (async): the pull serves `ps` next, as it would have.
+          const q = this.#ready;
+          if (q[q.length - 1] === ps) q.unshift(q.pop()!);
+          this.#tooLarge = undefined;
+          return undefined;
+        }
+      }
+      cur = this.#cursor!;
     }
     const ps = cur.ps;
     if (cur.gen !== ps.gen || ps.removed || ps.revoking || ps.paused) return undefined;
@@ -374,92 +393,130 @@ export class FetchBuffer {
    * holds records; false when the head chunk ran out or held nothing for the reader.
    */
   async fill(ps: PartitionState): Promise<boolean> {
+    for (;;) {
+      const held = this.fillNow(ps);
+      if (held !== undefined) return held;
+      // The next batch decompresses to more than the free budget: make room and retry once.
+      const chunk = ps.chunks[0]!;
+      const tooLarge = this.#tooLarge!;
+      this.#tooLarge = undefined;
+      const batch = await this.#decodeWithRoom(ps, chunk, tooLarge);
+      // Decoding waited: the partition may be on its way out.
+      const placed = this.#place(ps, chunk, batch);
+      if (placed !== undefined) return placed;
+    }
+  }
+
+  /**
+   * {@linkcode fill} without waiting: undefined when the next batch needs more room than is
+   * free (then {@linkcode fill} makes room).
+   */
+  fillNow(ps: PartitionState): boolean | undefined {
     const chunk = ps.chunks[0]!;
     if (chunk.gen !== ps.gen) {
       ps.chunks.shift();
       this.#release(this.#unrefFrame(chunk.frame));
       return false;
     }
-    const readCommitted = this.#options.isolationLevel === 1;
-    const frameBuffer = chunk.bytes.buffer;
+    const b = this.#budget;
     for (;;) {
-      const batch = await this.#decode(ps, chunk);
-      // Decoding may have waited: the partition may be on its way out.
-      if (ps.revoking || ps.removed || ps.paused || chunk.gen !== ps.gen) return false;
-      if (batch === undefined) {
-        ps.chunks.shift();
-        this.#release(this.#unrefFrame(chunk.frame));
-        return false;
+      let batch: BatchOf<ConsumerRecord> | undefined;
+      try {
+        batch = chunk.nextRecords(this.#options.checkCrcs, b.limit - b.held - b.reserved);
+      } catch (e) {
+        if (!(e instanceof DecodeError)) throw e;
+        // The chunk's position stays: fill retries this batch with more room.
+        this.#tooLarge = e;
+        return undefined;
       }
-      const extra = decompressedBytes(batch, frameBuffer);
-      this.#charge(extra);
-      const next = batch.baseOffset + BigInt(batch.lastOffsetDelta) + 1n;
-      let out: ConsumerRecord[] | undefined;
-      if (!chunk.skip(batch, readCommitted)) {
-        out = inRange(batch.records, ps.position, ps.end);
-        if (ps.end === undefined && ps.endTime !== undefined) this.#cutAtTime(ps, out);
-      }
-      const end = ps.end;
-      if (next > ps.position) {
-        ps.position = end !== undefined && next > end ? end : next;
-        ps.positionEpoch = batch.partitionLeaderEpoch;
-      }
-      if (end !== undefined && ps.position >= end) {
-        ps.phase = "done";
-        this.dropChunks(ps, 1);
-      }
-      if (!out || out.length === 0) {
-        this.#release(extra);
-        // Nothing queued for this partition: the reader has everything before the position.
-        if (ps.position > ps.taken) {
-          ps.taken = ps.position;
-          ps.takenEpoch = ps.positionEpoch;
-        }
-        if (ps.phase === "done") {
-          ps.chunks.shift();
-          this.#release(this.#unrefFrame(chunk.frame));
-          return false;
-        }
-        continue;
-      }
-      let frame: FrameRef | undefined;
-      if (ps.phase === "done") {
-        ps.chunks.shift();
-        frame = chunk.frame;
-      }
-      this.#cursor = { ps, gen: ps.gen, records: out, next: 0, bytes: extra, frame };
-      return true;
+      const placed = this.#place(ps, chunk, batch);
+      if (placed !== undefined) return placed;
     }
   }
 
   /**
-   * Decodes the next batch of `chunk` within the free budget. If decompression needs more, the
-   * other partitions' fetched data is dropped (to be fetched again) and it is retried once
-   * with all the room there is; a batch that still does not fit is an error.
+   * Places a decoded batch of `ps`'s head `chunk` (undefined: the chunk ran out): true when it
+   * is the cursor now, false when `ps` has nothing more in this chunk for the reader,
+   * undefined when it held nothing for the reader (decode the next one).
    */
-  async #decode(ps: PartitionState, chunk: Chunk): Promise<BatchOf<ConsumerRecord> | undefined> {
+  #place(
+    ps: PartitionState,
+    chunk: Chunk,
+    batch: BatchOf<ConsumerRecord> | undefined,
+  ): boolean | undefined {
+    if (ps.revoking || ps.removed || ps.paused || chunk.gen !== ps.gen) return false;
+    if (batch === undefined) {
+      ps.chunks.shift();
+      this.#release(this.#unrefFrame(chunk.frame));
+      return false;
+    }
+    const extra = decompressedBytes(batch, chunk.bytes.buffer);
+    this.#charge(extra);
+    const next = batch.baseOffset + BigInt(batch.lastOffsetDelta) + 1n;
+    let out: ConsumerRecord[] | undefined;
+    if (!chunk.skip(batch, this.#options.isolationLevel === 1)) {
+      out = inRange(batch.records, ps.position, ps.end);
+      if (ps.end === undefined && ps.endTime !== undefined) this.#cutAtTime(ps, out);
+    }
+    const end = ps.end;
+    if (next > ps.position) {
+      ps.position = end !== undefined && next > end ? end : next;
+      ps.positionEpoch = batch.partitionLeaderEpoch;
+    }
+    if (end !== undefined && ps.position >= end) {
+      ps.phase = "done";
+      this.dropChunks(ps, 1);
+    }
+    if (!out || out.length === 0) {
+      this.#release(extra);
+      // Nothing queued for this partition: the reader has everything before the position.
+      if (ps.position > ps.taken) {
+        ps.taken = ps.position;
+        ps.takenEpoch = ps.positionEpoch;
+      }
+      if (ps.phase === "done") {
+        ps.chunks.shift();
+        this.#release(this.#unrefFrame(chunk.frame));
+        return false;
+      }
+      return undefined;
+    }
+    let frame: FrameRef | undefined;
+    if (ps.phase === "done") {
+      ps.chunks.shift();
+      frame = chunk.frame;
+    }
+    this.#cursor = { ps, gen: ps.gen, records: out, next: 0, bytes: extra, frame };
+    return true;
+  }
+
+  /**
+   * Decodes the next batch of `chunk`, which did not fit in the free budget: the other
+   * partitions' fetched data is dropped (to be fetched again) and it is retried once with all
+   * the room there is; a batch that still does not fit is an error.
+   */
+  async #decodeWithRoom(
+    ps: PartitionState,
+    chunk: Chunk,
+    tooLarge: DecodeError,
+  ): Promise<BatchOf<ConsumerRecord> | undefined> {
     const b = this.#budget;
     const cap = b.limit - b.held - b.reserved;
+    await this.#fetcher!.hold();
     try {
-      return chunk.nextRecords(this.#options.checkCrcs, cap);
-    } catch (e) {
-      if (!(e instanceof DecodeError)) throw e;
-      await this.#fetcher!.hold();
-      try {
-        for (const other of this.#partitions()) {
-          if (other === ps) this.dropChunks(ps, 1);
-          else this.evict(other, false);
-        }
-        const room = b.limit - b.held - b.reserved;
-        if (room <= cap) throw this.#decodeError(ps, e);
-        try {
-          return chunk.nextRecords(this.#options.checkCrcs, room);
-        } catch (e2) {
-          throw this.#decodeError(ps, e2);
-        }
-      } finally {
-        this.#fetcher!.unhold();
+      for (const other of this.#partitions()) {
+        if (other === ps) this.dropChunks(ps, 1);
+        else this.evict(other, false);
       }
+      const room = b.limit - b.held - b.reserved;
+      if (room <= cap) throw this.#decodeError(ps, tooLarge);
+      try {
+        return chunk.nextRecords(this.#options.checkCrcs, room);
+      } catch (e) {
+        throw this.#decodeError(ps, e);
+      }
+    } finally {
+      this.#fetcher!.unhold();
     }
   }
 

@@ -22,8 +22,9 @@ import type { ConsumerRecord } from "./types.ts";
  * empty and no read is pending, a read takes the next record of the batch being handed out
  * straight from the fetch buffer (`next`), taken at once (see `FetchBuffer.takeNext`): no pull,
  * no trip through the stream's queue and read requests, which cost more per record than the
- * decoding. Otherwise it reads the stream, whose pull hands out one record (the first of each
- * batch, an error, the end).
+ * decoding. The next batch is decoded there too when that needs no waiting. Otherwise it reads
+ * the stream, whose pull hands out one record (when a batch needs room made, an error, the
+ * end, or before any data arrived).
  *
  * @example
  * ```ts ignore
