@@ -39,9 +39,8 @@ function check(seen: ConsumerRecord[]): void {
   assert.deepEqual(next, new Array(PARTITIONS).fill(BigInt(PER_PARTITION)));
 }
 
-Deno.test("direct reads: getReader() over batches that need room made", async () => {
-  const topic = await fill();
-  await using consumer = new Consumer({ brokers: BOOTSTRAP, maxBufferedBytes: MiB });
+/** Every partition of the topic, from the start to the end it has now. */
+function assignAll(consumer: Consumer, topic: string): void {
   consumer.assign(
     Array.from({ length: PARTITIONS }, (_, partition) => ({
       topic,
@@ -50,6 +49,12 @@ Deno.test("direct reads: getReader() over batches that need room made", async ()
       end: "latest" as const,
     })),
   );
+}
+
+Deno.test("direct reads: getReader() over batches that need room made", async () => {
+  const topic = await fill();
+  await using consumer = new Consumer({ brokers: BOOTSTRAP, maxBufferedBytes: MiB });
+  assignAll(consumer, topic);
   const reader = consumer.getReader();
   const seen: ConsumerRecord[] = [];
   for (;;) {
@@ -64,14 +69,7 @@ Deno.test("direct reads: getReader() over batches that need room made", async ()
 Deno.test("direct reads: for await over batches that need room made", async () => {
   const topic = await fill();
   await using consumer = new Consumer({ brokers: BOOTSTRAP, maxBufferedBytes: MiB });
-  consumer.assign(
-    Array.from({ length: PARTITIONS }, (_, partition) => ({
-      topic,
-      partition,
-      offset: "earliest" as const,
-      end: "latest" as const,
-    })),
-  );
+  assignAll(consumer, topic);
   const seen: ConsumerRecord[] = [];
   for await (const r of consumer) seen.push(r);
   check(seen);
