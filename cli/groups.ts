@@ -8,6 +8,7 @@
 
 import type { Admin, GroupDescription, TopicPartitionOffset } from "../mod.ts";
 import { ProtocolError } from "../mod.ts";
+import { ErrorCode } from "../protocol/error_codes.ts";
 import { type Args, parsePartitions, UsageError } from "./args.ts";
 import { type Command, subcommand, withAdmin } from "./command.ts";
 import { printJson, printTable } from "./output.ts";
@@ -52,7 +53,7 @@ async function groupIds(admin: Admin, args: Args): Promise<string[]> {
 }
 
 function notFound(id: string): ProtocolError {
-  return new ProtocolError(69, `consumer group '${id}' does not exist`);
+  return new ProtocolError(ErrorCode.GROUP_ID_NOT_FOUND, `consumer group '${id}' does not exist`);
 }
 
 async function offsetRows(admin: Admin, g: GroupDescription): Promise<OffsetRow[]> {
