@@ -24,6 +24,7 @@ import { Accumulator } from "./accumulator.ts";
 import { Background, errorText } from "./background.ts";
 import { CompressionPool } from "./compression_pool.ts";
 import { Deliveries } from "./delivery.ts";
+import { ProducerWritable, type WritableGate } from "./direct_writer.ts";
 import { TransactionStateError } from "./errors.ts";
 import { Idempotence } from "./idempotence.ts";
 import { Intake } from "./intake.ts";
@@ -285,26 +286,43 @@ export class Producer implements AsyncDisposable {
    */
   #newWritable(): WritableStream<ProducerRecord> {
     this.#writableDone = false;
+    const gate: WritableGate = { open: true };
     const done = () => {
+      gate.open = false;
       if (this.#writable === stream) this.#writableDone = true;
     };
+    const failed = (e: unknown): never => {
+      done();
+      throw e;
+    };
     const queue = new WriteQueue();
-    const stream: WritableStream<ProducerRecord> = new WritableStream<ProducerRecord>({
-      start: (c) => this.#deliveries.bindStream(c, done),
-      write: (record) => {
-        queue.taken(record);
-        return this.#intake.write(record);
+    const intake = this.#intake;
+    const stream: WritableStream<ProducerRecord> = new ProducerWritable(
+      {
+        start: (c) => this.#deliveries.bindStream(c, done),
+        write: (record) => {
+          queue.taken(record);
+          // A record that fails here errors the stream: it is done, as when a batch fails.
+          try {
+            return intake.write(record)?.catch(failed);
+          } catch (e) {
+            return failed(e);
+          }
+        },
+        close: async () => {
+          done();
+          await this.flush();
+          const error = this.#deliveries.streamError;
+          if (error) throw error;
+        },
+        // Aborting the stream (e.g. a pipe whose source failed) stops the stream only: records
+        // already accepted are still delivered. `producer.abort()` discards them.
+        abort: done,
       },
-      close: async () => {
-        done();
-        await this.flush();
-        const error = this.#deliveries.streamError;
-        if (error) throw error;
-      },
-      // Aborting the stream (e.g. a pipe whose source failed) stops the stream only: records
-      // already accepted are still delivered. `producer.abort()` discards them.
-      abort: done,
-    }, queue);
+      queue,
+      (record) => intake.offer(record),
+      gate,
+    );
     return stream;
   }
 
