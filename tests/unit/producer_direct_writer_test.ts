@@ -1,5 +1,5 @@
 /**
- * The writer `producer.writable.getWriter()` returns (producer/direct_writer.ts), without a
+ * The writer `producer.writable.getWriter()` returns (producer/writable.ts), without a
  * broker (tests/helpers/fake_cluster.ts answers): records go straight to the producer while
  * the stream is idle, and every contract of the standard writer holds across such writes and
  * those that go through the stream: ordering, backpressure (`desiredSize`, `bufferMemory`),

@@ -1,6 +1,6 @@
 /**
- * The producer's writable and the writer its `getWriter()` returns, which hands records
- * straight to the producer while the stream is idle (internal).
+ * The producer's writable (internal): its queuing strategy, and the writer its `getWriter()`
+ * returns, which hands records straight to the producer while the stream is idle.
  *
  * A `WritableStream` write costs a write request, a promise for the sink's result and its
  * reactions, even when the sink takes the record at once: more per record than the
@@ -12,6 +12,55 @@
  */
 
 import type { ProducerRecord } from "./record.ts";
+
+/** What a record adds to a record batch besides its key and value (a rough upper bound). */
+const RECORD_OVERHEAD = 64;
+
+/** Bytes a record takes in the writable's queue: key, value (strings in UTF-16 units), overhead. */
+function queuedBytes(record: ProducerRecord): number {
+  if (record === null || typeof record !== "object") return RECORD_OVERHEAD;
+  const value = record.value as { length?: unknown } | null | undefined;
+  const key = record.key as { length?: unknown } | null | undefined;
+  return RECORD_OVERHEAD + ((value?.length as number) | 0) + ((key?.length as number) | 0);
+}
+
+/**
+ * Bytes the writable may queue ahead of the producer before it signals backpressure. Small on
+ * purpose: a steady deeper queue (a plain `highWaterMark` of 64 records, or of 16 KiB) cost
+ * more CPU per record than `highWaterMark: 1`, not less (bench/PROFILE.md, Session 10).
+ */
+const WRITE_QUEUE_BYTES = 16 * 1024;
+
+/**
+ * The writable's queuing strategy. With a plain `highWaterMark: 1`, every write fills the
+ * queue, so the stream signals backpressure and makes a new `ready` promise per record, and a
+ * writer that waits on `ready` takes a promise turn per record. Here a record counts 0 while
+ * the records queued ahead of the producer hold less than {@linkcode WRITE_QUEUE_BYTES}, and 1
+ * after: a writer hands over a run of records, then waits once until the stream has passed
+ * them on. What the stream holds beyond the producer's `bufferMemory` stays bounded by that
+ * mark plus one record.
+ *
+ * @example
+ * ```ts ignore
+ * const queue = new WriteQueue();
+ * const stream = new ProducerWritable({ write: (r) => { queue.taken(r); } }, queue, offer, gate);
+ * ```
+ */
+export class WriteQueue implements QueuingStrategy<ProducerRecord> {
+  readonly highWaterMark = 1;
+  #bytes = 0;
+  readonly size = (record: ProducerRecord): number => {
+    const bytes = queuedBytes(record);
+    this.#bytes += bytes;
+    return this.#bytes <= WRITE_QUEUE_BYTES ? 0 : 1;
+  };
+
+  /** The sink took `record` out of the queue. */
+  taken(record: ProducerRecord): void {
+    const left = this.#bytes - queuedBytes(record);
+    this.#bytes = left > 0 ? left : 0;
+  }
+}
 
 /**
  * Whether the stream may still take records: false once it closes, is aborted or errors
