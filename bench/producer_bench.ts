@@ -19,6 +19,7 @@ import { Accumulator } from "../producer/accumulator.ts";
 import { PartitionState, TopicState } from "../producer/batch.ts";
 import { RecordClock } from "../producer/clock.ts";
 import { Deliveries } from "../producer/delivery.ts";
+import { ProducerWritable, WriteQueue } from "../producer/writable.ts";
 import { Intake } from "../producer/intake.ts";
 import type { ProducerMetadata } from "../producer/metadata.ts";
 import { resolveProducerOptions } from "../producer/options.ts";
@@ -235,6 +236,55 @@ if (!import.meta.main && typeof Deno.bench === "function") {
   };
   Deno.bench("intake: 16,384 stream writes of 100 B, 4 partitions", intakeRun(4));
   Deno.bench("intake: 16,384 stream writes of 100 B, 256 partitions", intakeRun(256));
+
+  // The same through the producer's writable, written as the bench peer writes (wait on
+  // `ready` only when desiredSize is 0): the standard writer (every record through the
+  // stream's queue and its promises) against the one `getWriter()` returns (records straight
+  // to the intake while the stream is idle).
+  const writerRun = (direct: boolean) => async () => {
+    const topic = new TopicState("t", options.batchSize);
+    topic.partitions = Array.from({ length: 4 }, (_, i) => new PartitionState(topic, i));
+    topic.available = topic.partitions.map((_, i) => i);
+    topic.ready = true;
+    const metadata = { topic: () => topic } as unknown as ProducerMetadata;
+    const intake = new Intake({
+      options,
+      metadata,
+      accumulator: new Accumulator(options, 0, hooks, null),
+      deliveries: new Deliveries(),
+      partitioner: null,
+      transactions: undefined,
+      host: { refusal: () => undefined },
+    });
+    const queue = new WriteQueue();
+    const stream = new ProducerWritable(
+      {
+        write: (r) => {
+          queue.taken(r);
+          return intake.write(r);
+        },
+      },
+      queue,
+      (r) => intake.offer(r),
+      { open: true },
+    );
+    const writer = direct ? stream.getWriter() : new WritableStreamDefaultWriter(stream);
+    let last: Promise<void> = Promise.resolve();
+    for (let i = 0; i < 16_384; i++) {
+      if (writer.desiredSize! <= 0) await writer.ready;
+      last = writer.write({ topic: "t", value });
+    }
+    await last;
+    writer.releaseLock();
+    intake.stop();
+  };
+  Deno.bench("writer: 16,384 writes of 100 B, standard writer", {
+    group: "writer",
+    baseline: true,
+  }, writerRun(false));
+  Deno.bench("writer: 16,384 writes of 100 B, getWriter() (direct)", {
+    group: "writer",
+  }, writerRun(true));
 
   // Record timestamps: one Date.now() per record against the producer's coarse clock.
   const clock = new RecordClock();

@@ -133,26 +133,38 @@ export class Accumulator {
     report: ProducerRecord | null,
   ): number {
     let batch = partition.open;
-    let need = 0;
+    let size = -1;
     if (batch !== null) {
-      const after = batch.builder!.estimatedSizeAfter(ts, key, value, headers);
-      if (after > this.#options.batchSize) {
+      // One sizing for both limits (see RecordBatchBuilder.appendWithin): the batch's, and
+      // the budget's (the batch may grow by what bufferMemory has left).
+      const batchSize = this.#options.batchSize;
+      const room = this.#buffered > 0
+        ? this.#options.bufferMemory - this.#buffered + batch.size
+        : Infinity;
+      size = batch.builder!.appendWithin(
+        ts,
+        key,
+        value,
+        headers,
+        batchSize < room ? batchSize : room,
+      );
+      if (size < 0) {
+        if (-size <= batchSize) return this.#full();
         this.#close(partition, batch);
         batch = null;
-      } else need = after - batch.size;
+      }
     }
-    if (batch === null) need = this.#firstRecordSize(partition, key, value, headers);
-    if (this.#buffered + need > this.#options.bufferMemory && this.#buffered > 0) {
-      // Full: every batch becomes ready (as Java does when memory is exhausted).
-      this.memoryWait = true;
-      this.#hooks.wake();
-      return -1;
+    if (batch === null) {
+      const need = this.#firstRecordSize(partition, key, value, headers);
+      if (this.#buffered + need > this.#options.bufferMemory && this.#buffered > 0) {
+        return this.#full();
+      }
+      batch = this.#open(partition, need);
+      const builder = batch.builder!;
+      builder.append(ts, key, value, headers);
+      size = builder.sizeInBytes;
     }
-    if (batch === null) batch = this.#open(partition, need);
-    const builder = batch.builder!;
-    builder.append(ts, key, value, headers);
     const idx = batch.count++;
-    const size = builder.sizeInBytes;
     const grew = size - batch.size;
     this.#buffered += grew;
     if (this.#buffered > this.#maxBuffered) this.#maxBuffered = this.#buffered;
@@ -170,6 +182,13 @@ export class Accumulator {
       this.#hooks.wake();
     } else if (this.#options.lingerMs === 0) this.#hooks.wake();
     return grew;
+  }
+
+  /** The budget is full: every batch becomes ready (as Java does when memory is exhausted). */
+  #full(): number {
+    this.memoryWait = true;
+    this.#hooks.wake();
+    return -1;
   }
 
   /** The partition's open batch takes no more records (full). */

@@ -166,5 +166,6 @@ export class Deliveries {
     try {
       this.#stream?.error(error);
     } catch { /* closed */ }
+    this.#streamEnded?.();
   }
 }

@@ -119,6 +119,19 @@ export class Intake {
   }
 
   /**
+   * A stream write handed over by the writable's writer while the stream is idle (see
+   * `DirectWriter`): true once the record is in a batch; false when it would have to wait
+   * (it was not kept: the writer writes it through the stream, whose sink calls
+   * {@linkcode write}); throws for a bad record or a refusal, as {@linkcode write} does.
+   */
+  offer(record: ProducerRecord): boolean {
+    if (this.#waiting.length !== 0) return false;
+    const refused = this.#host.refusal(false);
+    if (refused) throw refused;
+    return this.#tryAppend(record, null);
+  }
+
+  /**
    * Encodes a record into its partition's batch. Returns false when it must wait (topic
    * metadata unknown, or the buffer budget full); throws for a bad record.
    */

@@ -24,6 +24,7 @@ import { Accumulator } from "./accumulator.ts";
 import { Background, errorText } from "./background.ts";
 import { CompressionPool } from "./compression_pool.ts";
 import { Deliveries } from "./delivery.ts";
+import { ProducerWritable, type WritableGate, WriteQueue } from "./writable.ts";
 import { TransactionStateError } from "./errors.ts";
 import { Idempotence } from "./idempotence.ts";
 import { Intake } from "./intake.ts";
@@ -115,49 +116,6 @@ export interface ProducerMetrics {
   readonly producerId: bigint;
   /** Its epoch, or -1. */
   readonly producerEpoch: number;
-}
-
-/** What a record adds to a record batch besides its key and value (a rough upper bound). */
-const RECORD_OVERHEAD = 64;
-
-/** Bytes a record takes in the writable's queue: key, value (strings in UTF-16 units), overhead. */
-function queuedBytes(record: ProducerRecord): number {
-  if (record === null || typeof record !== "object") return RECORD_OVERHEAD;
-  const value = record.value as { length?: unknown } | null | undefined;
-  const key = record.key as { length?: unknown } | null | undefined;
-  return RECORD_OVERHEAD + ((value?.length as number) | 0) + ((key?.length as number) | 0);
-}
-
-/**
- * Bytes the writable may queue ahead of the producer before it signals backpressure. Small on
- * purpose: a steady deeper queue (a plain `highWaterMark` of 64 records, or of 16 KiB) cost
- * more CPU per record than `highWaterMark: 1`, not less (bench/PROFILE.md, Session 10).
- */
-const WRITE_QUEUE_BYTES = 16 * 1024;
-
-/**
- * The writable's queuing strategy. With a plain `highWaterMark: 1`, every write fills the
- * queue, so the stream signals backpressure and makes a new `ready` promise per record, and a
- * writer that waits on `ready` takes a promise turn per record. Here a record counts 0 while
- * the records queued ahead of the producer hold less than {@linkcode WRITE_QUEUE_BYTES}, and 1
- * after: a writer hands over a run of records, then waits once until the stream has passed
- * them on. What the stream holds beyond the producer's `bufferMemory` stays bounded by that
- * mark plus one record.
- */
-class WriteQueue implements QueuingStrategy<ProducerRecord> {
-  readonly highWaterMark = 1;
-  #bytes = 0;
-  readonly size = (record: ProducerRecord): number => {
-    const bytes = queuedBytes(record);
-    this.#bytes += bytes;
-    return this.#bytes <= WRITE_QUEUE_BYTES ? 0 : 1;
-  };
-
-  /** The sink took `record` out of the queue. */
-  taken(record: ProducerRecord): void {
-    const left = this.#bytes - queuedBytes(record);
-    this.#bytes = left > 0 ? left : 0;
-  }
 }
 
 /**
@@ -286,26 +244,43 @@ export class Producer implements AsyncDisposable {
    */
   #newWritable(): WritableStream<ProducerRecord> {
     this.#writableDone = false;
+    const gate: WritableGate = { open: true };
     const done = () => {
+      gate.open = false;
       if (this.#writable === stream) this.#writableDone = true;
     };
+    const failed = (e: unknown): never => {
+      done();
+      throw e;
+    };
     const queue = new WriteQueue();
-    const stream: WritableStream<ProducerRecord> = new WritableStream<ProducerRecord>({
-      start: (c) => this.#deliveries.bindStream(c, done),
-      write: (record) => {
-        queue.taken(record);
-        return this.#intake.write(record);
+    const intake = this.#intake;
+    const stream: WritableStream<ProducerRecord> = new ProducerWritable(
+      {
+        start: (c) => this.#deliveries.bindStream(c, done),
+        write: (record) => {
+          queue.taken(record);
+          // A record that fails here errors the stream: it is done, as when a batch fails.
+          try {
+            return intake.write(record)?.catch(failed);
+          } catch (e) {
+            return failed(e);
+          }
+        },
+        close: async () => {
+          done();
+          await this.flush();
+          const error = this.#deliveries.streamError;
+          if (error) throw error;
+        },
+        // Aborting the stream (e.g. a pipe whose source failed) stops the stream only: records
+        // already accepted are still delivered. `producer.abort()` discards them.
+        abort: done,
       },
-      close: async () => {
-        done();
-        await this.flush();
-        const error = this.#deliveries.streamError;
-        if (error) throw error;
-      },
-      // Aborting the stream (e.g. a pipe whose source failed) stops the stream only: records
-      // already accepted are still delivered. `producer.abort()` discards them.
-      abort: done,
-    }, queue);
+      queue,
+      (record) => intake.offer(record),
+      gate,
+    );
     return stream;
   }
 
@@ -321,6 +296,12 @@ export class Producer implements AsyncDisposable {
    * its signal) or errored, the next read of `writable` returns a new stream over the same
    * producer, so `source.pipeTo(producer.writable)` works again. While a stream is open, the
    * same one is returned.
+   *
+   * Its `getWriter()` returns a writer that, while the stream has nothing queued or in
+   * flight, hands each record to the producer itself instead of through the stream's queue
+   * (the same call at the same moment, without the stream's per-write promises); its writes
+   * then resolve at once. Ordering, backpressure (`ready`, `desiredSize`), errors, `close`,
+   * `abort` and `releaseLock` are those of a standard writer.
    */
   get writable(): WritableStream<ProducerRecord> {
     if (this.#writableDone && this.#wiring.state === "open") this.#writable = this.#newWritable();

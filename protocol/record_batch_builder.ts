@@ -267,17 +267,37 @@ export class RecordBatchBuilder {
     value: Uint8Array | null,
     headers?: readonly RecordHeader[],
   ): void {
+    this.appendWithin(timestampMs, key, value, headers, Infinity);
+  }
+
+  /**
+   * Appends one record if the batch is then at most `limit` bytes (uncompressed, as
+   * {@linkcode sizeInBytes}), and returns its new size; otherwise appends nothing and returns
+   * minus the size it would have had (what {@linkcode estimatedSizeAfter} says). One sizing
+   * of the record serves the check and the write.
+   *
+   * @example
+   * ```ts
+   * import { RecordBatchBuilder } from "@denokafka/kafka/protocol";
+   * const b = new RecordBatchBuilder();
+   * const size = b.appendWithin(Date.now(), null, new Uint8Array(10), undefined, 16_384);
+   * console.log(size === b.sizeInBytes); // true
+   * ```
+   */
+  appendWithin(
+    timestampMs: number,
+    key: Uint8Array | null,
+    value: Uint8Array | null,
+    headers: readonly RecordHeader[] | undefined,
+    limit: number,
+  ): number {
     if (this.#finished) throw new ClosedError("record batch builder");
     const count = this.#count;
-    if (count === 0) {
-      checkTimestamp(timestampMs);
-      this.#baseTimestamp = timestampMs;
-      this.#maxTimestamp = timestampMs;
-    }
-    const tsDelta = timestampMs - this.#baseTimestamp;
+    if (count === 0) checkTimestamp(timestampMs);
+    const base = count === 0 ? timestampMs : this.#baseTimestamp;
+    const tsDelta = timestampMs - base;
     // One check covers NaN, fractions and deltas a double could not encode exactly.
     if (!Number.isSafeInteger(tsDelta)) checkTimestamp(tsDelta);
-    if (timestampMs > this.#maxTimestamp) this.#maxTimestamp = timestampMs;
     const keyLen = key === null ? -1 : key.length;
     const valueLen = value === null ? -1 : value.length;
     // Size of the record body (everything after its own length varint). The common small
@@ -292,7 +312,13 @@ export class RecordBatchBuilder {
     const hasHeaders = headers !== undefined && headers.length > 0;
     body += hasHeaders ? headersSize(headers) : 1;
     const total = body + (body < 64 ? 1 : varintSize(body));
-    if (this.#pos + total > this.#buf.length) this.#grow(total);
+    const after = this.#pos + total;
+    if (after > limit) return -after;
+    if (count === 0) {
+      this.#baseTimestamp = timestampMs;
+      this.#maxTimestamp = timestampMs;
+    } else if (timestampMs > this.#maxTimestamp) this.#maxTimestamp = timestampMs;
+    if (after > this.#buf.length) this.#grow(total);
     const b = this.#buf;
     let p = this.#pos;
     p = body < 64 ? (b[p] = body << 1, p + 1) : putVarint(b, p, body);
@@ -320,6 +346,7 @@ export class RecordBatchBuilder {
     else b[p++] = 0;
     this.#pos = p;
     this.#count = count + 1;
+    return p;
   }
 
   /** Writes the headers; `headersSize(headers)` must have just run (it measured the keys). */
