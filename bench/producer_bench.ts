@@ -216,13 +216,14 @@ if (!import.meta.main && typeof Deno.bench === "function") {
     bufferMemory: 1 << 30,
   });
   const hooks = { wake() {}, opened() {}, lost() {} };
-  const intakeRun = (partitions: number) => () => {
+  /** An intake over one ready topic of `partitions` partitions, without a broker. */
+  const newIntake = (partitions: number): Intake => {
     const topic = new TopicState("t", options.batchSize);
     topic.partitions = Array.from({ length: partitions }, (_, i) => new PartitionState(topic, i));
     topic.available = topic.partitions.map((_, i) => i);
     topic.ready = true;
     const metadata = { topic: () => topic } as unknown as ProducerMetadata;
-    const intake = new Intake({
+    return new Intake({
       options,
       metadata,
       accumulator: new Accumulator(options, 0, hooks, null),
@@ -231,6 +232,9 @@ if (!import.meta.main && typeof Deno.bench === "function") {
       transactions: undefined,
       host: { refusal: () => undefined },
     });
+  };
+  const intakeRun = (partitions: number) => () => {
+    const intake = newIntake(partitions);
     for (let i = 0; i < 16_384; i++) intake.write({ topic: "t", value });
     intake.stop();
   };
@@ -242,20 +246,7 @@ if (!import.meta.main && typeof Deno.bench === "function") {
   // stream's queue and its promises) against the one `getWriter()` returns (records straight
   // to the intake while the stream is idle).
   const writerRun = (direct: boolean) => async () => {
-    const topic = new TopicState("t", options.batchSize);
-    topic.partitions = Array.from({ length: 4 }, (_, i) => new PartitionState(topic, i));
-    topic.available = topic.partitions.map((_, i) => i);
-    topic.ready = true;
-    const metadata = { topic: () => topic } as unknown as ProducerMetadata;
-    const intake = new Intake({
-      options,
-      metadata,
-      accumulator: new Accumulator(options, 0, hooks, null),
-      deliveries: new Deliveries(),
-      partitioner: null,
-      transactions: undefined,
-      host: { refusal: () => undefined },
-    });
+    const intake = newIntake(4);
     const queue = new WriteQueue();
     const stream = new ProducerWritable(
       {
