@@ -52,7 +52,10 @@ export class DirectReader extends ReadableStreamDefaultReader<ConsumerRecord> {
     this.#next = next;
   }
 
-  /** The next record if one is ready now (taken), else undefined: then {@linkcode read}. */
+  /**
+   * The next record if one is ready now (taken), else undefined: then
+   * {@linkcode readQueued}.
+   */
   takeNow(): ConsumerRecord | undefined {
     return this.#pending === 0 && !this.#released ? this.#next() : undefined;
   }
@@ -61,6 +64,14 @@ export class DirectReader extends ReadableStreamDefaultReader<ConsumerRecord> {
   override read(): Promise<ReadableStreamReadResult<ConsumerRecord>> {
     const value = this.takeNow();
     if (value !== undefined) return Promise.resolve({ done: false, value });
+    return this.readQueued();
+  }
+
+  /**
+   * Reads through the stream's pull, after {@linkcode takeNow} found nothing: asking the
+   * buffer again would decode (or decompress) a batch that needs room made a second time.
+   */
+  readQueued(): Promise<ReadableStreamReadResult<ConsumerRecord>> {
     this.#pending++;
     return super.read().then(this.#settled, this.#failed);
   }
@@ -100,7 +111,7 @@ export function directIterator(
       if (!attached) return Promise.resolve(done());
       const value = reader.takeNow();
       if (value !== undefined) return Promise.resolve({ done: false, value });
-      return reader.read().then(onRead);
+      return reader.readQueued().then(onRead);
     },
     return: async (value?: unknown) => {
       const wasAttached = attached;
