@@ -32,6 +32,12 @@ function queuedBytes(record: ProducerRecord): number {
 const WRITE_QUEUE_BYTES = 16 * 1024;
 
 /**
+ * What a direct write returns: one promise, already resolved, for every record taken at once
+ * (a settled promise cannot change, so sharing it costs nothing and saves one per record).
+ */
+const WRITTEN: Promise<void> = Promise.resolve();
+
+/**
  * The writable's queuing strategy. With a plain `highWaterMark: 1`, every write fills the
  * queue, so the stream signals backpressure and makes a new `ready` promise per record, and a
  * writer that waits on `ready` takes a promise turn per record. Here a record counts 0 while
@@ -134,7 +140,7 @@ export class DirectWriter extends WritableStreamDefaultWriter<ProducerRecord> {
   override write(record?: ProducerRecord): Promise<void> {
     if (this.#trusted && this.#gate.open) {
       try {
-        if (this.#offer(record!)) return Promise.resolve();
+        if (this.#offer(record!)) return WRITTEN;
       } catch {
         // Bad or refused: written through the stream below, which fails it (and errors the
         // stream) as it fails any such record.
