@@ -3,7 +3,7 @@
  * (A, B, A, B, ...) so both see the same machine state; CPU seconds per million records of
  * the measured phase (from /proc, as bench:compare) and peak RSS. See bench/PROFILE.md.
  *
- * deno run -A bench/ab.ts <dir A> <dir B> <workload: P1|P2|P3-lz4-1KiB|P6|C1-100B> <records> <pairs>
+ * deno run -A bench/ab.ts <dir A> <dir B> <workload: P1|P2|P3-lz4-1KiB|P6|C1-100B|X1-100B> <records> <pairs>
  *
  * @module
  */
@@ -25,6 +25,8 @@ const spec: Record<string, [string, number, string, number]> = {
   "C1-100B": ["consume", 100, "none", 4],
   "C1-1KiB": ["consume", 1024, "none", 4],
   "C6-100B": ["consume", 100, "none", 256],
+  // The exactly-once pipeline: reads the filled input, writes a fresh output per run.
+  "X1-100B": ["pipeline", 100, "none", 4],
 };
 const [mode, size, codec, parts] = spec[w!]!;
 const pay = await ensurePayloadFile("bench/peers/payloads", size, 8 * 1_048_576, 20240601);
@@ -43,11 +45,13 @@ const cmd = (dir: string, a: string[]) => [
   ...a,
 ];
 let fill = "";
-if (mode === "consume") {
+if (mode === "consume" || mode === "pipeline") {
   fill = `ab-${w}-${n}-${Date.now()}`;
   await createTopic(boot, fill, parts);
   const o = await runPeer({
-    cmd: cmd(dirB!, args(fill, n, 0)).map((x) => x === "consume" ? "produce" : x),
+    cmd: cmd(dirB!, args(fill, n, 0)).map((x) =>
+      x === "consume" || x === "pipeline" ? "produce" : x
+    ),
     timeoutMs: 600_000,
   });
   if (o.status !== "ok") throw new Error(`fill failed: ${o.note}`);
@@ -60,7 +64,17 @@ for (let i = 0; i < pairs; i++) {
   for (const [label, dir] of [["A", dirA!], ["B", dirB!]] as const) {
     const topic = fill || `ab-${w}-${label}-${i}-${Date.now()}`;
     if (!fill) await createTopic(boot, topic, parts);
-    const o = await runPeer({ cmd: cmd(dir, args(topic, n, n / 10)), timeoutMs: 600_000 });
+    const extra: string[] = [];
+    if (mode === "pipeline") {
+      const output = `ab-${w}-out-${label}-${i}-${Date.now()}`;
+      await createTopic(boot, output, parts);
+      // bench/compare/config.ts PIPELINE
+      extra.push("--output", output, "--transaction-ms", "100", "--transaction-records", "100000");
+    }
+    const o = await runPeer({
+      cmd: cmd(dir, [...args(topic, n, n / 10), ...extra]),
+      timeoutMs: 600_000,
+    });
     if (o.status !== "ok") throw new Error(`${label} failed: ${o.note}`);
     const r = rows[label]!;
     r.cpu.push(o.cpuS! / (o.records! / 1e6));

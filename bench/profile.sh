@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Profiles the `ours` bench peer on one workload against the running test bed (see
 # bench/PROFILE.md). Usage:
-#   KAFKA_PORT_OFFSET=N bench/profile.sh P1|P2|P3-lz4-1KiB|C1-100B [records] [out dir] [extra v8 flags]
+#   KAFKA_PORT_OFFSET=N bench/profile.sh P1|P2|P3-lz4-1KiB|C1-100B|X1-100B [records] [out dir] [extra v8 flags]
 # Writes <out>/<workload>.prof.txt (top frames by self time), <out>/<workload>.cpuprofile, <out>/<workload>.gc.txt
 # (--trace-gc) and prints the peer's END line plus CPU seconds and peak RSS from /proc.
 set -euo pipefail
@@ -17,6 +17,7 @@ case $w in
   C1-100B) mode=consume size=100 codec=none ;;
   C1-1KiB) mode=consume size=1024 codec=none ;;
   C6-100B) mode=consume size=100 codec=none parts=256 ;;
+  X1-100B) mode=pipeline size=100 codec=none ;;
   *) echo "unknown workload $w" >&2; exit 2 ;;
 esac
 parts=${parts:-4}
@@ -24,7 +25,14 @@ topic=prof-$w-$n-$parts
 [ "$mode" = produce ] && topic=$topic-$RANDOM
 pay=$(deno eval "import {ensurePayloadFile} from './bench/compare/payloads.ts'; console.log(await ensurePayloadFile('bench/peers/payloads', $size, 8388608, 20240601))")
 deno eval "import {createTopic} from './bench/compare/topics.ts'; await createTopic('$boot','$topic',$parts)"
-if [ "$mode" = consume ]; then
+xargs=()
+if [ "$mode" = pipeline ]; then
+  # The exactly-once pipeline copies the input to a fresh topic (bench/compare/config.ts PIPELINE).
+  output=$topic-out-$RANDOM
+  deno eval "import {createTopic} from './bench/compare/topics.ts'; await createTopic('$boot','$output',$parts)"
+  xargs=(--output "$output" --transaction-ms 100 --transaction-records 100000)
+fi
+if [ "$mode" = consume ] || [ "$mode" = pipeline ]; then
   # Fill once with our own producer (P-mode peer), then consume.
   if [ ! -f "$out/.filled-$topic" ]; then
     deno run -A bench/compare/peers/ours.ts --mode produce --bootstrap "$boot" --topic "$topic" \
@@ -40,7 +48,7 @@ PROF_OUT=$PWD/$w.cpuprofile /usr/bin/time -f "TIME user=%U sys=%S maxrss_kb=%M" 
   --v8-flags=$flagsv8 "$OLDPWD/bench/${PROFILER:-cpu_profile}.ts" --mode $mode --bootstrap "$boot" --topic "$topic" \
   --records "$n" --warmup $((n / 10)) --size $size --payloads "$OLDPWD/$pay" --compression $codec \
   --linger-ms 5 --batch-bytes 1048576 --in-flight 5 --idempotence true --acks all \
-  --buffer-bytes 33554432 --partitions $parts </dev/null >"$w.out.txt" 2>"$w.err.txt" || true
+  --buffer-bytes 33554432 --partitions $parts "${xargs[@]}" </dev/null >"$w.out.txt" 2>"$w.err.txt" || true
 grep -v '^\[' "$w.out.txt" | grep END || true
 grep -c "Scavenge" "$w.out.txt" | sed 's/^/scavenges /' || true
 grep -c "Mark-Compact" "$w.out.txt" | sed 's/^/mark-compacts /' || true
