@@ -77,6 +77,24 @@ export interface MapConsumerOptions {
   readonly maxBatch?: number;
 }
 
+/**
+ * The consumer's reader (consumer/readers.ts `DirectReader`): `takeNow()` takes the next
+ * ready record at once (undefined when none is), exactly as a `read()` that finds it ready
+ * would; `readQueued()` then reads through the stream. Found by shape: the producer does not
+ * import the consumer.
+ */
+interface DirectRead<S> {
+  takeNow(): S | undefined;
+  readQueued(): Promise<ReadableStreamReadResult<S>>;
+}
+
+function isDirect<S>(
+  r: ReadableStreamDefaultReader<S>,
+): r is ReadableStreamDefaultReader<S> & DirectRead<S> {
+  const d = r as Partial<DirectRead<S>>;
+  return typeof d.takeNow === "function" && typeof d.readQueued === "function";
+}
+
 const NOT_READY = Symbol("not ready");
 const notReady = Promise.resolve(NOT_READY);
 
@@ -107,6 +125,8 @@ export function mapConsumer<S extends SourceRecord>(
     throw new RangeError(`maxBatch must be a whole number >= 1, got ${String(max)}`);
   }
   let reader: ReadableStreamDefaultReader<S> | undefined;
+  /** The consumer's reader's synchronous take, when it has one (see {@linkcode DirectRead}). */
+  let direct: DirectRead<S> | undefined;
   /** A read that was not ready when a chunk was closed: the next chunk starts with it. */
   let pending: Promise<ReadableStreamReadResult<S>> | undefined;
   const wrap = (source: S, out: MappedRecords): PipelineEnvelope<S> => ({
@@ -116,6 +136,7 @@ export function mapConsumer<S extends SourceRecord>(
   return new ReadableStream<PipelineEnvelope<S>[]>({
     start() {
       reader = consumer.getReader();
+      if (isDirect<S>(reader)) direct = reader;
     },
     async pull(c) {
       const r = reader!;
@@ -129,7 +150,16 @@ export function mapConsumer<S extends SourceRecord>(
       let out = fn(first.value);
       batch.push(wrap(first.value, out instanceof Promise ? await out : out));
       while (batch.length < max) {
-        const next = r.read();
+        // The consumer's own reader hands out a ready record without a promise: a read and a
+        // race per record cost more than the rest of the envelope's way to the sink.
+        const ready = direct?.takeNow();
+        if (ready !== undefined) {
+          out = fn(ready);
+          batch.push(wrap(ready, out instanceof Promise ? await out : out));
+          continue;
+        }
+        // takeNow() found nothing: its reader's readQueued() does not ask the buffer again.
+        const next = direct !== undefined ? direct.readQueued() : r.read();
         // A read the stream's queue can answer is settled already and wins the race; one that
         // has to wait for a fetch is kept for the next chunk.
         const got = await Promise.race([next, notReady]);

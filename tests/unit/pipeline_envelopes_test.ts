@@ -99,6 +99,53 @@ Deno.test("mapConsumer: a source that waits ends the batch; cancelling cancels t
   assert.equal(cancelled, "stop");
 });
 
+Deno.test("mapConsumer: a reader with takeNow() (the consumer's) is taken from without reads", async () => {
+  // A stand-in for the consumer's DirectReader: takeNow() hands out ready records, and
+  // readQueued() reads through the stream once none is (three ready, then a wait, ...).
+  const all = records(9);
+  let next = 0;
+  let queuedReads = 0;
+  let plainReads = 0;
+  class Direct extends ReadableStreamDefaultReader<Rec> {
+    takeNow(): Rec | undefined {
+      return next % 3 !== 0 && next < all.length ? all[next++] : undefined;
+    }
+    readQueued(): Promise<ReadableStreamReadResult<Rec>> {
+      queuedReads++;
+      return super.read();
+    }
+    override read(): Promise<ReadableStreamReadResult<Rec>> {
+      plainReads++;
+      const v = this.takeNow();
+      return v !== undefined ? Promise.resolve({ done: false, value: v }) : this.readQueued();
+    }
+  }
+  class Source extends ReadableStream<Rec> {
+    constructor() {
+      super({
+        async pull(c) {
+          await new Promise((r) => setTimeout(r, 1));
+          if (next >= all.length) c.close();
+          else c.enqueue(all[next++]!);
+        },
+      }, { highWaterMark: 0 });
+    }
+    // deno-lint-ignore no-explicit-any
+    override getReader(): any {
+      return new Direct(this);
+    }
+  }
+  const batches = await Array.fromAsync(mapConsumer(new Source(), (r) => ({ value: r.value })));
+  assert.deepEqual(batches.flat().map((e) => e.source.value), all.map((r) => r.value));
+  assert.deepEqual(
+    batches.map((b) => b.length),
+    [3, 3, 3],
+    "a batch ends where takeNow() has none",
+  );
+  assert.ok(plainReads <= 4, `a read per batch, not per record (${plainReads})`);
+  assert.ok(queuedReads >= 3);
+});
+
 Deno.test("at-least-once sink: sources without records are committed, per partition, + 1", async () => {
   const commits: TransactionOffset[][] = [];
   const consumer = {
