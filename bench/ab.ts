@@ -5,6 +5,9 @@
  *
  * deno run -A bench/ab.ts <dir A> <dir B> <workload: P1|P2|P3-lz4-1KiB|P6|C1-100B|X1-100B> <records> <pairs>
  *
+ * `AB_ENV_A` / `AB_ENV_B` (`K=V K=V`) add environment variables to A's / B's runs, e.g.
+ * `AB_ENV_B=OURS_PATH=pipeTo` to compare the peer's user paths on one checkout.
+ *
  * @module
  */
 
@@ -71,8 +74,14 @@ for (let i = 0; i < pairs; i++) {
       // bench/compare/config.ts PIPELINE
       extra.push("--output", output, "--transaction-ms", "100", "--transaction-records", "100000");
     }
+    const env = Object.fromEntries(
+      (Deno.env.get(`AB_ENV_${label}`) ?? "").split(" ").filter((x) => x).map((kv) =>
+        kv.split("=", 2) as [string, string]
+      ),
+    );
     const o = await runPeer({
       cmd: cmd(dir, [...args(topic, n, n / 10), ...extra]),
+      env,
       timeoutMs: 600_000,
     });
     if (o.status !== "ok") throw new Error(`${label} failed: ${o.note}`);

@@ -122,7 +122,18 @@ async function withProducer(o: Flags, run: (r: ProduceRun) => Promise<void>): Pr
   }
 }
 
-async function produceWith({ p, o, pool, topic, n, warmup }: ProduceRun): Promise<void> {
+/**
+ * Which user path the produce and consume modes take (bench/PROFILE.md, Session 11):
+ * `OURS_PATH=pipeTo` pipes a ReadableStream of records into `producer.writable` (produce) or
+ * the consumer into a WritableStream (consume); `for-await` and `pipeThrough` consume with
+ * `for await` or through an identity TransformStream. Unset: the writer and reader loops
+ * bench:compare measures.
+ */
+const path = process.env.OURS_PATH ?? "";
+
+async function produceWith(run: ProduceRun): Promise<void> {
+  if (path === "pipeTo") return await producePiped(run);
+  const { p, o, pool, topic, n, warmup } = run;
   const writer = p.writable.getWriter();
   const send = async (from: number, count: number) => {
     for (let i = from; i < from + count; i++) {
@@ -139,6 +150,30 @@ async function produceWith({ p, o, pool, topic, n, warmup }: ProduceRun): Promis
   await send(warmup, n);
   end(n, n * Number(o.size), (performance.now() - t0) / 1000);
   writer.releaseLock();
+}
+
+/** produceWith through `source.pipeTo(producer.writable)`: the source has records ready. */
+async function producePiped({ p, o, pool, topic, n, warmup }: ProduceRun): Promise<void> {
+  const send = async (from: number, count: number) => {
+    let i = from;
+    const source = new ReadableStream<ProducerRecord>({
+      pull(c) {
+        while ((c.desiredSize ?? 0) > 0 && i < from + count) {
+          c.enqueue({ topic, value: pool[i % pool.length]! });
+          i++;
+        }
+        if (i === from + count) c.close();
+      },
+    }, { highWaterMark: 1024 });
+    await source.pipeTo(p.writable, { preventClose: true });
+    await p.flush();
+    if (p.metrics().recordsFailed > 0) throw new KafkaError("some records failed");
+  };
+  if (warmup > 0) await send(0, warmup);
+  console.log("BEGIN");
+  const t0 = performance.now();
+  await send(warmup, n);
+  end(n, n * Number(o.size), (performance.now() - t0) / 1000);
 }
 
 async function latencyWith({ p, o, pool, topic, n, warmup }: ProduceRun): Promise<void> {
@@ -183,6 +218,12 @@ async function consumeN(o: Flags, n: number): Promise<number> {
     const t0 = performance.now();
     let count = 0;
     let bytes = 0;
+    if (path !== "") {
+      bytes = await consumeVia(c, n);
+      const elapsed = (performance.now() - t0) / 1000;
+      if (bytes < 0) console.error(bytes);
+      return elapsed;
+    }
     const reader = c.getReader();
     while (count < n) {
       const { done, value } = await reader.read();
@@ -212,6 +253,43 @@ type MapConsumer = (
  * pipeline until the group has committed `n` records; returns the seconds from the first
  * record to that commit.
  */
+type KeyValue = { value: Uint8Array | null; key: Uint8Array | null };
+
+/** consumeN's loop through `for await`, `pipeTo` or `pipeThrough` (OURS_PATH); the bytes. */
+async function consumeVia(c: ConsumerLike, n: number): Promise<number> {
+  let count = 0;
+  let bytes = 0;
+  if (path === "for-await") {
+    for await (const r of c) {
+      bytes += (r.value?.length ?? 0) + (r.key?.length ?? 0);
+      if (++count === n) break; // cancels the consumer, as close() would
+    }
+    return bytes;
+  }
+  const stop = new AbortController();
+  const count1 = (r: KeyValue) => {
+    bytes += (r.value?.length ?? 0) + (r.key?.length ?? 0);
+    if (++count === n) stop.abort();
+  };
+  try {
+    if (path === "pipeTo") {
+      await c.pipeTo(new WritableStream({ write: count1 }), { signal: stop.signal });
+    } else if (path === "pipeThrough") {
+      const values = c.pipeThrough(
+        new TransformStream<KeyValue, KeyValue>({
+          transform: (r, t) => t.enqueue(r),
+        }),
+        { signal: stop.signal },
+      );
+      for await (const r of values) count1(r);
+    } else throw new TypeError(`unknown OURS_PATH ${path}`);
+  } catch (e) {
+    if (!stop.signal.aborted) throw e;
+  }
+  if (count < n) throw new KafkaError(`the stream ended after ${count} of ${n} records`);
+  return bytes;
+}
+
 async function pipelineN(o: Flags, n: number, tag: string): Promise<number> {
   const Consumer = consumerMod.Consumer as ConsumerCtor;
   const Producer = producerMod.Producer as new (options: ProducerOptions) => PipelineProducer;
