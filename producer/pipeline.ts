@@ -163,8 +163,9 @@ export interface PipelineSinkOptions {
   readonly commitIntervalMs?: number;
   /**
    * Envelopes the sink's queue holds before the pipe stops reading (Web Streams
-   * backpressure): they let the consumer and the transform go on while a transaction commits.
-   * Default 16,384.
+   * backpressure): they let the transform go on while a transaction commits (the consumer
+   * fetches into its own buffer meanwhile). Default 2,048: a deeper queue keeps more records
+   * alive for the garbage collector to copy and costs CPU (bench/PROFILE.md, Session 11).
    */
   readonly highWaterMark?: number;
   /** Called after each commit (a transaction, or a consumer commit) with what it committed. */

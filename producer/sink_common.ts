@@ -48,10 +48,19 @@ export function positive(v: number | undefined, name: string, fallback: number):
   return v;
 }
 
+/**
+ * Envelopes a sink queues by default: two of mapConsumer's batches (1,024). The consumer keeps
+ * fetching into its own buffer while a transaction commits, so a deeper queue only keeps more
+ * records alive across young-generation collections: on X1 (bench/PROFILE.md, Session 11)
+ * 16,384 cost 1.60 client CPU s/M and 265 MiB peak RSS, 4,096 1.52 and 242, 2,048 and 1,024
+ * 1.18 and 190.
+ */
+const SINK_HIGH_WATER_MARK = 2_048;
+
 /** The sink's queue, counted in envelopes (a batch counts as its length). */
 export function queueing(options: PipelineSinkOptions): QueuingStrategy<PipelineChunk> {
   return {
-    highWaterMark: positive(options.highWaterMark, "highWaterMark", 16_384),
+    highWaterMark: positive(options.highWaterMark, "highWaterMark", SINK_HIGH_WATER_MARK),
     size: (c) => isEnvelopeList(c) ? Math.max(1, c.length) : 1,
   };
 }
