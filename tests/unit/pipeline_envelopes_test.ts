@@ -12,6 +12,7 @@ import {
   type SourceRecord,
   type TransactionOffset,
 } from "../../producer/mod.ts";
+import { yieldNow } from "../../producer/sink_common.ts";
 
 interface Rec extends SourceRecord {
   value: string;
@@ -177,4 +178,39 @@ Deno.test("at-least-once sink: sources without records are committed, per partit
     ["in", 2, 3n],
   ]);
   assert.deepEqual(seen, commits[0], "onCommit saw the commit");
+});
+
+Deno.test("yieldNow: a sink's yield lets timers and socket reads run, without a timer of its own", async () => {
+  // The sink yields every 2 ms of a pipe that never waits; a yield through setTimeout(0) took
+  // 1-4 ms of idle time each (bench/PROFILE.md, Session 11), setImmediate takes none, and the
+  // event loop still polls timers and I/O between them.
+  let fired = false;
+  setTimeout(() => fired = true, 1);
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const echo = (async () => {
+    using conn = await listener.accept();
+    const b = new Uint8Array(8);
+    const n = await conn.read(b);
+    await conn.write(b.subarray(0, n ?? 0));
+  })();
+  using client = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: (listener.addr as Deno.NetAddr).port,
+  });
+  let echoed = false;
+  client.write(new Uint8Array([1, 2, 3])).then(() => client.read(new Uint8Array(8)))
+    .then(() => echoed = true, () => {});
+  let now = Date.now() + 1_000_000; // past any yield another test made
+  let yields = 0;
+  while ((!fired || !echoed) && yields < 1_000_000) {
+    now += 3; // past the 2 ms between yields
+    const wait = yieldNow(now);
+    assert.ok(wait instanceof Promise);
+    await wait;
+    yields++;
+  }
+  assert.ok(fired && echoed, `after ${yields} yields: timer ${fired}, socket ${echoed}`);
+  assert.equal(yieldNow(now + 1), undefined, "no yield within 2 ms of the last one");
+  await echo;
+  listener.close();
 });
