@@ -330,7 +330,7 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
     dest: WritableStream<ConsumerRecord>,
     options: StreamPipeOptions = {},
   ): Promise<void> {
-    await pipeCounting(this, (relay, o) => super.pipeTo(relay, o), dest, options, this.#buffer);
+    await pipeCounting(this, () => super.getReader(), dest, options, this.#buffer);
   }
 
   /**

@@ -179,7 +179,7 @@ export class FetchBuffer {
    * as taken (what auto-commit and `commit()` commit) only once the reader's code has it,
    * never when it is fetched, decoded or sits in a queue.
    *
-   * - A counting reader attached (the consumer's own async iterator, or its pipe relay; see
+   * - A counting reader attached (the consumer's pipe; see
    *   {@linkcode countingStarted}): the rest of the batch goes to the stream's queue at once,
    *   and the reader reports each record it takes ({@linkcode take}, {@linkcode took}).
    * - Any other reader (`getReader()`, `tee()`...): one record per pull. The stream's queue
