@@ -30,8 +30,25 @@ conn.request = function (this: unknown, api: unknown, body: unknown, ...rest: un
       }
     }
   }
-  return request.call(this, api, body, ...rest);
+  const res = request.call(this, api, body, ...rest) as Promise<unknown>;
+  if (name === "AddPartitionsToTxn") {
+    const t0 = performance.now();
+    res.then((r) => {
+      addMs.push(performance.now() - t0);
+      const codes = (r as {
+        resultsByTopicV3AndBelow: { resultsByPartition: { partitionErrorCode: number }[] }[];
+      }).resultsByTopicV3AndBelow.flatMap((t) =>
+        t.resultsByPartition.map((p) => p.partitionErrorCode)
+      );
+      const code = codes.find((c) => c !== 0) ?? 0;
+      addCodes.set(code, (addCodes.get(code) ?? 0) + 1);
+    }, () => {});
+  }
+  return res;
 };
+/** AddPartitionsToTxn answers by error code (51: CONCURRENT_TRANSACTIONS), and their times. */
+const addCodes = new Map<number, number>();
+const addMs: number[] = [];
 
 interface Txn {
   start: number;
@@ -96,4 +113,8 @@ console.error(
     [...requests].map(([k, v]) => `${k} ${v}`).join(", ")
   }; Produce partition batches ${produceBatches}, ` +
     `mean ${(produceBytes / Math.max(1, produceBatches) / 1024).toFixed(1)} KiB`,
+);
+console.error(
+  `ADD AddPartitionsToTxn by error code ${[...addCodes].map(([k, v]) => `${k}: ${v}`).join(", ")}` +
+    `; round trip median ${med(addMs).toFixed(1)} ms`,
 );
