@@ -91,7 +91,7 @@ export interface ConsumerOptions extends ClientOptions {
    * transit. Default true, as Java's `check.crcs`. librdkafka defaults to false (the broker
    * already checked the CRC when it accepted the data); in JavaScript the check costs about a
    * quarter of the consumer's CPU time for 1 KiB records even with the braided table code of
-   * protocol/crc32c.ts (~2.8 GB/s; Java's uses a CPU instruction), so `false` buys that much
+   * protocol/crc32c.ts (3-4 GB/s; Java's uses a CPU instruction), so `false` buys that much
    * catch-up throughput.
    */
   checkCrcs?: boolean;

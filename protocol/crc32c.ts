@@ -1,17 +1,26 @@
 /**
  * CRC-32C (Castagnoli), the checksum of Kafka's RecordBatch v2 (KIP-98).
  *
- * Pure TypeScript. Inputs of 64 bytes or more run a 4-way *braid* (as in zlib's braided CRC):
- * four CRC registers each take every fourth 32-bit word, so four independent dependency chains
- * run side by side, and each step advances its register by the 16 bytes the four lanes cover
- * together with three lookups in 11-bit tables (11 + 11 + 10 bits; 20 KiB, stays in L1). The
- * last round feeds the four registers through ordinary 4-byte steps, which combines them.
+ * Pure TypeScript, in two *braids* (as in zlib's braided CRC): several CRC registers each take
+ * every n-th 32-bit word, so that n independent dependency chains run side by side, and each
+ * step advances a register by the bytes all the lanes cover together, by table lookups. The
+ * last round feeds the registers through ordinary 4-byte steps, which combines them.
  *
- * Why this shape (measured with `deno bench bench/crc32c_bench.ts` on the project's machine,
- * 1 MiB input): byte-table slicing-by-16 runs at ~1.9 GB/s and is bound by the instructions V8
- * emits per byte (extract, bounds check, load, xor); balancing its xor tree gives ~2.2 GB/s;
- * 16-bit tables (512 KiB) halve the lookups but wait on L2 (~2.5 GB/s); 11-bit tables need
- * three lookups per word and stay in L1: ~2.8 GB/s with the loop unrolled twice.
+ * - From 64 bytes: four lanes (16 bytes a round), three lookups per word in 11-bit tables
+ *   (11 + 11 + 10 bits; 20 KiB, stays in L1).
+ * - From 32 KiB: eight lanes (32 bytes a round), two lookups per word in 16-bit tables (2 x
+ *   256 KiB, in L2). Eight chains in flight hide L2's latency; with four, 16-bit tables are
+ *   slower than the 11-bit ones (1 MiB: 397 against 267 us).
+ *
+ * Why (measured with `deno bench`, best iterations, on the project's machine): every lookup
+ * costs V8 a shift, a mask, a bounds check (kept even where the mask proves the index in
+ * range), a load and an xor, so fewer lookups per byte is what counts. Byte-table
+ * slicing-by-16 (one lookup per byte) ran at ~1.9 GB/s; the four-lane braid (0.75 per byte)
+ * runs at ~4 GB/s on 1 MiB (261 us); the eight-lane one (0.5 per byte) at ~4.2 GB/s (247 us):
+ * 5-7 % less from 64 KiB to 1 MiB, ~9 % less CRC time in the catch-up consume of 1 KiB records
+ * (1 MiB batches; bench/PROFILE.md, session 11), but 3-6 % more from 4 to 16 KiB, hence the
+ * two. Eight lanes with 11-bit tables (282 us on 1 MiB) and separate tables instead of offsets
+ * into one (273 us) were not faster.
  *
  * @module
  */
@@ -131,6 +140,96 @@ function braid(c: number, w: Int32Array): number {
     t[x >>> 24]!;
 }
 
+/** Bytes one wide braid round covers: eight lanes of one 32-bit word each. */
+const WIDE_ROUND = 32;
+
+/**
+ * One wide braid table: the register bits `[lo, lo + 16)` of a lane (its CRC with its word
+ * folded in) advanced by {@linkcode WIDE_ROUND} bytes. A register `x` advances to
+ * `LOW[x & 0xffff] ^ HIGH[x >>> 16]`.
+ */
+function wideTable(lo: number): Int32Array {
+  // The image of each of the 16 register bits, advanced bytewise.
+  const bit = new Int32Array(16);
+  for (let k = 0; k < 16; k++) {
+    let c = 1 << (lo + k);
+    for (let i = 0; i < WIDE_ROUND; i++) c = (c >>> 8) ^ TABLE[c & 0xff]!;
+    bit[k] = c;
+  }
+  // Linearity: the image of `m + i` (bit k set, i below it) is the image of i xor bit k's.
+  const t = new Int32Array(1 << 16);
+  for (let k = 0, m = 1; k < 16; k++, m <<= 1) {
+    const b = bit[k]!;
+    for (let i = 0; i < m; i++) t[m + i] = t[i]! ^ b;
+  }
+  return t;
+}
+
+/**
+ * The wide braid tables of the register's low and high 16 bits (~0.7 ms to build at import).
+ * Module constants on purpose: V8 then folds each table's length into its bounds checks
+ * (built lazily on first use instead, 1 MiB took 287 us against 248).
+ */
+const LOW: Int32Array = wideTable(0);
+const HIGH: Int32Array = wideTable(16);
+
+/** From this many bytes the eight-lane braid is faster (see the module doc). */
+const WIDE_MIN = 32 * 1024;
+
+/** Advances register `c` by the four bytes of `x` (little-endian): one ordinary 4-byte step. */
+function step(c: number, x: number): number {
+  const t = TABLE;
+  const y = c ^ x;
+  return t[768 + (y & 0xff)]! ^ t[512 + ((y >>> 8) & 0xff)]! ^ t[256 + ((y >>> 16) & 0xff)]! ^
+    t[y >>> 24]!;
+}
+
+/**
+ * Runs the eight-lane braid over `w` (a whole number of its rounds, at least one) starting
+ * from register `c`, and returns the register after all of it.
+ */
+function wideBraid(c: number, w: Int32Array): number {
+  const lo = LOW;
+  const hi = HIGH;
+  const n = w.length - 8; // the last round is combined below
+  let r0 = c;
+  let r1 = 0;
+  let r2 = 0;
+  let r3 = 0;
+  let r4 = 0;
+  let r5 = 0;
+  let r6 = 0;
+  let r7 = 0;
+  let j = 0;
+  for (; j < n; j += 8) {
+    const x0 = r0 ^ w[j]!;
+    const x1 = r1 ^ w[j | 1]!;
+    const x2 = r2 ^ w[j | 2]!;
+    const x3 = r3 ^ w[j | 3]!;
+    const x4 = r4 ^ w[j | 4]!;
+    const x5 = r5 ^ w[j | 5]!;
+    const x6 = r6 ^ w[j | 6]!;
+    const x7 = r7 ^ w[j | 7]!;
+    r0 = lo[x0 & 0xffff]! ^ hi[x0 >>> 16]!;
+    r1 = lo[x1 & 0xffff]! ^ hi[x1 >>> 16]!;
+    r2 = lo[x2 & 0xffff]! ^ hi[x2 >>> 16]!;
+    r3 = lo[x3 & 0xffff]! ^ hi[x3 >>> 16]!;
+    r4 = lo[x4 & 0xffff]! ^ hi[x4 >>> 16]!;
+    r5 = lo[x5 & 0xffff]! ^ hi[x5 >>> 16]!;
+    r6 = lo[x6 & 0xffff]! ^ hi[x6 >>> 16]!;
+    r7 = lo[x7 & 0xffff]! ^ hi[x7 >>> 16]!;
+  }
+  // As in braid: the last round as eight ordinary 4-byte steps.
+  let x = step(r0, w[j]!);
+  x = step(x, r1 ^ w[j | 1]!);
+  x = step(x, r2 ^ w[j | 2]!);
+  x = step(x, r3 ^ w[j | 3]!);
+  x = step(x, r4 ^ w[j | 4]!);
+  x = step(x, r5 ^ w[j | 5]!);
+  x = step(x, r6 ^ w[j | 6]!);
+  return step(x, r7 ^ w[j | 7]!);
+}
+
 /**
  * Advances a raw (pre-inverted) CRC register over `data[start, end)`.
  * Kept separate so the one-shot and incremental forms share the hot loop.
@@ -142,8 +241,10 @@ function update(crc: number, d: Uint8Array, start: number, end: number): number 
   if (LITTLE_ENDIAN && end - start >= BRAID_MIN) {
     // Align to 4 bytes, then read whole little-endian words.
     while (((d.byteOffset + i) & 3) !== 0) c = (c >>> 8) ^ t[(c ^ d[i++]!) & 0xff]!;
-    const words = ((end - i) >>> 4) << 2;
-    c = braid(c, new Int32Array(d.buffer, d.byteOffset + i, words));
+    const wide = end - i >= WIDE_MIN;
+    const words = wide ? ((end - i) >>> 5) << 3 : ((end - i) >>> 4) << 2;
+    const w = new Int32Array(d.buffer, d.byteOffset + i, words);
+    c = wide ? wideBraid(c, w) : braid(c, w);
     i += words * 4;
   }
   // Short inputs and tails: four bytes per step, read bytewise (no word view to create).
