@@ -378,13 +378,18 @@ export class StickyPartition {
    * `abortOnNewBatch`, applied to the built-in choice).
    */
   next(partitionCount: number, available: readonly number[]): number {
-    // A new metadata snapshot (leaders moved, partitions added) deals a new deck.
+    // A metadata snapshot with other partitions (leaders moved, partitions added) deals a new
+    // deck; one with the same partitions (any metadata refresh makes new arrays) keeps it.
+    if (this.#dealtFrom !== available && sameList(this.#dealtFrom, available)) {
+      this.#dealtFrom = available;
+    }
     if (
       this.#deck.length === 0 || this.#dealtFrom !== available ||
       this.#dealtCount !== partitionCount
     ) this.#deal(partitionCount, available);
     const deck = this.#deck;
-    let p = deck.pop()!;
+    // (An empty deck: a topic without partitions, where the old random choice gave 0 too.)
+    let p = deck.pop() ?? 0;
     if (p === this.#partition && deck.length > 0) {
       // A new deck starting where the last one ended: take the next card, keep this one.
       const q = deck.pop()!;
@@ -429,4 +434,10 @@ export class StickyPartition {
       this.next(partitionCount, available);
     }
   }
+}
+
+function sameList(a: readonly number[] | null, b: readonly number[]): boolean {
+  if (a === null || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

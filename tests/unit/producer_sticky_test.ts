@@ -126,6 +126,13 @@ Deno.test("StickyPartition: a deck of the available partitions, redealt when the
   const seen = [first];
   for (let i = 0; i < 3; i++) seen.push(s.next(8, avail));
   assert.deepEqual([...seen].sort(), [1, 3, 5, 7]);
+  // A refresh with the same partitions (a new array each time) keeps the deck: the pass goes
+  // on and still visits each partition once.
+  const sixteen = Array.from({ length: 16 }, (_, i) => i);
+  const r = new StickyPartition(1000);
+  const pass = [r.current(16, sixteen)];
+  for (let i = 1; i < 16; i++) pass.push(r.next(16, sixteen.slice()));
+  assert.equal(new Set(pass).size, 16, `${pass}`);
   // A new metadata snapshot (a new array): only its partitions are dealt.
   const now = [0, 2];
   const after = [s.next(8, now), s.next(8, now), s.next(8, now)];
