@@ -1,7 +1,8 @@
 /**
  * A/B of the `ours` peer between two checkouts on the running test bed, interleaved
  * (A, B, A, B, ...) so both see the same machine state; CPU seconds per million records of
- * the measured phase (from /proc, as bench:compare) and peak RSS. See bench/PROFILE.md.
+ * the measured phase (from /proc, as bench:compare), the broker's too, and peak RSS. See
+ * bench/PROFILE.md.
  *
  * deno run -A bench/ab.ts <dir A> <dir B> <workload: P1|P2|P3-lz4-1KiB|P6|C1-100B|X1-100B> <records> <pairs>
  *
@@ -12,7 +13,7 @@
  */
 
 import { runPeer } from "./compare/runner.ts";
-import { createTopic } from "./compare/topics.ts";
+import { createTopic, deleteTopic } from "./compare/topics.ts";
 import { ensurePayloadFile } from "./compare/payloads.ts";
 
 const [dirA, dirB, w, recordsArg, pairsArg] = Deno.args;
@@ -20,6 +21,8 @@ const n = Number(recordsArg ?? 300_000);
 const pairs = Number(pairsArg ?? 3);
 const state = JSON.parse(Deno.readTextFileSync(".kafka/state/single.json"));
 const boot: string = state.listeners.PLAINTEXT.split(",")[0];
+/** The broker's pid (jars mode), for its CPU time in the measured phase, as bench:compare. */
+const brokerPid: number = state.mode === "jars" ? state.brokers?.[0]?.pid ?? 0 : 0;
 const spec: Record<string, [string, number, string, number]> = {
   P1: ["produce", 100, "none", 4],
   P2: ["produce", 1024, "none", 4],
@@ -59,9 +62,12 @@ if (mode === "consume" || mode === "pipeline") {
   });
   if (o.status !== "ok") throw new Error(`fill failed: ${o.note}`);
 }
-const rows: Record<string, { cpu: number[]; rss: number[]; rate: number[] }> = {
-  A: { cpu: [], rss: [], rate: [] },
-  B: { cpu: [], rss: [], rate: [] },
+const rows: Record<
+  string,
+  { cpu: number[]; rss: number[]; rate: number[]; broker: number[] }
+> = {
+  A: { cpu: [], rss: [], rate: [], broker: [] },
+  B: { cpu: [], rss: [], rate: [], broker: [] },
 };
 for (let i = 0; i < pairs; i++) {
   for (const [label, dir] of [["A", dirA!], ["B", dirB!]] as const) {
@@ -83,24 +89,31 @@ for (let i = 0; i < pairs; i++) {
       cmd: cmd(dir, [...args(topic, n, n / 10), ...extra]),
       env,
       timeoutMs: 600_000,
+      ...brokerPid > 0 && { brokerPid },
     });
+    if (!fill) {
+      // As bench:compare: each run's topic is deleted and its pages written out after it.
+      await deleteTopic(boot, topic).catch(() => {});
+      await new Deno.Command("sync").output().catch(() => {});
+    }
     if (o.status !== "ok") throw new Error(`${label} failed: ${o.note}`);
     const r = rows[label]!;
     r.cpu.push(o.cpuS! / (o.records! / 1e6));
     r.rss.push(o.peakRssMiB!);
     r.rate.push(o.records! / o.elapsedS!);
+    r.broker.push((o.brokerCpuS ?? NaN) / (o.records! / 1e6));
     console.log(
-      `${w} ${label}${i + 1}: cpu ${r.cpu.at(-1)!.toFixed(3)} s/M, rss ${
-        o.peakRssMiB!.toFixed(0)
-      } MiB, ${(r.rate.at(-1)! / 1e3).toFixed(0)}k rec/s`,
+      `${w} ${label}${i + 1}: cpu ${r.cpu.at(-1)!.toFixed(3)} s/M, broker ${
+        r.broker.at(-1)!.toFixed(2)
+      } s/M, rss ${o.peakRssMiB!.toFixed(0)} MiB, ${(r.rate.at(-1)! / 1e3).toFixed(0)}k rec/s`,
     );
   }
 }
 const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
 for (const [label, r] of Object.entries(rows)) {
   console.log(
-    `${w} ${label} median: cpu ${med(r.cpu).toFixed(3)} s/M, rss ${med(r.rss).toFixed(0)} MiB, ${
-      (med(r.rate) / 1e3).toFixed(0)
-    }k rec/s`,
+    `${w} ${label} median: cpu ${med(r.cpu).toFixed(3)} s/M, broker ${
+      med(r.broker).toFixed(2)
+    } s/M, rss ${med(r.rss).toFixed(0)} MiB, ${(med(r.rate) / 1e3).toFixed(0)}k rec/s`,
   );
 }

@@ -36,6 +36,12 @@ const FIRST_CAPACITY = 16_384;
  */
 export const WORKER_MIN_BYTES = 65_536;
 
+/**
+ * What {@linkcode Accumulator.append} returns, with `moveOnFull`, when the record did not fit
+ * the partition's full batch: the batch is closed and the record was not appended.
+ */
+export const NEW_BATCH = -2;
+
 /** What the accumulator tells the sender. */
 export interface AccumulatorHooks {
   /** A batch is ready now (full, `lingerMs` 0, or the budget is exhausted). */
@@ -121,7 +127,10 @@ export class Accumulator {
    * Encodes a record into the partition's open batch (opening one when there is none or it is
    * full). `delivery` is a `send()`'s delivery; a stream write passes null, and `report` when its
    * outcome is to be reported. Returns the bytes the batch grew by, or -1 when the budget is
-   * full (the record must wait). Throws when the record can never fit.
+   * full (the record must wait). With `moveOnFull` (a keyless record on its sticky partition),
+   * a record that does not fit the open batch closes it and returns {@linkcode NEW_BATCH}
+   * instead of opening the next batch on the same partition. Throws when the record can never
+   * fit.
    */
   append(
     partition: PartitionState,
@@ -131,6 +140,7 @@ export class Accumulator {
     headers: readonly RecordHeader[] | undefined,
     delivery: Delivery | null,
     report: ProducerRecord | null,
+    moveOnFull = false,
   ): number {
     let batch = partition.open;
     let size = -1;
@@ -151,6 +161,8 @@ export class Accumulator {
       if (size < 0) {
         if (-size <= batchSize) return this.#full();
         this.#close(partition, batch);
+        // The uniform sticky choice moves on rather than open a batch for the overflow.
+        if (moveOnFull) return NEW_BATCH;
         batch = null;
       }
     }

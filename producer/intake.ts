@@ -8,7 +8,7 @@
 
 import { abortReason } from "../protocol/errors.ts";
 import type { RecordHeader } from "../protocol/record_batch.ts";
-import type { Accumulator } from "./accumulator.ts";
+import { type Accumulator, NEW_BATCH } from "./accumulator.ts";
 import type { TopicState } from "./batch.ts";
 import { type Deliveries, type Delivery, SendDelivery } from "./delivery.ts";
 import { RecordClock } from "./clock.ts";
@@ -154,10 +154,11 @@ export class Intake {
     const timestamp = own === undefined ? this.#clock.now() : recordTimestamp(own);
     const chosen = this.#partition(topic, record.partition, key, value);
     const count = topic.partitions.length;
-    const index = chosen >= 0 ? chosen : topic.sticky.current(count, topic.available);
-    const partition = topic.partitions[index]!;
+    const sticky = topic.sticky;
+    let index = chosen >= 0 ? chosen : sticky.current(count, topic.available);
+    let partition = topic.partitions[index]!;
     const report = delivery === null && this.#deliveries.reporting ? record : null;
-    const grew = this.#accumulator.append(
+    let grew = this.#accumulator.append(
       partition,
       timestamp,
       key,
@@ -165,9 +166,16 @@ export class Intake {
       headers,
       delivery,
       report,
+      // A stay that has produced records moves on when its batch is full (not for a fresh one).
+      chosen < 0 && sticky.producedBytes > 0,
     );
+    if (grew === NEW_BATCH) {
+      index = sticky.next(count, topic.available);
+      partition = topic.partitions[index]!;
+      grew = this.#accumulator.append(partition, timestamp, key, value, headers, delivery, report);
+    }
     if (grew < 0) return false;
-    if (chosen < 0) topic.sticky.produced(grew, count, topic.available);
+    if (chosen < 0) sticky.produced(grew, count, topic.available, partition.open === null);
     this.#txn?.appended(partition);
     return true;
   }

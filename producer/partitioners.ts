@@ -322,8 +322,18 @@ function leastBytes(): Partitioner {
 }
 
 /**
- * Java's uniform sticky choice for records without a key (KIP-794): stay on one partition until
- * about `batchSize` bytes went to it, then move to another available partition at random.
+ * The uniform sticky choice for records without a key (Java's KIP-794): stay on one partition
+ * until about `batchSize` bytes went to it, then move to the next. The producer also moves on
+ * when the partition's batch is full and the next record would start another one (see
+ * {@linkcode StickyPartition.next}), so a stay ends with its full batch and leaves no small
+ * batch of the overflowing records behind.
+ *
+ * Java and librdkafka pick each next partition at random. This deals them from a shuffled
+ * deck of the available partitions instead: every partition is visited once before any is
+ * visited twice, in a random order. Each choice is as uniform as a random one, the spread
+ * over time is exactly even, and on a topic with many partitions a stay does not land on a
+ * partition that still has a batch open or in flight from a recent stay (which would split
+ * one partition's data into more, smaller batches and requests).
  *
  * @example
  * ```ts
@@ -338,19 +348,73 @@ export class StickyPartition {
   readonly #batchSize: number;
   #partition = -1;
   #bytes = 0;
+  /** Partitions still to visit in this pass (dealt from the end), shuffled. */
+  #deck: number[] = [];
+  /** The `available` list and partition count the deck was dealt from. */
+  #dealtFrom: readonly number[] | null = null;
+  #dealtCount = 0;
 
   /** `batchSize`: bytes to produce to one partition before switching. */
   constructor(batchSize: number) {
     this.#batchSize = Math.max(1, batchSize);
   }
 
+  /** Bytes produced to the current partition since it was chosen. */
+  get producedBytes(): number {
+    return this.#bytes;
+  }
+
   /** The partition to use now. */
   current(partitionCount: number, available: readonly number[]): number {
     if (this.#partition < 0 || this.#partition >= partitionCount) {
-      this.#partition = randomOf(available, partitionCount);
-      this.#bytes = 0;
+      this.next(partitionCount, available);
     }
     return this.#partition;
+  }
+
+  /**
+   * Moves to the next partition now and returns it. The producer calls this when the current
+   * partition's batch is full and the next record would open a new batch there (Java's
+   * `abortOnNewBatch`, applied to the built-in choice).
+   */
+  next(partitionCount: number, available: readonly number[]): number {
+    // A metadata snapshot with other partitions (leaders moved, partitions added) deals a new
+    // deck; one with the same partitions (any metadata refresh makes new arrays) keeps it.
+    if (this.#dealtFrom !== available && sameList(this.#dealtFrom, available)) {
+      this.#dealtFrom = available;
+    }
+    if (
+      this.#deck.length === 0 || this.#dealtFrom !== available ||
+      this.#dealtCount !== partitionCount
+    ) this.#deal(partitionCount, available);
+    const deck = this.#deck;
+    // (An empty deck: a topic without partitions, where the old random choice gave 0 too.)
+    let p = deck.pop() ?? 0;
+    if (p === this.#partition && deck.length > 0) {
+      // A new deck starting where the last one ended: take the next card, keep this one.
+      const q = deck.pop()!;
+      deck.unshift(p);
+      p = q;
+    }
+    this.#partition = p;
+    this.#bytes = 0;
+    return p;
+  }
+
+  /** Shuffles the available partitions (all of them when none has a leader) into the deck. */
+  #deal(partitionCount: number, available: readonly number[]): void {
+    const deck = available.length > 0
+      ? available.slice()
+      : Array.from({ length: partitionCount }, (_, i) => i);
+    for (let i = deck.length - 1; i > 0; i--) {
+      const j = (Math.random() * (i + 1)) | 0;
+      const t = deck[i]!;
+      deck[i] = deck[j]!;
+      deck[j] = t;
+    }
+    this.#deck = deck;
+    this.#dealtFrom = available;
+    this.#dealtCount = partitionCount;
   }
 
   /**
@@ -362,13 +426,18 @@ export class StickyPartition {
     partitionCount: number,
     available: readonly number[],
     batchClosed = true,
-  ) {
+  ): void {
     this.#bytes += bytes;
     if (
       (this.#bytes >= this.#batchSize && batchClosed) || this.#bytes >= 2 * this.#batchSize
     ) {
-      this.#partition = randomOf(available, partitionCount);
-      this.#bytes = 0;
+      this.next(partitionCount, available);
     }
   }
+}
+
+function sameList(a: readonly number[] | null, b: readonly number[]): boolean {
+  if (a === null || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
