@@ -142,7 +142,9 @@ function peerArgs(
     payloads,
     compression: w.compression,
     "linger-ms": SETTINGS.lingerMs,
-    "batch-bytes": SETTINGS.batchBytes,
+    "batch-bytes": w.mode === "produce" && w.fillBatchBytes !== undefined
+      ? w.fillBatchBytes
+      : SETTINGS.batchBytes,
     "in-flight": SETTINGS.inFlight,
     idempotence: String(SETTINGS.idempotence),
     acks: SETTINGS.acks,
