@@ -5,6 +5,10 @@
  *
  * deno run -A bench/ab.ts <dir A> <dir B> <workload: P1|P2|P3-lz4-1KiB|P6|C1-100B> <records> <pairs>
  *
+ * `AB_ENV_A` / `AB_ENV_B` (`K=V,K=V`) set environment variables for one side only, e.g.
+ * `AB_ENV_B=OURS_COMPRESSION_WORKERS=0` to compare the compression Worker against none on
+ * the same checkout.
+ *
  * @module
  */
 
@@ -21,6 +25,9 @@ const spec: Record<string, [string, number, string, number]> = {
   P1: ["produce", 100, "none", 4],
   P2: ["produce", 1024, "none", 4],
   "P3-lz4-1KiB": ["produce", 1024, "lz4", 4],
+  "P3-lz4-100B": ["produce", 100, "lz4", 4],
+  "P3-zstd-1KiB": ["produce", 1024, "zstd", 4],
+  "P3-zstd-100B": ["produce", 100, "zstd", 4],
   P6: ["produce", 100, "none", 256],
   "C1-100B": ["consume", 100, "none", 4],
   "C1-1KiB": ["consume", 1024, "none", 4],
@@ -52,6 +59,15 @@ if (mode === "consume") {
   });
   if (o.status !== "ok") throw new Error(`fill failed: ${o.note}`);
 }
+/** The environment of one side's peer: the caller's, plus `AB_ENV_<side>`. */
+const envOf = (side: string): Record<string, string> => {
+  const env: Record<string, string> = {};
+  for (const kv of (Deno.env.get(`AB_ENV_${side}`) ?? "").split(",")) {
+    const i = kv.indexOf("=");
+    if (i > 0) env[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  return env;
+};
 const rows: Record<string, { cpu: number[]; rss: number[]; rate: number[] }> = {
   A: { cpu: [], rss: [], rate: [] },
   B: { cpu: [], rss: [], rate: [] },
@@ -60,7 +76,11 @@ for (let i = 0; i < pairs; i++) {
   for (const [label, dir] of [["A", dirA!], ["B", dirB!]] as const) {
     const topic = fill || `ab-${w}-${label}-${i}-${Date.now()}`;
     if (!fill) await createTopic(boot, topic, parts);
-    const o = await runPeer({ cmd: cmd(dir, args(topic, n, n / 10)), timeoutMs: 600_000 });
+    const o = await runPeer({
+      cmd: cmd(dir, args(topic, n, n / 10)),
+      env: envOf(label),
+      timeoutMs: 600_000,
+    });
     if (o.status !== "ok") throw new Error(`${label} failed: ${o.note}`);
     const r = rows[label]!;
     r.cpu.push(o.cpuS! / (o.records! / 1e6));
