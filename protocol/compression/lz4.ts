@@ -33,12 +33,16 @@ const HASH_SHIFT = 32 - HASH_LOG;
 // After this many misses in a row the search starts skipping ahead (lz4's "acceleration").
 const SKIP_TRIGGER = 6;
 // Early abort: every CHECK_INTERVAL input bytes of a block, the compressor stops searching when
-// it has saved less than 1/2^ABORT_SHIFT of what it consumed. Incompressible data (random
-// bytes, already compressed or encrypted payloads) is then stored raw after a few KiB of
-// searching instead of 64 (3x faster on such data); data that compresses even a little (text,
-// JSON, records of short values) saves far more than 1.6% and is never cut short.
-const CHECK_INTERVAL = 4096;
-const ABORT_SHIFT = 6;
+// it has saved less than 1/2^ABORT_SHIFT (3.1 %) of what it consumed. Incompressible data
+// (random bytes, already compressed or encrypted payloads) and data LZ4 can hardly shorten
+// (random letters: 4-6 byte matches that save a byte or two each, ~3 % in all) is then stored
+// raw after a few KiB of searching instead of 64: 4x faster on 100-byte random-letter records,
+// 1.5x on 1 KiB ones (bench/PROFILE.md, Session 11), for at most ~3 % more bytes, which the
+// broker and consumers then copy instead of decoding. Data that compresses (text, JSON,
+// records of short values) saves far more than 3 % and is never cut short. zstd stores a
+// block raw below a 1/64 gain too, though only after compressing it.
+const CHECK_INTERVAL = 2048;
+const ABORT_SHIFT = 5;
 
 // Positions are absolute and every candidate is verified against the bytes themselves, so the
 // table never needs clearing: a stale entry is at worst a wasted comparison.
@@ -346,7 +350,7 @@ function write32(b: Uint8Array, i: number, v: number): void {
 /**
  * Compresses `data` into one LZ4 frame, by default exactly as Kafka's Java producer frames a
  * RecordBatch v2: FLG `0x60`, BD `0x40`, independent 64 KiB blocks stored raw when they do not
- * shrink, then an end mark. A block whose first KiBs save less than 1/64 is stored raw
+ * shrink, then an end mark. A block whose first KiBs save less than 1/32 is stored raw
  * without searching the rest (early abort: incompressible data costs a third as much).
  *
  * @example
