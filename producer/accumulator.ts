@@ -257,7 +257,7 @@ export class Accumulator {
       if (this.#spares.length < this.#maxSpares) {
         this.#spares.push(new Uint8Array(buffer.buffer, 0, size));
       }
-    } else if (size === this.#outCapacity && this.#compressor !== null) {
+    } else if (size === this.#outCapacity && this.#codec !== 0) {
       if (this.#outSpares.length < this.#maxSpares) {
         this.#outSpares.push(new Uint8Array(buffer.buffer, 0, size));
       }
@@ -266,6 +266,20 @@ export class Accumulator {
 
   /** Finishes a batch at its first drain (compressing it here, if no worker did). */
   finish(batch: ProducerBatch): void {
+    const builder = batch.builder;
+    if (builder !== null && this.#codec !== 0 && batch.size >= WORKER_MIN_BYTES) {
+      // A large batch no worker took is compressed here into a full-size output buffer that
+      // comes back on acknowledgement (`release`), as the workers' outputs do: a fresh ~1 MiB
+      // buffer per batch cost its zeroing, page faults and GC work. Only a batch at least
+      // half full starts a new one; the builder's buffer is reused at once.
+      const output = this.#outSpares.pop() ??
+        (batch.size >= this.#fullCapacity >>> 1 ? new Uint8Array(this.#outCapacity) : undefined);
+      const uncompressed = builder.finishUncompressed();
+      batch.bytes = compressRecordBatch(uncompressed, this.#options.compressionLevel, output);
+      batch.builder = null;
+      this.recycle(uncompressed);
+      return;
+    }
     this.recycle(batch.finish());
   }
 
