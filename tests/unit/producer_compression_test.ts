@@ -304,3 +304,34 @@ Deno.test("accumulator: without workers, large batches compress into reused outp
     assert.equal(new Set(buffers).size, 1, `codec ${codec}: ${new Set(buffers).size} buffers`);
   }
 });
+
+Deno.test("accumulator: batches of incompressible records never compress past batchSize", () => {
+  for (const codec of CODECS) {
+    for (const valueSize of [100, 1000]) {
+      const o = resolveProducerOptions({
+        brokers: ["127.0.0.1:9092"],
+        batchSize: 262_144,
+        bufferMemory: 8 << 20,
+        compressionWorkers: 0,
+      });
+      const acc = new Accumulator(o, codec, { wake() {}, opened() {}, lost() {} });
+      const t = new TopicState("t", o.batchSize);
+      const ps = new PartitionState(t, 0);
+      t.partitions.push(ps);
+      const values = noise(1 << 20, 7 + codec);
+      for (let i = 0; ps.queue.length < 4; i++) {
+        const at = (i * valueSize) % (values.length - valueSize);
+        acc.append(ps, 1, null, values.subarray(at, at + valueSize), undefined, null, null);
+      }
+      for (const batch of ps.queue.slice(0, 3)) {
+        // Full batches: within a record of the limit, uncompressed.
+        assert.ok(batch.size > o.batchSize - valueSize - 600, `${codec}: ${batch.size}`);
+        acc.finish(batch);
+        assert.ok(
+          batch.bytes!.length <= o.batchSize,
+          `codec ${codec}, ${valueSize} B records: ${batch.bytes!.length} > ${o.batchSize}`,
+        );
+      }
+    }
+  }
+});
