@@ -109,6 +109,7 @@ function compressBlock(
   let anchor = start;
   const dp0 = dp;
   let nextCheck = earlyAbort ? start + CHECK_INTERVAL : Infinity;
+  let poorChecks = 0;
   if (end - start >= MF_LIMIT + 1) {
     // One unaligned little-endian load per 4 bytes instead of four byte loads and shifts.
     const v = new DataView(src.buffer, src.byteOffset, src.byteLength);
@@ -142,9 +143,16 @@ function compressBlock(
         // (the search skips ahead faster and faster). Only what is encoded counts: the
         // literals between `anchor` and this match are not written yet, and counting them as
         // saved (as this check once did) kept blocks of random letters searching for 8-30 KiB
-        // instead of giving up at the first check.
+        // instead of giving up at the first check. A block whose first KiBs are mostly one
+        // long literal run (a unique record before repetitive ones) has little encoded yet:
+        // it is judged once at least half an interval is. It gives up after two poor checks
+        // in a row, so an incompressible first record before compressible ones (a random
+        // token, then JSON) does not condemn the whole block.
         const consumed = anchor - start;
-        if (consumed - (dp - dp0) < consumed >> ABORT_SHIFT) return -1;
+        if (consumed >= CHECK_INTERVAL >>> 1) {
+          if (consumed - (dp - dp0) >= consumed >> ABORT_SHIFT) poorChecks = 0;
+          else if (++poorChecks === 2) return -1;
+        }
         nextCheck = ip + CHECK_INTERVAL;
       }
       // Extend the match backwards over literals that also match.

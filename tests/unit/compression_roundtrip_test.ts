@@ -197,9 +197,9 @@ Deno.test("compression lz4: the compressor respects the end-of-block rules", () 
 });
 
 /** Seeded random upper-case letters in lines of `size` (what the benchmark's payloads are). */
-function letters(n: number, size: number): Uint8Array {
+function letters(n: number, size: number, seed = 12345): Uint8Array {
   const out = new Uint8Array(n);
-  let x = 12345;
+  let x = seed;
   for (let i = 0; i < n; i++) {
     x = (Math.imul(x, 1103515245) + 12345) >>> 0;
     out[i] = i % (size + 1) === size ? 10 : 65 + ((x >>> 16) % 26);
@@ -223,6 +223,16 @@ Deno.test("compression lz4: blocks that save under ~3 % are stored raw, compress
   assert.ok(equalBytes(lz4DecompressFrame(packedKeyed, keyed.length), keyed));
   const json = recordLike(1 << 20);
   assert.ok(lz4CompressFrame(json).length < json.length / 2, "JSON records still compress");
+  // An incompressible first record or two does not condemn a block of compressible ones.
+  for (const prefix of [2000, 3000, 4000, 5000]) {
+    const mixed = new Uint8Array(1 << 16);
+    mixed.set(letters(prefix, 1 << 20, 2));
+    mixed.set(json.subarray(0, mixed.length - prefix), prefix);
+    const packedMixed = lz4CompressFrame(mixed);
+    assert.ok(!firstBlockRaw(packedMixed), `${prefix} B of letters, then JSON`);
+    assert.ok(packedMixed.length < mixed.length / 2, `${prefix}: ${packedMixed.length}`);
+    assert.ok(equalBytes(lz4DecompressFrame(packedMixed, mixed.length), mixed));
+  }
 });
 
 Deno.test("compression zstd: level 3 frames declare a 128 KiB window and decode", () => {
