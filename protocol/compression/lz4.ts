@@ -32,16 +32,16 @@ const HASH_LOG = 13;
 const HASH_SHIFT = 32 - HASH_LOG;
 // After this many misses in a row the search starts skipping ahead (lz4's "acceleration").
 const SKIP_TRIGGER = 6;
-// Early abort: every CHECK_INTERVAL input bytes of a block, the compressor stops searching when
-// it has saved less than 1/2^ABORT_SHIFT (3.1 %) of what it consumed. Incompressible data
-// (random bytes, already compressed or encrypted payloads) and data LZ4 can hardly shorten
-// (random letters: 4-6 byte matches that save a byte or two each, ~3 % in all) is then stored
-// raw after 2 KiB of searching instead of 64: ~5 GB/s instead of 0.27 on 100-byte random-letter
-// records, ~6 GB/s instead of 1.6 on 1 KiB ones (bench/PROFILE.md, Session 11), for at most
-// ~3 % more bytes, which the broker and consumers then copy instead of decoding. (With the old
-// 1/64 and 4 KiB, 1 KiB letters ran at ~5 GB/s and 100-byte ones, which save 3.2 %, at 0.27.) Data that compresses (text, JSON,
-// records of short values) saves far more than 3 % and is never cut short. zstd stores a
-// block raw below a 1/64 gain too, though only after compressing it.
+// Early abort: every CHECK_INTERVAL input bytes of a block, the compressor checks what it has
+// saved of what it has encoded; after two checks in a row below 1/2^ABORT_SHIFT (3.1 %) it stops
+// searching. Incompressible data (random bytes, already compressed or encrypted payloads) and
+// data LZ4 can hardly shorten (random letters: 4-6 byte matches that save a byte or two each,
+// ~3 % in all) is then stored raw after ~4 KiB of searching instead of 64: ~2.5 GB/s instead of
+// 0.27 on 100-byte random-letter records, ~4 GB/s instead of 1.6 on 1 KiB ones (bench/PROFILE.md,
+// Session 11), for at most ~3 % more bytes, which the broker and consumers then copy instead of
+// decoding. Data that compresses (text, JSON, records of short values) saves far more than 3 %
+// and is never cut short. zstd stores a block raw below a 1/64 gain too, though only after
+// compressing it.
 const CHECK_INTERVAL = 2048;
 const ABORT_SHIFT = 5;
 
