@@ -33,8 +33,8 @@ const HASH_SHIFT = 32 - HASH_LOG;
 // After this many misses in a row the search starts skipping ahead (lz4's "acceleration").
 const SKIP_TRIGGER = 6;
 // Early abort: every CHECK_INTERVAL input bytes of a block, the compressor checks what it has
-// saved of what it has encoded; after two checks in a row below 1/2^ABORT_SHIFT (3.1 %) it stops
-// searching. Incompressible data (random bytes, already compressed or encrypted payloads) and
+// saved of what it has encoded; after two checks in a row below 1/2^ABORT_SHIFT (3.1 %), or one
+// below 1/2^HOPELESS_SHIFT (1.6 %), it stops searching. Incompressible data (random bytes, already compressed or encrypted payloads) and
 // data LZ4 can hardly shorten (random letters: 4-6 byte matches that save a byte or two each,
 // ~3 % in all) is then stored raw after ~4 KiB of searching instead of 64: ~2.5 GB/s instead of
 // 0.27 on 100-byte random-letter records, ~4 GB/s instead of 1.6 on 1 KiB ones (bench/PROFILE.md,
@@ -44,6 +44,7 @@ const SKIP_TRIGGER = 6;
 // compressing it.
 const CHECK_INTERVAL = 2048;
 const ABORT_SHIFT = 5;
+const HOPELESS_SHIFT = 6;
 
 // Positions are absolute and every candidate is verified against the bytes themselves, so the
 // table never needs clearing: a stale entry is at worst a wasted comparison.
@@ -145,12 +146,15 @@ function compressBlock(
         // saved (as this check once did) kept blocks of random letters searching for 8-30 KiB
         // instead of giving up at the first check. A block whose first KiBs are mostly one
         // long literal run (a unique record before repetitive ones) has little encoded yet:
-        // it is judged once at least half an interval is. It gives up after two poor checks
-        // in a row, so an incompressible first record before compressible ones (a random
-        // token, then JSON) does not condemn the whole block.
+        // it is judged once at least half an interval is. Below 1/64 saved over a whole
+        // interval it gives up at once (random letters of 1 KiB records come out 0.3 % larger);
+        // below 1/32 only after two such checks in a row, so a first record or two that
+        // hardly compress (a token of letters, then JSON) do not condemn the whole block.
         const consumed = anchor - start;
         if (consumed >= CHECK_INTERVAL >>> 1) {
-          if (consumed - (dp - dp0) >= consumed >> ABORT_SHIFT) poorChecks = 0;
+          const saved = consumed - (dp - dp0);
+          if (saved < consumed >> HOPELESS_SHIFT && consumed >= CHECK_INTERVAL) return -1;
+          if (saved >= consumed >> ABORT_SHIFT) poorChecks = 0;
           else if (++poorChecks === 2) return -1;
         }
         nextCheck = ip + CHECK_INTERVAL;
