@@ -6,8 +6,9 @@
  *
  * deno run -A bench/ab.ts <dir A> <dir B> <workload: P1|P2|P3-lz4-1KiB|P6|C1-100B|X1-100B> <records> <pairs>
  *
- * `AB_ENV_A` / `AB_ENV_B` (`K=V K=V`) add environment variables to A's / B's runs, e.g.
- * `AB_ENV_B=OURS_PATH=pipeTo` to compare the peer's user paths on one checkout.
+ * `AB_ENV_A` / `AB_ENV_B` (`K=V K=V` or `K=V,K=V`) set environment variables for one side
+ * only, e.g. `AB_ENV_B=OURS_PATH=pipeTo` to compare the peer's user paths, or
+ * `AB_ENV_B=OURS_COMPRESSION_WORKERS=0` the compression Worker against none, on one checkout.
  *
  * @module
  */
@@ -27,6 +28,9 @@ const spec: Record<string, [string, number, string, number]> = {
   P1: ["produce", 100, "none", 4],
   P2: ["produce", 1024, "none", 4],
   "P3-lz4-1KiB": ["produce", 1024, "lz4", 4],
+  "P3-lz4-100B": ["produce", 100, "lz4", 4],
+  "P3-zstd-1KiB": ["produce", 1024, "zstd", 4],
+  "P3-zstd-100B": ["produce", 100, "zstd", 4],
   P6: ["produce", 100, "none", 256],
   "C1-100B": ["consume", 100, "none", 4],
   "C1-1KiB": ["consume", 1024, "none", 4],
@@ -62,6 +66,15 @@ if (mode === "consume" || mode === "pipeline") {
   });
   if (o.status !== "ok") throw new Error(`fill failed: ${o.note}`);
 }
+/** The environment of one side's peer: the caller's, plus `AB_ENV_<side>`. */
+const envOf = (side: string): Record<string, string> => {
+  const env: Record<string, string> = {};
+  for (const kv of (Deno.env.get(`AB_ENV_${side}`) ?? "").split(/[ ,]/)) {
+    const i = kv.indexOf("=");
+    if (i > 0) env[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  return env;
+};
 const rows: Record<
   string,
   { cpu: number[]; rss: number[]; rate: number[]; broker: number[] }
@@ -80,14 +93,9 @@ for (let i = 0; i < pairs; i++) {
       // bench/compare/config.ts PIPELINE
       extra.push("--output", output, "--transaction-ms", "100", "--transaction-records", "100000");
     }
-    const env = Object.fromEntries(
-      (Deno.env.get(`AB_ENV_${label}`) ?? "").split(" ").filter((x) => x).map((kv) =>
-        kv.split("=", 2) as [string, string]
-      ),
-    );
     const o = await runPeer({
       cmd: cmd(dir, [...args(topic, n, n / 10), ...extra]),
-      env,
+      env: envOf(label),
       timeoutMs: 600_000,
       ...brokerPid > 0 && { brokerPid },
     });

@@ -2,6 +2,7 @@
 # Profiles the `ours` bench peer on one workload against the running test bed (see
 # bench/PROFILE.md). Usage:
 #   KAFKA_PORT_OFFSET=N bench/profile.sh P1|P2|P3-lz4-1KiB|C1-100B|X1-100B [records] [out dir] [extra v8 flags]
+# (OURS_COMPRESSION_WORKERS=0 profiles the P3-* workloads without the compression Worker.)
 # Writes <out>/<workload>.prof.txt (top frames by self time), <out>/<workload>.cpuprofile, <out>/<workload>.gc.txt
 # (--trace-gc) and prints the peer's END line plus CPU seconds and peak RSS from /proc.
 set -euo pipefail
@@ -13,6 +14,9 @@ case $w in
   P1) mode=produce size=100 codec=none ;;
   P2) mode=produce size=1024 codec=none ;;
   P3-lz4-1KiB) mode=produce size=1024 codec=lz4 ;;
+  P3-lz4-100B) mode=produce size=100 codec=lz4 ;;
+  P3-zstd-1KiB) mode=produce size=1024 codec=zstd ;;
+  P3-zstd-100B) mode=produce size=100 codec=zstd ;;
   P6) mode=produce size=100 codec=none parts=256 ;;
   C1-100B) mode=consume size=100 codec=none ;;
   C1-1KiB) mode=consume size=1024 codec=none ;;

@@ -26,6 +26,32 @@ import type { ProducerRecord } from "./record.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 
 const HEADER = RecordBatchLayout.HeaderSize;
+
+/**
+ * How many bytes a batch of `n` record bytes can grow by when its codec finds nothing to
+ * compress and stores them raw, as these compressors then do: lz4 frame header, end mark and
+ * a size word per 64 KiB block; a zstd frame header and 3 bytes per 128 KiB block; gzip's
+ * header and trailer and a stored block every 16 KiB or less (zlib's `deflateBound`); xerial
+ * snappy's header, and per 32 KiB block its size word, length varint and literal tags.
+ * Batches of a compressing producer close that much below `batchSize`, so a batch of
+ * incompressible records never comes out larger than `batchSize`: with `batchSize` at the
+ * broker's `message.max.bytes` (1 MiB + 12 by default) it would otherwise be refused as too
+ * large and split (it was, for half the batches of 100-byte random letters with lz4).
+ */
+function rawGrowth(codec: CompressionCodec, n: number): number {
+  switch (codec) {
+    case 1:
+      return 31 + (n >>> 12) + (n >>> 14) + (n >>> 25);
+    case 2:
+      return 16 + 12 * Math.ceil(n / 32_768);
+    case 3:
+      return 11 + 4 * Math.ceil(n / 65_536);
+    case 4:
+      return 18 + 3 * Math.ceil(n / 131_072);
+    default:
+      return 0;
+  }
+}
 /** Builders start at most this large; bigger batches grow as records arrive. */
 const MAX_INITIAL_CAPACITY = 1 << 20;
 /** A partition's first builder starts at most this large. */
@@ -90,6 +116,8 @@ export class Accumulator {
    * no records), at least 2, at most 16.
    */
   readonly #maxSpares: number;
+  /** Where a batch is full: `batchSize`, less what its codec may add (see `rawGrowth`). */
+  readonly #batchLimit: number;
   #buffered = 0;
   #maxBuffered = 0;
 
@@ -105,6 +133,7 @@ export class Accumulator {
     this.#hooks = hooks;
     this.#compressor = codec === 0 ? null : compressor;
     this.#fullCapacity = Math.min(options.batchSize, MAX_INITIAL_CAPACITY);
+    this.#batchLimit = Math.max(1, options.batchSize - rawGrowth(codec, options.batchSize));
     this.#maxSpares = Math.max(
       2,
       Math.min(16, Math.floor(options.bufferMemory / 4 / this.#fullCapacity)),
@@ -147,7 +176,7 @@ export class Accumulator {
     if (batch !== null) {
       // One sizing for both limits (see RecordBatchBuilder.appendWithin): the batch's, and
       // the budget's (the batch may grow by what bufferMemory has left).
-      const batchSize = this.#options.batchSize;
+      const batchSize = this.#batchLimit;
       const room = this.#buffered > 0
         ? this.#options.bufferMemory - this.#buffered + batch.size
         : Infinity;
@@ -189,7 +218,7 @@ export class Accumulator {
       batch.streamCount++;
       if (report !== null) (batch.reported ??= [])[idx] = report;
     }
-    if (size >= this.#options.batchSize) {
+    if (size >= this.#batchLimit) {
       this.#close(partition, batch);
       this.#hooks.wake();
     } else if (this.#options.lingerMs === 0) this.#hooks.wake();
@@ -269,7 +298,7 @@ export class Accumulator {
       if (this.#spares.length < this.#maxSpares) {
         this.#spares.push(new Uint8Array(buffer.buffer, 0, size));
       }
-    } else if (size === this.#outCapacity && this.#compressor !== null) {
+    } else if (size === this.#outCapacity && this.#codec !== 0) {
       if (this.#outSpares.length < this.#maxSpares) {
         this.#outSpares.push(new Uint8Array(buffer.buffer, 0, size));
       }
@@ -278,6 +307,20 @@ export class Accumulator {
 
   /** Finishes a batch at its first drain (compressing it here, if no worker did). */
   finish(batch: ProducerBatch): void {
+    const builder = batch.builder;
+    if (builder !== null && this.#codec !== 0 && batch.size >= WORKER_MIN_BYTES) {
+      // A large batch no worker took is compressed here into a full-size output buffer that
+      // comes back on acknowledgement (`release`), as the workers' outputs do: a fresh ~1 MiB
+      // buffer per batch cost its zeroing, page faults and GC work. Only a batch at least
+      // half full starts a new one; the builder's buffer is reused at once.
+      const output = this.#outSpares.pop() ??
+        (batch.size >= this.#fullCapacity >>> 1 ? new Uint8Array(this.#outCapacity) : undefined);
+      const uncompressed = builder.finishUncompressed();
+      batch.bytes = compressRecordBatch(uncompressed, this.#options.compressionLevel, output);
+      batch.builder = null;
+      this.recycle(uncompressed);
+      return;
+    }
     this.recycle(batch.finish());
   }
 

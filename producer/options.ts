@@ -82,8 +82,10 @@ export interface ProducerOptions extends ClientOptions {
    * its sender thread does I/O). Smaller batches are compressed on the producer's thread,
    * where handing them over would cost more latency than it saves. The workers start with
    * the first such batch and stop when the producer closes; 0 compresses everything on the
-   * producer's thread. Default: the number of CPU cores minus one, at most 2 (so 1 on a
-   * 2-core machine). Without compression none start.
+   * producer's thread. Default: the number of CPU cores minus one, at most 2, and none on a
+   * machine of 1 or 2 cores, where the producer's thread and the worker compete for the same
+   * cores: there a worker cost 13-31 % more CPU per record and 20-80 MiB more RSS for no more
+   * throughput (bench/PROFILE.md, Session 11). Without compression none start.
    */
   compressionWorkers?: number;
   /**
@@ -145,7 +147,7 @@ function positive(name: string, v: number | undefined, dflt: number, min = 1): n
 function compressionWorkers(n: number | undefined): number {
   if (n === undefined) {
     const cores = globalThis.navigator?.hardwareConcurrency ?? 1;
-    return Math.max(0, Math.min(2, cores - 1));
+    return cores <= 2 ? 0 : Math.min(2, cores - 1);
   }
   if (!Number.isInteger(n) || n < 0 || n > 64) {
     throw new RangeError(`compressionWorkers must be an integer in 0..64, got ${n}`);

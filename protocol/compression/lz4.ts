@@ -32,13 +32,19 @@ const HASH_LOG = 13;
 const HASH_SHIFT = 32 - HASH_LOG;
 // After this many misses in a row the search starts skipping ahead (lz4's "acceleration").
 const SKIP_TRIGGER = 6;
-// Early abort: every CHECK_INTERVAL input bytes of a block, the compressor stops searching when
-// it has saved less than 1/2^ABORT_SHIFT of what it consumed. Incompressible data (random
-// bytes, already compressed or encrypted payloads) is then stored raw after a few KiB of
-// searching instead of 64 (3x faster on such data); data that compresses even a little (text,
-// JSON, records of short values) saves far more than 1.6% and is never cut short.
-const CHECK_INTERVAL = 4096;
-const ABORT_SHIFT = 6;
+// Early abort: every CHECK_INTERVAL input bytes of a block, the compressor checks what it has
+// saved of what it has encoded; after two checks in a row below 1/2^ABORT_SHIFT (3.1 %), or one
+// below 1/2^HOPELESS_SHIFT (1.6 %), it stops searching. Incompressible data (random bytes, already compressed or encrypted payloads) and
+// data LZ4 can hardly shorten (random letters: 4-6 byte matches that save a byte or two each,
+// ~3 % in all) is then stored raw after ~4 KiB of searching instead of 64: ~2.5 GB/s instead of
+// 0.27 on 100-byte random-letter records, ~4 GB/s instead of 1.6 on 1 KiB ones (bench/PROFILE.md,
+// Session 11), for at most ~3 % more bytes, which the broker and consumers then copy instead of
+// decoding. Data that compresses (text, JSON, records of short values) saves far more than 3 %
+// and is never cut short. zstd stores a block raw below a 1/64 gain too, though only after
+// compressing it.
+const CHECK_INTERVAL = 2048;
+const ABORT_SHIFT = 5;
+const HOPELESS_SHIFT = 6;
 
 // Positions are absolute and every candidate is verified against the bytes themselves, so the
 // table never needs clearing: a stale entry is at worst a wasted comparison.
@@ -104,6 +110,7 @@ function compressBlock(
   let anchor = start;
   const dp0 = dp;
   let nextCheck = earlyAbort ? start + CHECK_INTERVAL : Infinity;
+  let poorChecks = 0;
   if (end - start >= MF_LIMIT + 1) {
     // One unaligned little-endian load per 4 bytes instead of four byte loads and shifts.
     const v = new DataView(src.buffer, src.byteOffset, src.byteLength);
@@ -134,9 +141,22 @@ function compressBlock(
       if (!found) break;
       if (ip >= nextCheck) {
         // Checked only when a match is found: a block without any is cheap to scan anyway
-        // (the search skips ahead faster and faster).
-        const consumed = ip - start;
-        if (consumed - (dp - dp0) < consumed >> ABORT_SHIFT) return -1;
+        // (the search skips ahead faster and faster). Only what is encoded counts: the
+        // literals between `anchor` and this match are not written yet, and counting them as
+        // saved (as this check once did) kept blocks of random letters searching for 8-30 KiB
+        // instead of giving up at the first check. A block whose first KiBs are mostly one
+        // long literal run (a unique record before repetitive ones) has little encoded yet:
+        // it is judged once at least half an interval is. Below 1/64 saved over a whole
+        // interval it gives up at once (random letters of 1 KiB records come out 0.3 % larger);
+        // below 1/32 only after two such checks in a row, so a first record or two that
+        // hardly compress (a token of letters, then JSON) do not condemn the whole block.
+        const consumed = anchor - start;
+        if (consumed >= CHECK_INTERVAL >>> 1) {
+          const saved = consumed - (dp - dp0);
+          if (saved < consumed >> HOPELESS_SHIFT && consumed >= CHECK_INTERVAL) return -1;
+          if (saved >= consumed >> ABORT_SHIFT) poorChecks = 0;
+          else if (++poorChecks === 2) return -1;
+        }
         nextCheck = ip + CHECK_INTERVAL;
       }
       // Extend the match backwards over literals that also match.
@@ -346,7 +366,7 @@ function write32(b: Uint8Array, i: number, v: number): void {
 /**
  * Compresses `data` into one LZ4 frame, by default exactly as Kafka's Java producer frames a
  * RecordBatch v2: FLG `0x60`, BD `0x40`, independent 64 KiB blocks stored raw when they do not
- * shrink, then an end mark. A block whose first KiBs save less than 1/64 is stored raw
+ * shrink, then an end mark. A block whose first KiBs save less than 1/32 is stored raw
  * without searching the rest (early abort: incompressible data costs a third as much).
  *
  * @example

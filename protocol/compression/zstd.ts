@@ -67,13 +67,30 @@ export function zstdCompress(data: Uint8Array, level?: number): Uint8Array {
     throw new RangeError(`zstd level ${level} is outside -131072..22`);
   }
   const params: Record<number, number> = { [constants.ZSTD_c_compressionLevel]: level };
-  // Levels 2 and 3 use zstd's "dfast" strategy, whose short-match table (chainLog) is 2^16
-  // entries for inputs over 256 KiB: with a batch of 1 MiB it no longer stays in a 2-core
-  // machine's cache, and compression ran at ~210 MB/s on the benchmark's 1 KiB records. 2^14
-  // entries ran at ~600 MB/s with output 0.2% larger, and on JSON records at +15% speed with
-  // output 4% smaller. Only the encoder's tables change: the frame decodes as any other.
-  if (level === 2 || level === 3) params[constants.ZSTD_c_chainLog] = 14;
-  return plain(zstdCompressSync(data, { params }));
+  // Levels 2 and 3 use zstd's "dfast" strategy. For inputs over 256 KiB (a producer batch is up
+  // to 1 MiB) level 3 sizes its tables for large files: a 2^17-entry hash table, a 2^16-entry
+  // short-match table and a 2 MiB window. Those tables (768 KiB) miss a small machine's cache
+  // on every probe: on 1 MiB batches of the benchmark's 1 KiB records compression ran at ~210
+  // MB/s. The tables of the same strategy at 2^14 entries each (128 KiB) and a 128 KiB window
+  // run at ~700-800 MB/s there (~500 with only the short-match table cut), 1.634 against
+  // 1.636 ratio; on JSON records +15-20 % speed with output 1.5 % smaller (bench/PROFILE.md,
+  // Session 11). Level 3 keeps its strategy, search depth and target length, so it is still
+  // level 3 as a user would expect it; franz-go's zstd uses a 64 KiB window. Only the encoder
+  // changes: the frame is a standard one whose header declares the 128 KiB window, which
+  // every decoder takes (zstd-jni in the broker and the Java consumer accepts windows up to
+  // 2^27 by default, and a smaller window only lowers the memory it needs).
+  if (level === 2 || level === 3) {
+    params[constants.ZSTD_c_windowLog] = 17;
+    params[constants.ZSTD_c_hashLog] = 14;
+    params[constants.ZSTD_c_chainLog] = 14;
+  }
+  // Output room for the worst case (ZSTD_COMPRESSBOUND) in one chunk: zstd then compresses
+  // straight into it, where node:zlib's default 16 KiB chunks made it stage the frame and hand
+  // it out in ~40 pieces, which node:zlib then concatenated (+8 % on 1 MiB batches of 1 KiB
+  // letter records, +3 % on 100-byte ones; the same on JSON).
+  const n = data.length;
+  const bound = n + (n >>> 8) + (n < 131_072 ? (131_072 - n) >>> 11 : 0) + 64;
+  return plain(zstdCompressSync(data, { params, chunkSize: bound }));
 }
 
 /**

@@ -196,6 +196,57 @@ Deno.test("compression lz4: the compressor respects the end-of-block rules", () 
   }
 });
 
+/** Seeded random upper-case letters in lines of `size` (what the benchmark's payloads are). */
+function letters(n: number, size: number, seed = 12345): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = seed;
+  for (let i = 0; i < n; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    out[i] = i % (size + 1) === size ? 10 : 65 + ((x >>> 16) % 26);
+  }
+  return out;
+}
+
+Deno.test("compression lz4: blocks that save under ~3 % are stored raw, compressible ones never", () => {
+  // A raw block's size word has the high bit set; frames start with a 7-byte header.
+  const firstBlockRaw = (frame: Uint8Array) => (frame[10]! & 0x80) !== 0;
+  const hardly = letters(1 << 16, 1024);
+  const packed = lz4CompressFrame(hardly);
+  assert.ok(firstBlockRaw(packed), "random letters are stored raw");
+  assert.ok(equalBytes(lz4DecompressFrame(packed, hardly.length), hardly));
+  // Letters with one 8-byte key repeated per 100-byte line save ~8 %: searched to the end.
+  const keyed = letters(1 << 16, 100);
+  for (let i = 0; i + 8 < keyed.length; i += 101) keyed.set([75, 69, 89, 45, 49, 50, 51, 52], i);
+  const packedKeyed = lz4CompressFrame(keyed);
+  assert.ok(!firstBlockRaw(packedKeyed), "a block that saves ~8 % is compressed");
+  assert.ok(packedKeyed.length < keyed.length * 0.95, `${packedKeyed.length} of ${keyed.length}`);
+  assert.ok(equalBytes(lz4DecompressFrame(packedKeyed, keyed.length), keyed));
+  const json = recordLike(1 << 20);
+  assert.ok(lz4CompressFrame(json).length < json.length / 2, "JSON records still compress");
+  // An incompressible first record or two does not condemn a block of compressible ones.
+  for (const prefix of [2000, 3000, 4000, 5000]) {
+    const mixed = new Uint8Array(1 << 16);
+    mixed.set(letters(prefix, 1 << 20, 2));
+    mixed.set(json.subarray(0, mixed.length - prefix), prefix);
+    const packedMixed = lz4CompressFrame(mixed);
+    assert.ok(!firstBlockRaw(packedMixed), `${prefix} B of letters, then JSON`);
+    assert.ok(packedMixed.length < mixed.length / 2, `${prefix}: ${packedMixed.length}`);
+    assert.ok(equalBytes(lz4DecompressFrame(packedMixed, mixed.length), mixed));
+  }
+});
+
+Deno.test("compression zstd: level 3 frames declare a 128 KiB window and decode", () => {
+  const data = recordLike(1 << 20);
+  for (const level of [2, 3]) {
+    const z = zstdCompress(data, level);
+    // Frame header descriptor, then the window descriptor (no single-segment flag for 1 MiB):
+    // exponent 17 - 10 = 7, mantissa 0.
+    assert.equal(z[4]! & 0x20, 0, "not single-segment");
+    assert.equal(z[5], 7 << 3, `level ${level}: window descriptor`);
+    assert.ok(equalBytes(decompress(Compression.Zstd, z, data.length), data));
+  }
+});
+
 Deno.test("xxhash32: known answers (from lz4-java)", () => {
   const enc = new TextEncoder();
   const cases: [string, number, number][] = [

@@ -18,6 +18,9 @@ import {
 import { decodeRecordBatches } from "../../protocol/record_batch_decoder.ts";
 import { silentLogger } from "../../protocol/logger.ts";
 import { CompressionPool } from "../../producer/compression_pool.ts";
+import { Accumulator } from "../../producer/accumulator.ts";
+import { PartitionState, TopicState } from "../../producer/batch.ts";
+import { resolveProducerOptions } from "../../producer/options.ts";
 
 const enc = new TextEncoder();
 const CODECS: CompressionCodec[] = [
@@ -271,4 +274,64 @@ Deno.test("producer compression: the worker pool compresses off-thread, hands bu
     false,
   );
   pool.close();
+});
+
+Deno.test("accumulator: without workers, large batches compress into reused output buffers", () => {
+  for (const codec of [Compression.Lz4, Compression.Zstd] as const) {
+    const o = resolveProducerOptions({
+      brokers: ["127.0.0.1:9092"],
+      batchSize: 262_144,
+      compressionWorkers: 0,
+    });
+    const acc = new Accumulator(o, codec, { wake() {}, opened() {}, lost() {} });
+    const t = new TopicState("t", o.batchSize);
+    const ps = new PartitionState(t, 0);
+    t.partitions.push(ps);
+    const value = enc.encode("a compressible record value ".repeat(36)); // ~1 KiB
+    const buffers: ArrayBufferLike[] = [];
+    for (let round = 0; round < 4; round++) {
+      // Fill one batch (it closes itself when full), then drain and acknowledge it.
+      while (ps.queue.length < 2) acc.append(ps, 1, null, value, undefined, null, null);
+      const batch = ps.queue.shift()!;
+      acc.finish(batch);
+      const decoded = decodeRecordBatches(batch.bytes!).batches[0]!;
+      assert.equal(decoded.count, batch.count);
+      assert.equal(decoded.compression, codec);
+      buffers.push(batch.bytes!.buffer);
+      acc.release(batch, true);
+    }
+    // The first batch's output buffer came back and was used again, and again.
+    assert.equal(new Set(buffers).size, 1, `codec ${codec}: ${new Set(buffers).size} buffers`);
+  }
+});
+
+Deno.test("accumulator: batches of incompressible records never compress past batchSize", () => {
+  for (const codec of CODECS) {
+    for (const valueSize of [100, 1000]) {
+      const o = resolveProducerOptions({
+        brokers: ["127.0.0.1:9092"],
+        batchSize: 262_144,
+        bufferMemory: 8 << 20,
+        compressionWorkers: 0,
+      });
+      const acc = new Accumulator(o, codec, { wake() {}, opened() {}, lost() {} });
+      const t = new TopicState("t", o.batchSize);
+      const ps = new PartitionState(t, 0);
+      t.partitions.push(ps);
+      const values = noise(1 << 20, 7 + codec);
+      for (let i = 0; ps.queue.length < 4; i++) {
+        const at = (i * valueSize) % (values.length - valueSize);
+        acc.append(ps, 1, null, values.subarray(at, at + valueSize), undefined, null, null);
+      }
+      for (const batch of ps.queue.slice(0, 3)) {
+        // Full batches: within a record of the limit, uncompressed.
+        assert.ok(batch.size > o.batchSize - valueSize - 600, `${codec}: ${batch.size}`);
+        acc.finish(batch);
+        assert.ok(
+          batch.bytes!.length <= o.batchSize,
+          `codec ${codec}, ${valueSize} B records: ${batch.bytes!.length} > ${o.batchSize}`,
+        );
+      }
+    }
+  }
 });

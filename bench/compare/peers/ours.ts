@@ -86,6 +86,11 @@ function producerTuning(o: Flags) {
     maxInFlight: Number(o["in-flight"]),
     compression: o.compression as ProducerOptions["compression"] & string,
     allowAutoTopicCreation: false,
+    // For profiling with and without the compression Worker (bench/profile.sh); unset, the
+    // producer's default applies, as in bench:compare.
+    ...(process.env.OURS_COMPRESSION_WORKERS
+      ? { compressionWorkers: Number(process.env.OURS_COMPRESSION_WORKERS) }
+      : {}),
   };
 }
 
