@@ -101,6 +101,13 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Whether the broker will answer (false only for Produce with acks=0). Default true. */
   expectResponse?: boolean;
+  /**
+   * Writes byte fields of 128 KiB and more (Produce's record batches) to the socket straight
+   * from the body's buffers instead of copying them into the frame. The caller must leave
+   * those bytes unchanged until the request is answered; if it is not (a timeout, an abort, a
+   * lost connection), for as long as a write of them may still be queued. Default false.
+   */
+  zeroCopy?: boolean;
 }
 
 interface Pending {
@@ -122,6 +129,12 @@ const DEFAULT_MAX_FRAME = 100 * 1024 * 1024;
 const MERGE_LIMIT = 256 * 1024;
 /** A frame at least this large (and filling half its writer) takes the writer's buffer. */
 const TAKE_FRAME_BYTES = 64 * 1024;
+/**
+ * With `zeroCopy`, a byte field this large is written from its own buffer, as a write of its
+ * own: copying 128 KiB costs more than the extra writes around it (bench/PROFILE.md, Session 11
+ * P2).
+ */
+const ZERO_COPY_BYTES = 128 * 1024;
 /** Answered large frames kept for reuse per connection (a produce pipeline's worth). */
 const MAX_SPARE_FRAMES = 2;
 
@@ -328,18 +341,31 @@ export class Connection {
     }
     const correlationId = this.#nextCorrelationId;
     this.#nextCorrelationId = (correlationId + 1) & 0x7fffffff;
-    let frame: Uint8Array;
+    let frame: Uint8Array | Uint8Array[];
     let taken = false;
     try {
-      encodeRequestFrame(api, version, correlationId, this.#clientId, body, this.#writer);
+      const spliceMin = options.zeroCopy ? ZERO_COPY_BYTES : Infinity;
+      encodeRequestFrame(
+        api,
+        version,
+        correlationId,
+        this.#clientId,
+        body,
+        this.#writer,
+        spliceMin,
+      );
       // The socket may keep the frame until it is flushed, so it must own its bytes. A large
       // frame (Produce) takes the writer's buffer rather than a copy of it: a fresh zeroed
       // buffer costs less than copying a MiB (bench/PROFILE.md, messages_bench.ts).
       // Once the broker has answered, the whole request was written (the socket let go of
       // it), so the buffer goes back to the writer for a later frame: no copy, no allocation.
+      // Spliced (zeroCopy): the frame is in pieces, the large fields' own buffers among them.
       const w = this.#writer;
-      taken = w.length >= TAKE_FRAME_BYTES && w.length * 2 >= w.capacity;
-      frame = taken ? w.take(this.#spareFrames.pop()) : w.finish().slice();
+      if (w.splicedLength > 0) frame = w.takeParts();
+      else {
+        taken = w.length >= TAKE_FRAME_BYTES && w.length * 2 >= w.capacity;
+        frame = taken ? w.take(this.#spareFrames.pop()) : w.finish().slice();
+      }
     } catch (e) {
       if (expectResponse) this.#releaseSlot();
       throw e;
@@ -360,7 +386,7 @@ export class Connection {
         signal,
         onAbort: undefined,
         abandoned: false,
-        frame: taken ? new Uint8Array(frame.buffer) : undefined,
+        frame: taken ? new Uint8Array((frame as Uint8Array).buffer) : undefined,
       };
       p.timer = setTimeout(() => {
         this.#abandon(
@@ -424,8 +450,9 @@ export class Connection {
     if (next) next();
   }
 
-  #enqueueWrite(frame: Uint8Array): Promise<void> {
-    this.#writeQueue.push(frame);
+  #enqueueWrite(frame: Uint8Array | Uint8Array[]): Promise<void> {
+    if (frame instanceof Uint8Array) this.#writeQueue.push(frame);
+    else for (const part of frame) this.#writeQueue.push(part);
     // `#writing` is set and cleared synchronously by the loop itself. (Clearing the loop's
     // promise in a `.finally` left a window between the loop's last look at the queue and that
     // callback, in which a frame was queued with no loop to write it until the next request.)
@@ -788,6 +815,13 @@ function mergeSmall(frames: Uint8Array[]): Uint8Array[] {
     runBytes = 0;
   };
   for (const f of frames) {
+    // A large frame or piece (zeroCopy's record batches) goes alone: copying it to save a
+    // write costs more than the write.
+    if (f.length >= ZERO_COPY_BYTES) {
+      flush();
+      out.push(f);
+      continue;
+    }
     if (runBytes + f.length > MERGE_LIMIT) flush();
     run.push(f);
     runBytes += f.length;

@@ -450,15 +450,17 @@ export class Accumulator {
 
   /**
    * A batch completed: its bytes leave the budget. `acknowledged`: the broker answered the
-   * request that carried it, so that request was written out in full and nothing reads the
-   * bytes any more; their buffer is reused. (After a failure a write may still be queued:
-   * those buffers are left to the garbage collector.)
+   * request that carried it, so that request was written out in full; when it was the
+   * batch's only request, nothing reads the bytes any more and their buffer is reused.
+   * (Requests write the batch's own buffer, `zeroCopy`: after a failure, or an earlier attempt
+   * of a retried batch, a write may still be queued somewhere, so those buffers are left to
+   * the garbage collector.)
    */
   release(batch: ProducerBatch, acknowledged = false): void {
     this.#buffered -= batch.size;
     batch.partition.buffered -= batch.size;
     this.incomplete.delete(batch);
-    if (acknowledged && batch.bytes !== null) {
+    if (acknowledged && batch.attempts === 1 && batch.bytes !== null) {
       this.recycle(batch.bytes);
       batch.bytes = null;
     }

@@ -138,7 +138,17 @@ export class ProducerBatch {
   setProducerState(producerId: bigint, producerEpoch: number, baseSequence: number): void {
     if (this.builder !== null) {
       this.builder.setProducerState(producerId, producerEpoch, baseSequence);
-    } else patchProducerState(this.bytes!, producerId, producerEpoch, baseSequence);
+    } else this.patchBytes(producerId, producerEpoch, baseSequence);
+  }
+
+  /**
+   * Rewrites the producer fields of the finished bytes. Once the batch was sent, a write of
+   * its bytes may still be queued on some connection (requests write the batch's own buffer,
+   * `zeroCopy`), so the new fields go into a copy.
+   */
+  patchBytes(producerId: bigint, producerEpoch: number, baseSequence: number): void {
+    if (this.attempts > 0) this.bytes = this.bytes!.slice();
+    patchProducerState(this.bytes!, producerId, producerEpoch, baseSequence);
   }
 
   /** The sequence of the batch's last record. */

@@ -11,7 +11,6 @@ import { backoffMs } from "../cluster/retry.ts";
 import { unrefTimer } from "../net/runtime.ts";
 import { Api } from "../protocol/apis.ts";
 import { errorCodeInfo, KafkaError, ProtocolError } from "../protocol/errors.ts";
-import { patchProducerState } from "../protocol/record_batch_builder.ts";
 import type { Track } from "./background.ts";
 import { incrementSequence, type PartitionState, type ProducerBatch } from "./batch.ts";
 import type { ProducerMetadata } from "./metadata.ts";
@@ -297,9 +296,7 @@ export class Idempotence {
       batch.producerEpoch = this.#producerEpoch;
       batch.baseSequence = seq;
       batch.sequenceReset = true;
-      if (batch.bytes !== null) {
-        patchProducerState(batch.bytes, batch.producerId, batch.producerEpoch, seq);
-      }
+      if (batch.bytes !== null) batch.patchBytes(batch.producerId, batch.producerEpoch, seq);
       seq = incrementSequence(seq, batch.count);
     }
     partition.producerId = this.#producerId;
@@ -316,7 +313,7 @@ export class Idempotence {
       if (batch.baseSequence < failed.baseSequence) continue;
       batch.baseSequence -= failed.count;
       if (batch.bytes !== null) {
-        patchProducerState(batch.bytes, batch.producerId, batch.producerEpoch, batch.baseSequence);
+        batch.patchBytes(batch.producerId, batch.producerEpoch, batch.baseSequence);
       }
     }
   }

@@ -327,7 +327,16 @@ export class Sender {
         acks: o.acks,
         timeoutMs: o.requestTimeoutMs,
         topicData: topicData(batches, useIds),
-      }, { version, timeoutMs: o.requestTimeoutMs, expectResponse: o.acks !== 0 });
+        // The batches' bytes go to the socket from their own buffers (no copy into the frame):
+        // they are not changed while a write may hold them (ProducerBatch.patchBytes), and
+        // reused only once a request that was the batch's only one is answered
+        // (Accumulator.release).
+      }, {
+        version,
+        timeoutMs: o.requestTimeoutMs,
+        expectResponse: o.acks !== 0,
+        zeroCopy: true,
+      });
     } catch (e) {
       for (const batch of batches) this.#onSendFailed(batch, e);
       return;

@@ -71,7 +71,10 @@ export function allApis(): AnyApiDef[] {
  * flexible versions; the client id always a classic string) and the body, in one buffer.
  *
  * With `writer`, the writer is reset and reused, and the result is a view into its buffer,
- * valid until the writer is used again; without, a fresh buffer is used.
+ * valid until the writer is used again; without, a fresh buffer is used. With `spliceMin`
+ * (and `writer`), byte fields of at least that many bytes are referenced rather than copied
+ * (see `Writer.splice`): the result then holds only the other bytes, and the frame is
+ * `writer.takeParts()`.
  * Throws {@linkcode UnsupportedVersionError} when `version` is outside the API's range or the
  * body holds a non-default value the version cannot carry.
  *
@@ -91,8 +94,9 @@ export function encodeRequestFrame<Req, Res>(
   clientId: string | null,
   body: Req,
   writer?: Writer,
+  spliceMin = Infinity,
 ): Uint8Array {
-  const w = writer === undefined ? new Writer() : writer.reset();
+  const w = writer === undefined ? new Writer() : writer.reset().splice(spliceMin);
   const headerVersion = api.requestHeaderVersion(version);
   const start = w.reserve(4);
   // The header is written inline rather than through writeRequestHeader to spare an object.
@@ -100,7 +104,8 @@ export function encodeRequestFrame<Req, Res>(
   if (headerVersion >= 1) w.string(clientId);
   if (headerVersion >= 2) w.uvarint(0);
   api.encodeRequest(w, version, body);
-  w.setInt32At(start, w.length - start - 4);
+  // Bytes a splicing writer referenced instead of copying are part of the frame too.
+  w.setInt32At(start, w.length + w.splicedLength - start - 4);
   return w.finish();
 }
 

@@ -570,7 +570,10 @@ function fieldCodec(f: FieldSchema, info: FieldInfo, ctx: Ctx, label: string): C
 /** Writes `enc(v)` preceded by its size as a uvarint, in place: encode, then shift right. */
 function writeSized(w: Writer, enc: Enc, v: unknown): void {
   const start = w.length;
+  const spliced = w.splicedLength;
   enc(w, v);
+  // A referenced input (Writer.splice) is not in the buffer this shifts.
+  if (w.splicedLength !== spliced) throw new RangeError("a tagged field cannot be spliced");
   const size = w.length - start;
   const k = uvarintSize(size);
   w.reserve(k);

@@ -106,6 +106,11 @@ export class Writer {
   #buf: Uint8Array;
   #view: DataView;
   #pos = 0;
+  /** `raw` input at least this long is referenced, not copied (see {@linkcode Writer.splice}). */
+  #spliceMin = Infinity;
+  /** Referenced inputs and where in the written bytes each goes. */
+  #spliced: { at: number; bytes: Uint8Array }[] = [];
+  #splicedLength = 0;
 
   /** Creates a writer whose buffer starts at `initialCapacity` bytes. */
   constructor(initialCapacity = 1024) {
@@ -136,10 +141,57 @@ export class Writer {
     return this;
   }
 
-  /** Forgets what was written, keeping the buffer for reuse. */
+  /** Forgets what was written, keeping the buffer for reuse (and stops splicing). */
   reset(): this {
     this.#pos = 0;
+    this.#spliceMin = Infinity;
+    if (this.#spliced.length > 0) this.#spliced = [];
+    this.#splicedLength = 0;
     return this;
+  }
+
+  /**
+   * From now until the next {@linkcode Writer.reset}, `raw` input of at least `minBytes` is not
+   * copied but referenced: {@linkcode Writer.length} does not count it, and
+   * {@linkcode Writer.takeParts} returns the output as pieces (copies of the written bytes
+   * between references, and the referenced inputs themselves). The caller must leave those
+   * inputs unchanged until the pieces are used. Offsets (`reserve`, `setInt32At`) stay those
+   * of the written bytes; a size measured with `length` across a referenced input is wrong.
+   *
+   * @example
+   * ```ts
+   * import { Writer } from "@denokafka/kafka/protocol";
+   * const w = new Writer().splice(4);
+   * const big = new Uint8Array([1, 2, 3, 4]);
+   * w.int8(9).raw(big).int8(8);
+   * console.log(w.length + w.splicedLength, w.takeParts().length); // 6 3
+   * ```
+   */
+  splice(minBytes: number): this {
+    this.#spliceMin = minBytes;
+    return this;
+  }
+
+  /** Bytes of the inputs referenced since the last reset (see {@linkcode Writer.splice}). */
+  get splicedLength(): number {
+    return this.#splicedLength;
+  }
+
+  /**
+   * The output as pieces in order (see {@linkcode Writer.splice}): the written bytes between
+   * referenced inputs are copied, the inputs are returned as they are. The writer is reset.
+   */
+  takeParts(): Uint8Array[] {
+    const parts: Uint8Array[] = [];
+    let from = 0;
+    for (const s of this.#spliced) {
+      if (s.at > from) parts.push(this.#buf.slice(from, s.at));
+      parts.push(s.bytes);
+      from = s.at;
+    }
+    if (this.#pos > from) parts.push(this.#buf.slice(from, this.#pos));
+    this.reset();
+    return parts;
   }
 
   /** A view of the bytes written so far (valid until the next write or reset). */
@@ -312,6 +364,11 @@ export class Writer {
 
   /** Writes raw bytes. */
   raw(bytes: Uint8Array): this {
+    if (bytes.length >= this.#spliceMin && bytes.length > 0) {
+      this.#spliced.push({ at: this.#pos, bytes });
+      this.#splicedLength += bytes.length;
+      return this;
+    }
     this.ensure(bytes.length);
     this.#buf.set(bytes, this.#pos);
     this.#pos += bytes.length;

@@ -2,6 +2,7 @@
 // replies, truncated and garbage frames, oversized length claims, a dribbling peer.
 import assert from "node:assert/strict";
 import { Api } from "../../protocol/apis.ts";
+import { Writer } from "../../protocol/writer.ts";
 import { Connection, type ConnectionOptions } from "../../net/connection.ts";
 import {
   AuthenticationError,
@@ -409,6 +410,62 @@ Deno.test("a large Produce frame is the socket's until answered, then its buffer
   assert.ok(frame(3).chunk.filter((b) => b === 4).length >= 200 * 1024);
   for (const q of [q2, q3, q4]) s.reply(q, ok);
   await Promise.all([r2, r3, r4]);
+});
+
+Deno.test("zeroCopy writes large record batches from their own buffers, small ones copied", async () => {
+  const s = new KeepingSocket();
+  const versions = chooseVersions([
+    { apiKey: 0, minVersion: 3, maxVersion: 11 },
+    { apiKey: 3, minVersion: 0, maxVersion: 12 },
+  ]);
+  await using conn = await open(s, { versions });
+  const big = new Uint8Array(300 * 1024).fill(7);
+  const big2 = new Uint8Array(200 * 1024).fill(8);
+  const small = new Uint8Array(1000).fill(9);
+  const seen = nextRequest(s);
+  const r = conn.request(Api.Produce, {
+    transactionalId: null,
+    acks: -1,
+    timeoutMs: 30_000,
+    topicData: [{
+      name: "t",
+      partitionData: [
+        { index: 0, records: big },
+        { index: 1, records: small },
+        { index: 2, records: big2 },
+      ],
+    }],
+  }, { zeroCopy: true });
+  const q = await seen;
+  // The broker side reads one well-formed frame with every batch intact.
+  const body = q.body as { topicData: { partitionData: { records: Uint8Array }[] }[] };
+  const parts = body.topicData[0]!.partitionData;
+  assert.deepEqual(parts.map((p) => p.records), [big, small, big2]);
+  // The large batches went out as their own buffers; the small one was copied into a piece.
+  const wrote = (b: Uint8Array) => s.kept.some((k) => k.chunk.buffer === b.buffer);
+  assert.ok(wrote(big));
+  assert.ok(wrote(big2));
+  assert.ok(!wrote(small));
+  s.reply(q, {
+    responses: [],
+    throttleTimeMs: 0,
+    nodeEndpoints: [],
+  });
+  await r;
+});
+
+Deno.test("a spliced writer refuses a referenced input inside a tagged field", () => {
+  const w = new Writer().splice(4);
+  const big = new Uint8Array([1, 2, 3, 4]);
+  w.int8(9).raw(big).int8(8);
+  assert.equal(w.length + w.splicedLength, 6);
+  assert.deepEqual(w.takeParts(), [new Uint8Array([9]), big, new Uint8Array([8])]);
+  assert.equal(w.length, 0);
+  assert.equal(w.splicedLength, 0);
+  // After takeParts (a reset) nothing is referenced any more.
+  w.raw(big);
+  assert.deepEqual(w.takeParts(), [big]);
+  assert.notEqual(w.takeParts()[0], big);
 });
 
 Deno.test("an explicit version outside the broker's or the client's range fails at once, unsent", async () => {

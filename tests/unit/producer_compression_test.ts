@@ -298,10 +298,44 @@ Deno.test("accumulator: without workers, large batches compress into reused outp
       assert.equal(decoded.count, batch.count);
       assert.equal(decoded.compression, codec);
       buffers.push(batch.bytes!.buffer);
+      batch.attempts = 1; // sent once (the sender counts), then acknowledged
       acc.release(batch, true);
     }
     // The first batch's output buffer came back and was used again, and again.
     assert.equal(new Set(buffers).size, 1, `codec ${codec}: ${new Set(buffers).size} buffers`);
+  }
+});
+
+Deno.test("accumulator: a retried batch's buffer is not reused, its patched bytes are a copy", () => {
+  // Requests write a batch's own buffer (zeroCopy): an earlier attempt's write may still be
+  // queued on some connection when a later one is answered, or when the batch is renumbered.
+  for (const codec of [Compression.None, Compression.Lz4] as const) {
+    const o = resolveProducerOptions({
+      brokers: ["127.0.0.1:9092"],
+      batchSize: 262_144,
+      compressionWorkers: 0,
+    });
+    const acc = new Accumulator(o, codec, { wake() {}, opened() {}, lost() {} });
+    const t = new TopicState("t", o.batchSize);
+    const ps = new PartitionState(t, 0);
+    t.partitions.push(ps);
+    const value = enc.encode("a compressible record value ".repeat(36));
+    const seen = new Set<ArrayBufferLike>();
+    for (let round = 0; round < 3; round++) {
+      while (ps.queue.length < 2) acc.append(ps, 1, null, value, undefined, null, null);
+      const batch = ps.queue.shift()!;
+      acc.finish(batch);
+      assert.ok(!seen.has(batch.bytes!.buffer), `codec ${codec}: a retried batch's buffer reused`);
+      seen.add(batch.bytes!.buffer);
+      batch.attempts = 2;
+      const sent = batch.bytes!;
+      const before = sent.slice();
+      batch.patchBytes(5n, 1, 100);
+      assert.notEqual(batch.bytes, sent);
+      assert.deepEqual(sent, before, "the bytes an earlier attempt wrote are unchanged");
+      assert.equal(decodeRecordBatches(batch.bytes!).batches[0]!.baseSequence, 100);
+      acc.release(batch, true);
+    }
   }
 });
 
