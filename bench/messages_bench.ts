@@ -154,3 +154,23 @@ Deno.bench({
     sink = frameWriter.take();
   },
 });
+let spare: Uint8Array | undefined;
+Deno.bench({
+  name: "Produce frame 1 MiB, writer buffer taken, an answered one handed back (until s11 P2)",
+  group: "frame-handoff",
+  fn() {
+    encodeRequestFrame(Api.Produce, 11, 1, "bench", bigProduce, frameWriter);
+    const out = frameWriter.take(spare);
+    spare = new Uint8Array(out.buffer);
+  },
+});
+let parts: Uint8Array[] = [];
+export { parts as _partsSink };
+Deno.bench({
+  name: "Produce frame 1 MiB, batch spliced, not copied (zeroCopy, Session 11 P2)",
+  group: "frame-handoff",
+  fn() {
+    encodeRequestFrame(Api.Produce, 11, 1, "bench", bigProduce, frameWriter, 128 * 1024);
+    parts = frameWriter.takeParts();
+  },
+});
