@@ -171,9 +171,6 @@ export class FetchBuffer {
     f.refs--;
     if (f.refs !== 0) return 0;
     if (f.lane) f.lane.held -= f.bytes;
-    if ((globalThis as any).C6T) {
-      console.error(`T ${performance.now().toFixed(1)} freed ${f.bytes}`);
-    }
     return f.bytes;
   }
 
