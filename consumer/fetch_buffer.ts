@@ -1,9 +1,10 @@
 /**
  * The fetch buffer (internal): fetched data per partition, decoded batch by batch and handed
- * to the reader round-robin (a chunk at a time), within the consumer's one memory budget. Every byte the buffer
- * holds beyond a fetch response (decompressed batches) is charged here, and every byte is
- * released here, once the reader took the records it backs. It also keeps the commit
- * contract: it knows which records the reader's code received (see `handOut`).
+ * to the reader round-robin (a fetched chunk at a time), within the consumer's one memory
+ * budget. Every byte the buffer holds beyond a fetch response (decompressed batches) is
+ * charged here, and every byte is released here, once the reader took the records it backs.
+ * It also keeps the commit contract: it knows which records the reader's code received (see
+ * `handOut`).
  *
  * @module
  */
@@ -374,9 +375,10 @@ export class FetchBuffer {
    * from one fetch response are handed out before the next partition's, as Java's consumer
    * drains one completed fetch before the next. So fetch responses are read, and their memory
    * freed, in the order they came, and the fetcher can send the next fetch while the later
-   * responses are read. (Batch at a time over 256 partitions, every response buffered was
-   * read at once and all were freed together at the end: the reader then waited for the
-   * next fetch, 25-40 % of the time on C6-100B; bench/PROFILE.md, session 11.)
+   * responses are read. (A batch at a time over many partitions, every response buffered was
+   * read at once and all were freed together at the end, so a fetcher held back by the budget
+   * sent its next fetches only then and the reader waited for them: bench/PROFILE.md,
+   * session 11, C6.)
    */
   nextReady(): PartitionState | undefined {
     const serving = this.#serving;
