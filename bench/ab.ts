@@ -40,10 +40,12 @@ const spec: Record<string, [string, number, string, number]> = {
 };
 const [mode, size, codec, parts] = spec[w!]!;
 const pay = await ensurePayloadFile("bench/peers/payloads", size, 8 * 1_048_576, 20240601);
-const args = (topic: string, records: number, warmup: number) => [
+/** C6's topic is filled with 16 KiB batches, as bench:compare does (config.ts `fillBatchBytes`). */
+const fillBatch = w === "C6-100B" ? "16384" : "1048576";
+const args = (topic: string, records: number, warmup: number, batch = "1048576") => [
   ...[`--mode`, mode, `--bootstrap`, boot, `--topic`, topic, `--records`, String(records)],
   ...[`--warmup`, String(warmup), `--size`, String(size), `--payloads`, pay],
-  ...[`--compression`, codec, `--linger-ms`, "5", `--batch-bytes`, "1048576"],
+  ...[`--compression`, codec, `--linger-ms`, "5", `--batch-bytes`, batch],
   ...[`--in-flight`, "5", `--idempotence`, "true", `--acks`, "all"],
   ...[`--buffer-bytes`, "33554432", `--partitions`, String(parts)],
 ];
@@ -59,7 +61,7 @@ if (mode === "consume" || mode === "pipeline") {
   fill = `ab-${w}-${n}-${Date.now()}`;
   await createTopic(boot, fill, parts);
   const o = await runPeer({
-    cmd: cmd(dirB!, args(fill, n, 0)).map((x) =>
+    cmd: cmd(dirB!, args(fill, n, 0, fillBatch)).map((x) =>
       x === "consume" || x === "pipeline" ? "produce" : x
     ),
     timeoutMs: 600_000,

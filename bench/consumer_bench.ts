@@ -16,7 +16,11 @@
 
 import { createTopic, deleteTopic } from "./compare/topics.ts";
 import { Consumer, type ConsumerRecord } from "../consumer/mod.ts";
-import { batchRecords, recordMaker } from "../consumer/chunk.ts";
+import { batchRecords, Chunk, recordMaker, scanBatches } from "../consumer/chunk.ts";
+import { ByteBudget } from "../consumer/budget.ts";
+import { FetchBuffer } from "../consumer/fetch_buffer.ts";
+import { resolveConsumerOptions } from "../consumer/options.ts";
+import { PartitionState } from "../consumer/partition_state.ts";
 import { DirectReader } from "../consumer/readers.ts";
 import { KafkaError } from "../protocol/errors.ts";
 import { RecordBatchBuilder } from "../protocol/record_batch_builder.ts";
@@ -109,6 +113,55 @@ function oneByOne(direct: boolean) {
 
 Deno.bench("consumer read 100 x 1000 records: one per pull", { group: "read" }, oneByOne(false));
 Deno.bench("consumer read 100 x 1000 records: DirectReader", { group: "read" }, oneByOne(true));
+
+/**
+ * C6's shape through the fetch buffer (FetchBuffer.takeNext, as `getReader()` reads): two
+ * fetch responses over 256 partitions, each partition's chunk 4 batches of 140 x 100 B (Java's
+ * 16 KiB `batch.size`), read record by record: the per-record path plus the per-batch
+ * (decode, CRC, cursor) and per-partition (round-robin, chunk, frame) bookkeeping.
+ */
+const C6_CHUNK = (() => {
+  const parts: Uint8Array[] = [];
+  for (let b = 0; b < 4; b++) {
+    const builder = new RecordBatchBuilder({ baseOffset: b * 140, partitionLeaderEpoch: 0 });
+    const value = new Uint8Array(100).fill(66);
+    for (let i = 0; i < 140; i++) builder.append(1_700_000_000_000 + i, null, value);
+    parts.push(builder.finish());
+  }
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
+  return out;
+})();
+const C6_SCAN = scanBatches(C6_CHUNK);
+const C6_OPTIONS = resolveConsumerOptions({ brokers: ["localhost:9092"] });
+
+Deno.bench("consumer fetch buffer: 256 partitions x 2 responses x 4 x 140 x 100 B", () => {
+  const budget = new ByteBudget(C6_OPTIONS.maxBufferedBytes);
+  const parts: PartitionState[] = [];
+  for (let p = 0; p < 256; p++) {
+    const ps = new PartitionState("topic", p);
+    ps.startAt(0n, -1);
+    ps.phase = "ready";
+    parts.push(ps);
+  }
+  let controller!: ReadableStreamDefaultController<ConsumerRecord>;
+  new ReadableStream<ConsumerRecord>({ start: (c) => void (controller = c) });
+  const buffer = new FetchBuffer(C6_OPTIONS, budget, controller, () => parts.values());
+  for (let f = 0; f < 2; f++) {
+    const bytes = 128 * C6_CHUNK.length;
+    budget.reserve(bytes);
+    budget.settle(bytes, bytes);
+    const frame = { bytes, refs: 128 };
+    for (let p = f * 128; p < f * 128 + 128; p++) {
+      buffer.addChunk(
+        new Chunk(parts[p]!, C6_CHUNK, null, frame, 0n, -1, C6_SCAN.nextOffset, 0),
+      );
+    }
+  }
+  let n = 0;
+  while (buffer.takeNext() !== undefined) n++;
+  if (n !== 256 * 560 || budget.held !== 0) throw new KafkaError(`short read ${n}`);
+});
 
 // A record's offset (chunk.ts recordMaker): a number converted by BigInt() calls into the
 // runtime; a bigint add of BigInt(delta) compiles to a 64-bit add and one allocation.

@@ -20,12 +20,14 @@ case $w in
   P6) mode=produce size=100 codec=none parts=256 ;;
   C1-100B) mode=consume size=100 codec=none ;;
   C1-1KiB) mode=consume size=1024 codec=none ;;
-  C6-100B) mode=consume size=100 codec=none parts=256 ;;
+  C6-100B) mode=consume size=100 codec=none parts=256 fillbatch=16384 ;;
   X1-100B) mode=pipeline size=100 codec=none ;;
   *) echo "unknown workload $w" >&2; exit 2 ;;
 esac
 parts=${parts:-4}
-topic=prof-$w-$n-$parts
+# C6 is filled with 16 KiB batches, as bench:compare does (config.ts fillBatchBytes): every partition gets data.
+fillbatch=${fillbatch:-1048576}
+topic=prof-$w-$n-$parts-$fillbatch
 [ "$mode" = produce ] && topic=$topic-$RANDOM
 pay=$(deno eval "import {ensurePayloadFile} from './bench/compare/payloads.ts'; console.log(await ensurePayloadFile('bench/peers/payloads', $size, 8388608, 20240601))")
 deno eval "import {createTopic} from './bench/compare/topics.ts'; await createTopic('$boot','$topic',$parts)"
@@ -41,7 +43,7 @@ if [ "$mode" = consume ] || [ "$mode" = pipeline ]; then
   if [ ! -f "$out/.filled-$topic" ]; then
     deno run -A bench/compare/peers/ours.ts --mode produce --bootstrap "$boot" --topic "$topic" \
       --records "$n" --warmup 0 --size $size --payloads "$pay" --compression none --linger-ms 5 \
-      --batch-bytes 1048576 --in-flight 5 --idempotence true --acks all --buffer-bytes 33554432 \
+      --batch-bytes $fillbatch --in-flight 5 --idempotence true --acks all --buffer-bytes 33554432 \
       --partitions $parts </dev/null >/dev/null
     touch "$out/.filled-$topic"
   fi

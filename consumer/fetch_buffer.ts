@@ -1,9 +1,10 @@
 /**
  * The fetch buffer (internal): fetched data per partition, decoded batch by batch and handed
- * to the reader round-robin, within the consumer's one memory budget. Every byte the buffer
- * holds beyond a fetch response (decompressed batches) is charged here, and every byte is
- * released here, once the reader took the records it backs. It also keeps the commit
- * contract: it knows which records the reader's code received (see `handOut`).
+ * to the reader round-robin (a fetched chunk at a time), within the consumer's one memory
+ * budget. Every byte the buffer holds beyond a fetch response (decompressed batches) is
+ * charged here, and every byte is released here, once the reader took the records it backs.
+ * It also keeps the commit contract: it knows which records the reader's code received (see
+ * `handOut`).
  *
  * @module
  */
@@ -106,6 +107,9 @@ export class FetchBuffer {
   #handed: Cursor[] = [];
   /** Why {@linkcode fillNow} last left a batch to {@linkcode fill}. */
   #tooLarge: DecodeError | undefined;
+  /** The partition whose head chunk is being served, and that chunk (see {@linkcode nextReady}). */
+  #serving: PartitionState | undefined;
+  #servingChunk: Chunk | undefined;
   /** Room kept free for the next decompressed batch: the largest seen (capped). */
   #decodeReserve = 0;
 
@@ -366,8 +370,26 @@ export class FetchBuffer {
     }
   }
 
-  /** The next partition to serve, round-robin (a batch at a time). */
+  /**
+   * The next partition to serve, round-robin a fetched chunk at a time: a partition's records
+   * from one fetch response are handed out before the next partition's, as Java's consumer
+   * drains one completed fetch before the next. So fetch responses are read, and their memory
+   * freed, in the order they came, and the fetcher can send the next fetch while the later
+   * responses are read. (A batch at a time over many partitions, every response buffered was
+   * read at once and all were freed together at the end, so a fetcher held back by the budget
+   * sent its next fetches only then and the reader waited for them: bench/PROFILE.md,
+   * session 11, C6.)
+   */
   nextReady(): PartitionState | undefined {
+    const serving = this.#serving;
+    if (serving !== undefined) {
+      // The chunk being served goes on while it lasts (and the partition may be served).
+      if (
+        serving.chunks[0] === this.#servingChunk && !serving.removed &&
+        serving.phase === "ready" && !serving.paused && !serving.revoking
+      ) return serving;
+      this.#serving = this.#servingChunk = undefined;
+    }
     const q = this.#ready;
     for (let i = 0; i < q.length;) {
       const ps = q[i]!;
@@ -380,9 +402,12 @@ export class FetchBuffer {
         i++;
         continue;
       }
-      // Round-robin: the partition goes to the back after each batch.
+      // Round-robin: the partition goes to the back once chosen, and is served again
+      // (above) until its head chunk is done.
       q.splice(i, 1);
       q.push(ps);
+      this.#serving = ps;
+      this.#servingChunk = ps.chunks[0];
       return ps;
     }
     return undefined;

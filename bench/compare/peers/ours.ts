@@ -212,6 +212,10 @@ async function consumeN(o: Flags, n: number): Promise<number> {
     fetchMaxBytes: 52_428_800,
     maxPartitionFetchBytes: 1_048_576,
     isolationLevel: "read_uncommitted",
+    // A/B of the consumer's budget (bench/ab.ts AB_ENV_*); bench:compare leaves the default.
+    ...(process.env.OURS_MAX_BUFFERED_BYTES
+      ? { maxBufferedBytes: Number(process.env.OURS_MAX_BUFFERED_BYTES) }
+      : {}),
   });
   try {
     const parts = Number(o.partitions);

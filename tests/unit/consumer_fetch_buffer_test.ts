@@ -1,0 +1,121 @@
+/**
+ * The fetch buffer's order of service (no broker): a partition's chunk of one fetch response
+ * is handed out whole before the next partition's, so fetch responses are read, and their
+ * memory given back to the budget, in the order they came (bench/PROFILE.md, session 11, C6).
+ */
+
+import assert from "node:assert/strict";
+import { ByteBudget } from "../../consumer/budget.ts";
+import { Chunk, type FrameRef, scanBatches } from "../../consumer/chunk.ts";
+import { FetchBuffer } from "../../consumer/fetch_buffer.ts";
+import { resolveConsumerOptions } from "../../consumer/options.ts";
+import { PartitionState } from "../../consumer/partition_state.ts";
+import type { ConsumerRecord } from "../../consumer/types.ts";
+import { RecordBatchBuilder } from "../../protocol/record_batch_builder.ts";
+
+const enc = new TextEncoder();
+
+/** Record batches of `perBatch` records each, from `from`, for `count` records. */
+function batches(from: number, count: number, perBatch: number): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (let o = from; o < from + count; o += perBatch) {
+    const b = new RecordBatchBuilder({ baseOffset: o, partitionLeaderEpoch: 0 });
+    for (let i = o; i < Math.min(o + perBatch, from + count); i++) {
+      b.append(1000 + i, null, enc.encode(`v${i}`));
+    }
+    parts.push(b.finish());
+  }
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** One fetch response's frame of `bytes`, charged to `budget` as the fetcher does. */
+function frame(budget: ByteBudget, bytes: number, refs: number): FrameRef {
+  budget.reserve(bytes);
+  budget.settle(bytes, bytes);
+  return { bytes, refs };
+}
+
+function chunkOf(ps: PartitionState, bytes: Uint8Array, f: FrameRef): Chunk {
+  const s = scanBatches(bytes);
+  const c = new Chunk(ps, bytes, null, f, ps.fetchOffset, -1, s.nextOffset, s.lastEpoch);
+  ps.fetchOffset = s.nextOffset;
+  return c;
+}
+
+Deno.test("fetch buffer: a chunk at a time, responses freed in the order they came", () => {
+  const options = resolveConsumerOptions({ brokers: ["localhost:9092"] });
+  const budget = new ByteBudget(options.maxBufferedBytes);
+  const parts = [0, 1, 2].map((p) => {
+    const ps = new PartitionState("t", p);
+    ps.startAt(0n, -1);
+    ps.phase = "ready";
+    return ps;
+  });
+  const [p0, p1, p2] = parts as [PartitionState, PartitionState, PartitionState];
+  let controller!: ReadableStreamDefaultController<ConsumerRecord>;
+  new ReadableStream<ConsumerRecord>({ start: (c) => void (controller = c) });
+  const buffer = new FetchBuffer(options, budget, controller, () => parts.values());
+  // Response A: p0 and p1, 4 records each in batches of 2. Response B: p0 again, and p2.
+  const a = frame(budget, 1000, 2);
+  buffer.addChunk(chunkOf(p0, batches(0, 4, 2), a));
+  buffer.addChunk(chunkOf(p1, batches(0, 4, 2), a));
+  const b = frame(budget, 500, 2);
+  buffer.addChunk(chunkOf(p0, batches(4, 2, 2), b));
+  buffer.addChunk(chunkOf(p2, batches(0, 4, 2), b));
+  assert.equal(budget.held, 1500);
+  const seen: string[] = [];
+  let heldAtFirstOfB = -1;
+  for (let r = buffer.takeNext(); r; r = buffer.takeNext()) {
+    seen.push(`${r.partition}:${r.offset}`);
+    if (heldAtFirstOfB < 0 && (r.partition === 2 || r.offset >= 4n)) {
+      heldAtFirstOfB = budget.held;
+    }
+  }
+  assert.deepEqual(seen, [
+    ...["0:0", "0:1", "0:2", "0:3"],
+    ...["1:0", "1:1", "1:2", "1:3"],
+    ...["2:0", "2:1", "2:2", "2:3"],
+    ...["0:4", "0:5"],
+  ]);
+  // Response A was given back before anything of B was read; B once it was all read.
+  assert.equal(heldAtFirstOfB, 500);
+  assert.equal(budget.held, 0);
+  assert.equal(p0.position, 6n);
+  assert.equal(p2.position, 4n);
+});
+
+Deno.test("fetch buffer: a paused partition's chunk waits, the others are served", () => {
+  const options = resolveConsumerOptions({ brokers: ["localhost:9092"] });
+  const budget = new ByteBudget(options.maxBufferedBytes);
+  const parts = [0, 1].map((p) => {
+    const ps = new PartitionState("t", p);
+    ps.startAt(0n, -1);
+    ps.phase = "ready";
+    return ps;
+  });
+  const [p0, p1] = parts as [PartitionState, PartitionState];
+  let controller!: ReadableStreamDefaultController<ConsumerRecord>;
+  new ReadableStream<ConsumerRecord>({ start: (c) => void (controller = c) });
+  const buffer = new FetchBuffer(options, budget, controller, () => parts.values());
+  const a = frame(budget, 1000, 2);
+  buffer.addChunk(chunkOf(p0, batches(0, 4, 1), a));
+  buffer.addChunk(chunkOf(p1, batches(0, 2, 1), a));
+  const first = buffer.takeNext()!;
+  assert.equal(`${first.partition}:${first.offset}`, "0:0");
+  // Paused between batches of its chunk: p1 is served instead, and p0 resumes where it was.
+  p0.paused = true;
+  const seen: string[] = [];
+  for (let r = buffer.takeNext(); r; r = buffer.takeNext()) seen.push(`${r.partition}:${r.offset}`);
+  assert.deepEqual(seen, ["1:0", "1:1"]);
+  assert.equal(p0.position, 1n);
+  p0.paused = false;
+  for (let r = buffer.takeNext(); r; r = buffer.takeNext()) seen.push(`${r.partition}:${r.offset}`);
+  assert.deepEqual(seen, ["1:0", "1:1", "0:1", "0:2", "0:3"]);
+  assert.equal(budget.held, 0);
+});
