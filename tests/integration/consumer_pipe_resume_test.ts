@@ -1,0 +1,160 @@
+/**
+ * After a pipe of the consumer stops early without cancelling it (`preventCancel`), the
+ * consumer goes on: the next reader gets the first record the pipe's destination did not
+ * accept, then the rest, in order, each once; and `commit()` commits exactly what was
+ * accepted. The pipe reads whole batches from the stream's queue, so a record it read but
+ * could not deliver, and the records still queued behind it, must not be lost.
+ *
+ * The matrix: how the pipe stops (the destination refuses a record; the destination errors
+ * after accepting one; the signal aborts, N microtasks after a write returned, which sweeps
+ * the moment between a read and its write) × who reads next (a reader, `for await`, another
+ * pipe). The topic holds one batch of 20 records, so the pipe stops inside it.
+ */
+
+import assert from "node:assert/strict";
+import { Consumer, type ConsumerRecord } from "../../consumer/mod.ts";
+import { BOOTSTRAP, createTopic, produce, uniq } from "../helpers/consumer_testkit.ts";
+
+const TOPIC = uniq("pipe-resume");
+const TOTAL = 20;
+const STOP = 5n;
+await createTopic(TOPIC, 1);
+await produce(
+  TOPIC,
+  0,
+  Array.from({ length: TOTAL }, (_, i) => ({ value: `v${i}` })),
+  { batchSize: TOTAL },
+);
+
+/** How the pipe stops: the records the destination accepted. */
+type Stop = (c: Consumer) => Promise<bigint[]>;
+
+/** Calls `f` after `n` microtasks. */
+function afterMicrotasks(n: number, f: () => void): void {
+  if (n === 0) return f();
+  queueMicrotask(() => afterMicrotasks(n - 1, f));
+}
+
+const STOPS: Record<string, Stop> = {
+  "the destination refuses a record": async (c) => {
+    const accepted: bigint[] = [];
+    await assert.rejects(
+      c.pipeTo(
+        new WritableStream({
+          write(r) {
+            if (r.offset === STOP) throw new TypeError("refused");
+            accepted.push(r.offset);
+          },
+        }),
+        { preventCancel: true },
+      ),
+      TypeError,
+    );
+    return accepted;
+  },
+  "the destination errors after accepting a record": async (c) => {
+    const accepted: bigint[] = [];
+    await assert.rejects(
+      c.pipeTo(
+        new WritableStream({
+          write(r, controller) {
+            accepted.push(r.offset);
+            if (r.offset === STOP) controller.error(new TypeError("gave up"));
+          },
+        }),
+        { preventCancel: true },
+      ),
+      TypeError,
+    );
+    return accepted;
+  },
+  ...Object.fromEntries(Array.from({ length: 12 }, (_, n): [string, Stop] => [
+    `the signal aborts ${n} microtasks after a write`,
+    async (c) => {
+      const accepted: bigint[] = [];
+      const ac = new AbortController();
+      await assert.rejects(
+        c.pipeTo(
+          new WritableStream({
+            write(r) {
+              accepted.push(r.offset);
+              if (r.offset === STOP) afterMicrotasks(n, () => ac.abort(new RangeError("stop")));
+            },
+          }),
+          { preventCancel: true, signal: ac.signal },
+        ),
+        RangeError,
+      );
+      return accepted;
+    },
+  ])),
+};
+
+/** Who reads next: the offsets of the records it gets, up to the last one in the topic. */
+type Next = (c: Consumer) => Promise<bigint[]>;
+
+const LAST = BigInt(TOTAL - 1);
+
+const NEXTS: Record<string, Next> = {
+  "getReader()": async (c) => {
+    const reader = c.getReader();
+    const got: bigint[] = [];
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      got.push(value.offset);
+      if (value.offset >= LAST) break;
+    }
+    reader.releaseLock();
+    return got;
+  },
+  "for await": async (c) => {
+    const got: bigint[] = [];
+    for await (const r of c.values({ preventCancel: true })) {
+      got.push(r.offset);
+      if (r.offset >= LAST) break;
+    }
+    return got;
+  },
+  "another pipeTo": async (c) => {
+    const got: bigint[] = [];
+    const ac = new AbortController();
+    await assert.rejects(
+      c.pipeTo(
+        new WritableStream<ConsumerRecord>({
+          write(r) {
+            got.push(r.offset);
+            if (r.offset >= LAST) ac.abort(new RangeError("enough"));
+          },
+        }),
+        { preventCancel: true, signal: ac.signal },
+      ),
+      RangeError,
+    );
+    return got;
+  },
+};
+
+for (const [stopName, stop] of Object.entries(STOPS)) {
+  for (const [nextName, next] of Object.entries(NEXTS)) {
+    Deno.test(`consumer pipe resume: ${stopName}, then ${nextName}`, async () => {
+      const groupId = uniq("pipe-resume");
+      await using c = new Consumer({ brokers: BOOTSTRAP, groupId, autoCommit: false });
+      c.assign([{ topic: TOPIC, partition: 0, offset: 0n }]);
+      const accepted = await stop(c);
+      accepted.forEach((o, i) => assert.equal(o, BigInt(i), "accepted in order from 0"));
+      assert.ok(accepted.length >= Number(STOP), "reached the stop");
+      const firstMissing = BigInt(accepted.length);
+      assert.equal(c.position({ topic: TOPIC, partition: 0 }), firstMissing, "position");
+      await c.commit();
+      const [committed] = await c.committed([{ topic: TOPIC, partition: 0 }]);
+      assert.equal(committed!.offset, firstMissing, "committed what the destination accepted");
+      const rest = await next(c);
+      assert.deepEqual(
+        rest,
+        Array.from({ length: TOTAL - accepted.length }, (_, i) => firstMissing + BigInt(i)),
+        "the next reader gets every record not accepted, in order",
+      );
+    });
+  }
+}
