@@ -158,3 +158,33 @@ for (const [stopName, stop] of Object.entries(STOPS)) {
     });
   }
 }
+
+Deno.test("consumer pipeThrough: backpressure from the readable, its cancel cancels the consumer", async () => {
+  await using c = new Consumer({ brokers: BOOTSTRAP, groupId: uniq("pipe-through") });
+  c.assign([{ topic: TOPIC, partition: 0, offset: 0n }]);
+  const tp = { topic: TOPIC, partition: 0 };
+  const readable = c.pipeThrough(new TransformStream<ConsumerRecord, ConsumerRecord>());
+  assert.equal(c.locked, true, "locked at once, as by the native pipeThrough");
+  // Nobody reads the readable: the transform takes nothing, so nothing counts as taken.
+  await new Promise((r) => setTimeout(r, 500));
+  assert.ok((c.position(tp) ?? 0n) === 0n, `position ${c.position(tp)} with no reader`);
+  const reader = readable.getReader();
+  for (let i = 0; i < 3; i++) assert.equal((await reader.read()).value?.offset, BigInt(i));
+  await new Promise((r) => setTimeout(r, 200));
+  // Taken: what the transform accepted, at most the reader's three and the one it holds.
+  const at = c.position(tp)!;
+  assert.ok(at >= 3n && at <= 4n, `position ${at} after three reads`);
+  await reader.cancel(new RangeError("enough"));
+  // The readable's cancel errors the transform's writable: the pipe cancels the consumer.
+  const deadline = Date.now() + 10_000;
+  while (c.locked && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(c.locked, false, "the pipe let go");
+  assert.equal((await c.getReader().read()).done, true, "the consumer's stream is cancelled");
+});
+
+Deno.test("consumer pipeThrough: an error of the consumer errors the readable", async () => {
+  // A consumer with neither assign() nor a group fails its first read with a TypeError.
+  await using c = new Consumer({ brokers: BOOTSTRAP });
+  const readable = c.pipeThrough(new TransformStream<ConsumerRecord, ConsumerRecord>());
+  await assert.rejects(readable.getReader().read(), TypeError);
+});
