@@ -8,23 +8,28 @@
  * The matrix: how the pipe stops (the destination refuses a record; the destination errors
  * after accepting one; the signal aborts, N microtasks after a write returned, which sweeps
  * the moment between a read and its write) × who reads next (a reader, `for await`, another
- * pipe). The topic holds one batch of 20 records, so the pipe stops inside it.
+ * pipe) × the topic (one batch of 20 records, so the pipe stops inside it; or two lz4 batches
+ * of 10, the second fetched ahead while the pipe stops inside the first).
  */
 
 import assert from "node:assert/strict";
 import { Consumer, type ConsumerRecord } from "../../consumer/mod.ts";
+import { Compression } from "../../protocol/compression/mod.ts";
 import { BOOTSTRAP, createTopic, produce, uniq } from "../helpers/consumer_testkit.ts";
 
 const TOPIC = uniq("pipe-resume");
+const LZ4_TOPIC = uniq("pipe-resume-lz4");
 const TOTAL = 20;
 const STOP = 5n;
+const VALUES = Array.from({ length: TOTAL }, (_, i) => ({ value: `v${i}` }));
 await createTopic(TOPIC, 1);
-await produce(
-  TOPIC,
-  0,
-  Array.from({ length: TOTAL }, (_, i) => ({ value: `v${i}` })),
-  { batchSize: TOTAL },
-);
+await produce(TOPIC, 0, VALUES, { batchSize: TOTAL });
+await createTopic(LZ4_TOPIC, 1);
+await produce(LZ4_TOPIC, 0, VALUES, { batchSize: 10, compression: Compression.Lz4 });
+const TOPICS: Record<string, string> = {
+  "one batch": TOPIC,
+  "two lz4 batches": LZ4_TOPIC,
+};
 
 /** How the pipe stops: the records the destination accepted. */
 type Stop = (c: Consumer) => Promise<bigint[]>;
@@ -137,26 +142,32 @@ const NEXTS: Record<string, Next> = {
 
 for (const [stopName, stop] of Object.entries(STOPS)) {
   for (const [nextName, next] of Object.entries(NEXTS)) {
-    Deno.test(`consumer pipe resume: ${stopName}, then ${nextName}`, async () => {
-      const groupId = uniq("pipe-resume");
-      await using c = new Consumer({ brokers: BOOTSTRAP, groupId, autoCommit: false });
-      c.assign([{ topic: TOPIC, partition: 0, offset: 0n }]);
-      const accepted = await stop(c);
-      accepted.forEach((o, i) => assert.equal(o, BigInt(i), "accepted in order from 0"));
-      assert.ok(accepted.length >= Number(STOP), "reached the stop");
-      const firstMissing = BigInt(accepted.length);
-      assert.equal(c.position({ topic: TOPIC, partition: 0 }), firstMissing, "position");
-      await c.commit();
-      const [committed] = await c.committed([{ topic: TOPIC, partition: 0 }]);
-      assert.equal(committed!.offset, firstMissing, "committed what the destination accepted");
-      const rest = await next(c);
-      assert.deepEqual(
-        rest,
-        Array.from({ length: TOTAL - accepted.length }, (_, i) => firstMissing + BigInt(i)),
-        "the next reader gets every record not accepted, in order",
-      );
+    Deno.test(`consumer pipe resume: ${stopName}, then ${nextName}`, async (t) => {
+      for (const [topicName, topic] of Object.entries(TOPICS)) {
+        await t.step(topicName, () => resume(topic, stop, next));
+      }
     });
   }
+}
+
+async function resume(topic: string, stop: Stop, next: Next): Promise<void> {
+  const groupId = uniq("pipe-resume");
+  await using c = new Consumer({ brokers: BOOTSTRAP, groupId, autoCommit: false });
+  c.assign([{ topic, partition: 0, offset: 0n }]);
+  const accepted = await stop(c);
+  accepted.forEach((o, i) => assert.equal(o, BigInt(i), "accepted in order from 0"));
+  assert.ok(accepted.length >= Number(STOP), "reached the stop");
+  const firstMissing = BigInt(accepted.length);
+  assert.equal(c.position({ topic, partition: 0 }), firstMissing, "position");
+  await c.commit();
+  const [committed] = await c.committed([{ topic, partition: 0 }]);
+  assert.equal(committed!.offset, firstMissing, "committed what the destination accepted");
+  const rest = await next(c);
+  assert.deepEqual(
+    rest,
+    Array.from({ length: TOTAL - accepted.length }, (_, i) => firstMissing + BigInt(i)),
+    "the next reader gets every record not accepted, in order",
+  );
 }
 
 Deno.test("consumer pipeThrough: backpressure from the readable, its cancel cancels the consumer", async () => {
