@@ -329,6 +329,43 @@ export class FetchBuffer {
     this.#release(freed);
   }
 
+  /** Records sitting in the stream's queue (its highWaterMark is 0: a count below zero). */
+  get queuedInStream(): number {
+    return Math.max(0, -(this.#controller.desiredSize ?? 0));
+  }
+
+  /**
+   * A counting reader (the consumer's pipe) lets go early with the stream still open (a pipe
+   * stopped with `preventCancel`), having read and dropped what sat in the stream's queue
+   * ({@linkcode queuedInStream}): those records, and `unsent` (one it took with
+   * {@linkcode take} but could not deliver), reach no reader. Their partitions go back to the
+   * first of them and fetch it again, so the next reader gets each record not delivered, in
+   * order (the rest of a batch after a queued record would otherwise be skipped, see
+   * {@linkcode take}).
+   */
+  abandon(
+    unsent: { from: { ps: PartitionState; gen: number }; record: ConsumerRecord } | undefined,
+  ): void {
+    const parts = new Set<PartitionState>();
+    const back = (from: { ps: PartitionState; gen: number }, record: ConsumerRecord) => {
+      const ps = from.ps;
+      if (from.gen !== ps.gen || ps.removed) return;
+      this.#rewindTo(ps, record);
+      parts.add(ps);
+    };
+    if (unsent !== undefined) back(unsent.from, unsent.record);
+    const q = this.#queued;
+    this.#queued = undefined;
+    if (q !== undefined) back(q, q.record);
+    for (const e of this.#handed) {
+      if (e.next < e.records.length) back(e, e.records[e.next]!);
+    }
+    this.#dropHanded();
+    // Whatever was fetched after them is dropped and fetched again from the rewound position.
+    for (const ps of parts) this.evict(ps);
+    this.#fetcher?.wake();
+  }
+
   /** The stream was cancelled (its queue emptied) or closed: nothing queued is taken. */
   dropQueued(): void {
     this.#queued = undefined;
@@ -360,7 +397,11 @@ export class FetchBuffer {
   #rewind(batch: Cursor): void {
     const ps = batch.ps;
     if (batch.gen !== ps.gen || batch.next >= batch.records.length) return;
-    const first = batch.records[batch.next]!;
+    this.#rewindTo(ps, batch.records[batch.next]!);
+  }
+
+  /** Moves the position of `ps` back to `first` (of the current generation), if beyond it. */
+  #rewindTo(ps: PartitionState, first: ConsumerRecord): void {
     if (first.offset >= ps.position) return;
     ps.position = first.offset;
     // Same batch: the epoch of the record before is this record's epoch.

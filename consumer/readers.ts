@@ -15,6 +15,7 @@
  */
 
 import type { FetchBuffer } from "./fetch_buffer.ts";
+import type { PartitionState } from "./partition_state.ts";
 import type { ConsumerRecord } from "./types.ts";
 
 /**
@@ -139,9 +140,14 @@ export function directIterator(
  * per record (bench/PROFILE.md, Session 11).
  *
  * Shutdown as the native pipe's: the source ends: `dest` is closed (unless `preventClose`);
- * the source errors: `dest` is aborted (unless `preventAbort`); `dest` errors: the source is
- * cancelled (unless `preventCancel`); the signal aborts: both (unless prevented), once the
- * write in flight settled. Both locks are released at the end.
+ * the source errors: `dest` is aborted (unless `preventAbort`); `dest` errors or is closed:
+ * the source is cancelled (unless `preventCancel`); the signal aborts: both (unless
+ * prevented), once the write in flight settled. The promise rejects with the first reason, or
+ * with the error of a shutdown action that failed. Both locks are released at the end.
+ *
+ * A pipe that stops early without cancelling the source (`preventCancel`) leaves the consumer
+ * to the next reader: the records it read but did not deliver, and those still in the stream's
+ * queue, are fetched again (see `FetchBuffer.abandon`).
  *
  * @example
  * ```ts ignore
@@ -160,48 +166,64 @@ export async function pipeCounting(
   const reader = getReader();
   const writer = dest.getWriter();
   const { signal, preventClose = false, preventAbort = false, preventCancel = false } = options;
-  /** Why the pipe stops early: the signal or `dest` failing (first one wins). */
+  /** Why the pipe stops early: the signal or `dest` failing or closing (first one wins). */
   let stop: { reason: unknown; fromDest: boolean } | undefined;
-  /** A read is pending: a stop settles it (cancelling or releasing the source). */
-  let reading = false;
-  let sourceReleased = false;
-  let sourceCancelled = false;
-  const settleRead = () => {
-    if (!reading) return;
-    if (!preventCancel) {
-      sourceCancelled = true;
-      reader.cancel(stop!.reason).catch(() => {});
-    } else {
-      sourceReleased = true;
-      reader.releaseLock();
-    }
+  let wake!: () => void;
+  /** Settles when the pipe stops early: a wait for a record or for room in `dest` ends. */
+  const stopped = new Promise<undefined>((resolve) => wake = () => resolve(undefined));
+  const stopWith = (reason: unknown, fromDest: boolean) => {
+    if (stop !== undefined) return;
+    stop = { reason, fromDest };
+    wake();
   };
-  const onAbort = () => {
-    stop ??= { reason: signal!.reason, fromDest: false };
-    settleRead();
-  };
-  writer.closed.catch((e) => {
-    stop ??= { reason: e, fromDest: true };
-    settleRead();
-  });
+  const onAbort = () => stopWith(signal!.reason, false);
+  // Closed or errored `dest`: no record is written (it fails when the pipe ends too; `stop`
+  // is not looked at then).
+  writer.closed.then(
+    () =>
+      stopWith(
+        new TypeError(
+          "The destination writable stream closed before all the data could be piped to it.",
+        ),
+        true,
+      ),
+    (e) => stopWith(e, true),
+  );
   buffer.countingStarted();
+  let counting = true;
+  const endCounting = () => {
+    if (!counting) return;
+    counting = false;
+    buffer.countingEnded();
+  };
   signal?.addEventListener("abort", onAbort);
   let sourceError: { error: unknown } | undefined;
   let ended = false;
+  /** A read that may still be pending when the pipe stopped. */
+  let pending: Promise<unknown> | undefined;
+  /** A record taken from the buffer but not delivered to `dest`. */
+  let unsent: { from: { ps: PartitionState; gen: number }; record: ConsumerRecord } | undefined;
   try {
     if (signal?.aborted) onAbort();
     while (stop === undefined) {
-      let r: ReadableStreamReadResult<ConsumerRecord>;
-      reading = true;
+      let r: ReadableStreamReadResult<ConsumerRecord> | undefined;
+      // A record in the stream's queue is read at once; otherwise the read waits for a pull,
+      // and a stop must not wait for it (the log end, a slow fetch).
+      const ready = buffer.queuedInStream > 0;
+      const read = reader.read();
       try {
-        r = await reader.read();
+        r = ready ? await read : await Promise.race([read, stopped]);
       } catch (e) {
         if (stop === undefined) sourceError = { error: e };
         break;
-      } finally {
-        reading = false;
       }
-      // Read but stopped meanwhile: the record never reaches `dest` and is not counted.
+      if (r === undefined) {
+        // Stopped while waiting: the read settles when the lock is released.
+        pending = read.catch(() => {});
+        break;
+      }
+      // Read but stopped meanwhile: the record never reaches `dest` and is not counted (its
+      // batch's next record is still this one: `abandon` fetches it again).
       if (stop !== undefined) break;
       if (r.done) {
         ended = true;
@@ -211,47 +233,69 @@ export async function pipeCounting(
       const from = buffer.take(record);
       if (from === undefined) continue;
       try {
-        if ((writer.desiredSize ?? 0) <= 0) await writer.ready;
+        if ((writer.desiredSize ?? 0) <= 0) {
+          // No room in `dest` (or it failed): wait for room, or for the pipe to stop.
+          await Promise.race([writer.ready, stopped]);
+          if (stop !== undefined) {
+            unsent = { from, record };
+            break;
+          }
+        }
         await writer.write(record);
       } catch (e) {
-        stop ??= { reason: e, fromDest: true };
+        stopWith(e, true);
+        unsent = { from, record };
         break;
       }
       buffer.took(from, record);
     }
   } finally {
     signal?.removeEventListener("abort", onAbort);
-    buffer.countingEnded();
   }
-  const releaseSource = () => {
-    if (!sourceReleased) reader.releaseLock();
-  };
-  if (ended) {
-    releaseSource();
-    if (preventClose) writer.releaseLock();
-    else {
-      try {
-        await writer.close();
-      } finally {
-        writer.releaseLock();
+  if (ended || sourceError !== undefined) {
+    endCounting();
+    reader.releaseLock();
+    if (ended) {
+      if (preventClose) writer.releaseLock();
+      else {
+        try {
+          await writer.close();
+        } finally {
+          writer.releaseLock();
+        }
       }
+      return;
     }
-    return;
-  }
-  if (sourceError !== undefined) {
-    releaseSource();
-    if (!preventAbort) await writer.abort(sourceError.error).catch(() => {});
+    let error = sourceError!.error;
+    if (!preventAbort) await writer.abort(error).catch((e) => error = e);
     writer.releaseLock();
-    throw sourceError.error;
+    throw error;
   }
-  const { reason, fromDest } = stop!;
+  let { reason } = stop!;
+  const { fromDest } = stop!;
   const actions: Promise<unknown>[] = [];
-  if (!fromDest && !preventAbort) actions.push(writer.abort(reason).catch(() => {}));
-  if (!preventCancel && !sourceCancelled && !sourceReleased) {
-    actions.push(reader.cancel(reason).catch(() => {}));
+  if (!fromDest && !preventAbort) actions.push(writer.abort(reason));
+  if (preventCancel) {
+    // The consumer stays for the next reader: what this pipe read, or left in the stream's
+    // queue, and did not deliver is fetched again. All at once, before the lock goes: no pull
+    // may hand a record to this reader in between.
+    endCounting();
+    for (let n = buffer.queuedInStream; n > 0; n--) reader.read().catch(() => {});
+    buffer.abandon(unsent);
+    reader.releaseLock();
+  } else {
+    endCounting();
+    actions.push(reader.cancel(reason));
   }
-  await Promise.all(actions);
-  releaseSource();
+  await pending;
+  // A failed action's error is the pipe's (the native pipe's Promise.all; the abort's first).
+  for (const result of await Promise.allSettled(actions)) {
+    if (result.status === "rejected") {
+      reason = result.reason;
+      break;
+    }
+  }
+  if (!preventCancel) reader.releaseLock();
   writer.releaseLock();
   throw reason;
 }

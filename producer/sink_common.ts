@@ -88,7 +88,10 @@ let yieldedAt = 0;
  * transaction's commit would then wait for all of them at once.
  */
 export function yieldNow(now: number): Promise<void> | undefined {
-  if (now - yieldedAt < 2) return undefined;
+  // `now` is the wall clock: stepped back (NTP, a VM resumed), `now - yieldedAt` is negative
+  // until it catches up, and a busy pipe would not yield (no socket read, no timer) that long.
+  const since = now - yieldedAt;
+  if (since >= 0 && since < 2) return undefined;
   yieldedAt = now;
   return new Promise(macrotask);
 }

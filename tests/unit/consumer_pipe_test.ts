@@ -22,6 +22,10 @@ function fakeBuffer() {
     took: (_from: unknown, r: ConsumerRecord) => log.push(`took ${r.offset}`),
     countingStarted: () => counting++,
     countingEnded: () => counting--,
+    // A plain stream's queue is not the buffer's: every read may wait.
+    queuedInStream: 0,
+    abandon: (unsent: { record: ConsumerRecord } | undefined) =>
+      log.push(`abandon ${unsent?.record.offset ?? "-"}`),
   };
   return { buffer: buffer as unknown as FetchBuffer, log, counting: () => counting };
 }
@@ -108,7 +112,11 @@ Deno.test("consumer pipe: a failed write cancels the source (unless preventCance
       pipeCounting(src, () => src.getReader(), dest, { preventCancel }, buffer),
       TypeError,
     );
-    assert.deepEqual(log, ["take 0", "took 0", "take 1"], "the failed record is not counted");
+    assert.deepEqual(
+      log,
+      ["take 0", "took 0", "take 1", ...preventCancel ? ["abandon 1"] : []],
+      "the failed record is not counted (and is fetched again for the next reader)",
+    );
     assert.equal(cancels.length, preventCancel ? 0 : 1);
     assert.equal(src.locked, false);
   }
@@ -130,7 +138,13 @@ Deno.test("consumer pipe: the signal stops a pipe waiting for records, both ends
     while (log.length < 4) await new Promise((r) => setTimeout(r, 1));
     ac.abort(new RangeError("stop"));
     await assert.rejects(piped, RangeError);
-    assert.deepEqual(log, ["take 0", "took 0", "take 1", "took 1"]);
+    assert.deepEqual(log, [
+      "take 0",
+      "took 0",
+      "take 1",
+      "took 1",
+      ...prevent ? ["abandon -"] : [],
+    ]);
     assert.deepEqual(
       events,
       prevent ? ["wrote 0", "wrote 1"] : ["wrote 0", "wrote 1", "aborted stop"],
@@ -167,3 +181,229 @@ Deno.test("consumer pipe: a locked source or destination is refused", async () =
     TypeError,
   );
 });
+
+// ---------------------------------------------------------------------------------------------
+// The shutdown matrix against the native pipe: every way a pipe stops (a row) × preventClose,
+// preventAbort, preventCancel (8 columns). Each cell runs the same scenario through the native
+// `ReadableStream.prototype.pipeTo` and through the consumer's loop and compares what the
+// WHATWG algorithm fixes: how the promise settles (and with which reason), what the
+// destination's sink was told (close, abort and its reason), what the source was told (cancel
+// and its reason), and that both locks are released. Records written: the consumer's loop
+// writes one record at a time, so it may write fewer than the native pipe (which writes what it
+// read ahead), never others.
+
+interface Scenario {
+  src: ReadableStream<ConsumerRecord>;
+  dest: WritableStream<ConsumerRecord>;
+  signal?: AbortSignal;
+  /** Runs once the pipe settled (the "after the end" row). */
+  after?: () => void;
+}
+
+interface Seen {
+  written: string[];
+  dest: string[];
+  cancels: string[];
+}
+
+const why = (e: unknown) => e instanceof Error ? `${e.constructor.name}: ${e.message}` : String(e);
+
+/** A row: builds a fresh scenario that logs into `seen`. */
+type Row = (seen: Seen) => Scenario;
+
+function loggingSource(
+  seen: Seen,
+  n: number,
+  end: "close" | "error" | "wait",
+  opts: { cancelFails?: boolean } = {},
+): ReadableStream<ConsumerRecord> {
+  let i = 0;
+  return new ReadableStream<ConsumerRecord>({
+    pull(c) {
+      if (i < n) return c.enqueue(rec(i++));
+      if (end === "close") c.close();
+      else if (end === "error") c.error(new RangeError("source broke"));
+      else return new Promise(() => {});
+    },
+    cancel(reason) {
+      seen.cancels.push(why(reason));
+      if (opts.cancelFails) throw new EvalError("cancel failed");
+    },
+  }, { highWaterMark: 0 });
+}
+
+function loggingSink(
+  seen: Seen,
+  opts: {
+    onWrite?: (i: number, c: WritableStreamDefaultController) => void;
+    abortFails?: boolean;
+    highWaterMark?: number;
+  } = {},
+): WritableStream<ConsumerRecord> {
+  return new WritableStream<ConsumerRecord>({
+    write(r, c) {
+      seen.written.push(String(r.offset));
+      opts.onWrite?.(Number(r.offset), c);
+    },
+    close() {
+      seen.dest.push("closed");
+    },
+    abort(reason) {
+      seen.dest.push(`aborted ${why(reason)}`);
+      if (opts.abortFails) throw new EvalError("abort failed");
+    },
+  }, { highWaterMark: opts.highWaterMark ?? 1 });
+}
+
+const ROWS: Record<string, Row> = {
+  "the source ends": (s) => ({ src: loggingSource(s, 3, "close"), dest: loggingSink(s) }),
+  "the source errors": (s) => ({ src: loggingSource(s, 3, "error"), dest: loggingSink(s) }),
+  "the source errors, dest's abort fails": (s) => ({
+    src: loggingSource(s, 1, "error"),
+    dest: loggingSink(s, { abortFails: true }),
+  }),
+  "dest's write throws": (s) => ({
+    src: loggingSource(s, 5, "wait"),
+    dest: loggingSink(s, {
+      onWrite: (i) => {
+        if (i === 1) throw new TypeError("dest broke");
+      },
+    }),
+  }),
+  "dest's write throws, the source's cancel fails": (s) => ({
+    src: loggingSource(s, 5, "wait", { cancelFails: true }),
+    dest: loggingSink(s, {
+      onWrite: (i) => {
+        if (i === 1) throw new TypeError("dest broke");
+      },
+    }),
+  }),
+  "dest errors itself while the pipe waits for a record": (s) => ({
+    src: loggingSource(s, 2, "wait"),
+    dest: loggingSink(s, {
+      onWrite: (i, c) => {
+        if (i === 1) setTimeout(() => c.error(new TypeError("dest gave up")), 5);
+      },
+    }),
+  }),
+  "dest is closed before the pipe": (s) => {
+    const dest = loggingSink(s);
+    const w = dest.getWriter();
+    w.close();
+    w.releaseLock();
+    return { src: loggingSource(s, 3, "close"), dest };
+  },
+  "dest is errored before the pipe": (s) => {
+    const dest = loggingSink(s);
+    const w = dest.getWriter();
+    w.abort(new TypeError("dest was aborted")).catch(() => {});
+    w.releaseLock();
+    return { src: loggingSource(s, 3, "close"), dest };
+  },
+  "the signal aborted before the pipe": (s) => {
+    const ac = new AbortController();
+    ac.abort(new RangeError("early"));
+    return { src: loggingSource(s, 3, "close"), dest: loggingSink(s), signal: ac.signal };
+  },
+  "the signal aborted before the pipe, both actions fail": (s) => {
+    const ac = new AbortController();
+    ac.abort(new RangeError("early"));
+    return {
+      src: loggingSource(s, 3, "close", { cancelFails: true }),
+      dest: loggingSink(s, { abortFails: true }),
+      signal: ac.signal,
+    };
+  },
+  "the signal aborts while the pipe waits for a record": (s) => {
+    const ac = new AbortController();
+    return {
+      src: loggingSource(s, 2, "wait"),
+      dest: loggingSink(s, {
+        onWrite: (i) => {
+          if (i === 1) setTimeout(() => ac.abort(new RangeError("stop")), 5);
+        },
+      }),
+      signal: ac.signal,
+    };
+  },
+  "the signal aborts during a write": (s) => {
+    const ac = new AbortController();
+    return {
+      src: loggingSource(s, 5, "wait"),
+      dest: loggingSink(s, {
+        onWrite: (i) => {
+          if (i === 1) ac.abort(new RangeError("stop"));
+        },
+      }),
+      signal: ac.signal,
+    };
+  },
+  "the signal aborts while dest has no room (highWaterMark 0)": (s) => {
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(new RangeError("stop")), 20);
+    return {
+      src: loggingSource(s, 5, "wait"),
+      dest: loggingSink(s, { highWaterMark: 0 }),
+      signal: ac.signal,
+    };
+  },
+  "the signal aborts after the end": (s) => {
+    const ac = new AbortController();
+    return {
+      src: loggingSource(s, 2, "close"),
+      dest: loggingSink(s),
+      signal: ac.signal,
+      after: () => ac.abort(new RangeError("late")),
+    };
+  },
+};
+
+async function runPipe(
+  row: Row,
+  prevent: { preventClose: boolean; preventAbort: boolean; preventCancel: boolean },
+  ours: boolean,
+): Promise<{ outcome: string; seen: Seen; locked: boolean[] }> {
+  const seen: Seen = { written: [], dest: [], cancels: [] };
+  const { src, dest, signal, after } = row(seen);
+  const options: StreamPipeOptions = { ...prevent, ...signal && { signal } };
+  // A pipe that never settles fails the cell (the native one settles in every row).
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const hung = new Promise<string>((r) => timer = setTimeout(() => r("hung"), 2_000));
+  const piped = ours
+    ? pipeCounting(src, () => src.getReader(), dest, options, fakeBuffer().buffer)
+    : src.pipeTo(dest, options);
+  const outcome = await Promise.race([
+    piped.then(() => "resolved", (e) => `rejected ${why(e)}`),
+    hung,
+  ]);
+  clearTimeout(timer);
+  after?.();
+  // Sink and source callbacks of the shutdown run a few ticks after it.
+  await new Promise((r) => setTimeout(r, 10));
+  return { outcome, seen, locked: [src.locked, dest.locked] };
+}
+
+for (const [name, row] of Object.entries(ROWS)) {
+  Deno.test(`consumer pipe matrix: ${name}, as the native pipe`, async (t) => {
+    for (const preventClose of [false, true]) {
+      for (const preventAbort of [false, true]) {
+        for (const preventCancel of [false, true]) {
+          const prevent = { preventClose, preventAbort, preventCancel };
+          await t.step(JSON.stringify(prevent), async () => {
+            const native = await runPipe(row, prevent, false);
+            const ours = await runPipe(row, prevent, true);
+            assert.equal(ours.outcome, native.outcome, "how the pipe settles");
+            assert.deepEqual(ours.seen.dest, native.seen.dest, "what dest's sink was told");
+            assert.deepEqual(ours.seen.cancels, native.seen.cancels, "what the source was told");
+            assert.deepEqual(ours.locked, [false, false], "both locks released");
+            assert.deepEqual(
+              ours.seen.written,
+              native.seen.written.slice(0, ours.seen.written.length),
+              "written: a prefix of the native pipe's",
+            );
+          });
+        }
+      }
+    }
+  });
+}

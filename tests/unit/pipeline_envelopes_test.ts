@@ -214,3 +214,48 @@ Deno.test("yieldNow: a sink's yield lets timers and socket reads run, without a 
   await echo;
   listener.close();
 });
+
+Deno.test("yieldNow: during a long busy pipe, timers, interval heartbeats and abort signals fire on time", async () => {
+  // A pipe that never waits: 0.5 ms of work per chunk, and the sinks' yield (every 2 ms). The
+  // deadlines a consumer and producer keep (request timeouts, heartbeats, AbortSignal.timeout)
+  // must fire within the project's bound (10 % or 250 ms) of when they are due, not when the
+  // pipe ends.
+  const start = performance.now();
+  const late: number[] = [];
+  const timeout = new Promise<void>((r) =>
+    setTimeout(() => {
+      late.push(performance.now() - start - 300);
+      r();
+    }, 300)
+  );
+  const beats: number[] = [];
+  const interval = setInterval(() => beats.push(performance.now() - start), 100);
+  const signal = AbortSignal.timeout(400);
+  let abortedAt = -1;
+  signal.addEventListener("abort", () => abortedAt = performance.now() - start);
+  while (performance.now() - start < 1_200) {
+    const until = performance.now() + 0.5;
+    while (performance.now() < until) { /* the envelope's work */ }
+    const wait = yieldNow(Date.now());
+    if (wait) await wait;
+    else await null;
+  }
+  clearInterval(interval);
+  await timeout;
+  assert.ok(late[0]! < 250, `the 300 ms timer fired ${late[0]} ms late`);
+  assert.ok(abortedAt >= 0 && abortedAt < 400 + 250, `AbortSignal.timeout(400) at ${abortedAt}`);
+  // Heartbeats every 100 ms over 1.2 s: none skipped for long.
+  assert.ok(beats.length >= 8, `${beats.length} heartbeats: ${beats.map(Math.round)}`);
+  for (let i = 1; i < beats.length; i++) {
+    assert.ok(beats[i]! - beats[i - 1]! < 100 + 250, `heartbeat gap ${beats[i]! - beats[i - 1]!}`);
+  }
+});
+
+Deno.test("yieldNow: a wall clock stepped back (NTP, a VM resumed) does not stop the yields", () => {
+  const now = Date.now();
+  assert.ok(yieldNow(now + 3_600_000) instanceof Promise);
+  // An hour earlier by the clock: without a yield, a busy pipe would read no socket and fire
+  // no timer for that hour.
+  assert.ok(yieldNow(now) instanceof Promise, "yields after the clock went back");
+  assert.equal(yieldNow(now + 1), undefined, "and again 2 ms later, not before");
+});
