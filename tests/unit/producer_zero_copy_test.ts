@@ -1,0 +1,162 @@
+/**
+ * Produce requests write large record batches from the batches' own buffers (`zeroCopy`), and
+ * the accumulator reuses those buffers. A runtime's socket write is asynchronous and may read
+ * its buffer later (Deno's `conn.write` hands the buffer to an op that reads it when the socket
+ * is writable, even after the resource was closed): a buffer must never be reused while such a
+ * write may still read it. These tests hold a batch's write in a socket, as a stalled peer
+ * does, make the request fail or time out, let the batch go through elsewhere and the producer
+ * reuse buffers, and only then let the held write read its bytes: they must be those it was
+ * given.
+ */
+
+import assert from "node:assert/strict";
+import { Producer } from "../../producer/producer.ts";
+import { decodeRecordBatches } from "../../protocol/record_batch_decoder.ts";
+import { FakeCluster } from "../helpers/fake_cluster.ts";
+import { FakeSocket } from "../helpers/fake_socket.ts";
+
+const BIG = 128 * 1024;
+
+/** A socket that can hold writes: the bytes are read only when released. */
+class HoldingSocket extends FakeSocket {
+  readonly held: {
+    p: Uint8Array;
+    copy: Uint8Array;
+    resolve: (n: number) => void;
+    reject: (e: unknown) => void;
+  }[] = [];
+  /** Writes whose bytes changed between the write call and the moment they were read. */
+  readonly changed: number[] = [];
+  constructor(readonly shouldHold: (p: Uint8Array) => boolean) {
+    super();
+  }
+
+  override write(p: Uint8Array): Promise<number> {
+    if (!this.shouldHold(p)) return super.write(p);
+    const copy = p.slice();
+    return new Promise((resolve, reject) => this.held.push({ p, copy, resolve, reject }));
+  }
+
+  /** Lets the held writes read their bytes now. */
+  release(): void {
+    for (const h of this.held.splice(0)) {
+      let diff = 0;
+      for (let i = 0; i < h.p.length; i++) if (h.p[i] !== h.copy[i]) diff++;
+      if (diff > 0) this.changed.push(diff);
+      if (this.closed) h.reject(new Deno.errors.BadResource("closed"));
+      else super.write(h.p).then(h.resolve, h.reject);
+    }
+  }
+}
+
+function randomValue(bytes: number): Uint8Array {
+  const v = new Uint8Array(bytes);
+  crypto.getRandomValues(v);
+  return v;
+}
+
+async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+for (const compression of ["none", "lz4"] as const) {
+  Deno.test(`zeroCopy (${compression}): a batch written on a dead connection is not reused while that write may read it`, async () => {
+    await using cluster = new FakeCluster(1);
+    cluster.addTopic("t", 1);
+    const sockets: HoldingSocket[] = [];
+    let holdNext = 0;
+    cluster.socketFor = () => {
+      const s = new HoldingSocket((p) => {
+        if (p.length < BIG || holdNext === 0) return false;
+        holdNext--;
+        return true;
+      });
+      sockets.push(s);
+      return s;
+    };
+    await using producer = new Producer({
+      brokers: ["unused:1"],
+      cluster,
+      lingerMs: 0,
+      batchSize: 256 * 1024,
+      compression,
+      compressionWorkers: 0,
+      requestTimeoutMs: 5_000,
+    });
+    // Ten 20 KiB records: one batch of about 200 KiB, written from its own buffer.
+    const round = (n: number) =>
+      producer.send(
+        Array.from({ length: 10 }, () => ({ topic: "t", partition: 0, value: randomValue(20_000) })),
+      ).then((sent) => assert.equal(sent.length, 10, `round ${n}`));
+    // Warm the buffer pool: acknowledged batches give their buffers back.
+    for (let i = 0; i < 3; i++) await round(i);
+    holdNext = 1;
+    const first = round(3);
+    await until("a held write", () => sockets.some((s) => s.held.length > 0));
+    const stalled = sockets.find((s) => s.held.length > 0)!;
+    // The broker goes away mid-write: the batch is retried on a new connection and answered.
+    stalled.end();
+    await first;
+    // More batches, through the pool: a reused buffer of the held write would be overwritten.
+    for (let i = 4; i < 10; i++) await round(i);
+    // Only now does the dead connection's write read its bytes (as a pending op may).
+    stalled.release();
+    assert.deepEqual(stalled.changed, [], "a buffer was reused while a write of it was held");
+    // Every batch the broker read is intact (its CRC checks out).
+    for (const req of cluster.seen("Produce")) {
+      const body = req.body as { topicData: { partitionData: { records: Uint8Array }[] }[] };
+      for (const t of body.topicData) {
+        for (const p of t.partitionData) decodeRecordBatches(p.records);
+      }
+    }
+  });
+}
+
+Deno.test("zeroCopy: a batch whose request timed out while its write was held is sent intact, its buffer not reused", async () => {
+  await using cluster = new FakeCluster(2);
+  // Partition 0 on node 1 (whose write is held), partition 1 on node 2 (busy reusing buffers).
+  cluster.addTopic("t", 2);
+  const sockets: HoldingSocket[] = [];
+  let holdNext = 0;
+  cluster.socketFor = (node) => {
+    const s = new HoldingSocket((p) => {
+      if (node !== 1 || p.length < BIG || holdNext === 0) return false;
+      holdNext--;
+      return true;
+    });
+    sockets.push(s);
+    return s;
+  };
+  await using producer = new Producer({
+    brokers: ["unused:1"],
+    cluster,
+    lingerMs: 0,
+    batchSize: 256 * 1024,
+    requestTimeoutMs: 300,
+    deliveryTimeoutMs: 60_000,
+  });
+  const round = (partition: number) =>
+    producer.send(
+      Array.from({ length: 10 }, () => ({ topic: "t", partition, value: randomValue(20_000) })),
+    );
+  for (let i = 0; i < 3; i++) await round(i % 2);
+  holdNext = 1;
+  const first = round(0);
+  await until("a held write", () => sockets.some((s) => s.held.length > 0));
+  const stalled = sockets.find((s) => s.held.length > 0)!;
+  // The request times out (the connection stays open); the batch is retried.
+  await until("a retry", () => producer.metrics().retries > 0);
+  for (let i = 0; i < 6; i++) await round(1);
+  stalled.release();
+  assert.deepEqual(stalled.changed, [], "a buffer was reused while a write of it was held");
+  const sent = await first;
+  assert.equal(sent.length, 10);
+  for (const req of cluster.seen("Produce")) {
+    const body = req.body as { topicData: { partitionData: { records: Uint8Array }[] }[] };
+    for (const t of body.topicData) for (const p of t.partitionData) decodeRecordBatches(p.records);
+  }
+});
