@@ -10,7 +10,11 @@
  */
 
 import assert from "node:assert/strict";
+import { Connection } from "../../net/connection.ts";
+import { chooseVersions } from "../../net/negotiate.ts";
 import { Producer } from "../../producer/producer.ts";
+import { Api } from "../../protocol/apis.ts";
+import { ClosedError, ConnectionError } from "../../protocol/errors.ts";
 import { decodeRecordBatches } from "../../protocol/record_batch_decoder.ts";
 import { FakeCluster } from "../helpers/fake_cluster.ts";
 import { FakeSocket } from "../helpers/fake_socket.ts";
@@ -51,7 +55,7 @@ class HoldingSocket extends FakeSocket {
 
 function randomValue(bytes: number): Uint8Array {
   const v = new Uint8Array(bytes);
-  crypto.getRandomValues(v);
+  for (let i = 0; i < bytes; i += 65536) crypto.getRandomValues(v.subarray(i, i + 65536));
   return v;
 }
 
@@ -90,7 +94,10 @@ for (const compression of ["none", "lz4"] as const) {
     // Ten 20 KiB records: one batch of about 200 KiB, written from its own buffer.
     const round = (n: number) =>
       producer.send(
-        Array.from({ length: 10 }, () => ({ topic: "t", partition: 0, value: randomValue(20_000) })),
+        Array.from(
+          { length: 10 },
+          () => ({ topic: "t", partition: 0, value: randomValue(20_000) }),
+        ),
       ).then((sent) => assert.equal(sent.length, 10, `round ${n}`));
     // Warm the buffer pool: acknowledged batches give their buffers back.
     for (let i = 0; i < 3; i++) await round(i);
@@ -159,4 +166,103 @@ Deno.test("zeroCopy: a batch whose request timed out while its write was held is
     const body = req.body as { topicData: { partitionData: { records: Uint8Array }[] }[] };
     for (const t of body.topicData) for (const p of t.partitionData) decodeRecordBatches(p.records);
   }
+});
+
+const PRODUCE_VERSIONS = chooseVersions([
+  { apiKey: 0, minVersion: 3, maxVersion: 11 },
+  { apiKey: 3, minVersion: 0, maxVersion: 12 },
+]);
+
+function produceBody(batches: Uint8Array[]) {
+  return {
+    transactionalId: null,
+    acks: -1,
+    timeoutMs: 30_000,
+    topicData: [{
+      name: "t",
+      partitionData: batches.map((records, index) => ({ index, records })),
+    }],
+  };
+}
+
+/** A socket that takes at most `step` bytes per write, a task later: a slow, dribbling peer. */
+class DribblingSocket extends FakeSocket {
+  written = 0;
+  constructor(readonly step: number, readonly failAfter = Infinity) {
+    super();
+  }
+  override async write(p: Uint8Array): Promise<number> {
+    await new Promise((r) => setTimeout(r, 0));
+    const n = Math.min(p.length, this.step, Math.max(1, this.failAfter - this.written));
+    if (this.written >= this.failAfter) throw new Deno.errors.BrokenPipe("broken pipe");
+    this.written += n;
+    return await super.write(p.subarray(0, n));
+  }
+}
+
+Deno.test("zeroCopy: pipelined frames in pieces go out whole and in order, never interleaved", async () => {
+  const s = new DribblingSocket(48 * 1024);
+  s.onRequest = (req) => {
+    s.reply(
+      req,
+      req.api.name === "Produce" ? { responses: [], throttleTimeMs: 0, nodeEndpoints: [] } : {
+        throttleTimeMs: 0,
+        brokers: [],
+        clusterId: null,
+        controllerId: -1,
+        topics: [],
+      },
+    );
+  };
+  await using conn = await Connection.connect({
+    host: "fake",
+    port: 9092,
+    socketFactory: () => Promise.resolve(s),
+    versions: PRODUCE_VERSIONS,
+    maxInFlight: 5,
+  });
+  const sent: Uint8Array[][] = [];
+  const replies: Promise<unknown>[] = [];
+  for (let i = 0; i < 8; i++) {
+    // Big and small batches, and small requests between the Produce requests.
+    const batches = [randomValue(200 * 1024), randomValue(1000), randomValue(BIG)];
+    sent.push(batches);
+    replies.push(conn.request(Api.Produce, produceBody(batches), { zeroCopy: true }));
+    replies.push(conn.request(Api.Metadata, { topics: [], allowAutoTopicCreation: false }));
+  }
+  await Promise.all(replies);
+  const produce = s.requests.filter((r) => r.api.name === "Produce");
+  assert.equal(produce.length, 8);
+  assert.equal(s.requests.length, 16);
+  // Correlation ids in the order the requests were made: no frame overtook another.
+  const ids = s.requests.map((r) => r.correlationId);
+  assert.deepEqual(ids, [...ids].sort((a, b) => a - b));
+  for (let i = 0; i < 8; i++) {
+    const body = produce[i]!.body as { topicData: { partitionData: { records: Uint8Array }[] }[] };
+    assert.deepEqual(body.topicData[0]!.partitionData.map((p) => p.records), sent[i]);
+  }
+});
+
+Deno.test("zeroCopy: a write failing inside a frame's batch closes the connection for good", async () => {
+  // The header piece goes out, then the batch piece breaks off part way.
+  const s = new DribblingSocket(16 * 1024, 100 * 1024);
+  await using conn = await Connection.connect({
+    host: "fake",
+    port: 9092,
+    socketFactory: () => Promise.resolve(s),
+    versions: PRODUCE_VERSIONS,
+  });
+  await assert.rejects(
+    conn.request(Api.Produce, produceBody([randomValue(200 * 1024)]), { zeroCopy: true }),
+    ConnectionError,
+  );
+  assert.ok(conn.closed);
+  assert.ok(s.closed);
+  const before = s.written;
+  await assert.rejects(
+    conn.request(Api.Metadata, { topics: [], allowAutoTopicCreation: false }),
+    (e: unknown) => e instanceof ConnectionError || e instanceof ClosedError,
+  );
+  assert.equal(s.written, before, "nothing more was written after the broken frame");
+  assert.equal(s.requests.length, 0);
 });
