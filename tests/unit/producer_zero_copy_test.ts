@@ -155,13 +155,19 @@ Deno.test("zeroCopy: a batch whose request timed out while its write was held is
   const first = round(0);
   await until("a held write", () => sockets.some((s) => s.held.length > 0));
   const stalled = sockets.find((s) => s.held.length > 0)!;
+  // The batch in flight counts against bufferMemory while its write is held.
+  assert.ok(producer.metrics().bufferedBytes >= 200_000, `${producer.metrics().bufferedBytes}`);
   // The request times out (the connection stays open); the batch is retried.
   await until("a retry", () => producer.metrics().retries > 0);
   for (let i = 0; i < 6; i++) await round(1);
+  // Still counted: its retry is queued behind the held write.
+  assert.ok(producer.metrics().bufferedBytes >= 200_000, `${producer.metrics().bufferedBytes}`);
   stalled.release();
   assert.deepEqual(stalled.changed, [], "a buffer was reused while a write of it was held");
   const sent = await first;
   assert.equal(sent.length, 10);
+  // The retried batch (its buffer not reused) left the budget all the same.
+  assert.equal(producer.metrics().bufferedBytes, 0);
   for (const req of cluster.seen("Produce")) {
     const body = req.body as { topicData: { partitionData: { records: Uint8Array }[] }[] };
     for (const t of body.topicData) for (const p of t.partitionData) decodeRecordBatches(p.records);
