@@ -14,7 +14,7 @@ import { Connection } from "../../net/connection.ts";
 import { chooseVersions } from "../../net/negotiate.ts";
 import { Producer } from "../../producer/producer.ts";
 import { Api } from "../../protocol/apis.ts";
-import { ClosedError, ConnectionError } from "../../protocol/errors.ts";
+import { ClosedError, ConnectionError, KafkaError } from "../../protocol/errors.ts";
 import { decodeRecordBatches } from "../../protocol/record_batch_decoder.ts";
 import { FakeCluster } from "../helpers/fake_cluster.ts";
 import { FakeSocket } from "../helpers/fake_socket.ts";
@@ -271,4 +271,23 @@ Deno.test("zeroCopy: a write failing inside a frame's batch closes the connectio
   );
   assert.equal(s.written, before, "nothing more was written after the broken frame");
   assert.equal(s.requests.length, 0);
+});
+
+Deno.test("zeroCopy: an acks=0 Produce whose write breaks after close() fails with a typed error", async () => {
+  const s = new HoldingSocket((p) => p.length >= BIG);
+  const conn = await Connection.connect({
+    host: "fake",
+    port: 9092,
+    socketFactory: () => Promise.resolve(s),
+    versions: PRODUCE_VERSIONS,
+  });
+  const body = { ...produceBody([randomValue(200 * 1024)]), acks: 0 };
+  const sent = conn.request(Api.Produce, body, { zeroCopy: true, expectResponse: false });
+  await until("a held write", () => s.held.length > 0);
+  // Closed by its owner while the batch piece is still being written.
+  const closing = conn.close();
+  s.release();
+  const e = await sent.then(() => undefined, (e: unknown) => e ?? "undefined");
+  assert.ok(e instanceof KafkaError, `rejected with ${String(e)}`);
+  await closing;
 });
