@@ -14,6 +14,7 @@ import { Connection } from "../../net/connection.ts";
 import { chooseVersions } from "../../net/negotiate.ts";
 import { Producer } from "../../producer/producer.ts";
 import { Api } from "../../protocol/apis.ts";
+import { ErrorCode } from "../../protocol/error_codes.ts";
 import { ClosedError, ConnectionError, KafkaError } from "../../protocol/errors.ts";
 import { decodeRecordBatches } from "../../protocol/record_batch_decoder.ts";
 import { FakeCluster } from "../helpers/fake_cluster.ts";
@@ -290,4 +291,53 @@ Deno.test("zeroCopy: an acks=0 Produce whose write breaks after close() fails wi
   const e = await sent.then(() => undefined, (e: unknown) => e ?? "undefined");
   assert.ok(e instanceof KafkaError, `rejected with ${String(e)}`);
   await closing;
+});
+
+Deno.test("zeroCopy: an epoch bump renumbers a batch whose earlier write is held into a copy (KIP-360)", async () => {
+  await using cluster = new FakeCluster(1);
+  cluster.addTopic("t", 1);
+  const sockets: HoldingSocket[] = [];
+  let holdNext = 0;
+  cluster.socketFor = () => {
+    const s = new HoldingSocket((p) => {
+      if (p.length < BIG || holdNext === 0) return false;
+      holdNext--;
+      return true;
+    });
+    sockets.push(s);
+    return s;
+  };
+  await using producer = new Producer({
+    brokers: ["unused:1"],
+    cluster,
+    lingerMs: 0,
+    batchSize: 256 * 1024,
+  });
+  const round = () =>
+    producer.send(
+      Array.from({ length: 10 }, () => ({ topic: "t", partition: 0, value: randomValue(20_000) })),
+    );
+  await round();
+  holdNext = 1;
+  const first = round();
+  await until("a held write", () => sockets.some((s) => s.held.length > 0));
+  const stalled = sockets.find((s) => s.held.length > 0)!;
+  // The resend on a new connection is refused as out of order: the producer bumps its epoch
+  // and renumbers the batch from 0, then sends it again.
+  cluster.once(
+    "Produce",
+    (req) => cluster.produceAnswer(req, () => ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER),
+  );
+  stalled.end();
+  await first;
+  const epochs = cluster.seen("Produce").map((r) => cluster.produced(r)[0]!.batch.producerEpoch);
+  assert.equal(epochs.at(-1), 1, `epochs ${epochs}`);
+  // The dead connection's write reads the bytes it was given: epoch 0, the old sequence.
+  stalled.release();
+  assert.deepEqual(stalled.changed, [], "the renumbering changed bytes a write still held");
+  // The renumbered copy's CRC was recomputed: every batch the broker read decodes.
+  for (const req of cluster.seen("Produce")) {
+    const body = req.body as { topicData: { partitionData: { records: Uint8Array }[] }[] };
+    for (const t of body.topicData) for (const p of t.partitionData) decodeRecordBatches(p.records);
+  }
 });
