@@ -341,3 +341,41 @@ Deno.test("zeroCopy: an epoch bump renumbers a batch whose earlier write is held
     for (const t of body.topicData) for (const p of t.partitionData) decodeRecordBatches(p.records);
   }
 });
+
+Deno.test("zeroCopy: a producer aborted while a batch's write is held fails the batch and leaves its bytes alone", async () => {
+  await using cluster = new FakeCluster(1);
+  cluster.addTopic("t", 1);
+  const sockets: HoldingSocket[] = [];
+  let holdNext = 0;
+  cluster.socketFor = () => {
+    const s = new HoldingSocket((p) => {
+      if (p.length < BIG || holdNext === 0) return false;
+      holdNext--;
+      return true;
+    });
+    sockets.push(s);
+    return s;
+  };
+  const producer = new Producer({
+    brokers: ["unused:1"],
+    cluster,
+    lingerMs: 0,
+    batchSize: 256 * 1024,
+  });
+  const round = () =>
+    producer.send(
+      Array.from({ length: 10 }, () => ({ topic: "t", partition: 0, value: randomValue(20_000) })),
+    );
+  await round();
+  holdNext = 1;
+  const held = round();
+  await until("a held write", () => sockets.some((s) => s.held.length > 0));
+  const stalled = sockets.find((s) => s.held.length > 0)!;
+  // The cluster is the test's, so the producer does not close it: closed here, as abort()
+  // closes a cluster of its own.
+  await Promise.all([producer.abort(new Error("stop")), cluster.close()]);
+  await assert.rejects(held);
+  assert.equal(producer.metrics().bufferedBytes, 0);
+  stalled.release();
+  assert.deepEqual(stalled.changed, []);
+});
