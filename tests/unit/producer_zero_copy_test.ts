@@ -15,6 +15,8 @@ import { chooseVersions } from "../../net/negotiate.ts";
 import { Producer } from "../../producer/producer.ts";
 import { Api } from "../../protocol/apis.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
+import { encoderFor, type MessageSchema } from "../../protocol/schema.ts";
+import { Writer } from "../../protocol/writer.ts";
 import { ClosedError, ConnectionError, KafkaError } from "../../protocol/errors.ts";
 import { decodeRecordBatches } from "../../protocol/record_batch_decoder.ts";
 import { FakeCluster } from "../helpers/fake_cluster.ts";
@@ -378,4 +380,31 @@ Deno.test("zeroCopy: a producer aborted while a batch's write is held fails the 
   assert.equal(producer.metrics().bufferedBytes, 0);
   stalled.release();
   assert.deepEqual(stalled.changed, []);
+});
+
+Deno.test("a spliced writer refuses a large input inside a tagged field (its size prefix is shifted in)", () => {
+  const schema: MessageSchema = {
+    name: "SplicedTaggedRequest",
+    apiKey: -1,
+    type: "data",
+    validVersions: "0",
+    flexibleVersions: "0+",
+    fields: [
+      { name: "plain", type: "bytes", versions: "0+" },
+      { name: "extra", type: "bytes", versions: "0+", taggedVersions: "0+", tag: 0 },
+    ],
+  };
+  const enc = encoderFor(schema, 0);
+  const big = randomValue(300);
+  // A plain bytes field is referenced; the frame's length counts it.
+  const w = new Writer().splice(256);
+  enc(w, { plain: big, extra: new Uint8Array(1) });
+  assert.equal(w.splicedLength, 300);
+  // Inside a tagged field it would land past bytes moved to make room for the size: refused.
+  assert.throws(
+    () => enc(new Writer().splice(256), { plain: new Uint8Array(1), extra: big }),
+    RangeError,
+  );
+  // Without splicing the same body encodes.
+  enc(new Writer(), { plain: new Uint8Array(1), extra: big });
 });
