@@ -475,7 +475,10 @@ export class Connection {
           cause: e,
         }),
       );
-      throw this.#closeError;
+      // Closed by close() (which forgets its error) while a write was under way: a write of a
+      // frame's later piece fails then, and the caller of an acks=0 Produce still gets a
+      // typed error, not `undefined`.
+      throw this.#closeError ?? new ClosedError(`connection to ${this.#broker}`);
     } finally {
       this.#writing = false;
     }

@@ -106,6 +106,11 @@ export class FakeCluster extends Cluster {
   readonly #sockets: FakeSocket[] = [];
   /** Next offset per partition for the default Produce handler. */
   readonly #offsets = new Map<string, bigint>();
+  /**
+   * Makes the socket of each new connection (a subclass of {@linkcode FakeSocket} can hold
+   * writes, as a slow socket does); `node` is the broker's node id.
+   */
+  socketFor: (node: number) => FakeSocket = () => new FakeSocket();
 
   constructor(nodes = 1, options: Partial<ClientOptions> = {}) {
     super({
@@ -273,7 +278,7 @@ export class FakeCluster extends Cluster {
     const existing = this.#conns.get(key);
     if (existing) return existing;
     const node = address.port - 9000;
-    const socket = new FakeSocket();
+    const socket = this.socketFor(node);
     this.#sockets.push(socket);
     socket.onRequest = (seen) => void this.#answer(socket, seen, node);
     const opening = Connection.connect({

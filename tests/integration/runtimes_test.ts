@@ -67,7 +67,7 @@ function assertParts(runtime: string, results: PartResult[], skips: Record<strin
   console.log(lines.join("\n"));
   assert.deepEqual(
     results.map((r) => r.part),
-    ["admin", "codecs", "group", "transaction", "scram-tls"],
+    ["admin", "codecs", "big-batches", "group", "transaction", "scram-tls"],
   );
   for (const r of results) {
     if (skips[r.part] !== undefined) {
