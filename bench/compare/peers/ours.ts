@@ -138,7 +138,7 @@ const path = process.env.OURS_PATH ?? "";
 
 async function produceWith(run: ProduceRun): Promise<void> {
   if (path === "pipeTo") return await producePiped(run);
-  const { p, o, pool, topic, n, warmup } = run;
+  const { p, pool, topic } = run;
   const writer = p.writable.getWriter();
   const send = async (from: number, count: number) => {
     for (let i = from; i < from + count; i++) {
@@ -149,16 +149,25 @@ async function produceWith(run: ProduceRun): Promise<void> {
     await p.flush();
     if (p.metrics().recordsFailed > 0) throw new KafkaError("some records failed");
   };
+  await measured(send, run);
+  writer.releaseLock();
+}
+
+/** Sends `warmup` records, prints BEGIN, sends `n` timed ones, prints END. */
+async function measured(
+  send: (from: number, count: number) => Promise<void>,
+  { o, n, warmup }: ProduceRun,
+): Promise<void> {
   if (warmup > 0) await send(0, warmup);
   console.log("BEGIN");
   const t0 = performance.now();
   await send(warmup, n);
   end(n, n * Number(o.size), (performance.now() - t0) / 1000);
-  writer.releaseLock();
 }
 
 /** produceWith through `source.pipeTo(producer.writable)`: the source has records ready. */
-async function producePiped({ p, o, pool, topic, n, warmup }: ProduceRun): Promise<void> {
+async function producePiped(run: ProduceRun): Promise<void> {
+  const { p, pool, topic } = run;
   const send = async (from: number, count: number) => {
     let i = from;
     const source = new ReadableStream<ProducerRecord>({
@@ -174,11 +183,7 @@ async function producePiped({ p, o, pool, topic, n, warmup }: ProduceRun): Promi
     await p.flush();
     if (p.metrics().recordsFailed > 0) throw new KafkaError("some records failed");
   };
-  if (warmup > 0) await send(0, warmup);
-  console.log("BEGIN");
-  const t0 = performance.now();
-  await send(warmup, n);
-  end(n, n * Number(o.size), (performance.now() - t0) / 1000);
+  await measured(send, run);
 }
 
 async function latencyWith({ p, o, pool, topic, n, warmup }: ProduceRun): Promise<void> {
