@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { CompressionCodec } from "../protocol/compression/mod.ts";
+import { Compression, type CompressionCodec } from "../protocol/compression/mod.ts";
 import { KafkaError, ProtocolError } from "../protocol/errors.ts";
 import { lz4FrameBound } from "../protocol/compression/lz4.ts";
 import {
@@ -40,13 +40,13 @@ const HEADER = RecordBatchLayout.HeaderSize;
  */
 function rawGrowth(codec: CompressionCodec, n: number): number {
   switch (codec) {
-    case 1:
+    case Compression.Gzip:
       return 31 + (n >>> 12) + (n >>> 14) + (n >>> 25);
-    case 2:
+    case Compression.Snappy:
       return 16 + 12 * Math.ceil(n / 32_768);
-    case 3:
+    case Compression.Lz4:
       return 11 + 4 * Math.ceil(n / 65_536);
-    case 4:
+    case Compression.Zstd:
       return 18 + 3 * Math.ceil(n / 131_072);
     default:
       return 0;
@@ -131,7 +131,7 @@ export class Accumulator {
     this.#codec = codec;
     this.#transactional = options.transactionalId !== undefined;
     this.#hooks = hooks;
-    this.#compressor = codec === 0 ? null : compressor;
+    this.#compressor = codec === Compression.None ? null : compressor;
     this.#fullCapacity = Math.min(options.batchSize, MAX_INITIAL_CAPACITY);
     this.#batchLimit = Math.max(1, options.batchSize - rawGrowth(codec, options.batchSize));
     this.#maxSpares = Math.max(
@@ -258,9 +258,7 @@ export class Accumulator {
       this.#compressed(batch, bytes, input);
     if (!compressor.submit(uncompressed, level, output, done)) {
       // No worker ready: compress here, now (as a drain would have).
-      batch.bytes = compressRecordBatch(uncompressed, level, output);
-      batch.builder = null;
-      this.recycle(uncompressed);
+      this.#compressHere(batch, uncompressed, output);
       return false;
     }
     batch.builder = null;
@@ -298,7 +296,7 @@ export class Accumulator {
       if (this.#spares.length < this.#maxSpares) {
         this.#spares.push(new Uint8Array(buffer.buffer, 0, size));
       }
-    } else if (size === this.#outCapacity && this.#codec !== 0) {
+    } else if (size === this.#outCapacity && this.#codec !== Compression.None) {
       if (this.#outSpares.length < this.#maxSpares) {
         this.#outSpares.push(new Uint8Array(buffer.buffer, 0, size));
       }
@@ -308,20 +306,27 @@ export class Accumulator {
   /** Finishes a batch at its first drain (compressing it here, if no worker did). */
   finish(batch: ProducerBatch): void {
     const builder = batch.builder;
-    if (builder !== null && this.#codec !== 0 && batch.size >= WORKER_MIN_BYTES) {
+    if (builder !== null && this.#codec !== Compression.None && batch.size >= WORKER_MIN_BYTES) {
       // A large batch no worker took is compressed here into a full-size output buffer that
       // comes back on acknowledgement (`release`), as the workers' outputs do: a fresh ~1 MiB
       // buffer per batch cost its zeroing, page faults and GC work. Only a batch at least
       // half full starts a new one; the builder's buffer is reused at once.
       const output = this.#outSpares.pop() ??
         (batch.size >= this.#fullCapacity >>> 1 ? new Uint8Array(this.#outCapacity) : undefined);
-      const uncompressed = builder.finishUncompressed();
-      batch.bytes = compressRecordBatch(uncompressed, this.#options.compressionLevel, output);
-      batch.builder = null;
-      this.recycle(uncompressed);
+      this.#compressHere(batch, builder.finishUncompressed(), output);
       return;
     }
     this.recycle(batch.finish());
+  }
+
+  /**
+   * Compresses a finished batch's records on this thread into `output` (a reusable buffer,
+   * or a fresh one when undefined); the builder's buffer goes back for the next batch.
+   */
+  #compressHere(batch: ProducerBatch, uncompressed: Uint8Array, output?: Uint8Array): void {
+    batch.bytes = compressRecordBatch(uncompressed, this.#options.compressionLevel, output);
+    batch.builder = null;
+    this.recycle(uncompressed);
   }
 
   /** The size of a batch holding only this record; throws when that can never be sent. */
