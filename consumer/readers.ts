@@ -190,12 +190,6 @@ export async function pipeCounting(
     (e) => stopWith(e, true),
   );
   buffer.countingStarted();
-  let counting = true;
-  const endCounting = () => {
-    if (!counting) return;
-    counting = false;
-    buffer.countingEnded();
-  };
   signal?.addEventListener("abort", onAbort);
   let sourceError: { error: unknown } | undefined;
   let ended = false;
@@ -253,7 +247,7 @@ export async function pipeCounting(
     signal?.removeEventListener("abort", onAbort);
   }
   if (ended || sourceError !== undefined) {
-    endCounting();
+    buffer.countingEnded();
     reader.releaseLock();
     if (ended) {
       if (preventClose) writer.releaseLock();
@@ -275,18 +269,15 @@ export async function pipeCounting(
   const { fromDest } = stop!;
   const actions: Promise<unknown>[] = [];
   if (!fromDest && !preventAbort) actions.push(writer.abort(reason));
+  buffer.countingEnded();
   if (preventCancel) {
     // The consumer stays for the next reader: what this pipe read, or left in the stream's
     // queue, and did not deliver is fetched again. All at once, before the lock goes: no pull
     // may hand a record to this reader in between.
-    endCounting();
     for (let n = buffer.queuedInStream; n > 0; n--) reader.read().catch(() => {});
     buffer.abandon(unsent);
     reader.releaseLock();
-  } else {
-    endCounting();
-    actions.push(reader.cancel(reason));
-  }
+  } else actions.push(reader.cancel(reason));
   await pending;
   // A failed action's error is the pipe's (the native pipe's Promise.all; the abort's first).
   for (const result of await Promise.allSettled(actions)) {
