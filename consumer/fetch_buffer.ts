@@ -238,9 +238,8 @@ export class FetchBuffer {
         const held = this.fillNow(ps);
         if (held === true) break;
         if (held === undefined) {
-          // It needs room made (async): the pull serves `ps` next, as it would have.
-          const q = this.#ready;
-          if (q[q.length - 1] === ps) q.unshift(q.pop()!);
+          // It needs room made (async): the pull serves `ps` next, as it would have
+          // (nextReady keeps serving the chunk it chose until that chunk is done).
           this.#tooLarge = undefined;
           return undefined;
         }
