@@ -34,14 +34,14 @@ const HASH_SHIFT = 32 - HASH_LOG;
 const SKIP_TRIGGER = 6;
 // Early abort: every CHECK_INTERVAL input bytes of a block, the compressor checks what it has
 // saved of what it has encoded; after two checks in a row below 1/2^ABORT_SHIFT (3.1 %), or one
-// below 1/2^HOPELESS_SHIFT (1.6 %), it stops searching. Incompressible data (random bytes, already compressed or encrypted payloads) and
-// data LZ4 can hardly shorten (random letters: 4-6 byte matches that save a byte or two each,
-// ~3 % in all) is then stored raw after ~4 KiB of searching instead of 64: ~2.5 GB/s instead of
-// 0.27 on 100-byte random-letter records, ~4 GB/s instead of 1.6 on 1 KiB ones (bench/PROFILE.md,
-// Session 11), for at most ~3 % more bytes, which the broker and consumers then copy instead of
-// decoding. Data that compresses (text, JSON, records of short values) saves far more than 3 %
-// and is never cut short. zstd stores a block raw below a 1/64 gain too, though only after
-// compressing it.
+// below 1/2^HOPELESS_SHIFT (1.6 %), it stops searching. Incompressible data (random bytes,
+// already compressed or encrypted payloads) and data LZ4 can hardly shorten (random letters:
+// 4-6 byte matches that save a byte or two each, ~3 % in all) is then stored raw after ~4 KiB
+// of searching instead of 64: ~2.5 GB/s instead of 0.27 on 100-byte random-letter records,
+// ~4 GB/s instead of 1.6 on 1 KiB ones (bench/PROFILE.md, Session 11), for at most ~3 % more
+// bytes, which the broker and consumers then copy instead of decoding. Data that compresses
+// (text, JSON, records of short values) saves far more than 3 % and is never cut short. zstd
+// stores a block raw below a 1/64 gain too, though only after compressing it.
 const CHECK_INTERVAL = 2048;
 const ABORT_SHIFT = 5;
 const HOPELESS_SHIFT = 6;
