@@ -21,6 +21,7 @@ import { ClosedError, ConnectionError, KafkaError } from "../../protocol/errors.
 import { decodeRecordBatches } from "../../protocol/record_batch_decoder.ts";
 import { FakeCluster } from "../helpers/fake_cluster.ts";
 import { FakeSocket } from "../helpers/fake_socket.ts";
+import { until } from "../helpers/wait.ts";
 
 const BIG = 128 * 1024;
 
@@ -62,29 +63,35 @@ function randomValue(bytes: number): Uint8Array {
   return v;
 }
 
-async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+/** Polls `cond` every 5 ms until it holds (the shared `until`, for a synchronous condition). */
+function waitFor(what: string, cond: () => boolean, ms = 10_000): Promise<true> {
+  return until(what, () => Promise.resolve(cond() || undefined), ms, 5);
+}
+
+/**
+ * Gives the cluster's connections holding sockets (of node `node`, or every node): each of the
+ * next `hold(n)` writes of a batch piece (at least `BIG` bytes) is held until released.
+ */
+function holdBatchWrites(cluster: FakeCluster, node?: number) {
+  const sockets: HoldingSocket[] = [];
+  let holdNext = 0;
+  cluster.socketFor = (n) => {
+    const s = new HoldingSocket((p) => {
+      if ((node !== undefined && n !== node) || p.length < BIG || holdNext === 0) return false;
+      holdNext--;
+      return true;
+    });
+    sockets.push(s);
+    return s;
+  };
+  return { sockets, hold: (n: number) => void (holdNext = n) };
 }
 
 for (const compression of ["none", "lz4"] as const) {
   Deno.test(`zeroCopy (${compression}): a batch written on a dead connection is not reused while that write may read it`, async () => {
     await using cluster = new FakeCluster(1);
     cluster.addTopic("t", 1);
-    const sockets: HoldingSocket[] = [];
-    let holdNext = 0;
-    cluster.socketFor = () => {
-      const s = new HoldingSocket((p) => {
-        if (p.length < BIG || holdNext === 0) return false;
-        holdNext--;
-        return true;
-      });
-      sockets.push(s);
-      return s;
-    };
+    const { sockets, hold } = holdBatchWrites(cluster);
     await using producer = new Producer({
       brokers: ["unused:1"],
       cluster,
@@ -104,9 +111,9 @@ for (const compression of ["none", "lz4"] as const) {
       ).then((sent) => assert.equal(sent.length, 10, `round ${n}`));
     // Warm the buffer pool: acknowledged batches give their buffers back.
     for (let i = 0; i < 3; i++) await round(i);
-    holdNext = 1;
+    hold(1);
     const first = round(3);
-    await until("a held write", () => sockets.some((s) => s.held.length > 0));
+    await waitFor("a held write", () => sockets.some((s) => s.held.length > 0));
     const stalled = sockets.find((s) => s.held.length > 0)!;
     // The broker goes away mid-write: the batch is retried on a new connection and answered.
     stalled.end();
@@ -130,17 +137,7 @@ Deno.test("zeroCopy: a batch whose request timed out while its write was held is
   await using cluster = new FakeCluster(2);
   // Partition 0 on node 1 (whose write is held), partition 1 on node 2 (busy reusing buffers).
   cluster.addTopic("t", 2);
-  const sockets: HoldingSocket[] = [];
-  let holdNext = 0;
-  cluster.socketFor = (node) => {
-    const s = new HoldingSocket((p) => {
-      if (node !== 1 || p.length < BIG || holdNext === 0) return false;
-      holdNext--;
-      return true;
-    });
-    sockets.push(s);
-    return s;
-  };
+  const { sockets, hold } = holdBatchWrites(cluster, 1);
   await using producer = new Producer({
     brokers: ["unused:1"],
     cluster,
@@ -154,14 +151,14 @@ Deno.test("zeroCopy: a batch whose request timed out while its write was held is
       Array.from({ length: 10 }, () => ({ topic: "t", partition, value: randomValue(20_000) })),
     );
   for (let i = 0; i < 3; i++) await round(i % 2);
-  holdNext = 1;
+  hold(1);
   const first = round(0);
-  await until("a held write", () => sockets.some((s) => s.held.length > 0));
+  await waitFor("a held write", () => sockets.some((s) => s.held.length > 0));
   const stalled = sockets.find((s) => s.held.length > 0)!;
   // The batch in flight counts against bufferMemory while its write is held.
   assert.ok(producer.metrics().bufferedBytes >= 200_000, `${producer.metrics().bufferedBytes}`);
   // The request times out (the connection stays open); the batch is retried.
-  await until("a retry", () => producer.metrics().retries > 0);
+  await waitFor("a retry", () => producer.metrics().retries > 0);
   for (let i = 0; i < 6; i++) await round(1);
   // Still counted: its retry is queued behind the held write.
   assert.ok(producer.metrics().bufferedBytes >= 200_000, `${producer.metrics().bufferedBytes}`);
@@ -286,7 +283,7 @@ Deno.test("zeroCopy: an acks=0 Produce whose write breaks after close() fails wi
   });
   const body = { ...produceBody([randomValue(200 * 1024)]), acks: 0 };
   const sent = conn.request(Api.Produce, body, { zeroCopy: true, expectResponse: false });
-  await until("a held write", () => s.held.length > 0);
+  await waitFor("a held write", () => s.held.length > 0);
   // Closed by its owner while the batch piece is still being written.
   const closing = conn.close();
   s.release();
@@ -298,17 +295,7 @@ Deno.test("zeroCopy: an acks=0 Produce whose write breaks after close() fails wi
 Deno.test("zeroCopy: an epoch bump renumbers a batch whose earlier write is held into a copy (KIP-360)", async () => {
   await using cluster = new FakeCluster(1);
   cluster.addTopic("t", 1);
-  const sockets: HoldingSocket[] = [];
-  let holdNext = 0;
-  cluster.socketFor = () => {
-    const s = new HoldingSocket((p) => {
-      if (p.length < BIG || holdNext === 0) return false;
-      holdNext--;
-      return true;
-    });
-    sockets.push(s);
-    return s;
-  };
+  const { sockets, hold } = holdBatchWrites(cluster);
   await using producer = new Producer({
     brokers: ["unused:1"],
     cluster,
@@ -320,9 +307,9 @@ Deno.test("zeroCopy: an epoch bump renumbers a batch whose earlier write is held
       Array.from({ length: 10 }, () => ({ topic: "t", partition: 0, value: randomValue(20_000) })),
     );
   await round();
-  holdNext = 1;
+  hold(1);
   const first = round();
-  await until("a held write", () => sockets.some((s) => s.held.length > 0));
+  await waitFor("a held write", () => sockets.some((s) => s.held.length > 0));
   const stalled = sockets.find((s) => s.held.length > 0)!;
   // The resend on a new connection is refused as out of order: the producer bumps its epoch
   // and renumbers the batch from 0, then sends it again.
@@ -347,17 +334,7 @@ Deno.test("zeroCopy: an epoch bump renumbers a batch whose earlier write is held
 Deno.test("zeroCopy: a producer aborted while a batch's write is held fails the batch and leaves its bytes alone", async () => {
   await using cluster = new FakeCluster(1);
   cluster.addTopic("t", 1);
-  const sockets: HoldingSocket[] = [];
-  let holdNext = 0;
-  cluster.socketFor = () => {
-    const s = new HoldingSocket((p) => {
-      if (p.length < BIG || holdNext === 0) return false;
-      holdNext--;
-      return true;
-    });
-    sockets.push(s);
-    return s;
-  };
+  const { sockets, hold } = holdBatchWrites(cluster);
   const producer = new Producer({
     brokers: ["unused:1"],
     cluster,
@@ -369,9 +346,9 @@ Deno.test("zeroCopy: a producer aborted while a batch's write is held fails the 
       Array.from({ length: 10 }, () => ({ topic: "t", partition: 0, value: randomValue(20_000) })),
     );
   await round();
-  holdNext = 1;
+  hold(1);
   const held = round();
-  await until("a held write", () => sockets.some((s) => s.held.length > 0));
+  await waitFor("a held write", () => sockets.some((s) => s.held.length > 0));
   const stalled = sockets.find((s) => s.held.length > 0)!;
   // The cluster is the test's, so the producer does not close it: closed here, as abort()
   // closes a cluster of its own.
