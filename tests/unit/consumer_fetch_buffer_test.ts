@@ -11,6 +11,7 @@ import { FetchBuffer } from "../../consumer/fetch_buffer.ts";
 import { resolveConsumerOptions } from "../../consumer/options.ts";
 import { PartitionState } from "../../consumer/partition_state.ts";
 import type { ConsumerRecord } from "../../consumer/types.ts";
+import { joinParts } from "../../protocol/compression/output.ts";
 import { RecordBatchBuilder } from "../../protocol/record_batch_builder.ts";
 
 const enc = new TextEncoder();
@@ -25,13 +26,7 @@ function batches(from: number, count: number, perBatch: number): Uint8Array {
     }
     parts.push(b.finish());
   }
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return joinParts(parts, parts.reduce((n, p) => n + p.length, 0));
 }
 
 /** One fetch response's frame of `bytes`, charged to `budget` as the fetcher does. */
