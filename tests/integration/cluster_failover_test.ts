@@ -66,9 +66,12 @@ async function moveLeader(
   const [r] = await mover.electLeaders("preferred", [{ topic, partition: 0 }]);
   // Only when the leader really changes is an election needed; the placement may already suit.
   if (expectElection) assert.equal(r!.electionNeeded, true);
-  const d = await until("the new leader in metadata", async () => {
+  // The broker that answers may not have applied the reassignment yet: when the leader was
+  // already `replicas[0]` (no election), only the replica order tells the new metadata apart.
+  const d = await until("the new leader and replicas in metadata", async () => {
     const [x] = await mover.describeTopics([topic]);
-    return x!.partitions[0]!.leader === replicas[0] ? x : undefined;
+    const p = x!.partitions[0]!;
+    return p.leader === replicas[0] && p.replicas.join() === replicas.join() ? x : undefined;
   });
   assert.deepEqual(d.partitions[0]!.replicas, replicas);
   // Every broker must know, or the old leader might still answer as leader.
