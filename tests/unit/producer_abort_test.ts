@@ -6,7 +6,8 @@
  * producer has no request in flight afterwards, and the caller's cluster still works.
  *
  * The matrix: the fault (a silent broker that never answers Produce; a broker that stopped
- * reading, so the Produce write itself never completes) × who owns the cluster × how the
+ * reading, so the Produce write itself never completes, with acks "all" and with acks 0,
+ * where no answer is awaited) × who owns the cluster × how the
  * producer stops (`abort(reason)`; `close({ timeoutMs })`). The request timeout is 10 s: a
  * producer that waits for it fails the prompt bound by far.
  */
@@ -46,6 +47,19 @@ class StuckSocket extends FakeSocket {
 /** A fault: sets up `fake`, and tells when the Produce request hangs in it. */
 interface Fault {
   arm(fake: FakeCluster): () => boolean;
+  /** Producer options it needs. */
+  options?: { acks: 0 };
+}
+
+/** Gives `fake` sockets that hold Produce writes; tells when one is held. */
+function stuckWrites(fake: FakeCluster): () => boolean {
+  const sockets: StuckSocket[] = [];
+  fake.socketFor = () => {
+    const s = new StuckSocket();
+    sockets.push(s);
+    return s;
+  };
+  return () => sockets.some((s) => s.held.length > 0);
 }
 
 const FAULTS: Record<string, Fault> = {
@@ -55,17 +69,9 @@ const FAULTS: Record<string, Fault> = {
       return () => fake.seen("Produce").length > 0;
     },
   },
-  "a broker that stopped reading": {
-    arm(fake) {
-      const sockets: StuckSocket[] = [];
-      fake.socketFor = () => {
-        const s = new StuckSocket();
-        sockets.push(s);
-        return s;
-      };
-      return () => sockets.some((s) => s.held.length > 0);
-    },
-  },
+  "a broker that stopped reading": { arm: stuckWrites },
+  // No answer is awaited: the write is all there is to give up.
+  "a broker that stopped reading (acks 0)": { arm: stuckWrites, options: { acks: 0 } },
 };
 
 const COMMON = {
@@ -75,15 +81,24 @@ const COMMON = {
 };
 
 /** Who owns the cluster: makes the producer. */
-const OWNERS: Record<string, { shared: boolean; make(fake: FakeCluster): Producer }> = {
+const OWNERS: Record<
+  string,
+  { shared: boolean; make(fake: FakeCluster, extra: { acks?: 0 }): Producer }
+> = {
   "the caller's cluster": {
     shared: true,
-    make: (fake) => new Producer({ brokers: ["unused:1"], cluster: fake, ...COMMON }),
+    make: (fake, extra) =>
+      new Producer({ brokers: ["unused:1"], cluster: fake, ...COMMON, ...extra }),
   },
   "the producer's own cluster": {
     shared: false,
-    make: (fake) =>
-      new Producer({ brokers: ["fake-1:9001"], transport: fake.transport(), ...COMMON }),
+    make: (fake, extra) =>
+      new Producer({
+        brokers: ["fake-1:9001"],
+        transport: fake.transport(),
+        ...COMMON,
+        ...extra,
+      }),
   },
 };
 
@@ -131,7 +146,7 @@ for (const [faultName, fault] of Object.entries(FAULTS)) {
         await using fake = new FakeCluster(1, { requestTimeoutMs: REQUEST_TIMEOUT_MS });
         fake.addTopic("t", 1);
         const hanging = fault.arm(fake);
-        const producer = owner.make(fake);
+        const producer = owner.make(fake, fault.options ?? {});
         try {
           const sent = producer.send({ topic: "t", partition: 0, value: "x" });
           sent.catch(() => {});
