@@ -10,7 +10,7 @@
  * its readable's cancel, a reader released with a read pending), each after it received all
  * there was (three batches of four records per partition), so the stop falls between batches
  * with the next fetch waiting at the log end × what follows (seek back, seek forward, pause)
- * × who reads next (a reader, another pipe). The records that arrive after the stop are
+ * × who reads next (a reader, `for await`, another pipe). The records that arrive after the stop are
  * written to partition 0 only, so the one handed out to nobody is partition 0's.
  */
 
@@ -156,6 +156,20 @@ const NEXTS: Record<string, Next> = {
     } finally {
       reader.releaseLock();
     }
+    return got;
+  },
+  "for await": async (c, enough) => {
+    const got: ConsumerRecord[] = [];
+    await deadline(
+      (async () => {
+        if (enough(got)) return;
+        for await (const r of c.values({ preventCancel: true })) {
+          got.push(r);
+          if (enough(got)) break;
+        }
+      })(),
+      () => `the loop got ${got.map((r) => `${r.partition}@${r.offset}`)}`,
+    );
     return got;
   },
   "another pipeTo": async (c, enough) => {
