@@ -99,7 +99,7 @@ function oneByOne(direct: boolean) {
       },
     }, { highWaterMark: 0 });
     const reader = direct
-      ? new DirectReader(stream, () => next < cur.length ? cur[next++] : undefined)
+      ? new DirectReader(stream, () => next < cur.length ? cur[next++] : undefined, () => true)
       : stream.getReader();
     let n = 0;
     for (;;) {

@@ -41,7 +41,7 @@ function source(direct: boolean): ReadableStream<ConsumerRecord> {
       options?: { mode?: "byob" },
     ): ReadableStreamDefaultReader<ConsumerRecord> | ReadableStreamBYOBReader {
       if (options?.mode !== undefined || !direct) return super.getReader(options as never);
-      return new DirectReader(this, take);
+      return new DirectReader(this, take, () => true);
     }
   }
   return new Source({

@@ -382,7 +382,11 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
   #directReader(): DirectReader {
     // Through unknown: under tsc's DOM lib (the npm build) `values()` is typed differently.
     const stream = this as unknown as ReadableStream<ConsumerRecord>;
-    return new DirectReader(stream, () => this.#live() ? this.#buffer.takeNext() : undefined);
+    return new DirectReader(
+      stream,
+      () => this.#live() ? this.#buffer.takeNext() : undefined,
+      (record) => this.#buffer.readFromQueue(record),
+    );
   }
 
   /** Whether records may be handed out now (started, not failed, closed nor cancelled). */

@@ -49,6 +49,15 @@ function inRange(
   return records.filter((r) => r.offset >= from && (end === undefined || r.offset < end));
 }
 
+/**
+ * Whether a record handed out (or a batch) may still reach the reader's code: its partition
+ * was not moved (seek, reset: a new generation), paused, revoked nor removed since.
+ */
+function current(from: { ps: PartitionState; gen: number }): boolean {
+  const ps = from.ps;
+  return from.gen === ps.gen && !ps.removed && !ps.revoking && !ps.paused;
+}
+
 /** A record handed out, with the generation of its partition then. */
 export interface Handed {
   ps: PartitionState;
@@ -303,9 +312,25 @@ export class FetchBuffer {
     const h = this.#queued;
     if (h?.record === record) {
       this.#queued = undefined;
-      return h;
+      return current(h) ? h : undefined;
     }
     return undefined;
+  }
+
+  /**
+   * A reader that does not count (the consumer's own, {@linkcode DirectReader}) read `record`
+   * from the stream's queue: whether its code may have it (then it is taken now). A record
+   * queued while no read waited for it (a reader let go with a read pending, its pull went on)
+   * must not reach a reader once its partition was moved, paused or revoked: it is dropped,
+   * and the reader reads on.
+   */
+  readFromQueue(record: ConsumerRecord): boolean {
+    const q = this.#queued;
+    if (q === undefined || q.record !== record) return true;
+    this.#queued = undefined;
+    if (!current(q)) return false;
+    this.took(q, record);
+    return true;
   }
 
   /** The reader's code has `record` (of `from`, from {@linkcode take}): it is taken. */
@@ -633,6 +658,10 @@ export class FetchBuffer {
     if (this.#cursor?.ps === ps) this.#dropCursor();
     // Records queued for a counting reader will be skipped: fetch them again.
     for (const e of this.#handed) if (e.ps === ps) this.#rewind(e);
+    // So will the record queued for no read (see readFromQueue): after a pause, it is fetched
+    // again rather than lost. (Not without `bump`: it is still handed out then.)
+    const q = this.#queued;
+    if (bump && q !== undefined && q.ps === ps && q.gen === ps.gen) this.#rewindTo(ps, q.record);
     this.dropChunks(ps, 0);
     if (ps.position >= 0n) {
       ps.fetchOffset = ps.position;

@@ -29,17 +29,24 @@ import type { ConsumerRecord } from "./types.ts";
  *
  * @example
  * ```ts ignore
- * const reader = new DirectReader(consumer, () => buffer.takeNext());
+ * const reader = new DirectReader(consumer, () => buffer.takeNext(), (r) => buffer.readFromQueue(r));
  * const { value } = await reader.read();
  * ```
  */
 export class DirectReader extends ReadableStreamDefaultReader<ConsumerRecord> {
   readonly #next: () => ConsumerRecord | undefined;
+  readonly #keep: (record: ConsumerRecord) => boolean;
   /** Reads of the stream not settled yet: records come from the stream until they are. */
   #pending = 0;
   #released = false;
-  readonly #settled = (r: ReadableStreamReadResult<ConsumerRecord>) => {
+  readonly #settled = (
+    r: ReadableStreamReadResult<ConsumerRecord>,
+  ):
+    | ReadableStreamReadResult<ConsumerRecord>
+    | Promise<ReadableStreamReadResult<ConsumerRecord>> => {
     this.#pending--;
+    // A record left in the stream's queue whose partition moved since: read on.
+    if (!r.done && !this.#keep(r.value)) return this.readQueued();
     return r;
   };
   readonly #failed = (e: unknown): never => {
@@ -47,10 +54,19 @@ export class DirectReader extends ReadableStreamDefaultReader<ConsumerRecord> {
     throw e;
   };
 
-  /** A reader of `stream` (locking it) taking ready records from `next`. */
-  constructor(stream: ReadableStream<ConsumerRecord>, next: () => ConsumerRecord | undefined) {
+  /**
+   * A reader of `stream` (locking it) taking ready records from `next`; a record read from
+   * the stream's queue reaches the reader only if `keep` says so (see
+   * `FetchBuffer.readFromQueue`).
+   */
+  constructor(
+    stream: ReadableStream<ConsumerRecord>,
+    next: () => ConsumerRecord | undefined,
+    keep: (record: ConsumerRecord) => boolean,
+  ) {
     super(stream);
     this.#next = next;
+    this.#keep = keep;
   }
 
   /**
@@ -147,7 +163,10 @@ export function directIterator(
  *
  * A pipe that stops early without cancelling the source (`preventCancel`) leaves the consumer
  * to the next reader: the records it read but did not deliver, and those still in the stream's
- * queue, are fetched again (see `FetchBuffer.abandon`).
+ * queue, are fetched again (see `FetchBuffer.abandon`). A read still pending when it stopped
+ * (a fetch in flight) leaves its pull running: a record it brings then waits in the stream's
+ * queue for the next reader, which gets it only if its partition was not moved, paused or
+ * revoked meanwhile (see `FetchBuffer.readFromQueue`).
  *
  * @example
  * ```ts ignore

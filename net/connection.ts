@@ -97,7 +97,10 @@ export interface RequestOptions {
   version?: number;
   /** Overrides the connection's default request timeout. */
   timeoutMs?: number;
-  /** Cancels the request; its late reply, if any, is dropped. */
+  /**
+   * Cancels the request; its late reply, if any, is dropped. A request without a response
+   * (`expectResponse: false`) stops waiting for its write.
+   */
   signal?: AbortSignal;
   /** Whether the broker will answer (false only for Produce with acks=0). Default true. */
   expectResponse?: boolean;
@@ -371,7 +374,11 @@ export class Connection {
       throw e;
     }
     if (!expectResponse) {
-      await this.#enqueueWrite(frame);
+      // The write is the whole request: the signal gives up waiting for it (the frame stays
+      // queued, and is written if the socket ever drains).
+      const written = this.#enqueueWrite(frame);
+      if (signal) written.catch(() => {});
+      await (signal ? raceSignal(written, signal) : written);
       return undefined as Res;
     }
     // A request never waits past the deadline its caller's signal carries.

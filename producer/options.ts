@@ -107,7 +107,11 @@ export interface ProducerOptions extends ClientOptions {
   transactionalId?: string;
   /** Transaction timeout the coordinator enforces; default 60 s. */
   transactionTimeoutMs?: number;
-  /** Share an existing cluster connection pool instead of opening one (it is not closed). */
+  /**
+   * Share an existing cluster connection pool instead of opening one. The producer does not
+   * close it: its `abort()` and `close()` give up the producer's own requests on it instead,
+   * at once, however long a broker would keep them waiting.
+   */
   cluster?: Cluster;
 }
 

@@ -218,6 +218,7 @@ export class Producer implements AsyncDisposable {
       deliveries: this.#deliveries,
       track: this.#track,
       hooks: wiring,
+      signal,
     });
     this.#intake = new Intake({
       options: this.#options,
@@ -540,7 +541,8 @@ export class Producer implements AsyncDisposable {
 
   /**
    * Closes at once: records not yet acknowledged fail with ClosedError (whose cause is
-   * `reason`), and open connections are dropped.
+   * `reason`), and open connections are dropped. A cluster passed in as `cluster` stays open:
+   * the producer's own requests on it are given up instead.
    */
   abort(reason?: unknown): Promise<void> {
     this.#closePromise ??= this.#shutdown(

@@ -82,6 +82,13 @@ export interface SenderParts {
   readonly deliveries: Deliveries;
   readonly track: Track;
   readonly hooks: SenderHooks;
+  /**
+   * Aborts when the producer closes for good (`abort()`, the end of `close()`): its Produce
+   * requests are given up then. On a cluster the caller passed in (`ProducerOptions.cluster`)
+   * the connections stay open, so nothing else would end a request the broker never answers,
+   * or whose write never completes, before its timeout.
+   */
+  readonly signal: AbortSignal;
 }
 
 /** The sender's counters (see `ProducerMetrics`). */
@@ -111,6 +118,7 @@ export class Sender {
   readonly #deliveries: Deliveries;
   readonly #track: Track;
   readonly #hooks: SenderHooks;
+  readonly #signal: AbortSignal;
   /** Requests in flight per node id. */
   readonly #nodes = new Map<number, number>();
   #wakeQueued = false;
@@ -130,6 +138,7 @@ export class Sender {
     this.#deliveries = parts.deliveries;
     this.#track = parts.track;
     this.#hooks = parts.hooks;
+    this.#signal = parts.signal;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -313,7 +322,8 @@ export class Sender {
     let res: ProduceResponse | undefined;
     let useIds = false;
     try {
-      const conn = await this.#cluster.connectToNode(node, "produce");
+      const signal = this.#signal;
+      const conn = await this.#cluster.connectToNode(node, "produce", signal);
       let version = conn.versionFor(Api.Produce);
       if (this.#txn !== undefined) version = Math.min(version, PRODUCE_TXN_V1_MAX);
       version = versionForTopicIds(
@@ -336,6 +346,7 @@ export class Sender {
         timeoutMs: o.requestTimeoutMs,
         expectResponse: o.acks !== 0,
         zeroCopy: true,
+        signal,
       });
     } catch (e) {
       for (const batch of batches) this.#onSendFailed(batch, e);

@@ -15,6 +15,7 @@ import { Cluster, type Lane } from "../../cluster/cluster.ts";
 import type { ClientOptions } from "../../cluster/options.ts";
 import { type AnyApiDef, Api } from "../../protocol/apis.ts";
 import { Connection } from "../../net/connection.ts";
+import type { Transport } from "../../net/transport.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import type { ProduceRequest, ProduceResponse } from "../../protocol/messages/mod.ts";
 import { FakeSocket, type SeenRequest } from "./fake_socket.ts";
@@ -267,6 +268,26 @@ export class FakeCluster extends Cluster {
     return "";
   }
 
+  /**
+   * A transport to these fake brokers, answered by the same handlers: for a client that opens
+   * (and owns) a cluster of its own, e.g. `new Producer({ brokers: ["fake-1:9001"],
+   * transport: fake.transport() })`, rather than sharing this one through `cluster`.
+   */
+  transport(): Transport {
+    return {
+      name: "fake",
+      connect: (_host, port) => Promise.resolve(this.#open(port - 9000)),
+    };
+  }
+
+  /** A fake socket to `node`, each request on it answered by the handlers. */
+  #open(node: number): FakeSocket {
+    const socket = this.socketFor(node);
+    this.#sockets.push(socket);
+    socket.onRequest = (seen) => void this.#answer(socket, seen, node);
+    return socket;
+  }
+
   /** Connections go to fake sockets answered by the handlers; everything above is real. */
   override connectTo(
     address: { host: string; port: number },
@@ -277,10 +298,7 @@ export class FakeCluster extends Cluster {
     const key = `${address.host}:${address.port}#${lane}`;
     const existing = this.#conns.get(key);
     if (existing) return existing;
-    const node = address.port - 9000;
-    const socket = this.socketFor(node);
-    this.#sockets.push(socket);
-    socket.onRequest = (seen) => void this.#answer(socket, seen, node);
+    const socket = this.#open(address.port - 9000);
     const opening = Connection.connect({
       host: address.host,
       port: address.port,
