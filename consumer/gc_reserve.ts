@@ -18,8 +18,9 @@
  * memory (`memoryUsage().external` in Deno, Node and Bun), and is dropped when the last
  * consumer closes. Nothing is reserved in workerd, where a new buffer is real memory.
  *
- * The first consumer also primes the C allocator (see {@linkcode primeAllocator}), so that
- * freed responses' pages are reused rather than handed back to the kernel and faulted in again.
+ * The first consumer that reserves also primes the C allocator (see primeAllocator below), so
+ * that freed responses' pages are reused rather than handed back to the kernel and faulted in
+ * again.
  *
  * @module
  */
@@ -81,7 +82,7 @@ function resize(): void {
 
 /**
  * Asks for `bytes` of reserved address space until the returned release function is called
- * (idempotent). 0 reserves nothing. The first call primes the allocator either way.
+ * (idempotent). 0 reserves nothing. The first call that reserves primes the allocator.
  *
  * @example
  * ```ts ignore
@@ -92,9 +93,9 @@ function resize(): void {
  */
 export function reserveGcHeadroom(bytes: number): () => void {
   // Only where untouched pages are free: in workerd the buffer would be real memory.
-  if (!untouchedBuffersAreFree()) return () => {};
+  if (!(bytes > 0) || !untouchedBuffersAreFree()) return () => {};
+  // Both trade memory for CPU, and `gcHeadroomBytes: 0` turns both off.
   primeAllocator();
-  if (!(bytes > 0)) return () => {};
   const key = Symbol("consumer");
   wanted.set(key, Math.floor(bytes));
   resize();
