@@ -102,7 +102,10 @@ export interface ConsumerOptions extends ClientOptions {
    * fetched (a quarter of the CPU time at 1 KiB records; the default cuts that ~3x). It shows
    * in V8's external memory (`memoryUsage().external`); dead fetch responses wait longer to be
    * freed (about 50 MB more resident memory at 1 GB/s). One reservation per process, the
-   * largest asked for by a live consumer. Default 8 x `maxBufferedBytes`; 0 turns it off.
+   * largest asked for by a live consumer. The first such consumer also raises glibc's heap
+   * trim threshold for the process (to 64 MiB, by freeing one untouched 32 MiB block), so that
+   * freed responses' pages are reused rather than faulted in again. Default 8 x
+   * `maxBufferedBytes`; 0 turns both off.
    */
   gcHeadroomBytes?: number;
   /** The client's rack, for fetch-from-follower and rack-aware assignment. */

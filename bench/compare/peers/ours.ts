@@ -215,9 +215,13 @@ async function consumeN(o: Flags, n: number): Promise<number> {
     brokers: [o.bootstrap!],
     clientId: "bench-ours",
     fetchMaxBytes: 52_428_800,
-    maxPartitionFetchBytes: 1_048_576,
+    maxPartitionFetchBytes: Number(process.env.OURS_MAX_PARTITION_FETCH_BYTES ?? 1_048_576),
     isolationLevel: "read_uncommitted",
-    // A/B of the consumer's budget (bench/ab.ts AB_ENV_*); bench:compare leaves the default.
+    // A/B of the consumer's fetch sizes and budget (bench/ab.ts AB_ENV_*); bench:compare
+    // leaves them as above and at their defaults.
+    ...(process.env.OURS_FETCH_CONCURRENCY
+      ? { fetchConcurrency: Number(process.env.OURS_FETCH_CONCURRENCY) }
+      : {}),
     ...(process.env.OURS_MAX_BUFFERED_BYTES
       ? { maxBufferedBytes: Number(process.env.OURS_MAX_BUFFERED_BYTES) }
       : {}),
