@@ -121,6 +121,8 @@ export class Accumulator {
   readonly #batchLimit: number;
   #buffered = 0;
   #maxBuffered = 0;
+  /** The size of the last batch that filled up (0 before any did). */
+  #lastFull = 0;
 
   constructor(
     options: ResolvedProducerOptions,
@@ -233,6 +235,7 @@ export class Accumulator {
   /** The partition's open batch takes no more records (full). */
   #close(partition: PartitionState, batch: ProducerBatch): void {
     partition.open = null;
+    this.#lastFull = batch.size;
     partition.capacityHint = Math.max(batch.size, partition.capacityHint >>> 1);
     this.compressAhead(batch);
   }
@@ -388,7 +391,14 @@ export class Accumulator {
     // batch after batch; so does any batch when a finished one left its buffer for reuse
     // (Java pools its batch buffers).
     const full = this.#fullCapacity;
-    const hint = partition.capacityHint > 0 ? partition.capacityHint : FIRST_CAPACITY;
+    // A partition's first batch starts like the last batch that filled up, if one did: the
+    // sticky partitioner fills a batch on each partition it moves to, and over 256 partitions
+    // (P6) nearly every batch was its partition's first, doubling from 16 KiB to 1 MiB: six
+    // copies and 2 MiB allocated for each 1 MiB batch (bench/PROFILE.md, Session 13). Only
+    // once per partition: after that its own batches set its hint.
+    const hint = partition.capacityHint > 0
+      ? partition.capacityHint
+      : Math.max(FIRST_CAPACITY, this.#lastFull);
     const builder = (hint > full / 4 || this.#spares.length > 0) && need <= full
       ? this.newBuilder(full, this.#spare() ?? new Uint8Array(this.#poolCapacity))
       : this.newBuilder(Math.max(need, Math.min(full, hint)));

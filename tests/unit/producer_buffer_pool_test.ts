@@ -75,3 +75,29 @@ Deno.test("buffer pool: spares beyond the budget's free part are dropped", () =>
   // Nothing buffered: the budget plus two buffers.
   assert.equal(acc.pooledBytes, budget + 2 * MIB);
 });
+
+Deno.test("buffer pool: a partition's first batch starts like the last batch that filled up", () => {
+  const { acc, ps } = setup(Compression.None, 64 * MIB);
+  const t = ps.topic;
+  const fresh = (p: number) => {
+    const part = new PartitionState(t, p);
+    t.partitions.push(part);
+    return part;
+  };
+  const value = new Uint8Array(1000).fill(97);
+  const capacity = (part: PartitionState) => {
+    // The buffer the open batch is built in (finishing it is fine: the test is done with it).
+    return part.open!.builder!.finishUncompressed().buffer.byteLength;
+  };
+  // No batch filled up yet: a quiet partition's first batch starts small.
+  const quiet = fresh(1);
+  acc.append(quiet, 1, null, value, undefined, null, null);
+  const small = capacity(quiet);
+  assert.ok(small <= 16_384 + 1024, `${small}`);
+  // One fills up (the sticky partitioner fills a batch on each partition it moves to) ...
+  while (ps.queue.length < 2) acc.append(ps, 1, null, value, undefined, null, null);
+  // ... the next partition's first batch starts at full size instead of doubling up to it.
+  const next = fresh(2);
+  acc.append(next, 1, null, value, undefined, null, null);
+  assert.equal(capacity(next), MIB);
+});
