@@ -287,32 +287,46 @@ export class Connection {
    * So it fails here, before anything is sent, saying which versions would do.
    */
   #checkVersion(api: ApiDef<unknown, unknown>, version: number): number {
-    const problem = (detail: string): UnsupportedVersionError => {
-      const best = this.#versions.get(api.key);
-      return new UnsupportedVersionError(api.name, {
-        apiKey: api.key,
-        version,
-        detail: detail +
-          (best === undefined
-            ? `; no version of ${api.name} works with this broker`
-            : `; ask for a version in both ranges, or leave \`version\` out to use v${best}, ` +
-              `the highest both speak`),
-      });
-    };
-    const own = `this client speaks ${api.name} v${api.minVersion}-v${api.maxVersion}`;
+    // Checked on every request that names its version (every Produce): the error and its
+    // text are built only when it fails.
     if (!Number.isInteger(version) || version < api.minVersion || version > api.maxVersion) {
-      throw problem(own);
+      throw this.#versionProblem(
+        api,
+        version,
+        `this client speaks ${api.name} v${api.minVersion}-v${api.maxVersion}`,
+      );
     }
     const ranges = this.#brokerRanges;
     if (ranges === undefined) return version;
     const theirs = ranges.get(api.key);
-    if (theirs === undefined) throw problem(`broker ${this.#broker} does not offer ${api.name}`);
+    if (theirs === undefined) {
+      throw this.#versionProblem(api, version, `broker ${this.#broker} does not offer ${api.name}`);
+    }
     if (version < theirs.minVersion || version > theirs.maxVersion) {
-      throw problem(
+      throw this.#versionProblem(
+        api,
+        version,
         `broker ${this.#broker} speaks ${api.name} v${theirs.minVersion}-v${theirs.maxVersion}`,
       );
     }
     return version;
+  }
+
+  #versionProblem(
+    api: ApiDef<unknown, unknown>,
+    version: number,
+    detail: string,
+  ): UnsupportedVersionError {
+    const best = this.#versions.get(api.key);
+    return new UnsupportedVersionError(api.name, {
+      apiKey: api.key,
+      version,
+      detail: detail +
+        (best === undefined
+          ? `; no version of ${api.name} works with this broker`
+          : `; ask for a version in both ranges, or leave \`version\` out to use v${best}, ` +
+            `the highest both speak`),
+    });
   }
 
   /** Registers a callback run once when the connection closes, with the error if it broke. */

@@ -313,7 +313,8 @@ export class Sender {
     let res: ProduceResponse | undefined;
     let useIds = false;
     try {
-      const conn = await this.#cluster.connectToNode(node, "produce");
+      const conn = this.#cluster.liveConnection(node, "produce") ??
+        await this.#cluster.connectToNode(node, "produce");
       let version = conn.versionFor(Api.Produce);
       if (this.#txn !== undefined) version = Math.min(version, PRODUCE_TXN_V1_MAX);
       version = versionForTopicIds(
