@@ -339,17 +339,24 @@ export class Connection {
    * Sends one request and resolves with its decoded response. For Produce with acks=0 pass
    * `expectResponse: false`; it then resolves with `undefined` once written.
    */
-  async request<Req, Res>(
+  request<Req, Res>(
     api: ApiDef<Req, Res>,
     body: Req,
     options: RequestOptions = {},
   ): Promise<Res> {
-    if (this.#closed) throw this.#closeError ?? new ClosedError(`connection to ${this.#broker}`);
-    const version = options.version === undefined
-      ? this.versionFor(api)
-      : this.#checkVersion(api, options.version);
-    if (this.#exclusive) await this.#exclusive;
-    return await this.#send(api, version, body, options);
+    // Not an async function: #send's promise is the caller's, without a frame and a promise
+    // of its own around it (bench/PROFILE.md, Session 13 P4). Errors still reject.
+    try {
+      if (this.#closed) throw this.#closeError ?? new ClosedError(`connection to ${this.#broker}`);
+      const version = options.version === undefined
+        ? this.versionFor(api)
+        : this.#checkVersion(api, options.version);
+      const exclusive = this.#exclusive;
+      if (exclusive) return exclusive.then(() => this.#send(api, version, body, options));
+      return this.#send(api, version, body, options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   async #send<Req, Res>(
