@@ -139,22 +139,26 @@ export class Sender {
   wake(): void {
     if (this.#wakeQueued) return;
     this.#wakeQueued = true;
-    queueMicrotask(() => {
-      this.#wakeQueued = false;
-      this.drain();
-    });
+    queueMicrotask(this.#onWake);
   }
+
+  // Bound once, not a closure per wake-up or timer (bench/PROFILE.md, Session 13 P4).
+  readonly #onWake = () => {
+    this.#wakeQueued = false;
+    this.drain();
+  };
+  readonly #onTimer = () => {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    this.drain();
+  };
 
   /** Drains no later than `at` (ms since the epoch). */
   scheduleAt(at: number): void {
     if (at >= this.#timerAt || this.#closed) return;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timerAt = at;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#timerAt = Infinity;
-      this.drain();
-    }, Math.max(0, at - Date.now()));
+    this.#timer = setTimeout(this.#onTimer, Math.max(0, at - Date.now()));
   }
 
   /**
