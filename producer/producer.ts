@@ -218,7 +218,8 @@ export class Producer implements AsyncDisposable {
       deliveries: this.#deliveries,
       track: this.#track,
       hooks: wiring,
-      signal,
+      // Only a caller's cluster needs it: closing our own ends our requests (see SenderParts).
+      ...!this.#ownsCluster && { signal },
     });
     this.#intake = new Intake({
       options: this.#options,
