@@ -12,6 +12,7 @@ import {
   type FetchResponse,
   type MetadataResponse,
   type ProduceRequest,
+  type ProduceResponse,
   randomUuid,
   Writer,
 } from "../protocol/mod.ts";
@@ -81,6 +82,35 @@ Deno.bench({
   group: "fetch",
   fn() {
     decodeResponse(Api.Fetch, 16, fetchFrame);
+  },
+});
+
+// The response to one awaited send (P4): one topic by id, one partition.
+const produceResponse: ProduceResponse = {
+  responses: [{
+    name: "",
+    topicId: randomUuid(),
+    partitionResponses: [{
+      index: 2,
+      errorCode: 0,
+      baseOffset: 123456n,
+      logAppendTimeMs: -1n,
+      logStartOffset: 0n,
+      recordErrors: [],
+      errorMessage: null,
+      currentLeader: { leaderId: -1, leaderEpoch: -1 },
+    }],
+  }],
+  throttleTimeMs: 0,
+  nodeEndpoints: [],
+};
+const produceResponseFrame = encodeResponse(Api.Produce, 13, 1, produceResponse).slice(4);
+
+Deno.bench({
+  name: "decode Produce v13 response (1 partition, topic id)",
+  group: "produce-response",
+  fn() {
+    decodeResponse(Api.Produce, 13, produceResponseFrame);
   },
 });
 

@@ -94,6 +94,8 @@ export class Cluster {
   readonly #live = new Map<string, Connection>();
   /** Lanes given their own connection per broker, under `maxConnectionsPerBroker`. */
   readonly #lanes = new Map<string, Set<Lane>>();
+  /** liveConnection's key per broker (the metadata's object) and lane, built once. */
+  readonly #nodeKeys = new WeakMap<BrokerInfo, Map<Lane, string>>();
   readonly #coordinators = new Map<string, BrokerInfo>();
   readonly #interest = new Set<string>();
   /** Topics being created, by expiry time: UNKNOWN_TOPIC_OR_PARTITION for them is transient. */
@@ -198,8 +200,7 @@ export class Cluster {
     signal?: AbortSignal,
   ): Promise<Connection> {
     this.#checkOpen();
-    lane = this.#budgetLane(`${address.host}:${address.port}`, lane);
-    const key = `${address.host}:${address.port}#${lane}`;
+    const key = this.#connectionKey(address, lane);
     const existing = this.#conns.get(key);
     if (existing) return existing;
     const options = this.#options;
@@ -226,7 +227,7 @@ export class Cluster {
         conn.close();
         throw new ClosedError("client");
       }
-      this.#logger.debug("connected", { broker: `${address.host}:${address.port}`, lane });
+      this.#logger.debug("connected", { broker: `${address.host}:${address.port}`, key });
       this.#live.set(key, conn);
       conn.onClose(() => {
         if (this.#conns.get(key) === opening) this.#conns.delete(key);
@@ -240,6 +241,38 @@ export class Cluster {
     });
     this.#conns.set(key, opening);
     return followSignal(opening, signal);
+  }
+
+  /** The key of `lane`'s connection to `address` in #conns and #live. */
+  #connectionKey(address: { host: string; port: number }, lane: Lane): string {
+    const broker = `${address.host}:${address.port}`;
+    return `${broker}#${this.#budgetLane(broker, lane)}`;
+  }
+
+  /**
+   * The open connection for `lane` to broker `nodeId`, if there is one: what
+   * {@linkcode Cluster.connectToNode} would resolve with, without its promise, its async
+   * frames and the strings of its key (an awaited send's produce request takes this path;
+   * bench/PROFILE.md, Session 13 P4). Undefined while there is none yet (or it is closed, or
+   * the node is not in the metadata, or this client is closed): ask connectToNode then.
+   *
+   * @example
+   * ```ts ignore
+   * const conn = cluster.liveConnection(1, "produce") ??
+   *   await cluster.connectToNode(1, "produce");
+   * ```
+   */
+  liveConnection(nodeId: number, lane: Lane = "default"): Connection | undefined {
+    if (this.#closed) return undefined;
+    const broker = this.#cache.broker(nodeId);
+    if (broker === undefined) return undefined;
+    let keys = this.#nodeKeys.get(broker);
+    if (keys === undefined) this.#nodeKeys.set(broker, keys = new Map());
+    let key = keys.get(lane);
+    // A lane's place under the budget, once given, does not change (#budgetLane).
+    if (key === undefined) keys.set(lane, key = this.#connectionKey(broker, lane));
+    const conn = this.#live.get(key);
+    return conn === undefined || conn.closed ? undefined : conn;
   }
 
   /**

@@ -118,7 +118,10 @@ interface Pending {
   version: number;
   resolve(v: unknown): void;
   reject(e: unknown): void;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  /** When it times out, on the `performance.now()` clock (see #checkDeadlines). */
+  deadline: number;
+  /** The timeout it was given, for the TimeoutError. */
+  timeoutMs: number;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
   /** Timed out or aborted: the reply is dropped when it comes. */
@@ -140,6 +143,8 @@ const TAKE_FRAME_BYTES = 64 * 1024;
 const ZERO_COPY_BYTES = 128 * 1024;
 /** Answered large frames kept for reuse per connection (a produce pipeline's worth). */
 const MAX_SPARE_FRAMES = 2;
+/** The longest delay a timer takes (a longer one fires at once); a later deadline re-arms. */
+const MAX_TIMER_MS = 0x7fffffff;
 
 /**
  * A connection to one Kafka broker.
@@ -181,6 +186,14 @@ export class Connection {
   #exclusive: Promise<void> | undefined;
   readonly #closeListeners: Array<(error: KafkaError | undefined) => void> = [];
   #reauthTimer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * The one timer of the pending requests' deadlines, armed for `#deadlineAt` (Infinity: not
+   * armed). A timer per request cost a Node-style `Timeout` and a closure per request, ~1.5 KB
+   * of garbage and ~5 µs of CPU per awaited send (bench/PROFILE.md, Session 13 P4).
+   */
+  #deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+  #deadlineAt = Infinity;
+  readonly #onDeadline = () => this.#checkDeadlines();
   #sasl: SaslOptions | undefined;
   readonly #opts: ConnectionOptions;
   /** Responses received: 1 means only ApiVersions (see #diagnoseClose). */
@@ -277,32 +290,46 @@ export class Connection {
    * So it fails here, before anything is sent, saying which versions would do.
    */
   #checkVersion(api: ApiDef<unknown, unknown>, version: number): number {
-    const problem = (detail: string): UnsupportedVersionError => {
-      const best = this.#versions.get(api.key);
-      return new UnsupportedVersionError(api.name, {
-        apiKey: api.key,
-        version,
-        detail: detail +
-          (best === undefined
-            ? `; no version of ${api.name} works with this broker`
-            : `; ask for a version in both ranges, or leave \`version\` out to use v${best}, ` +
-              `the highest both speak`),
-      });
-    };
-    const own = `this client speaks ${api.name} v${api.minVersion}-v${api.maxVersion}`;
+    // Checked on every request that names its version (every Produce): the error and its
+    // text are built only when it fails.
     if (!Number.isInteger(version) || version < api.minVersion || version > api.maxVersion) {
-      throw problem(own);
+      throw this.#versionProblem(
+        api,
+        version,
+        `this client speaks ${api.name} v${api.minVersion}-v${api.maxVersion}`,
+      );
     }
     const ranges = this.#brokerRanges;
     if (ranges === undefined) return version;
     const theirs = ranges.get(api.key);
-    if (theirs === undefined) throw problem(`broker ${this.#broker} does not offer ${api.name}`);
+    if (theirs === undefined) {
+      throw this.#versionProblem(api, version, `broker ${this.#broker} does not offer ${api.name}`);
+    }
     if (version < theirs.minVersion || version > theirs.maxVersion) {
-      throw problem(
+      throw this.#versionProblem(
+        api,
+        version,
         `broker ${this.#broker} speaks ${api.name} v${theirs.minVersion}-v${theirs.maxVersion}`,
       );
     }
     return version;
+  }
+
+  #versionProblem(
+    api: ApiDef<unknown, unknown>,
+    version: number,
+    detail: string,
+  ): UnsupportedVersionError {
+    const best = this.#versions.get(api.key);
+    return new UnsupportedVersionError(api.name, {
+      apiKey: api.key,
+      version,
+      detail: detail +
+        (best === undefined
+          ? `; no version of ${api.name} works with this broker`
+          : `; ask for a version in both ranges, or leave \`version\` out to use v${best}, ` +
+            `the highest both speak`),
+    });
   }
 
   /** Registers a callback run once when the connection closes, with the error if it broke. */
@@ -315,17 +342,24 @@ export class Connection {
    * Sends one request and resolves with its decoded response. For Produce with acks=0 pass
    * `expectResponse: false`; it then resolves with `undefined` once written.
    */
-  async request<Req, Res>(
+  request<Req, Res>(
     api: ApiDef<Req, Res>,
     body: Req,
     options: RequestOptions = {},
   ): Promise<Res> {
-    if (this.#closed) throw this.#closeError ?? new ClosedError(`connection to ${this.#broker}`);
-    const version = options.version === undefined
-      ? this.versionFor(api)
-      : this.#checkVersion(api, options.version);
-    if (this.#exclusive) await this.#exclusive;
-    return await this.#send(api, version, body, options);
+    // Not an async function: #send's promise is the caller's, without a frame and a promise
+    // of its own around it (bench/PROFILE.md, Session 13 P4). Errors still reject.
+    try {
+      if (this.#closed) throw this.#closeError ?? new ClosedError(`connection to ${this.#broker}`);
+      const version = options.version === undefined
+        ? this.versionFor(api)
+        : this.#checkVersion(api, options.version);
+      const exclusive = this.#exclusive;
+      if (exclusive) return exclusive.then(() => this.#send(api, version, body, options));
+      return this.#send(api, version, body, options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   async #send<Req, Res>(
@@ -389,22 +423,14 @@ export class Connection {
         version,
         resolve: resolve as (v: unknown) => void,
         reject,
-        timer: undefined,
+        deadline: performance.now() + timeoutMs,
+        timeoutMs,
         signal,
         onAbort: undefined,
         abandoned: false,
         frame: taken ? new Uint8Array((frame as Uint8Array).buffer) : undefined,
       };
-      p.timer = setTimeout(() => {
-        this.#abandon(
-          correlationId,
-          p,
-          new TimeoutError(
-            `${api.name} v${version} to ${this.#broker} timed out after ${timeoutMs} ms`,
-            { timeoutMs },
-          ),
-        );
-      }, timeoutMs);
+      if (p.deadline < this.#deadlineAt) this.#armDeadline(p.deadline);
       if (signal) {
         p.onAbort = () => this.#abandon(correlationId, p, abortReason(signal));
         signal.addEventListener("abort", p.onAbort, { once: true });
@@ -423,9 +449,50 @@ export class Connection {
     p.reject(error);
   }
 
+  /**
+   * Arms the deadline timer for `at`. The timer is left armed when a request is answered: it
+   * fires at the earliest deadline it was armed for, times out what is due by then and re-arms
+   * for the earliest of the rest (#checkDeadlines). With one timeout for all requests (the
+   * usual case), a new request's deadline is later than the armed one and costs no timer.
+   */
+  #armDeadline(at: number): void {
+    if (this.#deadlineTimer !== undefined) clearTimeout(this.#deadlineTimer);
+    this.#deadlineAt = at;
+    this.#deadlineTimer = Number.isFinite(at)
+      ? setTimeout(this.#onDeadline, Math.min(Math.ceil(at - performance.now()), MAX_TIMER_MS))
+      : undefined;
+  }
+
+  /** Times out the requests whose deadline has come, earliest first; re-arms for the rest. */
+  #checkDeadlines(): void {
+    this.#deadlineTimer = undefined;
+    this.#deadlineAt = Infinity;
+    if (this.#closed) return;
+    const now = performance.now();
+    let due: [number, Pending][] | undefined;
+    let next = Infinity;
+    for (const entry of this.#pending) {
+      const p = entry[1];
+      if (p.abandoned) continue;
+      if (p.deadline <= now) (due ??= []).push(entry);
+      else if (p.deadline < next) next = p.deadline;
+    }
+    if (next !== Infinity) this.#armDeadline(next);
+    if (due === undefined) return;
+    if (due.length > 1) due.sort((a, b) => a[1].deadline - b[1].deadline);
+    for (const [correlationId, p] of due) {
+      this.#abandon(
+        correlationId,
+        p,
+        new TimeoutError(
+          `${p.api.name} v${p.version} to ${this.#broker} timed out after ${p.timeoutMs} ms`,
+          { timeoutMs: p.timeoutMs },
+        ),
+      );
+    }
+  }
+
   #settle(p: Pending): void {
-    if (p.timer !== undefined) clearTimeout(p.timer);
-    p.timer = undefined;
     if (p.onAbort && p.signal) p.signal.removeEventListener("abort", p.onAbort);
     p.onAbort = undefined;
   }
@@ -658,6 +725,9 @@ export class Connection {
 
   #teardown(error: KafkaError): void {
     if (this.#reauthTimer !== undefined) clearTimeout(this.#reauthTimer);
+    if (this.#deadlineTimer !== undefined) clearTimeout(this.#deadlineTimer);
+    this.#deadlineTimer = undefined;
+    this.#deadlineAt = Infinity;
     try {
       this.#socket.close();
     } catch { /* already closed */ }

@@ -323,7 +323,8 @@ export class Sender {
     let useIds = false;
     try {
       const signal = this.#signal;
-      const conn = await this.#cluster.connectToNode(node, "produce", signal);
+      const conn = this.#cluster.liveConnection(node, "produce") ??
+        await this.#cluster.connectToNode(node, "produce", signal);
       let version = conn.versionFor(Api.Produce);
       if (this.#txn !== undefined) version = Math.min(version, PRODUCE_TXN_V1_MAX);
       version = versionForTopicIds(
@@ -364,6 +365,7 @@ export class Sender {
 
   /** Settles each batch from its partition's part of the response. */
   #onResponse(res: ProduceResponse, batches: ProducerBatch[], useIds: boolean): void {
+    if (batches.length === 1) return this.#onResponseOne(res, batches[0]!, useIds);
     const lookup = new Map<string, ProducerBatch>();
     for (const batch of batches) {
       lookup.set(
@@ -383,15 +385,24 @@ export class Sender {
         this.#onPartitionResponse(batch, pr);
       }
     }
-    for (const batch of lookup.values()) {
-      this.#onSendFailed(
-        batch,
-        new KafkaError(
-          `the broker's Produce response left out ${batch.partition.topic.name}-${batch.partition.partition}`,
-          { retriable: true },
-        ),
-      );
+    for (const batch of lookup.values()) this.#onSendFailed(batch, leftOut(batch));
+  }
+
+  /**
+   * #onResponse for a request of one batch (every awaited send, and any produce to one
+   * partition per leader), without the lookup Map and its string keys: ~0.8 KB of garbage per
+   * awaited send (bench/PROFILE.md, Session 13 P4).
+   */
+  #onResponseOne(res: ProduceResponse, batch: ProducerBatch, useIds: boolean): void {
+    const partition = batch.partition;
+    const topic = useIds ? partition.topic.topicId : partition.topic.name;
+    for (const tr of res.responses) {
+      if ((useIds ? tr.topicId : tr.name) !== topic) continue;
+      for (const pr of tr.partitionResponses) {
+        if (pr.index === partition.partition) return this.#onPartitionResponse(batch, pr);
+      }
     }
+    this.#onSendFailed(batch, leftOut(batch));
   }
 
   #onPartitionResponse(batch: ProducerBatch, pr: ProduceResponsePartitionProduceResponse): void {
@@ -628,6 +639,14 @@ class DrainRound {
 function settleSending(batch: ProducerBatch): void {
   batch.sending = false;
   batch.partition.sending--;
+}
+
+/** The error of a batch whose partition the broker's Produce response did not answer. */
+function leftOut(batch: ProducerBatch): KafkaError {
+  return new KafkaError(
+    `the broker's Produce response left out ${batch.partition.topic.name}-${batch.partition.partition}`,
+    { retriable: true },
+  );
 }
 
 /** The Produce request's topics: the batches grouped by topic, by name or by id (v13+). */

@@ -7,6 +7,7 @@
  */
 
 import { DecodeError } from "./errors.ts";
+import { uuidAt } from "./uuid.ts";
 
 const decoder = new TextDecoder("utf-8", { fatal: false });
 
@@ -322,6 +323,14 @@ export class Reader {
   /** Reads a 16-byte UUID as a view. */
   uuid(): Uint8Array {
     return this.raw(16);
+  }
+
+  /** Reads a 16-byte UUID as its string form (see {@linkcode uuidAt}). */
+  uuidString(): string {
+    this.need(16, "uuid");
+    const s = uuidAt(this.#buf, this.#pos);
+    this.#pos += 16;
+    return s;
   }
 
   /**

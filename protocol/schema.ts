@@ -22,7 +22,7 @@
 import { uvarintSize, type Writer } from "./writer.ts";
 import type { Reader } from "./reader.ts";
 import { DecodeError, UnsupportedVersionError } from "./errors.ts";
-import { uuidFromBytes, writeUuid, ZERO_UUID } from "./uuid.ts";
+import { writeUuid, ZERO_UUID } from "./uuid.ts";
 
 /**
  * A field default as stored in a schema: numbers for the int and float types, a bigint for
@@ -407,7 +407,7 @@ function primitive(
     case "uuid":
       return {
         enc: (w, v) => writeUuid(w, v as string),
-        dec: (r) => uuidFromBytes(r.raw(16)),
+        dec: (r) => r.uuidString(),
         minSize: 16,
       };
     case "string":

@@ -147,6 +147,36 @@ Deno.test("lanes: a long poll on one lane does not hold up metadata on another",
   }
 });
 
+Deno.test("liveConnection: the open connection connectToNode resolves with, else undefined", async () => {
+  await using cluster = new Cluster({ brokers: b.bootstrap("PLAINTEXT") });
+  await cluster.refreshMetadata([]);
+  const node = cluster.info().brokers[0]!.nodeId;
+  assert.equal(cluster.liveConnection(node, "produce"), undefined, "none opened yet");
+  assert.equal(cluster.liveConnection(-5, "produce"), undefined, "not in the metadata");
+  const produce = await cluster.connectToNode(node, "produce");
+  assert.equal(cluster.liveConnection(node, "produce"), produce);
+  assert.equal(cluster.liveConnection(node, "produce"), produce, "again, from its cached key");
+  assert.equal(cluster.liveConnection(node, "commit"), undefined, "another lane's is its own");
+  await produce.close();
+  assert.equal(cluster.liveConnection(node, "produce"), undefined, "closed");
+  const reopened = await cluster.connectToNode(node, "produce");
+  assert.notEqual(reopened, produce);
+  assert.equal(cluster.liveConnection(node, "produce"), reopened);
+
+  // Under maxConnectionsPerBroker a lane past the budget shares the default connection.
+  await using budgeted = new Cluster({
+    brokers: b.bootstrap("PLAINTEXT"),
+    maxConnectionsPerBroker: 1,
+  });
+  await budgeted.refreshMetadata([]);
+  const shared = await budgeted.connectToNode(node, "produce");
+  assert.equal(shared, await budgeted.connectToNode(node));
+  assert.equal(budgeted.liveConnection(node, "produce"), shared);
+  assert.equal(budgeted.liveConnection(node, "fetch"), shared);
+  await budgeted.close();
+  assert.equal(budgeted.liveConnection(node, "produce"), undefined, "client closed");
+});
+
 Deno.test("metadata is refreshed periodically for the topics of interest", async () => {
   await using admin = new Admin({ brokers: b.bootstrap("PLAINTEXT") });
   const topic = `periodic-${uid()}`;

@@ -193,6 +193,51 @@ Deno.test("a negative frame length is a DecodeError", async () => {
   await assert.rejects(p, DecodeError);
 });
 
+Deno.test("requests with different deadlines on one connection time out in deadline order", async () => {
+  // One timer serves all of a connection's deadlines: a later request with an earlier deadline
+  // must re-arm it, and an answered request must not end the others' deadlines.
+  const s = new FakeSocket();
+  await using conn = await open(s);
+  const t0 = performance.now();
+  const timedOut: { timeoutMs: number; afterMs: number; message: string }[] = [];
+  const timed = (timeoutMs: number) =>
+    conn.request(Api.Heartbeat, hb, { timeoutMs }).then(
+      () => assert.fail(`the ${timeoutMs} ms request was answered`),
+      (e: unknown) => {
+        assert.ok(e instanceof TimeoutError && e.retriable, String(e));
+        timedOut.push({ timeoutMs, afterMs: performance.now() - t0, message: e.message });
+      },
+    );
+  const seen = nextRequest(s);
+  const all = [timed(600)];
+  await seen;
+  const seenAnswered = nextRequest(s);
+  const answered = conn.request(Api.Heartbeat, hb, { timeoutMs: 60 });
+  const toAnswer = await seenAnswered;
+  all.push(timed(120), timed(400), timed(240));
+  s.reply(toAnswer, { throttleTimeMs: 3, errorCode: 0 });
+  assert.equal((await answered).throttleTimeMs, 3);
+  await Promise.all(all);
+  assert.deepEqual(timedOut.map((t) => t.timeoutMs), [120, 240, 400, 600]);
+  for (const t of timedOut) {
+    assert.ok(t.afterMs >= t.timeoutMs - 1, `${t.timeoutMs} ms timed out at ${t.afterMs} ms`);
+    assert.match(
+      t.message,
+      new RegExp(`^Heartbeat v4 to fake:9092 timed out after ${t.timeoutMs} ms`),
+    );
+  }
+  // The earliest deadline came when it was due, not at the first request's later one.
+  assert.ok(timedOut[0]!.afterMs < 400, `120 ms timed out at ${timedOut[0]!.afterMs} ms`);
+  assert.equal(conn.inFlight, 0);
+  // The late replies are dropped and the connection serves the next request.
+  for (const r of s.requests) if (r !== toAnswer) s.reply(r, hbOk);
+  const seen2 = nextRequest(s);
+  const next = conn.request(Api.Heartbeat, hb);
+  s.reply(await seen2, { throttleTimeMs: 1, errorCode: 0 });
+  assert.equal((await next).throttleTimeMs, 1);
+  assert.equal(conn.closed, false);
+});
+
 Deno.test("a large valid frame is buffered as it arrives, not as claimed", async () => {
   const s = new FakeSocket();
   await using conn = await open(s, { maxFrameBytes: 64 * 1024 * 1024 });

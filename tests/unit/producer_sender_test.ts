@@ -9,7 +9,11 @@ import assert from "node:assert/strict";
 import { Producer } from "../../producer/producer.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import { ProtocolError } from "../../protocol/errors.ts";
-import type { InitProducerIdRequest } from "../../protocol/messages/mod.ts";
+import type {
+  InitProducerIdRequest,
+  ProduceRequest,
+  ProduceResponse,
+} from "../../protocol/messages/mod.ts";
 import { FakeCluster } from "../helpers/fake_cluster.ts";
 
 function producerOn(cluster: FakeCluster, extra: Record<string, unknown> = {}): Producer {
@@ -188,6 +192,48 @@ Deno.test("sender: UNKNOWN_SERVER_ERROR fails the record at once; other partitio
     p.partition === 1
   );
   assert.equal(tries.length, 1);
+});
+
+Deno.test("sender: a batch takes its own topic's and partition's answer; left out, it is retried", async () => {
+  await using cluster = new FakeCluster(1);
+  cluster.addTopic("t", 2);
+  await using producer = producerOn(cluster, { idempotent: false });
+  await producer.send({ topic: "t", partition: 0, value: "warm" });
+  // Answers for another topic's partition 1 and for this topic's partition 0, by name (before
+  // v13) and by id (v13+): none of them is the batch's.
+  const answer = (req: { body: unknown }, own?: { index: number; baseOffset: bigint }) => {
+    const t = (req.body as ProduceRequest).topicData[0]!;
+    const entry = (index: number, baseOffset: bigint) => ({
+      index,
+      errorCode: ErrorCode.NONE,
+      baseOffset,
+      logAppendTimeMs: -1n,
+      logStartOffset: 0n,
+      recordErrors: [],
+      errorMessage: null,
+      currentLeader: { leaderId: -1, leaderEpoch: -1 },
+    });
+    return {
+      responses: [
+        { name: "u", topicId: "AAAAAAAAAAAAAAAAAAAABA", partitionResponses: [entry(1, 77n)] },
+        {
+          name: t.name ?? "",
+          topicId: t.topicId ?? "",
+          partitionResponses: [entry(0, 88n), ...own ? [entry(own.index, own.baseOffset)] : []],
+        },
+      ],
+      throttleTimeMs: 0,
+    } as unknown as Partial<ProduceResponse>;
+  };
+  cluster.once("Produce", (req) => answer(req));
+  cluster.once("Produce", (req) => answer(req, { index: 1, baseOffset: 5n }));
+  const sent = await producer.send({ topic: "t", partition: 1, value: "a" });
+  assert.equal(sent.offset, 5n);
+  const tries = cluster.seen("Produce").flatMap((r) => cluster.produced(r)).filter((p) =>
+    p.partition === 1
+  );
+  assert.equal(tries.length, 2);
+  assert.equal(producer.metrics().retries, 1);
 });
 
 Deno.test("sender: MESSAGE_TOO_LARGE splits the batch and resends the parts", async () => {
