@@ -103,23 +103,26 @@ export class Accumulator {
   readonly #transactional: boolean;
   readonly #hooks: AccumulatorHooks;
   readonly #compressor: BatchCompressor | null;
-  /** The capacity of a full-size builder buffer (the ones kept for reuse). */
+  /** The capacity a full batch is built in (larger batches grow past it). */
   readonly #fullCapacity: number;
-  /** Full-size builder buffers free for reuse. */
-  readonly #spares: Uint8Array[] = [];
-  /** The capacity of an output buffer a full batch is compressed into (the worst case). */
-  readonly #outCapacity: number;
-  /** Output buffers of acknowledged batches, free for reuse. */
-  readonly #outSpares: Uint8Array[] = [];
   /**
-   * How many spares are kept: a quarter of `bufferMemory` (outside the budget, as they hold
-   * no records), at least 2, at most 16.
+   * The size of the buffers kept for reuse: `#fullCapacity`, or with compression the worst
+   * case of a full batch compressed (lz4's; zstd and gzip fit too, snappy's worst case may
+   * not, and then allocates). A compressing producer builds batches in buffers of that size
+   * too, so one pool serves both: the builder buffer a drain frees is the next drain's
+   * output buffer.
    */
-  readonly #maxSpares: number;
+  readonly #poolCapacity: number;
+  /** Buffers of `#poolCapacity` bytes free for reuse: builder and compression output buffers. */
+  readonly #spares: Uint8Array[] = [];
+  /** Bytes held in `#spares`. */
+  #pooled = 0;
   /** Where a batch is full: `batchSize`, less what its codec may add (see `rawGrowth`). */
   readonly #batchLimit: number;
   #buffered = 0;
   #maxBuffered = 0;
+  /** The size of the last batch that filled up (0 before any did). */
+  #lastFull = 0;
 
   constructor(
     options: ResolvedProducerOptions,
@@ -134,12 +137,9 @@ export class Accumulator {
     this.#compressor = codec === Compression.None ? null : compressor;
     this.#fullCapacity = Math.min(options.batchSize, MAX_INITIAL_CAPACITY);
     this.#batchLimit = Math.max(1, options.batchSize - rawGrowth(codec, options.batchSize));
-    this.#maxSpares = Math.max(
-      2,
-      Math.min(16, Math.floor(options.bufferMemory / 4 / this.#fullCapacity)),
-    );
-    // lz4's worst case; zstd and gzip fit too, snappy's worst case may not (it then allocates).
-    this.#outCapacity = HEADER + lz4FrameBound(this.#fullCapacity - HEADER);
+    this.#poolCapacity = codec === Compression.None
+      ? this.#fullCapacity
+      : HEADER + lz4FrameBound(this.#fullCapacity - HEADER);
   }
 
   /** Bytes of records accepted and not yet completed. */
@@ -235,6 +235,7 @@ export class Accumulator {
   /** The partition's open batch takes no more records (full). */
   #close(partition: PartitionState, batch: ProducerBatch): void {
     partition.open = null;
+    this.#lastFull = batch.size;
     partition.capacityHint = Math.max(batch.size, partition.capacityHint >>> 1);
     this.compressAhead(batch);
   }
@@ -253,7 +254,7 @@ export class Accumulator {
     if (batch === batch.partition.open) batch.partition.open = null;
     const uncompressed = builder.finishUncompressed();
     const level = this.#options.compressionLevel;
-    const output = this.#outSpares.pop();
+    const output = this.#spare();
     const done = (bytes: Uint8Array | null, input: Uint8Array | null) =>
       this.#compressed(batch, bytes, input);
     if (!compressor.submit(uncompressed, level, output, done)) {
@@ -286,21 +287,39 @@ export class Accumulator {
   }
 
   /**
-   * Takes back a buffer no batch needs any more: a full-size builder buffer, for a later
-   * batch, or a full-size output buffer, for a later compression.
+   * Takes back a buffer no batch needs any more (a builder or compression output buffer of
+   * the pool's size), for a later batch or compression.
    */
   recycle(buffer: Uint8Array | null): void {
     if (buffer === null) return;
     const size = buffer.buffer.byteLength;
-    if (size === this.#fullCapacity) {
-      if (this.#spares.length < this.#maxSpares) {
-        this.#spares.push(new Uint8Array(buffer.buffer, 0, size));
-      }
-    } else if (size === this.#outCapacity && this.#codec !== Compression.None) {
-      if (this.#outSpares.length < this.#maxSpares) {
-        this.#outSpares.push(new Uint8Array(buffer.buffer, 0, size));
-      }
-    }
+    if (size !== this.#poolCapacity) return;
+    // The spares count inside `bufferMemory`, as the free list of Java's BufferPool does: a
+    // buffer is kept while the budget's free part, plus two buffers, can hold it, and always
+    // when the pool is empty. The two buffers: an open batch holds a whole buffer while the
+    // budget counts only its records so far, and a compressed batch's builder buffer comes
+    // back at drain while its bytes still count (it is the next drain's output buffer). A
+    // fixed count of spares (it was a quarter of the budget) dropped most buffers at every
+    // flush, when the whole budget comes back at once, and the next batches allocated new ones
+    // while the dropped ones waited, promoted to the old generation, for a full GC: ~24 dead
+    // MiB on top of the budget, the largest part of the producer's peak RSS (bench/PROFILE.md,
+    // Session 13).
+    const free = Math.max(0, this.#options.bufferMemory - this.#buffered) + 2 * size;
+    if (this.#spares.length > 0 && this.#pooled + size > free) return;
+    this.#spares.push(new Uint8Array(buffer.buffer, 0, size));
+    this.#pooled += size;
+  }
+
+  /** A spare buffer, if the pool has one. */
+  #spare(): Uint8Array | undefined {
+    const buffer = this.#spares.pop();
+    if (buffer !== undefined) this.#pooled -= buffer.length;
+    return buffer;
+  }
+
+  /** Bytes of spare buffers held for reuse (builder and compression output buffers). */
+  get pooledBytes(): number {
+    return this.#pooled;
   }
 
   /** Finishes a batch at its first drain (compressing it here, if no worker did). */
@@ -311,8 +330,8 @@ export class Accumulator {
       // comes back on acknowledgement (`release`), as the workers' outputs do: a fresh ~1 MiB
       // buffer per batch cost its zeroing, page faults and GC work. Only a batch at least
       // half full starts a new one; the builder's buffer is reused at once.
-      const output = this.#outSpares.pop() ??
-        (batch.size >= this.#fullCapacity >>> 1 ? new Uint8Array(this.#outCapacity) : undefined);
+      const output = this.#spare() ??
+        (batch.size >= this.#fullCapacity >>> 1 ? new Uint8Array(this.#poolCapacity) : undefined);
       this.#compressHere(batch, builder.finishUncompressed(), output);
       return;
     }
@@ -372,9 +391,16 @@ export class Accumulator {
     // batch after batch; so does any batch when a finished one left its buffer for reuse
     // (Java pools its batch buffers).
     const full = this.#fullCapacity;
-    const hint = partition.capacityHint > 0 ? partition.capacityHint : FIRST_CAPACITY;
+    // A partition's first batch starts like the last batch that filled up, if one did: the
+    // sticky partitioner fills a batch on each partition it moves to, and over 256 partitions
+    // (P6) nearly every batch was its partition's first, doubling from 16 KiB to 1 MiB: six
+    // copies and 2 MiB allocated for each 1 MiB batch (bench/PROFILE.md, Session 13). Only
+    // once per partition: after that its own batches set its hint.
+    const hint = partition.capacityHint > 0
+      ? partition.capacityHint
+      : Math.max(FIRST_CAPACITY, this.#lastFull);
     const builder = (hint > full / 4 || this.#spares.length > 0) && need <= full
-      ? this.newBuilder(full, this.#spares.pop() ?? new Uint8Array(full))
+      ? this.newBuilder(full, this.#spare() ?? new Uint8Array(this.#poolCapacity))
       : this.newBuilder(Math.max(need, Math.min(full, hint)));
     const now = Date.now();
     const batch = new ProducerBatch(partition, builder, now);

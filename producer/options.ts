@@ -69,7 +69,10 @@ export interface ProducerOptions extends ClientOptions {
   maxRequestSize?: number;
   /**
    * Byte budget of records accepted but not yet acknowledged; writes wait (the stream applies
-   * backpressure) once it is full. Default 32 MiB.
+   * backpressure) once it is full. Default 32 MiB. The batch buffers kept for reuse count
+   * inside it (as in Java's BufferPool): with the budget's bytes acknowledged, an idle
+   * producer keeps up to `bufferMemory` (plus two batch buffers) of them, and allocates none
+   * when the next records come.
    */
   bufferMemory?: number;
   /** Compression codec; default `"none"`. */

@@ -18,7 +18,7 @@ import { DecodeError, KafkaError } from "../errors.ts";
 import { gzipCompress, gzipDecompress } from "./gzip.ts";
 import { lz4CompressFrame, lz4CompressFrameWithHeadroom, lz4DecompressFrame } from "./lz4.ts";
 import { snappyCompressXerial, snappyDecompress } from "./snappy.ts";
-import { zstdCompress, zstdDecompress } from "./zstd.ts";
+import { zstdCompress, zstdCompressWithHeadroom, zstdDecompress } from "./zstd.ts";
 
 export { gzipCompress, gzipDecompress } from "./gzip.ts";
 export { lz4CompressFrame, lz4DecompressFrame, type Lz4FrameOptions } from "./lz4.ts";
@@ -130,6 +130,7 @@ export function compressWithHeadroom(
     checkLz4Level(level);
     return lz4CompressFrameWithHeadroom(data, headroom, {}, out);
   }
+  if (codec === 4) return zstdCompressWithHeadroom(data, headroom, level, out);
   const packed = compress(codec, data, level);
   const n = headroom + packed.length;
   const dst = out !== undefined && out.length >= n ? out.subarray(0, n) : new Uint8Array(n);

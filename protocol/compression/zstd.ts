@@ -7,6 +7,7 @@
  * @module
  */
 
+import * as zlib from "node:zlib";
 import { constants, zstdCompressSync, zstdDecompressSync } from "node:zlib";
 import { DecodeError } from "../errors.ts";
 import { joinParts, plain, zlibCapped } from "./output.ts";
@@ -51,21 +52,13 @@ function frameEnd(data: Uint8Array, pos: number): number {
   return p;
 }
 
-/**
- * Compresses `data` as one zstd frame at `level` (default 3, as Kafka's default).
- *
- * @example
- * ```ts
- * import { zstdCompress, zstdDecompress } from "@denokafka/kafka/protocol";
- * const z = zstdCompress(new Uint8Array(1000), 19);
- * console.log(zstdDecompress(z, 1000).length); // 1000
- * ```
- */
-export function zstdCompress(data: Uint8Array, level?: number): Uint8Array {
-  if (level === undefined) level = 3;
-  else if (!Number.isInteger(level) || level < -131072 || level > 22) {
-    throw new RangeError(`zstd level ${level} is outside -131072..22`);
-  }
+/** The output room zstd's worst case needs for `n` bytes (ZSTD_COMPRESSBOUND), plus 64. */
+function zstdBound(n: number): number {
+  return n + (n >>> 8) + (n < 131_072 ? (131_072 - n) >>> 11 : 0) + 64;
+}
+
+/** The parameters of a level, as {@linkcode zstdCompress} sets them. */
+function zstdParams(level: number): Record<number, number> {
   const params: Record<number, number> = { [constants.ZSTD_c_compressionLevel]: level };
   // Levels 2 and 3 use zstd's "dfast" strategy. For inputs over 256 KiB (a producer batch is up
   // to 1 MiB) level 3 sizes its tables for large files: a 2^17-entry hash table, a 2^16-entry
@@ -84,13 +77,159 @@ export function zstdCompress(data: Uint8Array, level?: number): Uint8Array {
     params[constants.ZSTD_c_hashLog] = 14;
     params[constants.ZSTD_c_chainLog] = 14;
   }
+  return params;
+}
+
+/** The part of node:zlib's native zstd handle that {@linkcode zstdCompressInto} drives. */
+interface ZstdHandle {
+  writeSync(
+    flush: number,
+    input: Uint8Array,
+    inOff: number,
+    inLen: number,
+    out: Uint8Array,
+    outOff: number,
+    outLen: number,
+  ): void;
+  reset(): void;
+}
+
+/** A compression context kept for one level: the stream, its handle and its write state. */
+interface ZstdContext {
+  stream: unknown;
+  handle: ZstdHandle;
+  /** [output room left, input left] after a write. */
+  state: Uint32Array;
+}
+
+/**
+ * One reusable context per level up to 3 (null where the runtime's node:zlib has no such
+ * handle). `zstdCompressSync` builds a context for every call (its tables and window, ~0.5 MiB
+ * at level 3, allocated and cleared) and a fresh output buffer the size of the worst case;
+ * reusing a context and writing into the caller's buffer took ~2.4x less time per 1 MiB batch
+ * and left no ~1 MiB dead buffer per batch for the GC (bench/PROFILE.md, Session 13). Higher
+ * levels are not kept: their tables and window run to tens of MiB, and their compression
+ * costs far more than the set-up.
+ */
+const contexts = new Map<number, ZstdContext | null>();
+
+function zstdContext(level: number): ZstdContext | null {
+  let c = contexts.get(level);
+  if (c !== undefined) return c;
+  c = null;
+  try {
+    // Not in node:zlib's typings, nor in every runtime: node:zlib's own stream class, whose
+    // handle takes the output buffer (what the sync functions drive it with, one call).
+    const Ctor = (zlib as unknown as Record<string, unknown>).ZstdCompress as
+      | (new (o: object) => { _handle?: ZstdHandle; _writeState?: Uint32Array })
+      | undefined;
+    const stream = Ctor === undefined ? undefined : new Ctor({ params: zstdParams(level) });
+    const handle = stream?._handle;
+    const state = stream?._writeState;
+    if (
+      typeof handle?.writeSync === "function" && typeof handle.reset === "function" &&
+      state instanceof Uint32Array && state.length >= 2
+    ) c = { stream, handle, state };
+  } catch {
+    c = null;
+  }
+  contexts.set(level, c);
+  return c;
+}
+
+/**
+ * Compresses `data` as one zstd frame at `level` into `out` from `offset` on, through a
+ * reused compression context. Returns the frame's length, or -1 when this runtime has no
+ * reusable context, the level is above 3, or `out` lacks the worst case's room (then nothing
+ * is written that counts).
+ */
+function zstdCompressInto(
+  data: Uint8Array,
+  level: number,
+  out: Uint8Array,
+  offset: number,
+): number {
+  if (level > 3 || out.length - offset < zstdBound(data.length)) return -1;
+  const c = zstdContext(level);
+  if (c === null) return -1;
+  const room = out.length - offset;
+  try {
+    c.handle.writeSync(constants.ZSTD_e_end, data, 0, data.length, out, offset, room);
+  } catch {
+    contexts.set(level, null);
+    return -1;
+  }
+  const left = c.state[0]!;
+  const pending = c.state[1]!;
+  // The bound leaves room, so the frame is complete when all input went in and room is left.
+  c.handle.reset();
+  return pending === 0 && left > 0 ? room - left : -1;
+}
+
+/**
+ * Compresses `data` as one zstd frame at `level` (default 3, as Kafka's default).
+ *
+ * @example
+ * ```ts
+ * import { zstdCompress, zstdDecompress } from "@denokafka/kafka/protocol";
+ * const z = zstdCompress(new Uint8Array(1000), 19);
+ * console.log(zstdDecompress(z, 1000).length); // 1000
+ * ```
+ */
+export function zstdCompress(data: Uint8Array, level?: number): Uint8Array {
+  return zstdCompressWithHeadroom(data, 0, level);
+}
+
+/**
+ * Compresses `data` as one zstd frame at `level` (default 3) after `headroom` bytes left for
+ * the caller, into `out` when it has the worst case's room, else into a new array.
+ */
+export function zstdCompressWithHeadroom(
+  data: Uint8Array,
+  headroom: number,
+  level?: number,
+  out?: Uint8Array,
+): Uint8Array {
+  if (level === undefined) level = 3;
+  else if (!Number.isInteger(level) || level < -131072 || level > 22) {
+    throw new RangeError(`zstd level ${level} is outside -131072..22`);
+  }
+  const bound = zstdBound(data.length);
+  if (level <= 3) {
+    // Straight into `out`, or into a scratch buffer then copied out at its exact size (a
+    // result the size of the worst case would hold up to ~1 MiB for a batch that compressed
+    // to a tenth of it).
+    const into = out !== undefined && out.length >= headroom + bound ? out : scratch(bound);
+    const at = into === out ? headroom : 0;
+    const n = zstdCompressInto(data, level, into, at);
+    if (n >= 0) {
+      if (into === out) return out.subarray(0, headroom + n);
+      const dst = new Uint8Array(headroom + n);
+      dst.set(into.subarray(0, n), headroom);
+      return dst;
+    }
+  }
   // Output room for the worst case (ZSTD_COMPRESSBOUND) in one chunk: zstd then compresses
   // straight into it, where node:zlib's default 16 KiB chunks made it stage the frame and hand
   // it out in ~40 pieces, which node:zlib then concatenated (+8 % on 1 MiB batches of 1 KiB
   // letter records, +3 % on 100-byte ones; the same on JSON).
-  const n = data.length;
-  const bound = n + (n >>> 8) + (n < 131_072 ? (131_072 - n) >>> 11 : 0) + 64;
-  return plain(zstdCompressSync(data, { params, chunkSize: bound }));
+  const packed = zstdCompressSync(data, { params: zstdParams(level), chunkSize: bound });
+  if (headroom === 0 && out === undefined) return plain(packed);
+  const n = headroom + packed.length;
+  const dst = out !== undefined && out.length >= n ? out.subarray(0, n) : new Uint8Array(n);
+  dst.set(packed, headroom);
+  return dst;
+}
+
+let scratchBuffer = new Uint8Array(0);
+/** The largest scratch buffer kept between calls: room for a 1 MiB batch and then some. */
+const SCRATCH_KEPT = 2 << 20;
+
+/** A buffer of at least `n` bytes for output that is copied out at once. */
+function scratch(n: number): Uint8Array {
+  if (n > SCRATCH_KEPT) return new Uint8Array(n);
+  if (scratchBuffer.length < n) scratchBuffer = new Uint8Array(n);
+  return scratchBuffer;
 }
 
 /**

@@ -289,7 +289,7 @@ Deno.test("accumulator: without workers, large batches compress into reused outp
     t.partitions.push(ps);
     const value = enc.encode("a compressible record value ".repeat(36)); // ~1 KiB
     const buffers: ArrayBufferLike[] = [];
-    for (let round = 0; round < 4; round++) {
+    for (let round = 0; round < 6; round++) {
       // Fill one batch (it closes itself when full), then drain and acknowledge it.
       while (ps.queue.length < 2) acc.append(ps, 1, null, value, undefined, null, null);
       const batch = ps.queue.shift()!;
@@ -301,8 +301,13 @@ Deno.test("accumulator: without workers, large batches compress into reused outp
       batch.attempts = 1; // sent once (the sender counts), then acknowledged
       acc.release(batch, true);
     }
-    // The first batch's output buffer came back and was used again, and again.
-    assert.equal(new Set(buffers).size, 1, `codec ${codec}: ${new Set(buffers).size} buffers`);
+    // The output buffers came back and were used again, and again. Builder and output buffers
+    // share one pool (a drained batch's builder buffer is the next drain's output buffer), so
+    // the outputs take turns among the first rounds' buffers: the one output, the open batch's
+    // builder and the one being filled.
+    const distinct = new Set(buffers).size;
+    assert.ok(distinct <= 3, `codec ${codec}: ${distinct} buffers`);
+    assert.equal(new Set(buffers.slice(0, 3)).size, distinct, `codec ${codec}: new buffers later`);
   }
 });
 

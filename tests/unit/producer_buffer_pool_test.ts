@@ -1,0 +1,103 @@
+/**
+ * The accumulator's spare batch buffers count inside `bufferMemory` (as Java's BufferPool's
+ * free list does): when a flush brings the whole budget back at once, the buffers are kept for
+ * the next batches instead of dropped and allocated again (dead buffers waiting for a full GC
+ * were the largest part of the producer's peak RSS, bench/PROFILE.md Session 13), and what the
+ * pool holds never goes past the budget's free part plus two buffers.
+ */
+
+import assert from "node:assert/strict";
+import { Compression, type CompressionCodec } from "../../protocol/compression/mod.ts";
+import { Accumulator } from "../../producer/accumulator.ts";
+import { PartitionState, TopicState } from "../../producer/batch.ts";
+import { resolveProducerOptions } from "../../producer/options.ts";
+
+const MIB = 1 << 20;
+
+function setup(codec: CompressionCodec, bufferMemory: number) {
+  const o = resolveProducerOptions({
+    brokers: ["127.0.0.1:9092"],
+    batchSize: MIB,
+    bufferMemory,
+    compressionWorkers: 0,
+  });
+  const acc = new Accumulator(o, codec, { wake() {}, opened() {}, lost() {} });
+  const t = new TopicState("t", o.batchSize);
+  const ps = new PartitionState(t, 0);
+  t.partitions.push(ps);
+  return { o, acc, ps };
+}
+
+/** Appends 1 KiB records until the budget is full; returns every queued batch. */
+function fill(acc: Accumulator, ps: PartitionState) {
+  const value = new Uint8Array(1000).fill(97);
+  while (acc.append(ps, 1, null, value, undefined, null, null) >= 0) { /* until full */ }
+  return ps.queue.slice();
+}
+
+for (const codec of [Compression.None, Compression.Lz4] as const) {
+  Deno.test(`buffer pool (codec ${codec}): a budget that came back whole is reused whole, and stays within it`, () => {
+    const budget = 8 * MIB;
+    const { acc, ps } = setup(codec, budget);
+    const seen = new Set<ArrayBufferLike>();
+    let afterTwo = 0;
+    for (let round = 0; round < 4; round++) {
+      // The full batches (the open one goes on filling next round).
+      const batches = fill(acc, ps).filter((b) => b !== ps.open);
+      assert.ok(batches.length >= 6, `round ${round}: ${batches.length} full batches`);
+      // Drain them, then acknowledge them all: a flush, the whole budget comes back at once.
+      for (const batch of batches) {
+        acc.take(ps, batch);
+        acc.finish(batch);
+        batch.attempts = 1;
+        seen.add(batch.bytes!.buffer);
+      }
+      for (const batch of batches) {
+        acc.release(batch, true);
+        assert.ok(
+          acc.pooledBytes <= budget - acc.bufferedBytes + 2.02 * MIB,
+          `${acc.pooledBytes} pooled with ${acc.bufferedBytes} buffered`,
+        );
+      }
+      if (round === 1) afterTwo = seen.size;
+    }
+    // Later rounds send from the buffers of the first two (in which the buffers of batches
+    // still open or in a builder show up): a fixed pool dropped most of them at each flush and
+    // allocated new ones.
+    assert.equal(seen.size, afterTwo, `${seen.size} buffers, ${afterTwo} after two rounds`);
+  });
+}
+
+Deno.test("buffer pool: spares beyond the budget's free part are dropped", () => {
+  const budget = 4 * MIB;
+  const { acc } = setup(Compression.None, budget);
+  for (let i = 0; i < 10; i++) acc.recycle(new Uint8Array(MIB));
+  // Nothing buffered: the budget plus two buffers.
+  assert.equal(acc.pooledBytes, budget + 2 * MIB);
+});
+
+Deno.test("buffer pool: a partition's first batch starts like the last batch that filled up", () => {
+  const { acc, ps } = setup(Compression.None, 64 * MIB);
+  const t = ps.topic;
+  const fresh = (p: number) => {
+    const part = new PartitionState(t, p);
+    t.partitions.push(part);
+    return part;
+  };
+  const value = new Uint8Array(1000).fill(97);
+  const capacity = (part: PartitionState) => {
+    // The buffer the open batch is built in (finishing it is fine: the test is done with it).
+    return part.open!.builder!.finishUncompressed().buffer.byteLength;
+  };
+  // No batch filled up yet: a quiet partition's first batch starts small.
+  const quiet = fresh(1);
+  acc.append(quiet, 1, null, value, undefined, null, null);
+  const small = capacity(quiet);
+  assert.ok(small <= 16_384 + 1024, `${small}`);
+  // One fills up (the sticky partitioner fills a batch on each partition it moves to) ...
+  while (ps.queue.length < 2) acc.append(ps, 1, null, value, undefined, null, null);
+  // ... the next partition's first batch starts at full size instead of doubling up to it.
+  const next = fresh(2);
+  acc.append(next, 1, null, value, undefined, null, null);
+  assert.equal(capacity(next), MIB);
+});
