@@ -396,9 +396,7 @@ export class Accumulator {
     // (P6) nearly every batch was its partition's first, doubling from 16 KiB to 1 MiB: six
     // copies and 2 MiB allocated for each 1 MiB batch (bench/PROFILE.md, Session 13). Only
     // once per partition: after that its own batches set its hint.
-    const hint = partition.capacityHint > 0
-      ? partition.capacityHint
-      : Math.max(FIRST_CAPACITY, this.#lastFull);
+    const hint = partition.capacityHint > 0 ? partition.capacityHint : this.#firstHint();
     const builder = (hint > full / 4 || this.#spares.length > 0) && need <= full
       ? this.newBuilder(full, this.#spare() ?? new Uint8Array(this.#poolCapacity))
       : this.newBuilder(Math.max(need, Math.min(full, hint)));
@@ -410,6 +408,23 @@ export class Accumulator {
     this.incomplete.add(batch);
     this.#hooks.opened(partition, now + this.#options.lingerMs);
     return batch;
+  }
+
+  /**
+   * Where a partition's first batch starts: like the last batch that filled up, while the open
+   * batches started that way fit in half of `bufferMemory`, else small. A buffer that size
+   * holds a whole batchSize for perhaps one record, and the budget counts only the records: a
+   * keyed producer over many partitions (one of them hot) would otherwise take a batchSize for
+   * each partition's first record, 200 MiB for 200 partitions under a 32 MiB budget. The
+   * sticky partitioner keeps one batch open per topic, so it still starts at full size. The
+   * open batches are counted here, once per partition (its later batches follow its own hint).
+   */
+  #firstHint(): number {
+    const last = this.#lastFull;
+    if (last <= FIRST_CAPACITY) return FIRST_CAPACITY;
+    let open = 1;
+    for (const p of this.active) if (p.open !== null) open++;
+    return open * last <= this.#options.bufferMemory / 2 ? last : FIRST_CAPACITY;
   }
 
   /** Puts a partition on the sender's work list. */

@@ -134,12 +134,16 @@ export class ProducerWiring
         const pending = [...accumulator.incomplete].map((b) => sender.whenDone(b));
         sender.drain();
         if (signal) {
-          await Promise.race([
-            Promise.all(pending),
-            new Promise((_, reject) =>
-              signal.addEventListener("abort", () => reject(abortReason(signal)), { once: true })
-            ),
-          ]);
+          // The listener comes off once the batches are done: a long-lived signal (an
+          // application's shutdown signal, passed to every flush) would keep one per wait.
+          await new Promise<void>((resolve, reject) => {
+            const onAbort = () => reject(abortReason(signal));
+            signal.addEventListener("abort", onAbort, { once: true });
+            Promise.all(pending).then(() => {
+              signal.removeEventListener("abort", onAbort);
+              resolve();
+            });
+          });
         } else await Promise.all(pending);
       }
     } finally {

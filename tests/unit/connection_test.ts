@@ -576,3 +576,38 @@ Deno.test("an explicit version outside the broker's or the client's range fails 
   s.reply(req, hbOk);
   assert.deepEqual(await ok, hbOk);
 });
+
+Deno.test("the deadline timer outlives no connection: a closed one leaves the process free to exit", async () => {
+  // One timer serves a connection's deadlines and stays armed after a request is answered;
+  // close() must clear it, or a script that closed its client would wait out the timeout.
+  const here = (path: string) => new URL(path, import.meta.url).href;
+  const script = `
+    import { Connection } from "${here("../../net/connection.ts")}";
+    import { Api } from "${here("../../protocol/apis.ts")}";
+    import { chooseVersions } from "${here("../../net/negotiate.ts")}";
+    import { FakeSocket } from "${here("../helpers/fake_socket.ts")}";
+    const s = new FakeSocket();
+    const conn = await Connection.connect({
+      host: "fake",
+      port: 9092,
+      socketFactory: () => Promise.resolve(s),
+      versions: chooseVersions([{ apiKey: 12, minVersion: 0, maxVersion: 4 }]),
+    });
+    const hb = { groupId: "g", generationId: 1, memberId: "m" };
+    const seen = new Promise((r) => s.onRequest = r);
+    const answered = conn.request(Api.Heartbeat, hb, { timeoutMs: 60_000 });
+    s.reply(await seen, { throttleTimeMs: 0, errorCode: 0 });
+    await answered;
+    conn.request(Api.Heartbeat, hb, { timeoutMs: 50_000 }).catch(() => {});
+    await conn.close();
+  `;
+  const t0 = performance.now();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--ext=ts", script],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  const ms = performance.now() - t0;
+  assert.ok(ms < 30_000, `the process took ${Math.round(ms)} ms to exit`);
+});

@@ -101,3 +101,24 @@ Deno.test("buffer pool: a partition's first batch starts like the last batch tha
   acc.append(next, 1, null, value, undefined, null, null);
   assert.equal(capacity(next), MIB);
 });
+
+Deno.test("buffer pool: first batches of many quiet partitions stay within bufferMemory after one filled up", () => {
+  // A keyed workload over many partitions with one hot key: one partition fills a batch, the
+  // others get a record each. Their first batches must not each take a whole batchSize buffer
+  // (200 x 1 MiB here) for one record: that memory is outside the budget's count.
+  const budget = 32 * MIB;
+  const { acc, ps } = setup(Compression.None, budget);
+  const t = ps.topic;
+  const value = new Uint8Array(1000).fill(97);
+  while (ps.queue.length < 2) acc.append(ps, 1, null, value, undefined, null, null);
+  let held = 0;
+  const parts: PartitionState[] = [];
+  for (let p = 1; p <= 200; p++) {
+    const part = new PartitionState(t, p);
+    t.partitions.push(part);
+    parts.push(part);
+    acc.append(part, 1, null, value, undefined, null, null);
+  }
+  for (const part of parts) held += part.open!.builder!.finishUncompressed().buffer.byteLength;
+  assert.ok(held <= budget, `${(held / MIB).toFixed(1)} MiB of first-batch buffers`);
+});

@@ -252,3 +252,30 @@ Deno.test("sender: MESSAGE_TOO_LARGE splits the batch and resends the parts", as
   assert.equal(rest.reduce((n, b) => n + b.batch.count, 0), 4);
   assert.equal(producer.metrics().splits, 1);
 });
+
+Deno.test("flush: a long-lived signal keeps no abort listener per flush", async () => {
+  // An application's shutdown signal passed to every flush: each flush that waited must take
+  // its listener off again, or they pile up (with what they hold) for the signal's lifetime.
+  await using cluster = new FakeCluster(1);
+  cluster.addTopic("t", 1);
+  await using producer = producerOn(cluster);
+  const ac = new AbortController();
+  const signal = ac.signal;
+  const live = new Set<unknown>();
+  const add = signal.addEventListener.bind(signal);
+  const remove = signal.removeEventListener.bind(signal);
+  signal.addEventListener = ((type: string, l: unknown, o?: unknown) => {
+    if (type === "abort") live.add(l);
+    add(type, l as EventListener, o as AddEventListenerOptions);
+  }) as typeof signal.addEventListener;
+  signal.removeEventListener = ((type: string, l: unknown, o?: unknown) => {
+    if (type === "abort") live.delete(l);
+    remove(type, l as EventListener, o as EventListenerOptions);
+  }) as typeof signal.removeEventListener;
+  for (let i = 0; i < 20; i++) {
+    const sent = producer.send({ topic: "t", partition: 0, value: `v${i}` });
+    await producer.flush({ signal });
+    await sent;
+  }
+  assert.equal(live.size, 0, `${live.size} abort listeners left on the signal after 20 flushes`);
+});
