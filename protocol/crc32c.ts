@@ -301,6 +301,60 @@ export function crc32cUpdate(
 }
 
 /**
+ * `a * b` modulo the polynomial, both reflected (bit 31 is x^0), as zlib's `multmodp`.
+ */
+function multModP(a: number, b: number): number {
+  let m = 0x80000000;
+  let p = 0;
+  for (;;) {
+    if (a & m) {
+      p ^= b;
+      if ((a & (m - 1)) === 0) break;
+    }
+    m >>>= 1;
+    b = b & 1 ? (b >>> 1) ^ POLY : b >>> 1;
+  }
+  return p >>> 0;
+}
+
+/** `X2N[k]` is x^(2^k) modulo the polynomial, reflected (k < 64 covers any safe length). */
+const X2N: Uint32Array = (() => {
+  const t = new Uint32Array(64);
+  let p = 0x40000000; // x^1
+  t[0] = p;
+  for (let k = 1; k < 64; k++) t[k] = p = multModP(p, p);
+  return t;
+})();
+
+/**
+ * The CRC-32C of `a` followed by `b`, from the CRC of each and the length of `b` (zlib's
+ * `crc32_combine`): the CRC is linear, so `a`'s CRC is advanced over `b.length` zero bytes
+ * (a multiplication by x^(8 * length), in O(log length) steps) and `b`'s is xored in. The
+ * record batch builder uses it to checksum the records while they are still in the cache and
+ * the header, whose fields are known only at the end, last.
+ *
+ * @example
+ * ```ts
+ * import { crc32c, crc32cCombine } from "@denokafka/kafka/protocol";
+ * const bytes = new TextEncoder().encode("123456789");
+ * const crc = crc32cCombine(crc32c(bytes, 0, 4), crc32c(bytes, 4), 5);
+ * console.log(crc === crc32c(bytes)); // true
+ * ```
+ */
+export function crc32cCombine(crcA: number, crcB: number, lengthB: number): number {
+  if (!(Number.isSafeInteger(lengthB) && lengthB >= 0)) {
+    throw new RangeError(`crc32cCombine length ${lengthB} is not a non-negative integer`);
+  }
+  // x^(8 * lengthB): lengthB's bits, each selecting x^(2^(k + 3)).
+  let p = 0x80000000; // x^0
+  let k = 3;
+  for (let n = lengthB; n > 0; n = Math.floor(n / 2), k++) {
+    if (n % 2 === 1) p = multModP(X2N[k]!, p);
+  }
+  return (multModP(p, crcA >>> 0) ^ (crcB >>> 0)) >>> 0;
+}
+
+/**
  * An incremental CRC-32C over chunks.
  *
  * @example

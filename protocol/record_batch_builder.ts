@@ -8,7 +8,7 @@
 
 import { type CompressionCodec, compressWithHeadroom } from "./compression/mod.ts";
 import { encodeControlRecordKey, encodeEndTxnMarkerValue } from "./control_record.ts";
-import { crc32c } from "./crc32c.ts";
+import { crc32c, crc32cCombine, crc32cUpdate } from "./crc32c.ts";
 import { ClosedError } from "./errors.ts";
 import { putVarint, putVarlong } from "./varint_put.ts";
 import {
@@ -23,6 +23,14 @@ import {
 } from "./record_batch.ts";
 
 const HEADER: number = L.HeaderSize;
+/**
+ * An uncompressed batch's records are checksummed as they are appended, in runs of this many
+ * bytes, while they are still in the cache and the CRC's small tables fit L1 beside them (runs
+ * below crc32c's 32 KiB switch to its 512 KiB tables); `finish` then combines the header's CRC
+ * with theirs. Checksumming a whole 1 MiB batch at the end read it back from memory, with the
+ * large tables competing for L2 (bench/PROFILE.md, Session 13 P2).
+ */
+const CRC_RUN = 16 * 1024;
 const encoder = new TextEncoder();
 
 /** Options of a {@linkcode RecordBatchBuilder}. */
@@ -176,6 +184,11 @@ export class RecordBatchBuilder {
   readonly #maxCapacity: number;
   /** Whether the finished batch's bytes live in `#buf` (uncompressed, or not finished). */
   #ownsBytes = true;
+  /** Records bytes `[HEADER, #crcAt)` are checksummed into `#crc` (uncompressed batches). */
+  #crcAt = HEADER;
+  #crc = 0;
+  /** Where the next checksum run starts: `#crcAt + CRC_RUN`, or never with a codec. */
+  #crcNext: number;
 
   /** Starts an empty batch. */
   constructor(options: RecordBatchBuilderOptions = {}) {
@@ -197,6 +210,8 @@ export class RecordBatchBuilder {
     if (this.#deleteHorizonMs !== undefined) attrs |= BatchAttributes.DeleteHorizon;
     this.#attributes = attrs;
     this.#maxCapacity = options.maxCapacity ?? Infinity;
+    // With a codec the CRC covers the compressed bytes: nothing to do while appending.
+    this.#crcNext = codec === 0 ? HEADER + CRC_RUN : Infinity;
     const given = options.buffer;
     this.#buf = given !== undefined && given.length >= HEADER + 64
       ? given
@@ -346,6 +361,11 @@ export class RecordBatchBuilder {
     else b[p++] = 0;
     this.#pos = p;
     this.#count = count + 1;
+    if (p >= this.#crcNext) {
+      this.#crc = crc32cUpdate(this.#crc, b, this.#crcAt, p);
+      this.#crcAt = p;
+      this.#crcNext = p + CRC_RUN;
+    }
     return p;
   }
 
@@ -402,7 +422,11 @@ export class RecordBatchBuilder {
     this.#complete();
     const out = this.#buf.subarray(0, this.#pos);
     this.#writeHeader(out);
-    v32(out).setUint32(L.Crc, crc32c(out, L.Attributes, out.length));
+    // The header's fields from the attributes on, then the records, the last run checksummed
+    // now.
+    const records = crc32cUpdate(this.#crc, out, this.#crcAt, out.length);
+    const crc = crc32cCombine(crc32c(out, L.Attributes, HEADER), records, out.length - HEADER);
+    v32(out).setUint32(L.Crc, crc);
     return out;
   }
 

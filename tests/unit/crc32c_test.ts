@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Crc32c, crc32c, crc32cUpdate } from "../../protocol/crc32c.ts";
+import { Crc32c, crc32c, crc32cCombine, crc32cUpdate } from "../../protocol/crc32c.ts";
 
 /** Bit-at-a-time reference, independent of the table code. */
 function reference(data: Uint8Array): number {
@@ -188,4 +188,23 @@ Deno.test("crc32c: a 24 MiB input matches the bitwise reference", () => {
   }
   assert.equal(crc32c(data), reference(data));
   assert.equal(crc32c(data, 5, data.length - 3), reference(data.subarray(5, data.length - 3)));
+});
+
+Deno.test("crc32c: crc32cCombine joins the CRCs of two parts at any split", () => {
+  const data = new Uint8Array(70_000);
+  let x = 777;
+  for (let i = 0; i < data.length; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    data[i] = x >>> 24;
+  }
+  const whole = reference(data);
+  for (const split of [0, 1, 3, 4, 61, 100, 16_384, 32_768, 65_535, 69_999, 70_000]) {
+    const a = crc32c(data, 0, split);
+    const b = crc32c(data, split);
+    assert.equal(crc32cCombine(a, b, data.length - split), whole, `split at ${split}`);
+  }
+  // An empty second part leaves the first CRC as it is.
+  assert.equal(crc32cCombine(0x12345678, 0, 0), 0x12345678);
+  assert.throws(() => crc32cCombine(1, 2, -1), RangeError);
+  assert.throws(() => crc32cCombine(1, 2, 0.5), RangeError);
 });

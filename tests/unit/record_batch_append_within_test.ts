@@ -7,6 +7,8 @@
 import assert from "node:assert/strict";
 import { RecordBatchBuilder } from "../../protocol/record_batch_builder.ts";
 import { decodeRecordBatches } from "../../protocol/record_batch_decoder.ts";
+import { crc32c } from "../../protocol/crc32c.ts";
+import { RecordBatchLayout as L } from "../../protocol/record_batch.ts";
 
 Deno.test("appendWithin: the same bytes as append within the limit, nothing beyond it", () => {
   const a = new RecordBatchBuilder({ initialCapacity: 64 });
@@ -53,4 +55,25 @@ Deno.test("appendWithin: a refused first record leaves the batch empty", () => {
   assert.ok(b.appendWithin(9_000, null, null, undefined, Infinity) > empty);
   const batch = decodeRecordBatches(b.finish()).batches[0]!;
   assert.equal(batch.baseTimestamp, 9_000);
+});
+
+Deno.test("appendWithin: the CRC, checksummed in runs while appending, covers the final header", () => {
+  // The records are checksummed in 16 KiB runs as they are appended, the header at the end:
+  // batches below, at and across several runs, with the producer state set only before
+  // finishing, and a buffer that has to grow in between.
+  for (
+    const [count, size] of [[1, 10], [15, 1024], [16, 1024], [17, 1024], [300, 1000], [3, 40_000]]
+  ) {
+    const b = new RecordBatchBuilder({ initialCapacity: 128 });
+    for (let i = 0; i < count!; i++) {
+      const value = new Uint8Array(size!).fill(i + 1);
+      b.append(1_700_000_000_000 + i, i % 2 ? null : new Uint8Array([i]), value);
+    }
+    b.setProducerState(123_456n, 7, 4_242);
+    const out = b.finish();
+    const stored = new DataView(out.buffer, out.byteOffset).getUint32(L.Crc);
+    assert.equal(stored, crc32c(out, L.Attributes, out.length), `${count} x ${size} B`);
+    const { batches } = decodeRecordBatches(out);
+    assert.equal(batches[0]!.count, count);
+  }
 });
