@@ -45,6 +45,14 @@ const SKIP_TRIGGER = 6;
 const CHECK_INTERVAL = 2048;
 const ABORT_SHIFT = 5;
 const HOPELESS_SHIFT = 6;
+// STRICT: a block that follows a block stored raw (in the same frame: one record batch, whose
+// records are usually alike) is judged at every CHECK_INTERVAL of input whether or not a match
+// was found, counting the pending literals as saving nothing, and one check below 1/32 stores
+// it raw. The lenient rules above wait for a match past the check point (random letters of 1
+// KiB records find one only after 4-12 KiB) and for two poor checks; kept for a frame's first
+// block and after any block that compressed, so a few incompressible records before
+// compressible ones cost no ratio there. Measured (1 MiB batches of bench:compare's P3
+// records, bench/PROFILE.md Session 13 lz4): 1 KiB letters 25k → 10k probes, 100 B 100k → 26k.
 
 // Positions are absolute and every candidate is verified against the bytes themselves, so the
 // table never needs clearing: a stale entry is at worst a wasted comparison.
@@ -97,7 +105,7 @@ export function lz4CompressBlock(
 
 /**
  * {@linkcode lz4CompressBlock}, or with `earlyAbort` -1 as soon as the block proves
- * incompressible (see CHECK_INTERVAL): the caller then stores it raw.
+ * incompressible (see CHECK_INTERVAL; `strict`: see STRICT): the caller then stores it raw.
  */
 function compressBlock(
   src: Uint8Array,
@@ -106,6 +114,7 @@ function compressBlock(
   dst: Uint8Array,
   dp: number,
   earlyAbort: boolean,
+  strict = false,
 ): number {
   let anchor = start;
   const dp0 = dp;
@@ -119,12 +128,14 @@ function compressBlock(
     table[hash(v.getInt32(start, true))] = start;
     let ip = start + 1;
     let h = hash(v.getInt32(ip, true));
+    // A strict block also stops its scan for a match at each check (see STRICT).
+    let scanLimit = strict ? Math.min(mfLimit, nextCheck) : mfLimit;
     for (;;) {
       let ref = 0;
       let forward = ip;
       let attempts = 1 << SKIP_TRIGGER;
       let found = false;
-      while (forward <= mfLimit) {
+      while (forward <= scanLimit) {
         ip = forward;
         forward = ip + (attempts++ >> SKIP_TRIGGER);
         ref = table[h]!;
@@ -138,8 +149,24 @@ function compressBlock(
           break;
         }
       }
-      if (!found) break;
-      if (ip >= nextCheck) {
+      if (!found) {
+        if (forward > mfLimit) break;
+        // Strict, and a check is due with no match found: the pending literals saved nothing.
+        const consumed = forward - start;
+        const saved = anchor - start - (dp - dp0);
+        if (saved < consumed >> ABORT_SHIFT) return -1;
+        ip = forward;
+        nextCheck = ip + CHECK_INTERVAL;
+        scanLimit = Math.min(mfLimit, nextCheck);
+        continue;
+      }
+      if (strict && ip >= nextCheck) {
+        const consumed = ip - start;
+        const saved = anchor - start - (dp - dp0);
+        if (saved < consumed >> ABORT_SHIFT) return -1;
+        nextCheck = ip + CHECK_INTERVAL;
+        scanLimit = Math.min(mfLimit, nextCheck);
+      } else if (ip >= nextCheck) {
         // Checked only when a match is found: a block without any is cheap to scan anyway
         // (the search skips ahead faster and faster). Only what is encoded counts: the
         // literals between `anchor` and this match are not written yet, and counting them as
@@ -423,12 +450,14 @@ export function lz4CompressFrameWithHeadroom(
   dst[h + 5] = sizeId << 4;
   dst[h + 6] = (xxhash32(dst, h + (options.brokenHeaderChecksum ? 0 : 4), h + 6) >>> 8) & 0xff;
   let dp = h + 7;
+  let raw = false;
   for (let start = 0; start < data.length; start += blockMax) {
     const end = Math.min(data.length, start + blockMax);
     const blockStart = dp + 4;
-    let blockEnd = compressBlock(data, start, end, dst, blockStart, true);
+    let blockEnd = compressBlock(data, start, end, dst, blockStart, true, raw);
     let size = blockEnd - blockStart;
-    if (blockEnd < 0 || size >= end - start) {
+    raw = blockEnd < 0 || size >= end - start;
+    if (raw) {
       // Incompressible: store it as is, flagged by the size's high bit.
       dst.set(data.subarray(start, end), blockStart);
       size = end - start;
