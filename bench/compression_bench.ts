@@ -5,7 +5,13 @@
  * snappy and lz4 are pure TypeScript; gzip and zstd run on node:zlib. Run with
  * `deno bench bench/compression_bench.ts`.
  */
-import { compress, Compression, type CompressionCodec, decompress } from "../protocol/mod.ts";
+import {
+  compress,
+  Compression,
+  type CompressionCodec,
+  compressWithHeadroom,
+  decompress,
+} from "../protocol/mod.ts";
 import { compressRecordBatch, RecordBatchBuilder } from "../protocol/record_batch_builder.ts";
 import { recordLike } from "../tests/unit/fixtures/compression/data.ts";
 import { payloadPool } from "./compare/payloads.ts";
@@ -69,6 +75,21 @@ for (const [name, codec] of [["lz4", Compression.Lz4], ["zstd", Compression.Zstd
       },
     });
   }
+}
+
+// The lz4 frame alone (no header, no CRC) of the same batches: the codec's own share.
+for (const size of [100, 1024]) {
+  const records = p3Batch(size, Compression.Lz4).subarray(61);
+  const out = new Uint8Array(2 << 20);
+  const ratio = records.length /
+    (compressWithHeadroom(Compression.Lz4, records, 61, undefined, out).length - 61);
+  Deno.bench({
+    name: `lz4 frame of P3 ${size} B letter records, 1 MiB (ratio ${ratio.toFixed(4)})`,
+    group: "P3 lz4 frame",
+    fn() {
+      sink ^= compressWithHeadroom(Compression.Lz4, records, 61, undefined, out).length;
+    },
+  });
 }
 
 globalThis.addEventListener("unload", () => {

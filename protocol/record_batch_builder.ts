@@ -479,6 +479,9 @@ export class RecordBatchBuilder {
   }
 }
 
+/** compressRecordBatch's scratch: the codec's CRC-32C of its output, and whether it set it. */
+const RECORDS_CRC = new Uint32Array(2);
+
 function v32(b: Uint8Array): DataView {
   return new DataView(b.buffer, b.byteOffset, b.byteLength);
 }
@@ -509,11 +512,23 @@ export function compressRecordBatch(
   }
   const codec = (batch[L.Attributes + 1]! & 7) as CompressionCodec;
   if (codec === 0) throw new RangeError("the batch's attributes name no compression codec");
-  const result = compressWithHeadroom(codec, batch.subarray(HEADER), HEADER, level, out);
+  const result = compressWithHeadroom(
+    codec,
+    batch.subarray(HEADER),
+    HEADER,
+    level,
+    out,
+    RECORDS_CRC,
+  );
   result.set(batch.subarray(0, HEADER));
   const v = v32(result);
   v.setInt32(L.BatchLength, result.length - L.LogOverhead);
-  v.setUint32(L.Crc, crc32c(result, L.Attributes, result.length));
+  // lz4 checksums its frame as it writes it (RECORDS_CRC[1] = 1): only the header's fields
+  // after the CRC are left to add in front.
+  const crc = RECORDS_CRC[1] === 1
+    ? crc32cCombine(crc32c(result, L.Attributes, HEADER), RECORDS_CRC[0]!, result.length - HEADER)
+    : crc32c(result, L.Attributes, result.length);
+  v.setUint32(L.Crc, crc);
   return result;
 }
 

@@ -106,7 +106,9 @@ export function compress(codec: CompressionCodec, data: Uint8Array, level?: numb
  * writes its header there, so the compressed records are never copied (lz4, written straight
  * after the headroom) or copied once (the `node:zlib` codecs, which return their own buffer).
  * The result is a view of `out` when `out` has room enough (for lz4, room for the worst case),
- * else of a new buffer.
+ * else of a new buffer. With `crc`, a codec that checksums its output as it writes it (lz4)
+ * sets `crc[0]` to the CRC-32C of the bytes after the headroom and `crc[1]` to 1; the others
+ * set `crc[1]` to 0.
  *
  * @example
  * ```ts
@@ -122,13 +124,16 @@ export function compressWithHeadroom(
   headroom: number,
   level?: number,
   out?: Uint8Array,
+  crc?: Uint32Array,
 ): Uint8Array {
+  if (crc !== undefined) crc[1] = 0;
   if (!Number.isSafeInteger(headroom) || headroom < 0) {
     throw new RangeError(`headroom must be a non-negative integer, got ${headroom}`);
   }
   if (codec === 3) {
     checkLz4Level(level);
-    return lz4CompressFrameWithHeadroom(data, headroom, {}, out);
+    if (crc !== undefined) crc[1] = 1;
+    return lz4CompressFrameWithHeadroom(data, headroom, {}, out, crc);
   }
   if (codec === 4) return zstdCompressWithHeadroom(data, headroom, level, out);
   const packed = compress(codec, data, level);

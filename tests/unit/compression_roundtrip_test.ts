@@ -235,6 +235,32 @@ Deno.test("compression lz4: blocks that save under ~3 % are stored raw, compress
   }
 });
 
+Deno.test("compression lz4: after a raw block, a block of letters goes raw and JSON still compresses", () => {
+  // Block k's size word follows block k-1's bytes; the high bit marks a raw block.
+  const blocks = (frame: Uint8Array) => {
+    const raw: boolean[] = [];
+    const v = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+    for (let p = 7; v.getUint32(p, true) !== 0;) {
+      const w = v.getUint32(p, true);
+      raw.push((w & 0x80000000) !== 0);
+      p += 4 + (w & 0x7fffffff);
+    }
+    return raw;
+  };
+  const json = recordLike(1 << 17);
+  const data = new Uint8Array(4 << 16);
+  data.set(letters(2 << 16, 100));
+  data.set(json.subarray(0, 1 << 16), 2 << 16);
+  data.set(letters(1 << 16, 1024, 9), 3 << 16);
+  const packed = lz4CompressFrame(data);
+  assert.deepEqual(blocks(packed), [true, true, false, true]);
+  assert.ok(equalBytes(lz4DecompressFrame(packed, data.length), data));
+  // A block of JSON after a raw one compresses as well as alone.
+  const alone = lz4CompressFrame(json.subarray(0, 1 << 16));
+  const afterRaw = lz4CompressFrame(data.subarray(1 << 16, 3 << 16));
+  assert.equal(afterRaw.length - (4 + (1 << 16)), alone.length);
+});
+
 Deno.test("compression zstd: level 3 frames declare a 128 KiB window and decode", () => {
   const data = recordLike(1 << 20);
   for (const level of [2, 3]) {

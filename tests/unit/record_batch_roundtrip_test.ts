@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { crc32 as ieeeCrc32 } from "node:zlib";
 import { Compression } from "../../protocol/compression/mod.ts";
+import { crc32c } from "../../protocol/crc32c.ts";
 import { ClosedError, DecodeError } from "../../protocol/errors.ts";
 import {
   type BatchRecord,
@@ -14,6 +15,7 @@ import {
   TimestampType,
 } from "../../protocol/record_batch.ts";
 import {
+  compressRecordBatch,
   encodeControlBatch,
   encodeRecordBatch,
   maxRecordSize,
@@ -485,4 +487,36 @@ Deno.test("legacy message sets v0/v1 are decoded; their CRC-32 is checked", () =
   m1[m1.length - 1]! ^= 1;
   assert.throws(() => decodeRecordBatches(m1), /CRC-32 mismatch/);
   assert.equal(decodeRecordBatches(m1, { checkCrc: false }).batches.length, 1);
+});
+
+Deno.test("compressRecordBatch: lz4's CRC, taken as the frame is written, is the batch's CRC", () => {
+  let x = 7;
+  const letters = (n: number) =>
+    Uint8Array.from(
+      { length: n },
+      () => 65 + ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 16) % 26,
+    );
+  const json = (i: number) =>
+    enc.encode(`{"id":${i},"kind":"event","tags":["a","b"]}`.repeat(1 + (i % 7)));
+  // Raw blocks, compressed blocks, both in one frame, several blocks, one record, tiny values.
+  const shapes: [number, (i: number) => Uint8Array][] = [
+    [1, () => letters(10)],
+    [300, () => letters(1024)],
+    [2000, (i) => json(i)],
+    [400, (i) => (i % 100 < 60 ? letters(1024) : json(i))],
+    [3000, (i) => enc.encode(`v${i}`)],
+  ];
+  const out = new Uint8Array(4 << 20);
+  for (const [count, value] of shapes) {
+    const b = new RecordBatchBuilder({ compression: Compression.Lz4 });
+    for (let i = 0; i < count; i++) b.append(T0 + i, null, value(i));
+    const raw = b.finishUncompressed();
+    for (const dst of [undefined, out]) {
+      const batch = compressRecordBatch(raw.slice(), undefined, dst);
+      const stored = new DataView(batch.buffer, batch.byteOffset).getUint32(RecordBatchLayout.Crc);
+      assert.equal(stored, crc32c(batch, RecordBatchLayout.Attributes, batch.length), `${count}`);
+      const decoded = decodeRecordBatches(batch, { checkCrc: true }).batches[0]!;
+      assert.equal(decoded.count, count);
+    }
+  }
 });
