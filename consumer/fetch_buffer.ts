@@ -542,7 +542,11 @@ export class FetchBuffer {
     }
     const extra = decompressedBytes(batch, chunk.bytes.buffer);
     this.#charge(extra);
-    const next = batch.baseOffset + BigInt(batch.lastOffsetDelta) + 1n;
+    // A slice of a batch with records left (Chunk.nextRecords): the position goes past its
+    // last record only, so that what a drop or eviction fetches again starts there.
+    const next = chunk.slicing
+      ? batch.records[batch.records.length - 1]!.offset + 1n
+      : batch.baseOffset + BigInt(batch.lastOffsetDelta) + 1n;
     let out: ConsumerRecord[] | undefined;
     if (!chunk.skip(batch, this.#options.isolationLevel === 1)) {
       out = inRange(batch.records, ps.position, ps.end);

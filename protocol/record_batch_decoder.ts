@@ -210,6 +210,7 @@ function readRecords<R>(
   count: number,
   batch: Omit<RecordBatch, "records">,
   make: RecordMaker<R>,
+  last = true,
 ): R[] {
   const records: R[] = [];
   // Views are made with the constructor: `subarray` looks up the species constructor each
@@ -317,7 +318,9 @@ function readRecords<R>(
     if (p !== recEnd) fail(`record declares ${len} bytes but holds ${len + p - recEnd}`, p);
     records.push(make(batch, offsetDelta, tsDelta, key, value, headers));
   }
-  if (p !== end) fail(`${end - p} bytes left after the last of ${count} records`, p);
+  // Only the batch's last records must end the section (see readRecordSlice).
+  if (last && p !== end) fail(`${end - p} bytes left after the last of ${count} records`, p);
+  P = p;
   return records;
 }
 
@@ -478,6 +481,106 @@ export function decodeRecordBatchWith<
   const length = view.getInt32(L.BatchLength);
   if (length !== bytes.length - L.LogOverhead) fail(`batch length ${length}`, 0);
   return decodeV2(bytes, view, 0, bytes.length, checkCrc, maxDecompressed, make);
+}
+
+/**
+ * An uncompressed v2 batch being decoded a slice of records at a time (internal, for the
+ * consumer): see {@linkcode beginRecordSlices} and {@linkcode readRecordSlice}.
+ */
+export interface RecordSlices<R> {
+  /** The batch's header; its `records` are the last slice read. */
+  readonly batch: BatchOf<R>;
+  /** Records not read yet. */
+  left: number;
+  /** Where the next record starts in `bytes`. */
+  pos: number;
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * Checks the uncompressed v2 batch that `bytes` hold exactly (length, CRC when `checkCrc`,
+ * record count against its size) and decodes its header, for reading its records a slice at
+ * a time with {@linkcode readRecordSlice}: a reader of a large batch (1 MiB of 100 B records
+ * is ~9,000) then holds a few hundred records at a time rather than all of them, which every
+ * young-generation collection meanwhile would copy. Undefined for a compressed batch or one
+ * of at most `min` records, and for a control batch (decode those whole with
+ * {@linkcode decodeRecordBatchWith}).
+ *
+ * @example
+ * ```ts ignore
+ * const s = beginRecordSlices(bytes, true, 512);
+ * while (s && s.left > 0) handle(readRecordSlice(s, 512, make));
+ * ```
+ */
+export function beginRecordSlices<R>(
+  bytes: Uint8Array,
+  checkCrc: boolean,
+  min: number,
+): RecordSlices<R> | undefined {
+  if (bytes.length < L.HeaderSize || bytes[L.Magic] !== 2) fail("not a v2 record batch", 0);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const attributes = view.getInt16(L.Attributes);
+  const count = view.getInt32(L.RecordCount);
+  // Control batches (one marker record) and compressed ones are decoded whole.
+  if ((attributes & 0x27) !== 0 || count <= min) return undefined;
+  const length = view.getInt32(L.BatchLength);
+  if (length !== bytes.length - L.LogOverhead) fail(`batch length ${length}`, 0);
+  const crc = view.getUint32(L.Crc);
+  if (checkCrc) {
+    const actual = crc32c(bytes, L.Attributes, bytes.length);
+    if (actual !== crc) {
+      throw new DecodeError(
+        `record batch at offset 0: CRC-32C mismatch (stored ${crc.toString(16)}, ` +
+          `computed ${actual.toString(16)})`,
+      );
+    }
+  }
+  if (count * MIN_RECORD_SIZE > bytes.length - L.HeaderSize) {
+    fail(`record count ${count} cannot fit in ${bytes.length - L.HeaderSize} bytes`, L.RecordCount);
+  }
+  const batch: BatchOf<R> = {
+    magic: 2,
+    baseOffset: view.getBigInt64(0),
+    lastOffsetDelta: view.getInt32(L.LastOffsetDelta),
+    batchLength: length,
+    partitionLeaderEpoch: view.getInt32(L.PartitionLeaderEpoch),
+    crc,
+    attributes,
+    compression: 0,
+    timestampType: ((attributes >>> 3) & 1) as TimestampTypeId,
+    isTransactional: (attributes & 0x10) !== 0,
+    isControl: false,
+    hasDeleteHorizon: (attributes & 0x40) !== 0,
+    baseTimestamp: int64n(view, L.BaseTimestamp),
+    maxTimestamp: int64n(view, L.MaxTimestamp),
+    producerId: view.getBigInt64(L.ProducerId),
+    producerEpoch: view.getInt16(L.ProducerEpoch),
+    baseSequence: view.getInt32(L.BaseSequence),
+    count,
+    records: NO_RECORDS as R[],
+    control: null,
+  };
+  return { batch, left: count, pos: L.HeaderSize, bytes };
+}
+
+/**
+ * Reads the next at most `max` records of `s` (at least one while any are left), built with
+ * `make`; they become `s.batch.records`. The last slice must end the batch exactly. On a
+ * {@linkcode DecodeError} `s` stays where it was.
+ *
+ * @example
+ * ```ts ignore
+ * const records = readRecordSlice(slices, 512, make);
+ * ```
+ */
+export function readRecordSlice<R>(s: RecordSlices<R>, max: number, make: RecordMaker<R>): R[] {
+  const n = Math.max(1, Math.min(max, s.left));
+  const last = n === s.left;
+  const records = readRecords(s.bytes, s.pos, s.bytes.length, n, s.batch, make, last);
+  s.pos = P;
+  s.left -= n;
+  (s.batch as { records: R[] }).records = records;
+  return records;
 }
 
 /**

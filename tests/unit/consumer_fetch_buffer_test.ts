@@ -6,13 +6,13 @@
 
 import assert from "node:assert/strict";
 import { ByteBudget } from "../../consumer/budget.ts";
-import { Chunk, type FrameRef, scanBatches } from "../../consumer/chunk.ts";
+import { Chunk, type FrameRef, scanBatches, SLICE_RECORDS } from "../../consumer/chunk.ts";
 import { FetchBuffer } from "../../consumer/fetch_buffer.ts";
 import { resolveConsumerOptions } from "../../consumer/options.ts";
 import { PartitionState } from "../../consumer/partition_state.ts";
 import type { ConsumerRecord } from "../../consumer/types.ts";
 import { joinParts } from "../../protocol/compression/output.ts";
-import { RecordBatchBuilder } from "../../protocol/record_batch_builder.ts";
+import { encodeControlBatch, RecordBatchBuilder } from "../../protocol/record_batch_builder.ts";
 
 const enc = new TextEncoder();
 
@@ -113,4 +113,114 @@ Deno.test("fetch buffer: a paused partition's chunk waits, the others are served
   for (let r = buffer.takeNext(); r; r = buffer.takeNext()) seen.push(`${r.partition}:${r.offset}`);
   assert.deepEqual(seen, ["1:0", "1:1", "0:1", "0:2", "0:3"]);
   assert.equal(budget.held, 0);
+});
+
+Deno.test("fetch buffer: a large batch is read a slice at a time, the position after each", () => {
+  const options = resolveConsumerOptions({ brokers: ["localhost:9092"] });
+  const budget = new ByteBudget(options.maxBufferedBytes);
+  const ps = new PartitionState("t", 0);
+  ps.startAt(0n, -1);
+  ps.phase = "ready";
+  let controller!: ReadableStreamDefaultController<ConsumerRecord>;
+  new ReadableStream<ConsumerRecord>({ start: (c) => void (controller = c) });
+  const buffer = new FetchBuffer(options, budget, controller, () => [ps].values());
+  const n = 2 * SLICE_RECORDS + 100;
+  // One batch of n records, then a small one.
+  const parts = [batches(0, n, n), batches(n, 3, 3)];
+  const bytes = joinParts(parts, parts[0]!.length + parts[1]!.length);
+  buffer.addChunk(chunkOf(ps, bytes, frame(budget, bytes.length, 1)));
+  const positions: bigint[] = [];
+  let next = 0n;
+  for (let r = buffer.takeNext(); r; r = buffer.takeNext()) {
+    assert.equal(r.offset, next++);
+    assert.equal(new TextDecoder().decode(r.value!), `v${r.offset}`);
+    positions.push(ps.position);
+  }
+  assert.equal(next, BigInt(n + 3));
+  // While the first slice is read, the position is past it only.
+  assert.equal(positions[0], BigInt(SLICE_RECORDS));
+  assert.equal(positions[SLICE_RECORDS], BigInt(2 * SLICE_RECORDS));
+  assert.equal(positions[2 * SLICE_RECORDS], BigInt(n));
+  assert.equal(positions[n], BigInt(n + 3));
+  assert.equal(budget.held, 0);
+});
+
+Deno.test("fetch buffer: evicted in the middle of a sliced batch, it fetches again from the first record not taken", () => {
+  const options = resolveConsumerOptions({ brokers: ["localhost:9092"] });
+  const budget = new ByteBudget(options.maxBufferedBytes);
+  const ps = new PartitionState("t", 0);
+  ps.startAt(0n, -1);
+  ps.phase = "ready";
+  let controller!: ReadableStreamDefaultController<ConsumerRecord>;
+  new ReadableStream<ConsumerRecord>({ start: (c) => void (controller = c) });
+  const buffer = new FetchBuffer(options, budget, controller, () => [ps].values());
+  const n = 3 * SLICE_RECORDS;
+  const bytes = batches(0, n, n);
+  buffer.addChunk(chunkOf(ps, bytes, frame(budget, bytes.length, 1)));
+  // Take the first slice and 10 records of the second, then evict (as a pause does).
+  for (let i = 0; i < SLICE_RECORDS + 10; i++) assert.equal(buffer.takeNext()?.offset, BigInt(i));
+  buffer.evict(ps);
+  assert.equal(ps.position, BigInt(SLICE_RECORDS + 10));
+  assert.equal(ps.fetchOffset, BigInt(SLICE_RECORDS + 10));
+  assert.equal(ps.taken, BigInt(SLICE_RECORDS + 10));
+  assert.equal(budget.held, 0);
+  // The next fetch brings the whole batch again: the records before the position are cut.
+  buffer.addChunk(chunkOf(ps, bytes, frame(budget, bytes.length, 1)));
+  let next = BigInt(SLICE_RECORDS + 10);
+  for (let r = buffer.takeNext(); r; r = buffer.takeNext()) assert.equal(r.offset, next++);
+  assert.equal(next, BigInt(n));
+});
+
+Deno.test("fetch buffer: read_committed skips every slice of a large aborted batch", () => {
+  const options = resolveConsumerOptions({
+    brokers: ["localhost:9092"],
+    isolationLevel: "read_committed",
+  });
+  const budget = new ByteBudget(options.maxBufferedBytes);
+  const ps = new PartitionState("t", 0);
+  ps.startAt(0n, -1);
+  ps.phase = "ready";
+  let controller!: ReadableStreamDefaultController<ConsumerRecord>;
+  new ReadableStream<ConsumerRecord>({ start: (c) => void (controller = c) });
+  const buffer = new FetchBuffer(options, budget, controller, () => [ps].values());
+  const n = 2 * SLICE_RECORDS + 7;
+  // Producer 7's transaction (n records, one batch) is aborted; its first offset is 0 (the
+  // first record), so every slice of the batch must be skipped, not only the first.
+  const txn = new RecordBatchBuilder({
+    producerId: 7,
+    producerEpoch: 0,
+    baseSequence: 0,
+    transactional: true,
+    partitionLeaderEpoch: 0,
+  });
+  for (let i = 0; i < n; i++) txn.append(1000 + i, null, enc.encode(`x${i}`));
+  const parts = [
+    txn.finish(),
+    encodeControlBatch({
+      type: "abort",
+      coordinatorEpoch: 0,
+      producerId: 7,
+      producerEpoch: 0,
+      baseOffset: n,
+    }),
+    batches(n + 1, 2, 2),
+  ];
+  const bytes = joinParts(parts, parts.reduce((s, p) => s + p.length, 0));
+  const s = scanBatches(bytes);
+  buffer.addChunk(
+    new Chunk(
+      ps,
+      bytes,
+      [{ producerId: 7n, firstOffset: 0n }],
+      frame(budget, bytes.length, 1),
+      0n,
+      -1,
+      s.nextOffset,
+      s.lastEpoch,
+    ),
+  );
+  const seen: bigint[] = [];
+  for (let r = buffer.takeNext(); r; r = buffer.takeNext()) seen.push(r.offset);
+  assert.deepEqual(seen, [BigInt(n + 1), BigInt(n + 2)]);
+  assert.equal(ps.position, BigInt(n + 3));
 });

@@ -225,6 +225,9 @@ async function consumeN(o: Flags, n: number): Promise<number> {
     ...(process.env.OURS_MAX_BUFFERED_BYTES
       ? { maxBufferedBytes: Number(process.env.OURS_MAX_BUFFERED_BYTES) }
       : {}),
+    ...(process.env.OURS_GC_HEADROOM_BYTES
+      ? { gcHeadroomBytes: Number(process.env.OURS_GC_HEADROOM_BYTES) }
+      : {}),
   });
   try {
     const parts = Number(o.partitions);
