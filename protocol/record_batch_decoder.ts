@@ -494,6 +494,7 @@ export interface RecordSlices<R> {
   left: number;
   /** Where the next record starts in `bytes`. */
   pos: number;
+  /** The whole batch, as given to {@linkcode beginRecordSlices}. */
   readonly bytes: Uint8Array;
 }
 
