@@ -706,7 +706,7 @@ export function patchProducerState(
   }
   // ...carried over the bytes after them, flips exactly the bits of the CRC that change.
   const after = batch.length - (at + PRODUCER_FIELDS);
-  const delta = multModP(xPow8nModP(after), c >>> 0);
+  const delta = crc32cCombine(c >>> 0, 0, after);
   v.setUint32(L.Crc, (v.getUint32(L.Crc) ^ delta) >>> 0);
 }
 
@@ -736,43 +736,6 @@ const PRODUCER_FIELDS = 14;
 const PATCH_OLD = new Uint8Array(PRODUCER_FIELDS);
 /** CRC-32C's polynomial, bit-reflected (bit 31 is x^0). */
 const CRC32C_POLY = 0x82f63b78;
-
-/** a(x) * b(x) modulo the CRC polynomial, both reflected (as zlib's multmodp). */
-function multModP(a: number, b: number): number {
-  let m = 0x80000000;
-  let p = 0;
-  for (;;) {
-    if ((a & m) !== 0) {
-      p ^= b;
-      if ((a & (m - 1)) === 0) break;
-    }
-    m >>>= 1;
-    if (m === 0) break;
-    b = b & 1 ? (b >>> 1) ^ CRC32C_POLY : b >>> 1;
-  }
-  return p >>> 0;
-}
-
-/** x^(2^k) modulo the polynomial, k = 0..31. */
-const X2N: Uint32Array = (() => {
-  const t = new Uint32Array(32);
-  let p = 0x40000000; // x^1
-  t[0] = p;
-  for (let k = 1; k < 32; k++) t[k] = p = multModP(p, p);
-  return t;
-})();
-
-/** x^(8n) modulo the polynomial: what carrying a CRC register over n zero bytes multiplies by. */
-function xPow8nModP(n: number): number {
-  let p = 0x80000000; // x^0
-  let k = 3;
-  while (n > 0) {
-    if (n & 1) p = multModP(X2N[k & 31]!, p);
-    n = Math.floor(n / 2);
-    k++;
-  }
-  return p;
-}
 
 /**
  * Rewrites the base offset of a finished v2 batch in place (outside the CRC, so no
