@@ -59,7 +59,15 @@ function zstdBound(n: number): number {
 
 /** The parameters of a level, as {@linkcode zstdCompress} sets them. */
 function zstdParams(level: number): Record<number, number> {
-  const params: Record<number, number> = { [constants.ZSTD_c_compressionLevel]: level };
+  // node:zlib hands the parameters over in a Uint32Array in which 0xffffffff means "not set",
+  // so level -1 would arrive as no level at all: zstd's default, level 3. libzstd makes every
+  // negative level from one row of its table, with the target length set to minus the level,
+  // so level -2 with a target length of 1 is level -1, byte for byte (checked against libzstd
+  // 1.5.7's own level -1, bench/PROFILE.md, Session 14).
+  const params: Record<number, number> = {
+    [constants.ZSTD_c_compressionLevel]: level === -1 ? -2 : level,
+  };
+  if (level === -1) params[constants.ZSTD_c_targetLength] = 1;
   // Levels 2 and 3 use zstd's "dfast" strategy. For inputs over 256 KiB (a producer batch is up
   // to 1 MiB) level 3 sizes its tables for large files: a 2^17-entry hash table, a 2^16-entry
   // short-match table and a 2 MiB window. Those tables (768 KiB) miss a small machine's cache
