@@ -32,7 +32,7 @@ function reference(data: Uint8Array, level: number): Uint8Array {
   if (level === 2 || level === 3) {
     params[constants.ZSTD_c_windowLog] = 17;
     params[constants.ZSTD_c_hashLog] = 14;
-    params[constants.ZSTD_c_chainLog] = 14;
+    params[constants.ZSTD_c_chainLog] = 12;
   }
   const n = data.length;
   const bound = n + (n >>> 8) + (n < 131_072 ? (131_072 - n) >>> 11 : 0) + 64;
