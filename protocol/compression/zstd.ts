@@ -59,7 +59,15 @@ function zstdBound(n: number): number {
 
 /** The parameters of a level, as {@linkcode zstdCompress} sets them. */
 function zstdParams(level: number): Record<number, number> {
-  const params: Record<number, number> = { [constants.ZSTD_c_compressionLevel]: level };
+  // node:zlib hands the parameters over in a Uint32Array in which 0xffffffff means "not set",
+  // so level -1 would arrive as no level at all: zstd's default, level 3. libzstd makes every
+  // negative level from one row of its table, with the target length set to minus the level,
+  // so level -2 with a target length of 1 is level -1, byte for byte (checked against libzstd
+  // 1.5.7's own level -1, bench/PROFILE.md, Session 14).
+  const params: Record<number, number> = {
+    [constants.ZSTD_c_compressionLevel]: level === -1 ? -2 : level,
+  };
+  if (level === -1) params[constants.ZSTD_c_targetLength] = 1;
   // Levels 2 and 3 use zstd's "dfast" strategy. For inputs over 256 KiB (a producer batch is up
   // to 1 MiB) level 3 sizes its tables for large files: a 2^17-entry hash table, a 2^16-entry
   // short-match table and a 2 MiB window. Those tables (768 KiB) miss a small machine's cache
@@ -72,10 +80,15 @@ function zstdParams(level: number): Record<number, number> {
   // changes: the frame is a standard one whose header declares the 128 KiB window, which
   // every decoder takes (zstd-jni in the broker and the Java consumer accepts windows up to
   // 2^27 by default, and a smaller window only lowers the memory it needs).
+  // The short-match table (chainLog, dfast's 5-byte hash) is 2^12 entries (16 KiB, in L1
+  // beside the data): on 1 MiB batches of 1 KiB letter records zstd took ~13 % less CPU
+  // (1.05 -> 0.90 ms), 100-byte ones ~7 % less with 1 % smaller output, JSON records ~3 %
+  // less and 0.7 % smaller; on source code text 3 % less CPU for 1.3 % larger output
+  // (bench/PROFILE.md, Session 14).
   if (level === 2 || level === 3) {
     params[constants.ZSTD_c_windowLog] = 17;
     params[constants.ZSTD_c_hashLog] = 14;
-    params[constants.ZSTD_c_chainLog] = 14;
+    params[constants.ZSTD_c_chainLog] = 12;
   }
   return params;
 }

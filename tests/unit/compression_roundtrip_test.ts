@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { zstdCompressSync } from "node:zlib";
 import {
   compress,
   Compression,
@@ -271,6 +272,20 @@ Deno.test("compression zstd: level 3 frames declare a 128 KiB window and decode"
     assert.equal(z[5], 7 << 3, `level ${level}: window descriptor`);
     assert.ok(equalBytes(decompress(Compression.Zstd, z, data.length), data));
   }
+});
+
+Deno.test("compression zstd: level -1 is level -1, not the default level 3", () => {
+  // node:zlib passes levels through a Uint32Array where -1 (0xffffffff) means "not set", so a
+  // plain level -1 came out as zstd's default level 3 (a quarter smaller, several times
+  // slower). Negative levels store literals raw: -1 sits between -2 and 1 in size.
+  const data = recordLike(1 << 20);
+  const size = (level: number) => zstdCompress(data, level).length;
+  const minus1 = size(-1);
+  assert.ok(minus1 <= size(-2), `level -1 (${minus1}) no larger than level -2 (${size(-2)})`);
+  assert.ok(minus1 > size(1), `level -1 (${minus1}) larger than level 1 (${size(1)})`);
+  const z = zstdCompress(data, -1);
+  assert.notDeepEqual(z, new Uint8Array(zstdCompressSync(data)), "not the default level");
+  assert.ok(equalBytes(decompress(Compression.Zstd, z, data.length), data));
 });
 
 Deno.test("xxhash32: known answers (from lz4-java)", () => {
