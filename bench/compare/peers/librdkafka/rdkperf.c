@@ -216,6 +216,9 @@ static double consume_n(int argc, char **argv, long n, const char *tag, long *by
   set(conf, "enable.auto.commit", "false");
   set(conf, "fetch.max.bytes", "52428800");
   set(conf, "max.partition.fetch.bytes", "1048576");
+  /* Verify each batch's CRC-32C, as Java (check.crcs=true), franz-go and ours do by default;
+   * librdkafka's default is false. `--check-crcs false` gives its default back. */
+  set(conf, "check.crcs", opt(argc, argv, "check-crcs", "true"));
   if (getenv("RDKPERF_DEBUG")) set(conf, "debug", getenv("RDKPERF_DEBUG"));
   rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
   if (!rk) die("rd_kafka_new", err);
