@@ -55,14 +55,20 @@ type ProducerCtor = new (options: ProducerOptions) => ProducerLike;
  * payload `i % count`, a fresh view per call, the way a user's record carries a value of its
  * own. The pool keeps no view per payload: 83k long-lived views (P1's 100 B payloads in 8 MiB)
  * are ~10 MiB of heap, and their surviving the first scavenges grew V8's young generation by
- * ~25 MiB of peak RSS for the whole run (bench/PROFILE.md, "Session 14: peak RSS"). The Go and C
- * peers hold the same as this does: one buffer and a slice header or offset per payload.
+ * ~25 MiB of peak RSS for the whole run (bench/PROFILE.md, "Session 14: peak RSS"). franz-go's
+ * and librdkafka's peers hold what this one does: one buffer and a slice header (no object) or
+ * a pointer per payload; the Node peers keep a view per payload, as this one did. The view per
+ * record costs ~35 ns (~0.04 CPU s per million records on P1 and P6);
+ * `OURS_PAYLOAD_VIEWS=pool` keeps one view per payload instead, as the peer did before, for
+ * A/B runs.
  */
 class Payloads {
   readonly count: number;
   readonly #data: Uint8Array;
   /** Start and end of payload k at 2k and 2k + 1. */
   readonly #bounds: Int32Array;
+  /** One view per payload, only with `OURS_PAYLOAD_VIEWS=pool`. */
+  readonly #views: Uint8Array[] | undefined;
 
   constructor(file: string) {
     const data: Uint8Array = readFileSync(file);
@@ -77,9 +83,13 @@ class Payloads {
     this.#data = data;
     this.#bounds = Int32Array.from(bounds);
     this.count = bounds.length / 2;
+    if (process.env.OURS_PAYLOAD_VIEWS === "pool") {
+      this.#views = Array.from({ length: this.count }, (_, k) => this.at(k));
+    }
   }
 
   at(i: number): Uint8Array {
+    if (this.#views) return this.#views[i % this.count]!;
     const k = (i % this.count) * 2;
     return this.#data.subarray(this.#bounds[k]!, this.#bounds[k + 1]!);
   }
