@@ -50,17 +50,57 @@ interface ProducerLike extends AsyncDisposable {
 }
 type ProducerCtor = new (options: ProducerOptions) => ProducerLike;
 
-function payloads(file: string): Uint8Array[] {
-  const data: Uint8Array = readFileSync(file);
-  const pool: Uint8Array[] = [];
-  let start = 0;
-  for (let i = 0; i <= data.length; i++) {
-    if (i === data.length || data[i] === 10) {
-      if (i > start) pool.push(data.subarray(start, i));
-      start = i + 1;
+/**
+ * The payload file, loaded once: its bytes and where each line starts and ends. `at(i)` is
+ * payload `i % count`, a fresh view per call, the way a user's record carries a value of its
+ * own. The pool keeps no view per payload: 83k long-lived views (P1's 100 B payloads in 8 MiB)
+ * are ~10 MiB of heap, and their surviving the first scavenges grew V8's young generation by
+ * ~25 MiB of peak RSS for the whole run (bench/PROFILE.md, "Session 14: peak RSS"). franz-go's
+ * and librdkafka's peers hold what this one does: one buffer and a slice header (no object) or
+ * a pointer per payload; the Node peers keep a view per payload, as this one did. The view per
+ * record costs ~20 ns (~0.02 CPU s per million records on P1 and P6);
+ * `OURS_PAYLOAD_VIEWS=pool` keeps one view per payload instead, as the peer did before, for
+ * A/B runs.
+ */
+class Payloads {
+  readonly count: number;
+  readonly #buffer: ArrayBufferLike;
+  readonly #offset: number;
+  /** Start and end of payload k at 2k and 2k + 1. */
+  readonly #bounds: Int32Array;
+  /** One view per payload, only with `OURS_PAYLOAD_VIEWS=pool`. */
+  readonly #views: Uint8Array[] | undefined;
+
+  constructor(file: string) {
+    const data: Uint8Array = readFileSync(file);
+    const bounds: number[] = [];
+    let start = 0;
+    for (let i = 0; i <= data.length; i++) {
+      if (i === data.length || data[i] === 10) {
+        if (i > start) bounds.push(start, i);
+        start = i + 1;
+      }
+    }
+    this.#buffer = data.buffer;
+    this.#offset = data.byteOffset;
+    this.#bounds = Int32Array.from(bounds);
+    this.count = bounds.length / 2;
+    if (process.env.OURS_PAYLOAD_VIEWS === "pool") {
+      this.#views = Array.from(
+        { length: this.count },
+        (_, k) => data.subarray(this.#bounds[2 * k]!, this.#bounds[2 * k + 1]!),
+      );
     }
   }
-  return pool;
+
+  at(i: number): Uint8Array {
+    if (this.#views) return this.#views[i % this.count]!;
+    const k = (i % this.count) * 2;
+    const start = this.#bounds[k]!;
+    // A plain Uint8Array, as TextEncoder gives: `subarray` of node:fs's Buffer makes a
+    // FastBuffer through Deno's Node layer, which showed in P6's profile.
+    return new Uint8Array(this.#buffer, this.#offset + start, this.#bounds[k + 1]! - start);
+  }
 }
 
 function end(records: number, bytes: number, elapsedS: number, lat?: Float64Array): void {
@@ -109,7 +149,7 @@ function producer(o: Flags): ProducerLike {
 interface ProduceRun {
   p: ProducerLike;
   o: Flags;
-  pool: Uint8Array[];
+  pool: Payloads;
   topic: string;
   n: number;
   warmup: number;
@@ -117,7 +157,7 @@ interface ProduceRun {
 
 /** Runs one producing mode with a fresh producer, closed after it. */
 async function withProducer(o: Flags, run: (r: ProduceRun) => Promise<void>): Promise<void> {
-  const pool = payloads(o.payloads!);
+  const pool = new Payloads(o.payloads!);
   // try/finally rather than `await using`: Node 22 runs this file too.
   const p = producer(o);
   try {
@@ -144,7 +184,7 @@ async function produceWith(run: ProduceRun): Promise<void> {
     for (let i = from; i < from + count; i++) {
       if (writer.desiredSize === null || writer.desiredSize <= 0) await writer.ready;
       // Failures error the stream (and so the next `ready`) and fail the flush check below.
-      writer.write({ topic, value: pool[i % pool.length]! });
+      writer.write({ topic, value: pool.at(i) });
     }
     await p.flush();
     if (p.metrics().recordsFailed > 0) throw new KafkaError("some records failed");
@@ -173,7 +213,7 @@ async function producePiped(run: ProduceRun): Promise<void> {
     const source = new ReadableStream<ProducerRecord>({
       pull(c) {
         while ((c.desiredSize ?? 0) > 0 && i < from + count) {
-          c.enqueue({ topic, value: pool[i % pool.length]! });
+          c.enqueue({ topic, value: pool.at(i) });
           i++;
         }
         if (i === from + count) c.close();
@@ -195,7 +235,7 @@ async function latencyWith({ p, o, pool, topic, n, warmup }: ProduceRun): Promis
       t0 = performance.now();
     }
     const s = performance.now();
-    await p.send({ topic, value: pool[i % pool.length]! });
+    await p.send({ topic, value: pool.at(i) });
     if (i >= warmup) lat[i - warmup] = (performance.now() - s) * 1000;
   }
   end(n, n * Number(o.size), (performance.now() - t0) / 1000, lat);
