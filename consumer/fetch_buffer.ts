@@ -236,6 +236,27 @@ export class FetchBuffer {
    * (revoked, paused, moved) and one that needs room made are left to the pull.
    */
   takeNext(): ConsumerRecord | undefined {
+    const record = this.nextRecord();
+    if (record !== undefined) this.#from!.ps.tookRecord(record.offset, record.leaderEpoch);
+    return record;
+  }
+
+  /**
+   * The batch the last {@linkcode nextRecord} came from (its partition and generation then),
+   * for {@linkcode took}.
+   */
+  get from(): { readonly ps: PartitionState; readonly gen: number } {
+    return this.#from!;
+  }
+
+  #from: Cursor | undefined;
+
+  /**
+   * {@linkcode takeNext} without taking: the next ready record, handed out but not counted
+   * (the consumer's pipe, which reports it with {@linkcode took} once the destination has it,
+   * with {@linkcode from}; if it never does, {@linkcode abandon} fetches it again).
+   */
+  nextRecord(): ConsumerRecord | undefined {
     if (this.#queued !== undefined || this.#handed.length > 0) return undefined;
     let cur = this.#cursor;
     if (cur === undefined) {
@@ -259,7 +280,7 @@ export class FetchBuffer {
     if (cur.gen !== ps.gen || ps.removed || ps.revoking || ps.paused) return undefined;
     const record = cur.records[cur.next++]!;
     if (cur.next === cur.records.length) this.#finishCursor();
-    ps.tookRecord(record.offset, record.leaderEpoch);
+    this.#from = cur;
     return record;
   }
 
