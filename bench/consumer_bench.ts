@@ -21,7 +21,7 @@ import { ByteBudget } from "../consumer/budget.ts";
 import { FetchBuffer } from "../consumer/fetch_buffer.ts";
 import { resolveConsumerOptions } from "../consumer/options.ts";
 import { PartitionState } from "../consumer/partition_state.ts";
-import { DirectReader } from "../consumer/readers.ts";
+import { DirectReader, pipeCounting } from "../consumer/readers.ts";
 import { KafkaError } from "../protocol/errors.ts";
 import { RecordBatchBuilder } from "../protocol/record_batch_builder.ts";
 import { decodeRecordBatches, decodeRecordBatchWith } from "../protocol/record_batch_decoder.ts";
@@ -113,6 +113,62 @@ function oneByOne(direct: boolean) {
 
 Deno.bench("consumer read 100 x 1000 records: one per pull", { group: "read" }, oneByOne(false));
 Deno.bench("consumer read 100 x 1000 records: DirectReader", { group: "read" }, oneByOne(true));
+
+/**
+ * The consumer's pipe (`pipeTo`/`pipeThrough`, readers.ts `pipeCounting`) of 100 batches of
+ * 1000 records into a no-op sink, each record counted once its write resolved: records read
+ * from the stream's queue (whole batches enqueued, as the pull hands them to a counting reader)
+ * against records taken straight from the buffer (`FetchBuffer.nextRecord`, session 14).
+ */
+function piped(direct: boolean) {
+  return async () => {
+    let batches = 0;
+    let cur: ConsumerRecord[] = [];
+    let next = 0;
+    let took = 0;
+    const stream = new ReadableStream<ConsumerRecord>({
+      pull(c) {
+        if (batches === 100) return c.close();
+        batches++;
+        if (direct) {
+          cur = STREAM_BATCH;
+          next = 0;
+          c.enqueue(cur[next++]!);
+        } else for (const r of STREAM_BATCH) c.enqueue(r);
+      },
+    }, { highWaterMark: 0 });
+    const from = { ps: {}, gen: 0 };
+    const buffer = {
+      take: () => from,
+      took: () => void took++,
+      countingStarted: () => {},
+      countingEnded: () => {},
+      queuedInStream: 1,
+      from,
+    } as unknown as FetchBuffer;
+    const take = () => next < cur.length ? cur[next++] : undefined;
+    await pipeCounting(
+      stream,
+      () => stream.getReader(),
+      new WritableStream<ConsumerRecord>({ write() {} }),
+      {},
+      buffer,
+      direct ? take : undefined,
+    );
+    if (took !== 100_000) throw new KafkaError(`short pipe ${took}`);
+  };
+}
+
+Deno.bench(
+  "consumer pipe 100 x 1000 records: from the stream's queue",
+  { group: "pipe" },
+  piped(false),
+);
+Deno.bench(
+  "consumer pipe 100 x 1000 records: straight from the buffer",
+  { group: "pipe" },
+  piped(true),
+);
 
 /**
  * C6's shape through the fetch buffer (FetchBuffer.takeNext, as `getReader()` reads): two

@@ -330,7 +330,14 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
     dest: WritableStream<ConsumerRecord>,
     options: StreamPipeOptions = {},
   ): Promise<void> {
-    await pipeCounting(this, () => super.getReader(), dest, options, this.#buffer);
+    await pipeCounting(
+      this,
+      () => super.getReader(),
+      dest,
+      options,
+      this.#buffer,
+      () => this.#live() ? this.#buffer.nextRecord() : undefined,
+    );
   }
 
   /**

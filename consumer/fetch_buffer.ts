@@ -236,6 +236,8 @@ export class FetchBuffer {
    * (revoked, paused, moved) and one that needs room made are left to the pull.
    */
   takeNext(): ConsumerRecord | undefined {
+    // Written out (not through #readyCursor): every record's path for `getReader()` and
+    // `for await`, kept as it was measured (bench/PROFILE.md, session 14).
     if (this.#queued !== undefined || this.#handed.length > 0) return undefined;
     let cur = this.#cursor;
     if (cur === undefined) {
@@ -261,6 +263,59 @@ export class FetchBuffer {
     if (cur.next === cur.records.length) this.#finishCursor();
     ps.tookRecord(record.offset, record.leaderEpoch);
     return record;
+  }
+
+  /**
+   * {@linkcode takeNext} without taking: the next ready record, handed out but not counted
+   * (the consumer's pipe, which reports it with {@linkcode took} once the destination has it,
+   * and {@linkcode from}; if it never does, {@linkcode abandon} fetches it again).
+   */
+  nextRecord(): ConsumerRecord | undefined {
+    const cur = this.#readyCursor();
+    if (cur === undefined) return undefined;
+    const record = cur.records[cur.next++]!;
+    if (cur.next === cur.records.length) this.#finishCursor();
+    this.#from = cur;
+    return record;
+  }
+
+  /**
+   * The batch the last {@linkcode nextRecord} came from (its partition and generation then),
+   * for {@linkcode took}.
+   */
+  get from(): { readonly ps: PartitionState; readonly gen: number } {
+    return this.#from!;
+  }
+
+  #from: Cursor | undefined;
+
+  /**
+   * The cursor to hand the next record from, when one is ready now (the same steps as
+   * {@linkcode takeNext}'s).
+   */
+  #readyCursor(): Cursor | undefined {
+    if (this.#queued !== undefined || this.#handed.length > 0) return undefined;
+    let cur = this.#cursor;
+    if (cur === undefined) {
+      // The first record of the next batch: decoded here when that needs no waiting, as the
+      // pull would (the same round-robin), so the read needs no pull either.
+      for (;;) {
+        const ps = this.nextReady();
+        if (ps === undefined) return undefined;
+        const held = this.fillNow(ps);
+        if (held === true) break;
+        if (held === undefined) {
+          // It needs room made (async): the pull serves `ps` next, as it would have
+          // (nextReady keeps serving the chunk it chose until that chunk is done).
+          this.#tooLarge = undefined;
+          return undefined;
+        }
+      }
+      cur = this.#cursor!;
+    }
+    const ps = cur.ps;
+    if (cur.gen !== ps.gen || ps.removed || ps.revoking || ps.paused) return undefined;
+    return cur;
   }
 
   /**

@@ -170,7 +170,7 @@ export function directIterator(
  *
  * @example
  * ```ts ignore
- * await pipeCounting(consumer, () => super.getReader(), dest, {}, buffer);
+ * await pipeCounting(consumer, () => super.getReader(), dest, {}, buffer, () => buffer.nextRecord());
  * ```
  */
 export async function pipeCounting(
@@ -179,6 +179,7 @@ export async function pipeCounting(
   dest: WritableStream<ConsumerRecord>,
   options: StreamPipeOptions,
   buffer: FetchBuffer,
+  next: () => ConsumerRecord | undefined = () => undefined,
 ): Promise<void> {
   if (source.locked) throw new TypeError("the consumer is locked to a reader");
   if (dest.locked) throw new TypeError("the destination is locked to a writer");
@@ -216,35 +217,55 @@ export async function pipeCounting(
   let pending: Promise<unknown> | undefined;
   /** A record taken from the buffer but not delivered to `dest`. */
   let unsent: { from: { ps: PartitionState; gen: number }; record: ConsumerRecord } | undefined;
+  /**
+   * Reads the next record through the stream (when the buffer had none ready): the record
+   * and where it comes from; null for a record that must not reach `dest` (read on);
+   * undefined when the pipe must stop (stopped, ended, or the source failed).
+   */
+  const readOne = async (): Promise<
+    { record: ConsumerRecord; from: { ps: PartitionState; gen: number } } | null | undefined
+  > => {
+    let r: ReadableStreamReadResult<ConsumerRecord> | undefined;
+    // A record in the stream's queue is read at once; otherwise the read waits for a pull,
+    // and a stop must not wait for it (the log end, a slow fetch).
+    const ready = buffer.queuedInStream > 0;
+    const read = reader.read();
+    try {
+      r = ready ? await read : await Promise.race([read, stopped]);
+    } catch (e) {
+      if (stop === undefined) sourceError = { error: e };
+      return undefined;
+    }
+    if (r === undefined) {
+      // Stopped while waiting: the read settles when the lock is released.
+      pending = read.catch(() => {});
+      return undefined;
+    }
+    // Read but stopped meanwhile: the record never reaches `dest` and is not counted (its
+    // batch's next record is still this one: `abandon` fetches it again).
+    if (stop !== undefined) return undefined;
+    if (r.done) {
+      ended = true;
+      return undefined;
+    }
+    const from = buffer.take(r.value);
+    return from === undefined ? null : { record: r.value, from };
+  };
   try {
     if (signal?.aborted) onAbort();
     while (stop === undefined) {
-      let r: ReadableStreamReadResult<ConsumerRecord> | undefined;
-      // A record in the stream's queue is read at once; otherwise the read waits for a pull,
-      // and a stop must not wait for it (the log end, a slow fetch).
-      const ready = buffer.queuedInStream > 0;
-      const read = reader.read();
-      try {
-        r = ready ? await read : await Promise.race([read, stopped]);
-      } catch (e) {
-        if (stop === undefined) sourceError = { error: e };
-        break;
+      // A ready record straight from the fetch buffer, as the consumer's own reader takes
+      // them (no trip through the stream's queue), counted once `dest` has it (`took`).
+      let record = next();
+      let from: { ps: PartitionState; gen: number } | undefined;
+      if (record !== undefined) from = buffer.from;
+      else {
+        const got = await readOne();
+        if (got === undefined) break;
+        if (got === null) continue;
+        record = got.record;
+        from = got.from;
       }
-      if (r === undefined) {
-        // Stopped while waiting: the read settles when the lock is released.
-        pending = read.catch(() => {});
-        break;
-      }
-      // Read but stopped meanwhile: the record never reaches `dest` and is not counted (its
-      // batch's next record is still this one: `abandon` fetches it again).
-      if (stop !== undefined) break;
-      if (r.done) {
-        ended = true;
-        break;
-      }
-      const record = r.value;
-      const from = buffer.take(record);
-      if (from === undefined) continue;
       try {
         if ((writer.desiredSize ?? 0) <= 0) {
           // No room in `dest` (or it failed): wait for room, or for the pipe to stop.

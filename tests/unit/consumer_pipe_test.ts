@@ -26,6 +26,8 @@ function fakeBuffer() {
     queuedInStream: 0,
     abandon: (unsent: { record: ConsumerRecord } | undefined) =>
       log.push(`abandon ${unsent?.record.offset ?? "-"}`),
+    // Where the last record of `next` (the pipe's direct take) came from.
+    from: { ps: {}, gen: 0 },
   };
   return { buffer: buffer as unknown as FetchBuffer, log, counting: () => counting };
 }
@@ -86,6 +88,84 @@ Deno.test("consumer pipe: each record is counted once its write resolved; the en
   );
   assert.deepEqual(events2, ["wrote 0"], "preventClose leaves dest open");
   assert.equal(dest2.locked, false);
+});
+
+/** The pipe's direct take (`FetchBuffer.nextRecord`): records `from` to `to - 1`, logged. */
+function direct(log: string[], from: number, to: number): () => ConsumerRecord | undefined {
+  let i = from;
+  return () => {
+    if (i >= to) return undefined;
+    log.push(`next ${i}`);
+    return rec(i++);
+  };
+}
+
+Deno.test("consumer pipe: records taken straight from the buffer are counted once written, in order with the stream's", async () => {
+  const { buffer, log } = fakeBuffer();
+  const events: string[] = [];
+  // The stream's records come after the buffer's ready ones (offsets 10, 11).
+  let i = 10;
+  const src = new ReadableStream<ConsumerRecord>({
+    pull(c) {
+      if (i < 12) c.enqueue(rec(i++));
+      else c.close();
+    },
+  }, { highWaterMark: 0 });
+  const dest = sink(events, { slow: true });
+  await pipeCounting(src, () => src.getReader(), dest, {}, buffer, direct(log, 0, 2));
+  assert.deepEqual(log, [
+    "next 0",
+    "took 0",
+    "next 1",
+    "took 1",
+    "take 10",
+    "took 10",
+    "take 11",
+    "took 11",
+  ]);
+  assert.deepEqual(events, ["wrote 0", "wrote 1", "wrote 10", "wrote 11", "closed"]);
+});
+
+Deno.test("consumer pipe: a failed write of a record taken from the buffer is not counted", async () => {
+  for (const preventCancel of [false, true]) {
+    const { buffer, log } = fakeBuffer();
+    const cancels: unknown[] = [];
+    const src = source(0, "wait", cancels);
+    const dest = sink([], { failAt: 1 });
+    await assert.rejects(
+      pipeCounting(src, () => src.getReader(), dest, { preventCancel }, buffer, direct(log, 0, 5)),
+      TypeError,
+    );
+    assert.deepEqual(log, ["next 0", "took 0", "next 1", ...preventCancel ? ["abandon 1"] : []]);
+    assert.equal(cancels.length, preventCancel ? 0 : 1);
+  }
+});
+
+Deno.test("consumer pipe: the signal stops a pipe between records taken from the buffer", async () => {
+  const { buffer, log } = fakeBuffer();
+  const events: string[] = [];
+  const ac = new AbortController();
+  const src = source(0, "wait");
+  const dest = new WritableStream<ConsumerRecord>({
+    write(r) {
+      events.push(`wrote ${r.offset}`);
+      if (r.offset === 1n) ac.abort(new RangeError("stop"));
+    },
+  });
+  await assert.rejects(
+    pipeCounting(
+      src,
+      () => src.getReader(),
+      dest,
+      { signal: ac.signal, preventCancel: true },
+      buffer,
+      direct(log, 0, 100),
+    ),
+    RangeError,
+  );
+  // Record 1 was written before the abort took effect: counted; nothing after it was taken.
+  assert.deepEqual(events, ["wrote 0", "wrote 1"]);
+  assert.deepEqual(log, ["next 0", "took 0", "next 1", "took 1", "abandon -"]);
 });
 
 Deno.test("consumer pipe: a source error aborts dest (unless preventAbort) and rejects", async () => {
