@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type CompressionCodec, compressWithHeadroom } from "./compression/mod.ts";
+import { compressBatchRecords, type CompressionCodec } from "./compression/mod.ts";
 import { encodeControlRecordKey, encodeEndTxnMarkerValue } from "./control_record.ts";
 import { crc32c, crc32cCombine, crc32cUpdate } from "./crc32c.ts";
 import { ClosedError } from "./errors.ts";
@@ -491,7 +491,8 @@ function v32(b: Uint8Array): DataView {
  * returned, with the codec its attributes name, and completes it: header copied, batch length
  * set, CRC computed. Returns a view of `out` when it has room enough (see `compressWithHeadroom`),
  * else of a new buffer; the input is left as it was (its owner may reuse it). Pure and
- * self-contained, so a worker can run it.
+ * self-contained, so a worker can run it. lz4 records that do not compress at all (every
+ * block would be stored raw) go out uncompressed: the result's attributes then name no codec.
  *
  * @example
  * ```ts
@@ -512,7 +513,7 @@ export function compressRecordBatch(
   }
   const codec = (batch[L.Attributes + 1]! & 7) as CompressionCodec;
   if (codec === 0) throw new RangeError("the batch's attributes name no compression codec");
-  const result = compressWithHeadroom(
+  const result = compressBatchRecords(
     codec,
     batch.subarray(HEADER),
     HEADER,
@@ -523,9 +524,14 @@ export function compressRecordBatch(
   result.set(batch.subarray(0, HEADER));
   const v = v32(result);
   v.setInt32(L.BatchLength, result.length - L.LogOverhead);
-  // lz4 checksums its frame as it writes it (RECORDS_CRC[1] = 1): only the header's fields
-  // after the CRC are left to add in front.
-  const crc = RECORDS_CRC[1] === 1
+  // lz4 found nothing to compress (RECORDS_CRC[1] = 2) and wrote the records as they are:
+  // the batch goes out uncompressed, as franz-go sends a batch compression did not shrink.
+  // The broker then validates it in place instead of streaming it through its lz4 reader
+  // (bench/PROFILE.md, Session 14).
+  if (RECORDS_CRC[1] === 2) result[L.Attributes + 1]! &= ~7;
+  // lz4 checksums its frame as it writes it (RECORDS_CRC[1] = 1, or 2): only the header's
+  // fields after the CRC are left to add in front.
+  const crc = RECORDS_CRC[1] !== 0
     ? crc32cCombine(crc32c(result, L.Attributes, HEADER), RECORDS_CRC[0]!, result.length - HEADER)
     : crc32c(result, L.Attributes, result.length);
   v.setUint32(L.Crc, crc);

@@ -133,6 +133,40 @@ Deno.test("producer compression: patchProducerState gives the bytes and CRC rewr
   assert.throws(() => patchProducerState(new Uint8Array(10), 1, 1, 1), RangeError);
 });
 
+Deno.test("producer compression: an lz4 batch whose every block is incompressible goes out uncompressed", () => {
+  const values = letters(300_000, 11);
+  const value = (i: number) => values.subarray(i * 1000, i * 1000 + 1000);
+  const make = () => {
+    const b = builder(Compression.Lz4);
+    fill(b, 300, value);
+    return b;
+  };
+  const plain = builder(Compression.None);
+  fill(plain, 300, value);
+  const plainBytes = plain.finish();
+  const expected = decodeRecordBatches(plainBytes).batches[0]!;
+  // Inline, into a reused buffer, and through finish(): the records as they are, attributes
+  // naming no codec (the transactional bit kept), CRC right (the decoder checks it).
+  const roomy = new Uint8Array(1 << 20);
+  for (
+    const bytes of [make().finish(), compressRecordBatch(make().finishUncompressed(), 1, roomy)]
+  ) {
+    assert.equal(bytes.length, plainBytes.length);
+    const got = decodeRecordBatches(bytes, { checkCrc: true }).batches[0]!;
+    assert.equal(got.compression, Compression.None);
+    assert.equal(got.isTransactional, true);
+    assert.equal(got.count, 300);
+    assert.deepEqual(got.records.map((r) => r.value), expected.records.map((r) => r.value));
+  }
+  // A batch with a block that compresses stays lz4, its raw blocks framed around it.
+  const mixed = builder(Compression.Lz4);
+  fill(mixed, 200, value);
+  fill(mixed, 200, () => enc.encode("a compressible record value ".repeat(20)));
+  const m = decodeRecordBatches(mixed.finish(), { checkCrc: true }).batches[0]!;
+  assert.equal(m.compression, Compression.Lz4);
+  assert.equal(m.count, 400);
+});
+
 Deno.test("producer compression: lz4 stores incompressible blocks raw after a few KiB, loses nothing", () => {
   const rawBit = (frame: Uint8Array) => {
     // Walk the blocks of a Kafka-style frame (7-byte header, no checksums).
