@@ -343,9 +343,12 @@ export class Accumulator {
    * or a fresh one when undefined); the builder's buffer goes back for the next batch.
    */
   #compressHere(batch: ProducerBatch, uncompressed: Uint8Array, output?: Uint8Array): void {
-    batch.bytes = compressRecordBatch(uncompressed, this.#options.compressionLevel, output);
+    // In place: lz4 records that do not compress at all go out from the builder's buffer,
+    // uncompressed, not copied (bench/PROFILE.md, Session 14); `output` then comes back.
+    const bytes = compressRecordBatch(uncompressed, this.#options.compressionLevel, output, true);
+    batch.bytes = bytes;
     batch.builder = null;
-    this.recycle(uncompressed);
+    this.recycle(bytes === uncompressed ? output ?? null : uncompressed);
   }
 
   /** The size of a batch holding only this record; throws when that can never be sent. */

@@ -493,6 +493,8 @@ function v32(b: Uint8Array): DataView {
  * else of a new buffer; the input is left as it was (its owner may reuse it). Pure and
  * self-contained, so a worker can run it. lz4 records that do not compress at all (every
  * block would be stored raw) go out uncompressed: the result's attributes then name no codec.
+ * With `inPlace` such a batch is not copied: the result is `batch` itself, its attributes and
+ * CRC set (the caller then keeps `batch`'s buffer for it, and `out` is left unused).
  *
  * @example
  * ```ts
@@ -507,21 +509,18 @@ export function compressRecordBatch(
   batch: Uint8Array,
   level?: number,
   out?: Uint8Array,
+  inPlace = false,
 ): Uint8Array {
   if (batch.length < HEADER || batch[L.Magic] !== 2) {
     throw new RangeError("not a v2 record batch");
   }
   const codec = (batch[L.Attributes + 1]! & 7) as CompressionCodec;
   if (codec === 0) throw new RangeError("the batch's attributes name no compression codec");
-  const result = compressBatchRecords(
-    codec,
-    batch.subarray(HEADER),
-    HEADER,
-    level,
-    out,
-    RECORDS_CRC,
-  );
-  result.set(batch.subarray(0, HEADER));
+  const records = batch.subarray(HEADER);
+  const packed = compressBatchRecords(codec, records, HEADER, level, out, RECORDS_CRC, inPlace);
+  // In place and incompressible: the batch is sent from where it is, uncompressed.
+  const result = packed === records ? batch : packed;
+  if (result !== batch) result.set(batch.subarray(0, HEADER));
   const v = v32(result);
   v.setInt32(L.BatchLength, result.length - L.LogOverhead);
   // lz4 found nothing to compress (RECORDS_CRC[1] = 2) and wrote the records as they are:

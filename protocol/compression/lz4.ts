@@ -452,7 +452,7 @@ export function lz4CompressFrameWithHeadroom(
   out?: Uint8Array,
   crc?: Uint32Array,
 ): Uint8Array {
-  return compressFrame(data, headroom, options, out, crc, false).bytes;
+  return compressFrame(data, headroom, options, out, crc, 0).bytes;
 }
 
 /** What {@linkcode lz4CompressFrameOrPlain} wrote. */
@@ -471,15 +471,17 @@ export interface Lz4FrameResult {
  * batch through `KafkaLZ4BlockInputStream` to validate it, where it validates an uncompressed
  * one in place, and consumers walk the frame. franz-go sends a batch uncompressed too when
  * compressing did not shrink it. With `crc`, `crc[0]` is the CRC-32C of what follows the
- * headroom in either case.
+ * headroom in either case. With `inPlace`, plain data is not copied: `bytes` is then `data`
+ * itself (no headroom), and the caller, which has the headroom in front of it, sends it.
  */
 export function lz4CompressFrameOrPlain(
   data: Uint8Array,
   headroom: number,
   out?: Uint8Array,
   crc?: Uint32Array,
+  inPlace = false,
 ): Lz4FrameResult {
-  return compressFrame(data, headroom, {}, out, crc, true);
+  return compressFrame(data, headroom, {}, out, crc, inPlace ? 2 : 1);
 }
 
 function compressFrame(
@@ -488,7 +490,9 @@ function compressFrame(
   options: Lz4FrameOptions,
   out: Uint8Array | undefined,
   crc: Uint32Array | undefined,
-  plainIfRaw: boolean,
+  // When no block compresses: 0 a frame of raw blocks all the same, 1 the data copied after
+  // the headroom, 2 the data left where it is (`bytes` is `data`).
+  plain: 0 | 1 | 2,
 ): Lz4FrameResult {
   const sizeId = options.blockSizeId ?? 4;
   if (sizeId < 4 || sizeId > 7) throw new RangeError(`lz4 block size id ${sizeId} is not 4-7`);
@@ -507,7 +511,7 @@ function compressFrame(
   let c = crc === undefined ? 0 : crc32cUpdate(0, dst, h, dp);
   let raw = false;
   // Raw blocks are copied only once a compressed block follows them (or the frame ends with
-  // some compressed): when none compresses, the data goes out plain instead (`plainIfRaw`),
+  // some compressed): when none compresses, the data goes out plain instead (`plain`),
   // copied once. `pending` is where the first raw block not yet copied starts, in `data`, and
   // `pendingDp` where its block goes in `dst`.
   let pending = -1;
@@ -567,7 +571,12 @@ function compressFrame(
     if (crc !== undefined) c = crcRuns(c, dst, dp, blockEnd);
     dp = blockEnd;
   }
-  if (pending >= 0 && plainIfRaw && !compressed) {
+  if (pending >= 0 && plain === 2 && !compressed) {
+    // Nothing compressed, and the caller sends the data from where it is.
+    if (crc !== undefined) crc[0] = crcRuns(0, data, 0, data.length);
+    return { bytes: data, plain: true };
+  }
+  if (pending >= 0 && plain === 1 && !compressed) {
     // Nothing compressed: the data as is, after the headroom.
     dp = h + data.length;
     if (crc === undefined) {

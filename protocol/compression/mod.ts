@@ -153,7 +153,8 @@ export function compressWithHeadroom(
  * given: `crc[1]` is 1 when `crc[0]` holds the CRC-32C of the bytes after the headroom, 0 when
  * the caller must compute it, and 2 when lz4 found every block incompressible and wrote the
  * records as they are instead of a frame (`crc[0]` their CRC-32C): the batch then goes out
- * uncompressed (see `lz4CompressFrameOrPlain`). Internal to the producer's batch path.
+ * uncompressed (see `lz4CompressFrameOrPlain`; with `inPlace` the result is then `data`
+ * itself, not copied). Internal to the producer's batch path.
  */
 export function compressBatchRecords(
   codec: CompressionCodec,
@@ -162,10 +163,11 @@ export function compressBatchRecords(
   level: number | undefined,
   out: Uint8Array | undefined,
   crc: Uint32Array,
+  inPlace = false,
 ): Uint8Array {
   if (codec !== 3) return compressWithHeadroom(codec, data, headroom, level, out, crc);
   checkLz4Level(level);
-  const r = lz4CompressFrameOrPlain(data, headroom, out, crc);
+  const r = lz4CompressFrameOrPlain(data, headroom, out, crc, inPlace);
   crc[1] = r.plain ? 2 : 1;
   return r.bytes;
 }

@@ -158,6 +158,12 @@ Deno.test("producer compression: an lz4 batch whose every block is incompressibl
     assert.equal(got.count, 300);
     assert.deepEqual(got.records.map((r) => r.value), expected.records.map((r) => r.value));
   }
+  // In place: the same bytes, in the input's own buffer (the output buffer only scratch).
+  const input = make().finishUncompressed();
+  const scratch = new Uint8Array(1 << 20);
+  const inPlace = compressRecordBatch(input, undefined, scratch, true);
+  assert.equal(inPlace, input);
+  assert.deepEqual(inPlace, compressRecordBatch(make().finishUncompressed()));
   // A batch with a block that compresses stays lz4, its raw blocks framed around it.
   const mixed = builder(Compression.Lz4);
   fill(mixed, 200, value);
@@ -165,6 +171,42 @@ Deno.test("producer compression: an lz4 batch whose every block is incompressibl
   const m = decodeRecordBatches(mixed.finish(), { checkCrc: true }).batches[0]!;
   assert.equal(m.compression, Compression.Lz4);
   assert.equal(m.count, 400);
+  const compressible = builder(Compression.Lz4);
+  fill(compressible, 400, () => enc.encode("a compressible record value ".repeat(20)));
+  const framed = compressRecordBatch(compressible.finishUncompressed(), undefined, scratch, true);
+  assert.equal(framed.buffer, scratch.buffer);
+  assert.equal(decodeRecordBatches(framed).batches[0]!.compression, Compression.Lz4);
+});
+
+Deno.test("accumulator: incompressible lz4 batches go out from their builder's buffer, uncompressed", () => {
+  const o = resolveProducerOptions({
+    brokers: ["127.0.0.1:9092"],
+    batchSize: 262_144,
+    compressionWorkers: 0,
+  });
+  const acc = new Accumulator(o, Compression.Lz4, { wake() {}, opened() {}, lost() {} });
+  const t = new TopicState("t", o.batchSize);
+  const ps = new PartitionState(t, 0);
+  t.partitions.push(ps);
+  const values = letters(1 << 20, 5);
+  const buffers: ArrayBufferLike[] = [];
+  let at = 0;
+  for (let round = 0; round < 6; round++) {
+    while (ps.queue.length < 2) {
+      at = (at + 1000) % ((1 << 20) - 1000);
+      acc.append(ps, 1, null, values.subarray(at, at + 1000), undefined, null, null);
+    }
+    const batch = ps.queue.shift()!;
+    acc.finish(batch);
+    const decoded = decodeRecordBatches(batch.bytes!, { checkCrc: true }).batches[0]!;
+    assert.equal(decoded.count, batch.count);
+    assert.equal(decoded.compression, Compression.None);
+    buffers.push(batch.bytes!.buffer);
+    batch.attempts = 1;
+    acc.release(batch, true);
+  }
+  // Buffers still come back and are used again: no new one per batch.
+  assert.ok(new Set(buffers).size <= 3, `${new Set(buffers).size} buffers`);
 });
 
 Deno.test("producer compression: lz4 stores incompressible blocks raw after a few KiB, loses nothing", () => {
