@@ -491,7 +491,7 @@ function v32(b: Uint8Array): DataView {
  * returned, with the codec its attributes name, and completes it: header copied, batch length
  * set, CRC computed. Returns a view of `out` when it has room enough (see `compressWithHeadroom`),
  * else of a new buffer; the input is left as it was (its owner may reuse it). Pure and
- * self-contained, so a worker can run it. lz4 records that do not compress at all (every
+ * self-contained, so a worker can run it. Records the codec does not shrink (for lz4: every
  * block would be stored raw) go out uncompressed: the result's attributes then name no codec.
  * With `inPlace` such a batch is not copied: the result is `batch` itself, its attributes and
  * CRC set (the caller then keeps `batch`'s buffer for it, and `out` is left unused).
@@ -519,18 +519,29 @@ export function compressRecordBatch(
   const records = batch.subarray(HEADER);
   const packed = compressBatchRecords(codec, records, HEADER, level, out, RECORDS_CRC, inPlace);
   // In place and incompressible: the batch is sent from where it is, uncompressed.
-  const result = packed === records ? batch : packed;
+  let result = packed === records ? batch : packed;
+  if (RECORDS_CRC[1] !== 2 && result.length >= batch.length) {
+    // Compressing did not shrink the records (any codec; lz4 says so itself, with 2, before
+    // copying anything): they go out as they are, uncompressed, their CRC computed below.
+    if (inPlace) {
+      result = batch;
+    } else {
+      result = result.subarray(0, batch.length);
+      result.set(records, HEADER);
+    }
+    RECORDS_CRC[1] = 3;
+  }
   if (result !== batch) result.set(batch.subarray(0, HEADER));
   const v = v32(result);
   v.setInt32(L.BatchLength, result.length - L.LogOverhead);
-  // lz4 found nothing to compress (RECORDS_CRC[1] = 2) and wrote the records as they are:
-  // the batch goes out uncompressed, as franz-go sends a batch compression did not shrink.
-  // The broker then validates it in place instead of streaming it through its lz4 reader
+  // Uncompressed (RECORDS_CRC[1] 2 or 3): the batch goes out without a codec, as franz-go
+  // sends a batch that compression did not shrink. The broker then validates it in place
+  // instead of streaming it through its decompressor, and consumers read it as it is
   // (bench/PROFILE.md, Session 14).
-  if (RECORDS_CRC[1] === 2) result[L.Attributes + 1]! &= ~7;
-  // lz4 checksums its frame as it writes it (RECORDS_CRC[1] = 1, or 2): only the header's
-  // fields after the CRC are left to add in front.
-  const crc = RECORDS_CRC[1] !== 0
+  if (RECORDS_CRC[1]! >= 2) result[L.Attributes + 1]! &= ~7;
+  // lz4 checksums what it writes (RECORDS_CRC[1] = 1, or 2 for the records as they are): only
+  // the header's fields after the CRC are left to add in front.
+  const crc = RECORDS_CRC[1] === 1 || RECORDS_CRC[1] === 2
     ? crc32cCombine(crc32c(result, L.Attributes, HEADER), RECORDS_CRC[0]!, result.length - HEADER)
     : crc32c(result, L.Attributes, result.length);
   v.setUint32(L.Crc, crc);

@@ -178,6 +178,31 @@ Deno.test("producer compression: an lz4 batch whose every block is incompressibl
   assert.equal(decodeRecordBatches(framed).batches[0]!.compression, Compression.Lz4);
 });
 
+Deno.test("producer compression: a batch no codec can shrink goes out uncompressed, for every codec", () => {
+  // Random bytes, no keys: nothing in them for any codec to shorten.
+  const values = noise(200_000, 3);
+  const add = (b: RecordBatchBuilder) => {
+    for (let i = 0; i < 50; i++) {
+      b.append(1_700_000_000_000, null, values.subarray(i * 4000, i * 4000 + 4000));
+    }
+  };
+  const plain = builder(Compression.None);
+  add(plain);
+  const plainBytes = plain.finish();
+  for (const codec of CODECS) {
+    for (const inPlace of [false, true]) {
+      const b = builder(codec);
+      add(b);
+      const bytes = compressRecordBatch(b.finishUncompressed(), undefined, undefined, inPlace);
+      assert.equal(bytes.length, plainBytes.length, `codec ${codec}`);
+      const got = decodeRecordBatches(bytes, { checkCrc: true }).batches[0]!;
+      assert.equal(got.compression, Compression.None, `codec ${codec}`);
+      assert.equal(got.count, 50);
+      assert.deepEqual(bytes, plainBytes, `codec ${codec}: the bytes of an uncompressed batch`);
+    }
+  }
+});
+
 Deno.test("accumulator: incompressible lz4 batches go out from their builder's buffer, uncompressed", () => {
   const o = resolveProducerOptions({
     brokers: ["127.0.0.1:9092"],
