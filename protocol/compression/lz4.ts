@@ -473,6 +473,7 @@ export interface Lz4FrameResult {
  * compressing did not shrink it. With `crc`, `crc[0]` is the CRC-32C of what follows the
  * headroom in either case. With `inPlace`, plain data is not copied: `bytes` is then `data`
  * itself (no headroom), and the caller, which has the headroom in front of it, sends it.
+ * `dataCrc`, the CRC-32C of `data` when the caller has it, is then `crc[0]` without a pass.
  */
 export function lz4CompressFrameOrPlain(
   data: Uint8Array,
@@ -480,8 +481,9 @@ export function lz4CompressFrameOrPlain(
   out?: Uint8Array,
   crc?: Uint32Array,
   inPlace = false,
+  dataCrc?: number,
 ): Lz4FrameResult {
-  return compressFrame(data, headroom, {}, out, crc, inPlace ? 2 : 1);
+  return compressFrame(data, headroom, {}, out, crc, inPlace ? 2 : 1, dataCrc);
 }
 
 function compressFrame(
@@ -493,6 +495,7 @@ function compressFrame(
   // When no block compresses: 0 a frame of raw blocks all the same, 1 the data copied after
   // the headroom, 2 the data left where it is (`bytes` is `data`).
   plain: 0 | 1 | 2,
+  dataCrc?: number,
 ): Lz4FrameResult {
   const sizeId = options.blockSizeId ?? 4;
   if (sizeId < 4 || sizeId > 7) throw new RangeError(`lz4 block size id ${sizeId} is not 4-7`);
@@ -573,7 +576,7 @@ function compressFrame(
   }
   if (pending >= 0 && plain === 2 && !compressed) {
     // Nothing compressed, and the caller sends the data from where it is.
-    if (crc !== undefined) crc[0] = crcRuns(0, data, 0, data.length);
+    if (crc !== undefined) crc[0] = dataCrc ?? crcRuns(0, data, 0, data.length);
     return { bytes: data, plain: true };
   }
   if (pending >= 0 && plain === 1 && !compressed) {

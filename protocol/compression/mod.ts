@@ -154,7 +154,8 @@ export function compressWithHeadroom(
  * the caller must compute it, and 2 when lz4 found every block incompressible and wrote the
  * records as they are instead of a frame (`crc[0]` their CRC-32C): the batch then goes out
  * uncompressed (see `lz4CompressFrameOrPlain`; with `inPlace` the result is then `data`
- * itself, not copied). Internal to the producer's batch path.
+ * itself, not copied; `dataCrc`, the CRC-32C of `data` if known, spares it a pass). Internal to
+ * the producer's batch path.
  */
 export function compressBatchRecords(
   codec: CompressionCodec,
@@ -164,10 +165,11 @@ export function compressBatchRecords(
   out: Uint8Array | undefined,
   crc: Uint32Array,
   inPlace = false,
+  dataCrc?: number,
 ): Uint8Array {
   if (codec !== 3) return compressWithHeadroom(codec, data, headroom, level, out, crc);
   checkLz4Level(level);
-  const r = lz4CompressFrameOrPlain(data, headroom, out, crc, inPlace);
+  const r = lz4CompressFrameOrPlain(data, headroom, out, crc, inPlace, dataCrc);
   crc[1] = r.plain ? 2 : 1;
   return r.bytes;
 }

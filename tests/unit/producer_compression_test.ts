@@ -17,6 +17,7 @@ import {
 } from "../../protocol/record_batch_builder.ts";
 import { decodeRecordBatches } from "../../protocol/record_batch_decoder.ts";
 import { silentLogger } from "../../protocol/logger.ts";
+import { crc32c } from "../../protocol/crc32c.ts";
 import { CompressionPool } from "../../producer/compression_pool.ts";
 import { Accumulator } from "../../producer/accumulator.ts";
 import { PartitionState, TopicState } from "../../producer/batch.ts";
@@ -214,24 +215,54 @@ Deno.test("accumulator: incompressible lz4 batches go out from their builder's b
   const ps = new PartitionState(t, 0);
   t.partitions.push(ps);
   const values = letters(1 << 20, 5);
+  const json = enc.encode("a compressible record value ".repeat(36)).subarray(0, 1000);
   const buffers: ArrayBufferLike[] = [];
   let at = 0;
-  for (let round = 0; round < 6; round++) {
+  // Letters, then compressible records, then letters again: once a batch went out plain the
+  // next builders checksum as they append (the batch CRC must then still be right), and a
+  // batch that compresses again turns that off.
+  const kinds = ["plain", "plain", "plain", "plain", "lz4", "lz4", "lz4", "plain", "plain"];
+  for (const [round, kind] of kinds.entries()) {
     while (ps.queue.length < 2) {
       at = (at + 1000) % ((1 << 20) - 1000);
-      acc.append(ps, 1, null, values.subarray(at, at + 1000), undefined, null, null);
+      const value = kind === "lz4" && round > 4 ? json : values.subarray(at, at + 1000);
+      acc.append(ps, 1, null, value, undefined, null, null);
     }
     const batch = ps.queue.shift()!;
     acc.finish(batch);
     const decoded = decodeRecordBatches(batch.bytes!, { checkCrc: true }).batches[0]!;
     assert.equal(decoded.count, batch.count);
-    assert.equal(decoded.compression, Compression.None);
+    // Round 4's batch was filled with letters before the switch; the next one is mixed.
+    const want = kind === "lz4" && round > 4 ? Compression.Lz4 : Compression.None;
+    if (round !== 7) assert.equal(decoded.compression, want, `round ${round}`);
+    assert.equal(t.recordsPlain, decoded.compression === Compression.None, `round ${round}`);
     buffers.push(batch.bytes!.buffer);
     batch.attempts = 1;
     acc.release(batch, true);
   }
-  // Buffers still come back and are used again: no new one per batch.
-  assert.ok(new Set(buffers).size <= 3, `${new Set(buffers).size} buffers`);
+  // Buffers still come back and are used again: no new one per batch (one more while
+  // batches switch between compressed, which hold an output buffer, and plain).
+  assert.ok(new Set(buffers).size <= 4, `${new Set(buffers).size} buffers`);
+  assert.ok(buffers.slice(-2).every((b) => buffers.slice(0, -2).includes(b)), "reused");
+});
+
+Deno.test("record batch builder: recordsCrc is the records' CRC-32C when checksumRecords is set", () => {
+  for (const checksumRecords of [false, true]) {
+    const b = new RecordBatchBuilder({ compression: Compression.Lz4, checksumRecords });
+    fill(b, 3000, (i) => letters(100 + (i % 50), i));
+    const u = b.finishUncompressed();
+    const crc = b.recordsCrc();
+    if (!checksumRecords) {
+      assert.equal(crc, undefined);
+      continue;
+    }
+    assert.equal(crc, crc32c(u.subarray(61)));
+    // Used as given (a wrong one would make the batch fail its CRC check).
+    const bytes = compressRecordBatch(u.slice(), undefined, undefined, true, crc);
+    assert.equal(decodeRecordBatches(bytes, { checkCrc: true }).batches[0]!.count, 3000);
+    const bad = compressRecordBatch(u.slice(), undefined, undefined, true, crc! ^ 1);
+    assert.throws(() => decodeRecordBatches(bad, { checkCrc: true }));
+  }
 });
 
 Deno.test("producer compression: lz4 stores incompressible blocks raw after a few KiB, loses nothing", () => {
