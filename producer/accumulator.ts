@@ -259,7 +259,7 @@ export class Accumulator {
       this.#compressed(batch, bytes, input);
     if (!compressor.submit(uncompressed, level, output, done)) {
       // No worker ready: compress here, now (as a drain would have).
-      this.#compressHere(batch, uncompressed, output);
+      this.#compressHere(batch, uncompressed, output, builder.recordsCrc());
       return false;
     }
     batch.builder = null;
@@ -332,7 +332,7 @@ export class Accumulator {
       // half full starts a new one; the builder's buffer is reused at once.
       const output = this.#spare() ??
         (batch.size >= this.#fullCapacity >>> 1 ? new Uint8Array(this.#poolCapacity) : undefined);
-      this.#compressHere(batch, builder.finishUncompressed(), output);
+      this.#compressHere(batch, builder.finishUncompressed(), output, builder.recordsCrc());
       return;
     }
     this.recycle(batch.finish());
@@ -342,10 +342,24 @@ export class Accumulator {
    * Compresses a finished batch's records on this thread into `output` (a reusable buffer,
    * or a fresh one when undefined); the builder's buffer goes back for the next batch.
    */
-  #compressHere(batch: ProducerBatch, uncompressed: Uint8Array, output?: Uint8Array): void {
-    batch.bytes = compressRecordBatch(uncompressed, this.#options.compressionLevel, output);
+  #compressHere(
+    batch: ProducerBatch,
+    uncompressed: Uint8Array,
+    output: Uint8Array | undefined,
+    recordsCrc: number | undefined,
+  ): void {
+    // In place: records that do not compress at all go out from the builder's buffer,
+    // uncompressed, not copied (bench/PROFILE.md, Session 14); `output` then comes back. The
+    // topic's next large builders then checksum their records as they append them (in the
+    // cache, as an uncompressed batch's), which such a batch then needs no pass for; a batch
+    // that compresses again turns that off.
+    const level = this.#options.compressionLevel;
+    const bytes = compressRecordBatch(uncompressed, level, output, true, recordsCrc);
+    batch.bytes = bytes;
     batch.builder = null;
-    this.recycle(uncompressed);
+    const plain = bytes === uncompressed;
+    batch.partition.topic.recordsPlain = plain;
+    this.recycle(plain ? output ?? null : uncompressed);
   }
 
   /** The size of a batch holding only this record; throws when that can never be sent. */
@@ -373,9 +387,10 @@ export class Accumulator {
    * A record builder with the producer's codec, sized for `capacity` bytes, or built in
    * `buffer`.
    */
-  newBuilder(capacity: number, buffer?: Uint8Array): RecordBatchBuilder {
+  newBuilder(capacity: number, buffer?: Uint8Array, checksumRecords = false): RecordBatchBuilder {
     return new RecordBatchBuilder({
       compression: this.#codec,
+      checksumRecords,
       ...this.#options.compressionLevel !== undefined && { level: this.#options.compressionLevel },
       transactional: this.#transactional,
       initialCapacity: capacity,
@@ -398,7 +413,11 @@ export class Accumulator {
     // once per partition: after that its own batches set its hint.
     const hint = partition.capacityHint > 0 ? partition.capacityHint : this.#firstHint();
     const builder = (hint > full / 4 || this.#spares.length > 0) && need <= full
-      ? this.newBuilder(full, this.#spare() ?? new Uint8Array(this.#poolCapacity))
+      ? this.newBuilder(
+        full,
+        this.#spare() ?? new Uint8Array(this.#poolCapacity),
+        partition.topic.recordsPlain,
+      )
       : this.newBuilder(Math.max(need, Math.min(full, hint)));
     const now = Date.now();
     const batch = new ProducerBatch(partition, builder, now);

@@ -20,6 +20,12 @@ export class TopicState {
   /** Partitions that have a leader now, for the keyless partitioners. */
   available: number[] = [];
   readonly sticky: StickyPartition;
+  /**
+   * The topic's last batch compressed on this thread went out uncompressed (its records did
+   * not compress): its next builders checksum their records as they append them, so the
+   * next such batch needs no checksum pass (bench/PROFILE.md, Session 14).
+   */
+  recordsPlain = false;
   /** Metadata is known. */
   ready = false;
   /** Metadata could not be had: records for the topic fail with this. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type CompressionCodec, compressWithHeadroom } from "./compression/mod.ts";
+import { compressBatchRecords, type CompressionCodec } from "./compression/mod.ts";
 import { encodeControlRecordKey, encodeEndTxnMarkerValue } from "./control_record.ts";
 import { crc32c, crc32cCombine, crc32cUpdate } from "./crc32c.ts";
 import { ClosedError } from "./errors.ts";
@@ -70,6 +70,12 @@ export interface RecordBatchBuilderOptions {
    * growth stops there unless a record needs more. Default: none.
    */
   maxCapacity?: number;
+  /**
+   * With a codec, checksum the records as they are appended anyway, as an uncompressed batch
+   * does, for a batch likely to go out uncompressed (its records incompressible): see
+   * {@linkcode RecordBatchBuilder.recordsCrc}. Default false.
+   */
+  checksumRecords?: boolean;
 }
 
 /** The varint size of a zigzag int32 (inlined by hand where it is hot). */
@@ -210,8 +216,9 @@ export class RecordBatchBuilder {
     if (this.#deleteHorizonMs !== undefined) attrs |= BatchAttributes.DeleteHorizon;
     this.#attributes = attrs;
     this.#maxCapacity = options.maxCapacity ?? Infinity;
-    // With a codec the CRC covers the compressed bytes: nothing to do while appending.
-    this.#crcNext = codec === 0 ? HEADER + CRC_RUN : Infinity;
+    // With a codec the CRC covers the compressed bytes: nothing to do while appending, unless
+    // the batch is expected to go out uncompressed after all (`checksumRecords`).
+    this.#crcNext = codec === 0 || options.checksumRecords === true ? HEADER + CRC_RUN : Infinity;
     const given = options.buffer;
     this.#buf = given !== undefined && given.length >= HEADER + 64
       ? given
@@ -444,6 +451,21 @@ export class RecordBatchBuilder {
   }
 
   /**
+   * The CRC-32C of the records section (the bytes after the header) when the builder
+   * checksummed them as they were appended (no codec, or `checksumRecords`), else undefined.
+   * For {@linkcode compressRecordBatch}: a batch that goes out uncompressed in place needs no
+   * second pass over its records.
+   */
+  recordsCrc(): number | undefined {
+    if (this.#crcNext === Infinity) return undefined;
+    if (this.#crcAt < this.#pos) {
+      this.#crc = crc32cUpdate(this.#crc, this.#buf, this.#crcAt, this.#pos);
+      this.#crcAt = this.#pos;
+    }
+    return this.#crc;
+  }
+
+  /**
    * Hands over the builder's buffer for reuse once the finished batch's bytes are elsewhere
    * (`finish()` with a codec); null while they are in it (uncompressed, not finished, or
    * `finishUncompressed()`, whose caller owns the buffer through the returned view).
@@ -491,7 +513,12 @@ function v32(b: Uint8Array): DataView {
  * returned, with the codec its attributes name, and completes it: header copied, batch length
  * set, CRC computed. Returns a view of `out` when it has room enough (see `compressWithHeadroom`),
  * else of a new buffer; the input is left as it was (its owner may reuse it). Pure and
- * self-contained, so a worker can run it.
+ * self-contained, so a worker can run it. Records the codec does not shrink (for lz4: every
+ * block would be stored raw) go out uncompressed: the result's attributes then name no codec.
+ * With `inPlace` such a batch is not copied: the result is `batch` itself, its attributes and
+ * CRC set (the caller then keeps `batch`'s buffer for it, and `out` is left unused).
+ * `recordsCrc`, the CRC-32C of `batch`'s records if known ({@linkcode RecordBatchBuilder.recordsCrc}),
+ * spares such a batch its checksum pass.
  *
  * @example
  * ```ts
@@ -506,26 +533,53 @@ export function compressRecordBatch(
   batch: Uint8Array,
   level?: number,
   out?: Uint8Array,
+  inPlace = false,
+  recordsCrc?: number,
 ): Uint8Array {
   if (batch.length < HEADER || batch[L.Magic] !== 2) {
     throw new RangeError("not a v2 record batch");
   }
   const codec = (batch[L.Attributes + 1]! & 7) as CompressionCodec;
   if (codec === 0) throw new RangeError("the batch's attributes name no compression codec");
-  const result = compressWithHeadroom(
+  const records = batch.subarray(HEADER);
+  const packed = compressBatchRecords(
     codec,
-    batch.subarray(HEADER),
+    records,
     HEADER,
     level,
     out,
     RECORDS_CRC,
+    inPlace,
+    recordsCrc,
   );
-  result.set(batch.subarray(0, HEADER));
+  // In place and incompressible: the batch is sent from where it is, uncompressed.
+  let result = packed === records ? batch : packed;
+  if (RECORDS_CRC[1] !== 2 && result.length >= batch.length) {
+    // Compressing did not shrink the records (any codec; lz4 says so itself, with 2, before
+    // copying anything): they go out as they are, uncompressed, their CRC computed below.
+    if (inPlace) {
+      result = batch;
+    } else {
+      result = result.subarray(0, batch.length);
+      result.set(records, HEADER);
+    }
+    RECORDS_CRC[1] = 3;
+    if (recordsCrc !== undefined) {
+      RECORDS_CRC[0] = recordsCrc;
+      RECORDS_CRC[1] = 2;
+    }
+  }
+  if (result !== batch) result.set(batch.subarray(0, HEADER));
   const v = v32(result);
   v.setInt32(L.BatchLength, result.length - L.LogOverhead);
-  // lz4 checksums its frame as it writes it (RECORDS_CRC[1] = 1): only the header's fields
-  // after the CRC are left to add in front.
-  const crc = RECORDS_CRC[1] === 1
+  // Uncompressed (RECORDS_CRC[1] 2 or 3): the batch goes out without a codec, as franz-go
+  // sends a batch that compression did not shrink. The broker then validates it in place
+  // instead of streaming it through its decompressor, and consumers read it as it is
+  // (bench/PROFILE.md, Session 14).
+  if (RECORDS_CRC[1]! >= 2) result[L.Attributes + 1]! &= ~7;
+  // lz4 checksums what it writes (RECORDS_CRC[1] = 1, or 2 for the records as they are): only
+  // the header's fields after the CRC are left to add in front.
+  const crc = RECORDS_CRC[1] === 1 || RECORDS_CRC[1] === 2
     ? crc32cCombine(crc32c(result, L.Attributes, HEADER), RECORDS_CRC[0]!, result.length - HEADER)
     : crc32c(result, L.Attributes, result.length);
   v.setUint32(L.Crc, crc);

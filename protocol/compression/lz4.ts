@@ -452,6 +452,51 @@ export function lz4CompressFrameWithHeadroom(
   out?: Uint8Array,
   crc?: Uint32Array,
 ): Uint8Array {
+  return compressFrame(data, headroom, options, out, crc, 0).bytes;
+}
+
+/** What {@linkcode lz4CompressFrameOrPlain} wrote. */
+export interface Lz4FrameResult {
+  /** The headroom, then the frame, or (`plain`) the data as is. */
+  bytes: Uint8Array;
+  /** Every block was stored raw, so the data went out as is instead of in a frame. */
+  plain: boolean;
+}
+
+/**
+ * {@linkcode lz4CompressFrameWithHeadroom}, except that when every block proves incompressible
+ * (every one would be stored raw) the data is written as is after the headroom, without a
+ * frame, and `plain` says so: the caller sends it uncompressed. A frame of raw blocks costs
+ * every reader more than the same bytes uncompressed: Kafka's broker streams a compressed
+ * batch through `KafkaLZ4BlockInputStream` to validate it, where it validates an uncompressed
+ * one in place, and consumers walk the frame. franz-go sends a batch uncompressed too when
+ * compressing did not shrink it. With `crc`, `crc[0]` is the CRC-32C of what follows the
+ * headroom in either case. With `inPlace`, plain data is not copied: `bytes` is then `data`
+ * itself (no headroom), and the caller, which has the headroom in front of it, sends it.
+ * `dataCrc`, the CRC-32C of `data` when the caller has it, is then `crc[0]` without a pass.
+ */
+export function lz4CompressFrameOrPlain(
+  data: Uint8Array,
+  headroom: number,
+  out?: Uint8Array,
+  crc?: Uint32Array,
+  inPlace = false,
+  dataCrc?: number,
+): Lz4FrameResult {
+  return compressFrame(data, headroom, {}, out, crc, inPlace ? 2 : 1, dataCrc);
+}
+
+function compressFrame(
+  data: Uint8Array,
+  headroom: number,
+  options: Lz4FrameOptions,
+  out: Uint8Array | undefined,
+  crc: Uint32Array | undefined,
+  // When no block compresses: 0 a frame of raw blocks all the same, 1 the data copied after
+  // the headroom, 2 the data left where it is (`bytes` is `data`).
+  plain: 0 | 1 | 2,
+  dataCrc?: number,
+): Lz4FrameResult {
   const sizeId = options.blockSizeId ?? 4;
   if (sizeId < 4 || sizeId > 7) throw new RangeError(`lz4 block size id ${sizeId} is not 4-7`);
   const blockMax = 1 << (2 * sizeId + 8);
@@ -468,41 +513,90 @@ export function lz4CompressFrameWithHeadroom(
   let dp = h + 7;
   let c = crc === undefined ? 0 : crc32cUpdate(0, dst, h, dp);
   let raw = false;
+  // Raw blocks are copied only once a compressed block follows them (or the frame ends with
+  // some compressed): when none compresses, the data goes out plain instead (`plain`),
+  // copied once. `pending` is where the first raw block not yet copied starts, in `data`, and
+  // `pendingDp` where its block goes in `dst`.
+  let pending = -1;
+  let pendingDp = 0;
+  let compressed = false;
+  // Copies (and checksums, a CRC run at a time while it is in L1) the raw blocks of
+  // data[pending, upTo).
+  const flushRaw = (upTo: number): void => {
+    let q = pendingDp;
+    for (let s = pending; s < upTo; s += blockMax) {
+      const e = Math.min(upTo, s + blockMax);
+      const size = e - s;
+      write32(dst, q, (size | UNCOMPRESSED_BIT) >>> 0);
+      const bs = q + 4;
+      const be = bs + size;
+      if (crc === undefined) {
+        dst.set(data.subarray(s, e), bs);
+      } else {
+        c = crc32cUpdate(c, dst, q, bs);
+        for (let p = bs; p < be; p += CRC_RUN) {
+          const r = Math.min(be, p + CRC_RUN);
+          dst.set(data.subarray(s + p - bs, s + r - bs), p);
+          c = crc32cUpdate(c, dst, p, r);
+        }
+      }
+      q = be;
+      if (blockChecksum) {
+        write32(dst, q, xxhash32(dst, bs, be));
+        if (crc !== undefined) c = crc32cUpdate(c, dst, q, q + 4);
+        q += 4;
+      }
+    }
+    pending = -1;
+  };
   for (let start = 0; start < data.length; start += blockMax) {
     const end = Math.min(data.length, start + blockMax);
     const blockStart = dp + 4;
     let blockEnd = compressBlock(data, start, end, dst, blockStart, true, raw);
-    let size = blockEnd - blockStart;
+    const size = blockEnd - blockStart;
     raw = blockEnd < 0 || size >= end - start;
-    // Where the frame's CRC-32C (with `crc`) goes on after this block's data.
-    let crcFrom = dp;
     if (raw) {
-      // Incompressible: store it as is, flagged by the size's high bit.
-      size = end - start;
-      blockEnd = blockStart + size;
-      write32(dst, dp, (size | UNCOMPRESSED_BIT) >>> 0);
-      if (crc === undefined) {
-        dst.set(data.subarray(start, end), blockStart);
-      } else {
-        // Copied a CRC run at a time, each checksummed while it is in L1.
-        c = crc32cUpdate(c, dst, dp, blockStart);
-        for (let p = blockStart; p < blockEnd; p += CRC_RUN) {
-          const q = Math.min(blockEnd, p + CRC_RUN);
-          dst.set(data.subarray(start + p - blockStart, start + q - blockStart), p);
-          c = crc32cUpdate(c, dst, p, q);
-        }
-        crcFrom = blockEnd;
+      // Incompressible: stored as is (flagged by the size's high bit), copied later.
+      if (pending < 0) {
+        pending = start;
+        pendingDp = dp;
       }
-    } else {
-      write32(dst, dp, size);
+      dp = blockStart + (end - start) + (blockChecksum ? 4 : 0);
+      continue;
     }
+    compressed = true;
+    if (pending >= 0) flushRaw(start);
+    write32(dst, dp, size);
     if (blockChecksum) {
       write32(dst, blockEnd, xxhash32(dst, blockStart, blockEnd));
       blockEnd += 4;
     }
-    if (crc !== undefined) c = crcRuns(c, dst, crcFrom, blockEnd);
+    if (crc !== undefined) c = crcRuns(c, dst, dp, blockEnd);
     dp = blockEnd;
   }
+  if (pending >= 0 && plain === 2 && !compressed) {
+    // Nothing compressed, and the caller sends the data from where it is.
+    if (crc !== undefined) crc[0] = dataCrc ?? crcRuns(0, data, 0, data.length);
+    return { bytes: data, plain: true };
+  }
+  if (pending >= 0 && plain === 1 && !compressed) {
+    // Nothing compressed: the data as is, after the headroom.
+    dp = h + data.length;
+    if (crc === undefined) {
+      dst.set(data, h);
+    } else {
+      c = 0;
+      for (let p = h; p < dp; p += CRC_RUN) {
+        const r = Math.min(dp, p + CRC_RUN);
+        dst.set(data.subarray(p - h, r - h), p);
+        c = crc32cUpdate(c, dst, p, r);
+      }
+      crc[0] = c;
+    }
+    // The bound exceeds the data by a few bytes per block: a view, never a copy.
+    return { bytes: dst.subarray(0, dp), plain: true };
+  }
+  if (pending >= 0) flushRaw(data.length);
   write32(dst, dp, 0);
   dp += 4;
   if (contentChecksum) {
@@ -513,7 +607,10 @@ export function lz4CompressFrameWithHeadroom(
   // The bound leaves little slack when the data hardly compresses: a view then saves copying
   // the whole frame; a copy is worth it only when it frees a good part of the buffer (not
   // when the caller gave it, to reuse it).
-  return given || dp > dst.length - (dst.length >>> 3) ? dst.subarray(0, dp) : dst.slice(0, dp);
+  const bytes = given || dp > dst.length - (dst.length >>> 3)
+    ? dst.subarray(0, dp)
+    : dst.slice(0, dp);
+  return { bytes, plain: false };
 }
 
 function u32(b: Uint8Array, i: number): number {

@@ -16,7 +16,12 @@
 
 import { DecodeError, KafkaError } from "../errors.ts";
 import { gzipCompress, gzipDecompress } from "./gzip.ts";
-import { lz4CompressFrame, lz4CompressFrameWithHeadroom, lz4DecompressFrame } from "./lz4.ts";
+import {
+  lz4CompressFrame,
+  lz4CompressFrameOrPlain,
+  lz4CompressFrameWithHeadroom,
+  lz4DecompressFrame,
+} from "./lz4.ts";
 import { snappyCompressXerial, snappyDecompress } from "./snappy.ts";
 import { zstdCompress, zstdCompressWithHeadroom, zstdDecompress } from "./zstd.ts";
 
@@ -141,6 +146,32 @@ export function compressWithHeadroom(
   const dst = out !== undefined && out.length >= n ? out.subarray(0, n) : new Uint8Array(n);
   dst.set(packed, headroom);
   return dst;
+}
+
+/**
+ * {@linkcode compressWithHeadroom} for a record batch's records, with `crc` (2 words) always
+ * given: `crc[1]` is 1 when `crc[0]` holds the CRC-32C of the bytes after the headroom, 0 when
+ * the caller must compute it, and 2 when lz4 found every block incompressible and wrote the
+ * records as they are instead of a frame (`crc[0]` their CRC-32C): the batch then goes out
+ * uncompressed (see `lz4CompressFrameOrPlain`; with `inPlace` the result is then `data`
+ * itself, not copied; `dataCrc`, the CRC-32C of `data` if known, spares it a pass). Internal to
+ * the producer's batch path.
+ */
+export function compressBatchRecords(
+  codec: CompressionCodec,
+  data: Uint8Array,
+  headroom: number,
+  level: number | undefined,
+  out: Uint8Array | undefined,
+  crc: Uint32Array,
+  inPlace = false,
+  dataCrc?: number,
+): Uint8Array {
+  if (codec !== 3) return compressWithHeadroom(codec, data, headroom, level, out, crc);
+  checkLz4Level(level);
+  const r = lz4CompressFrameOrPlain(data, headroom, out, crc, inPlace, dataCrc);
+  crc[1] = r.plain ? 2 : 1;
+  return r.bytes;
 }
 
 function checkLz4Level(level: number | undefined): void {

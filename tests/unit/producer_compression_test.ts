@@ -17,6 +17,7 @@ import {
 } from "../../protocol/record_batch_builder.ts";
 import { decodeRecordBatches } from "../../protocol/record_batch_decoder.ts";
 import { silentLogger } from "../../protocol/logger.ts";
+import { crc32c } from "../../protocol/crc32c.ts";
 import { CompressionPool } from "../../producer/compression_pool.ts";
 import { Accumulator } from "../../producer/accumulator.ts";
 import { PartitionState, TopicState } from "../../producer/batch.ts";
@@ -131,6 +132,137 @@ Deno.test("producer compression: patchProducerState gives the bytes and CRC rewr
     }
   }
   assert.throws(() => patchProducerState(new Uint8Array(10), 1, 1, 1), RangeError);
+});
+
+Deno.test("producer compression: an lz4 batch whose every block is incompressible goes out uncompressed", () => {
+  const values = letters(300_000, 11);
+  const value = (i: number) => values.subarray(i * 1000, i * 1000 + 1000);
+  const make = () => {
+    const b = builder(Compression.Lz4);
+    fill(b, 300, value);
+    return b;
+  };
+  const plain = builder(Compression.None);
+  fill(plain, 300, value);
+  const plainBytes = plain.finish();
+  const expected = decodeRecordBatches(plainBytes).batches[0]!;
+  // Inline, into a reused buffer, and through finish(): the records as they are, attributes
+  // naming no codec (the transactional bit kept), CRC right (the decoder checks it).
+  const roomy = new Uint8Array(1 << 20);
+  for (
+    const bytes of [make().finish(), compressRecordBatch(make().finishUncompressed(), 1, roomy)]
+  ) {
+    assert.equal(bytes.length, plainBytes.length);
+    const got = decodeRecordBatches(bytes, { checkCrc: true }).batches[0]!;
+    assert.equal(got.compression, Compression.None);
+    assert.equal(got.isTransactional, true);
+    assert.equal(got.count, 300);
+    assert.deepEqual(got.records.map((r) => r.value), expected.records.map((r) => r.value));
+  }
+  // In place: the same bytes, in the input's own buffer (the output buffer only scratch).
+  const input = make().finishUncompressed();
+  const scratch = new Uint8Array(1 << 20);
+  const inPlace = compressRecordBatch(input, undefined, scratch, true);
+  assert.equal(inPlace, input);
+  assert.deepEqual(inPlace, compressRecordBatch(make().finishUncompressed()));
+  // A batch with a block that compresses stays lz4, its raw blocks framed around it.
+  const mixed = builder(Compression.Lz4);
+  fill(mixed, 200, value);
+  fill(mixed, 200, () => enc.encode("a compressible record value ".repeat(20)));
+  const m = decodeRecordBatches(mixed.finish(), { checkCrc: true }).batches[0]!;
+  assert.equal(m.compression, Compression.Lz4);
+  assert.equal(m.count, 400);
+  const compressible = builder(Compression.Lz4);
+  fill(compressible, 400, () => enc.encode("a compressible record value ".repeat(20)));
+  const framed = compressRecordBatch(compressible.finishUncompressed(), undefined, scratch, true);
+  assert.equal(framed.buffer, scratch.buffer);
+  assert.equal(decodeRecordBatches(framed).batches[0]!.compression, Compression.Lz4);
+});
+
+Deno.test("producer compression: a batch no codec can shrink goes out uncompressed, for every codec", () => {
+  // Random bytes, no keys: nothing in them for any codec to shorten.
+  const values = noise(200_000, 3);
+  const add = (b: RecordBatchBuilder) => {
+    for (let i = 0; i < 50; i++) {
+      b.append(1_700_000_000_000, null, values.subarray(i * 4000, i * 4000 + 4000));
+    }
+  };
+  const plain = builder(Compression.None);
+  add(plain);
+  const plainBytes = plain.finish();
+  for (const codec of CODECS) {
+    for (const inPlace of [false, true]) {
+      const b = builder(codec);
+      add(b);
+      const bytes = compressRecordBatch(b.finishUncompressed(), undefined, undefined, inPlace);
+      assert.equal(bytes.length, plainBytes.length, `codec ${codec}`);
+      const got = decodeRecordBatches(bytes, { checkCrc: true }).batches[0]!;
+      assert.equal(got.compression, Compression.None, `codec ${codec}`);
+      assert.equal(got.count, 50);
+      assert.deepEqual(bytes, plainBytes, `codec ${codec}: the bytes of an uncompressed batch`);
+    }
+  }
+});
+
+Deno.test("accumulator: incompressible lz4 batches go out from their builder's buffer, uncompressed", () => {
+  const o = resolveProducerOptions({
+    brokers: ["127.0.0.1:9092"],
+    batchSize: 262_144,
+    compressionWorkers: 0,
+  });
+  const acc = new Accumulator(o, Compression.Lz4, { wake() {}, opened() {}, lost() {} });
+  const t = new TopicState("t", o.batchSize);
+  const ps = new PartitionState(t, 0);
+  t.partitions.push(ps);
+  const values = letters(1 << 20, 5);
+  const json = enc.encode("a compressible record value ".repeat(36)).subarray(0, 1000);
+  const buffers: ArrayBufferLike[] = [];
+  let at = 0;
+  // Letters, then compressible records, then letters again: once a batch went out plain the
+  // next builders checksum as they append (the batch CRC must then still be right), and a
+  // batch that compresses again turns that off.
+  const kinds = ["plain", "plain", "plain", "plain", "lz4", "lz4", "lz4", "plain", "plain"];
+  for (const [round, kind] of kinds.entries()) {
+    while (ps.queue.length < 2) {
+      at = (at + 1000) % ((1 << 20) - 1000);
+      const value = kind === "lz4" && round > 4 ? json : values.subarray(at, at + 1000);
+      acc.append(ps, 1, null, value, undefined, null, null);
+    }
+    const batch = ps.queue.shift()!;
+    acc.finish(batch);
+    const decoded = decodeRecordBatches(batch.bytes!, { checkCrc: true }).batches[0]!;
+    assert.equal(decoded.count, batch.count);
+    // Round 4's batch was filled with letters before the switch; the next one is mixed.
+    const want = kind === "lz4" && round > 4 ? Compression.Lz4 : Compression.None;
+    if (round !== 7) assert.equal(decoded.compression, want, `round ${round}`);
+    assert.equal(t.recordsPlain, decoded.compression === Compression.None, `round ${round}`);
+    buffers.push(batch.bytes!.buffer);
+    batch.attempts = 1;
+    acc.release(batch, true);
+  }
+  // Buffers still come back and are used again: no new one per batch (one more while
+  // batches switch between compressed, which hold an output buffer, and plain).
+  assert.ok(new Set(buffers).size <= 4, `${new Set(buffers).size} buffers`);
+  assert.ok(buffers.slice(-2).every((b) => buffers.slice(0, -2).includes(b)), "reused");
+});
+
+Deno.test("record batch builder: recordsCrc is the records' CRC-32C when checksumRecords is set", () => {
+  for (const checksumRecords of [false, true]) {
+    const b = new RecordBatchBuilder({ compression: Compression.Lz4, checksumRecords });
+    fill(b, 3000, (i) => letters(100 + (i % 50), i));
+    const u = b.finishUncompressed();
+    const crc = b.recordsCrc();
+    if (!checksumRecords) {
+      assert.equal(crc, undefined);
+      continue;
+    }
+    assert.equal(crc, crc32c(u.subarray(61)));
+    // Used as given (a wrong one would make the batch fail its CRC check).
+    const bytes = compressRecordBatch(u.slice(), undefined, undefined, true, crc);
+    assert.equal(decodeRecordBatches(bytes, { checkCrc: true }).batches[0]!.count, 3000);
+    const bad = compressRecordBatch(u.slice(), undefined, undefined, true, crc! ^ 1);
+    assert.throws(() => decodeRecordBatches(bad, { checkCrc: true }));
+  }
 });
 
 Deno.test("producer compression: lz4 stores incompressible blocks raw after a few KiB, loses nothing", () => {
