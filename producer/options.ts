@@ -75,7 +75,11 @@ export interface ProducerOptions extends ClientOptions {
    * when the next records come.
    */
   bufferMemory?: number;
-  /** Compression codec; default `"none"`. */
+  /**
+   * Compression codec; default `"none"`. A batch the codec does not make smaller (random or
+   * already compressed bytes) goes out uncompressed, as franz-go's do: the broker and every
+   * consumer then read it without decompressing (bench/PROFILE.md, "Session 14: lz4 1 KiB").
+   */
   compression?: CompressionName;
   /**
    * Codec level (gzip 1-9, zstd -131072..22, lz4 ignored); default the codec's own (zstd 3,
