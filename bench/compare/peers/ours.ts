@@ -205,6 +205,13 @@ async function measured(
   end(n, n * Number(o.size), (performance.now() - t0) / 1000);
 }
 
+/**
+ * The queue (`highWaterMark`) of the source stream `OURS_PATH=pipeTo` pipes into the producer:
+ * 1,024 records unless `OURS_PIPE_QUEUE` says otherwise (bench/PROFILE.md, Session 14: the
+ * produce pipe).
+ */
+const pipeSourceQueue = Number(process.env.OURS_PIPE_QUEUE ?? 1024);
+
 /** produceWith through `source.pipeTo(producer.writable)`: the source has records ready. */
 async function producePiped(run: ProduceRun): Promise<void> {
   const { p, pool, topic } = run;
@@ -218,7 +225,7 @@ async function producePiped(run: ProduceRun): Promise<void> {
         }
         if (i === from + count) c.close();
       },
-    }, { highWaterMark: 1024 });
+    }, { highWaterMark: pipeSourceQueue });
     await source.pipeTo(p.writable, { preventClose: true });
     await p.flush();
     if (p.metrics().recordsFailed > 0) throw new KafkaError("some records failed");
