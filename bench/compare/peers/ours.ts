@@ -205,20 +205,33 @@ async function measured(
   end(n, n * Number(o.size), (performance.now() - t0) / 1000);
 }
 
+/**
+ * The source stream `OURS_PATH=pipeTo` pipes into the producer: one with a queue
+ * (`highWaterMark`) of 1,024 records, or of `OURS_PIPE_QUEUE` records; `OURS_PIPE_QUEUE=from`
+ * makes it with `ReadableStream.from` over a generator instead (bench/PROFILE.md, Session 14:
+ * the produce pipe).
+ */
+const pipeSourceQueue = process.env.OURS_PIPE_QUEUE ?? "1024";
+
 /** produceWith through `source.pipeTo(producer.writable)`: the source has records ready. */
 async function producePiped(run: ProduceRun): Promise<void> {
   const { p, pool, topic } = run;
   const send = async (from: number, count: number) => {
     let i = from;
-    const source = new ReadableStream<ProducerRecord>({
-      pull(c) {
-        while ((c.desiredSize ?? 0) > 0 && i < from + count) {
-          c.enqueue({ topic, value: pool.at(i) });
-          i++;
-        }
-        if (i === from + count) c.close();
-      },
-    }, { highWaterMark: 1024 });
+    function* records(): Generator<ProducerRecord> {
+      for (; i < from + count; i++) yield { topic, value: pool.at(i) };
+    }
+    const source = pipeSourceQueue === "from"
+      ? ReadableStream.from(records())
+      : new ReadableStream<ProducerRecord>({
+        pull(c) {
+          while ((c.desiredSize ?? 0) > 0 && i < from + count) {
+            c.enqueue({ topic, value: pool.at(i) });
+            i++;
+          }
+          if (i === from + count) c.close();
+        },
+      }, { highWaterMark: Number(pipeSourceQueue) });
     await source.pipeTo(p.writable, { preventClose: true });
     await p.flush();
     if (p.metrics().recordsFailed > 0) throw new KafkaError("some records failed");
