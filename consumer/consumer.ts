@@ -568,7 +568,10 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
    * queue, which the consumer cannot take back, and the next reader would get it even after
    * `seek()` or `pause()` (a reader the consumer did not hand out, e.g. the `ReadableStream`
    * prototype's own `getReader`, cannot be told to skip it: see `FetchBuffer.readFromQueue`).
-   * So the pull ends without a record: the next read pulls again.
+   * So the pull ends without a record: the next read pulls again. What this cannot see: a
+   * reader that attached meanwhile, without a read of its own pending. The record goes to the
+   * stream's queue for it then; the consumer's own reader drops it if its partition moved or
+   * paused since (`FetchBuffer.readFromQueue`), a native reader gets it.
    */
   #pull(): Promise<void> | undefined {
     if (!this.locked) return undefined;
