@@ -61,6 +61,20 @@ import type {
  * committed offset is never beyond the record after the last one received, however the
  * reading stops (`break`, `cancel()`, an aborted pipe, `close()`, a revocation, a crash).
  *
+ * Readers the consumer does not hand out: a reader taken with the `ReadableStream` prototype's own
+ * methods (`getReader`, `values`, `pipeTo`) gets no record once it let go, and `seek()` and
+ * `pause()` hold for the next reader (the prototype's `pipeTo` counts a record when it reads it,
+ * before its destination accepted it). But a web-streams mechanism that reads the consumer for its
+ * own reader is the reader as far as the consumer can tell: a record counts as taken when it got
+ * it, and `seek()`/`pause()` do not reach the records it holds. So `tee()` (see
+ * {@linkcode Consumer.tee}) commits what its branches did not receive yet, and the readable end of
+ * {@linkcode Consumer.pipeThrough} released without cancelling it leaves the pipe running: the
+ * TransformStream accepts one more record (taken) and the next write waits in its writable's queue
+ * (not taken), and the readable's next reader gets both, also after a `seek()` or `pause()`.
+ * Cancel the readable end, or abort the pipe's signal, to stop reading.
+ * `ReadableStream.from(consumer)` and `Array.fromAsync(consumer)` use the consumer's own iterator.
+ * `tests/integration/consumer_foreign_readers_test.ts` checks each of these.
+ *
  * @example
  * ```ts ignore
  * import { Consumer } from "@denokafka/kafka/consumer";
@@ -343,6 +357,14 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
   /**
    * Pipes the records through a transform, like `ReadableStream.pipeThrough`, counting a
    * record as taken once the transform's writable accepted it (see {@linkcode pipeTo}).
+   *
+   * The pipe runs until the readable end is cancelled, the transform fails, the signal aborts or
+   * the consumer ends. A reader of the readable end that only lets go (`releaseLock()`, a `break`
+   * with `preventCancel`, a pipe from it stopped with `preventCancel`) leaves it running: a
+   * `TransformStream` accepts the next record into its readable's queue (so it is taken and
+   * committed), the write after it waits in its writable's queue (not taken), and the readable's
+   * next reader gets both, even after a `seek()` or `pause()` of their partition. To stop reading,
+   * cancel the readable end (a `break` does) or abort the signal.
    */
   override pipeThrough<T>(
     transform: { writable: WritableStream<ConsumerRecord>; readable: ReadableStream<T> },
@@ -352,6 +374,26 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
     if (transform.writable.locked) throw new TypeError("the transform's writable is locked");
     this.pipeTo(transform.writable, options).catch(() => {});
     return transform.readable;
+  }
+
+  /**
+   * Two branches of the records: the web-streams tee, unchanged. Its limit for the commit
+   * contract: the tee reads the consumer ahead of its branches (a branch's queue holds what
+   * its reader has not read, and a branch's highWaterMark of 1 keeps one record ahead even of
+   * the faster branch), so a record counts as taken when the tee reads it. Auto-commit and
+   * `commit()` can then commit records a branch's code has not received: at least one, and
+   * the slower branch's backlog. `seek()` and `pause()` do not reach records already in a
+   * branch's queue: its reader gets them first. For exact commits, pipe the consumer into a
+   * `WritableStream` that hands each record to both destinations (its `write()` resolving
+   * once both have it), or commit records explicitly with `commit(record)`.
+   *
+   * @example
+   * ```ts ignore
+   * const [audit, work] = consumer.tee();
+   * ```
+   */
+  override tee(): [ReadableStream<ConsumerRecord>, ReadableStream<ConsumerRecord>] {
+    return super.tee();
   }
 
   /**
@@ -524,8 +566,22 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
   // ---------------------------------------------------------------------------------------
   // Delivery (the stream's pull)
 
-  /** The stream's pull: synchronous when records are ready. */
+  /**
+   * The stream's pull: synchronous when records are ready.
+   *
+   * A pull only hands out a record while a reader holds the stream. One that let go during a
+   * pull (a reader released with a read pending, a pipe stopped with `preventCancel`, a native
+   * pipe aborted) leaves the pull running; a record it enqueued then would wait in the stream's
+   * queue, which the consumer cannot take back, and the next reader would get it even after
+   * `seek()` or `pause()` (a reader the consumer did not hand out, e.g. the `ReadableStream`
+   * prototype's own `getReader`, cannot be told to skip it: see `FetchBuffer.readFromQueue`).
+   * So the pull ends without a record: the next read pulls again. What this cannot see: a
+   * reader that attached meanwhile, without a read of its own pending. The record goes to the
+   * stream's queue for it then; the consumer's own reader drops it if its partition moved or
+   * paused since (`FetchBuffer.readFromQueue`), a native reader gets it.
+   */
   #pull(): Promise<void> | undefined {
+    if (!this.locked) return undefined;
     if (this.#live()) {
       this.#buffer.pulled();
       if (this.#buffer.handOut()) return undefined;
@@ -549,6 +605,8 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
       if (this.#error !== undefined) throw this.#error;
       // Closing: nothing more is handed out, so the commit on close is what was read.
       if (this.#streamDone || this.#closed) return;
+      // The reader let go while this pull waited: nothing is enqueued for nobody (see #pull).
+      if (!this.locked) return;
       if (this.#buffer.handOut()) return;
       const state = this.#buffer.nextReady();
       if (state) {
