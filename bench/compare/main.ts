@@ -4,6 +4,7 @@
  * ```
  * deno run -A bench/compare/main.ts [--quick] [--rounds N] [--clients a,b] [--workloads P1,C1-100B]
  *                                   [--records N] [--timeout S] [--caveat TEXT] [--no-write]
+ *                                   [--broker-data DIR|disk]
  * ```
  *
  * It starts (or reuses) the local broker with the launcher, installs every peer into
@@ -17,7 +18,7 @@
 
 import { KafkaError } from "../../protocol/errors.ts";
 import { up } from "../../scripts/kafka/cluster.ts";
-import { logConfigProperty } from "../../scripts/kafka/config.ts";
+import { type LayoutOptions, logConfigProperty } from "../../scripts/kafka/config.ts";
 import {
   type ClientName,
   CLIENTS,
@@ -47,6 +48,40 @@ interface Args {
   timeoutS: number;
   caveat: string | undefined;
   write: boolean;
+  /** The broker's log folder root (tmpfs), or "disk" for the test bed's own under .kafka/. */
+  brokerData: string;
+}
+
+/** Deleted topics' files go 1 s after the delete instead of 60 s (Kafka's default). */
+const DELETE_DELAY = "log.segment.delete.delay.ms=1000";
+
+/** The broker's logs go here unless `--broker-data` says otherwise (when /dev/shm is tmpfs). */
+const TMPFS_DATA = "/dev/shm/denokafka-bench";
+
+/**
+ * The broker options of the benchmark: the logs on tmpfs and deleted topics' files removed a
+ * second after the delete (Kafka's default is 60 s), so the harness can wait for them before
+ * the next run. bench/README.md ("Fairness") says why.
+ */
+function brokerLayout(brokerData: string): LayoutOptions | undefined {
+  if (brokerData === "disk") return undefined;
+  return { dataRoot: brokerData, extraProperties: [DELETE_DELAY] };
+}
+
+/** The filesystem type of the mount holding `path` (the longest matching mount point). */
+function fsType(path: string): string | undefined {
+  let best: { dir: string; type: string } | undefined;
+  try {
+    for (const line of Deno.readTextFileSync("/proc/mounts").split("\n")) {
+      const [, dir, type] = line.split(" ");
+      if (!dir || !type) continue;
+      const under = path === dir || path.startsWith(dir.endsWith("/") ? dir : `${dir}/`);
+      if (under && (!best || dir.length > best.dir.length)) best = { dir, type };
+    }
+  } catch {
+    return undefined;
+  }
+  return best?.type;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -59,6 +94,7 @@ function parseArgs(argv: string[]): Args {
     timeoutS: 0,
     caveat: undefined,
     write: true,
+    brokerData: fsType("/dev/shm") === "tmpfs" ? TMPFS_DATA : "disk",
   };
   for (let i = 0; i < argv.length; i++) {
     const f = argv[i]!;
@@ -73,6 +109,7 @@ function parseArgs(argv: string[]): Args {
     else if (f === "--records") a.records = Number(value());
     else if (f === "--timeout") a.timeoutS = Number(value());
     else if (f === "--caveat") a.caveat = value();
+    else if (f === "--broker-data") a.brokerData = value().replace(/\/$/, "");
     else if (f === "--workloads") a.workloads = value().split(",");
     else if (f === "--clients") {
       a.clients = value().split(",").map((c) => {
@@ -115,6 +152,31 @@ function describe(o: RunOutcome, w: Workload): string {
     parts.push(`p50 ${l[Math.floor(l.length / 2)]!.toFixed(0)} µs`);
   }
   return parts.join(", ");
+}
+
+/**
+ * Waits until the broker has removed a deleted topic's partition folders from its log folder
+ * (at most 30 s), so the freeing of their memory is not inside the next run's measured phase.
+ */
+async function waitForDeletion(dataDir: string | undefined, topic: string): Promise<void> {
+  if (!dataDir) return;
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    let left = false;
+    try {
+      for (const e of Deno.readDirSync(dataDir)) {
+        if (e.name.startsWith(`${topic}-`)) {
+          left = true;
+          break;
+        }
+      }
+    } catch {
+      return; // not readable from here (Docker): nothing to wait for
+    }
+    if (!left) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  log(`broker: ${topic}'s files still there after 30 s`);
 }
 
 /**
@@ -177,10 +239,16 @@ async function main(): Promise<void> {
   }
 
   log("broker: starting or reusing the local test bed (scripts/kafka/cluster.ts up())");
-  const state = await up({ progress: (l) => log(l) });
+  const layout = brokerLayout(args.brokerData);
+  const state = await up({ progress: (l) => log(l), ...(layout && { layout }) });
   const bootstrap = state.listeners.PLAINTEXT.split(",")[0]!;
   const brokerPid = state.mode === "jars" ? state.brokers[0]!.pid : 0;
   if (!brokerPid) log("broker: runs under Docker, its CPU time is not measured");
+  const dataDir = state.mode === "jars" ? state.brokers[0]!.dataDir : undefined;
+  // Only a broker started with the short delete delay removes the files soon enough to wait.
+  const deletionDir = state.extraProperties?.includes(DELETE_DELAY) ? dataDir : undefined;
+  const brokerData = dataDir ? `${dataDir} (${fsType(dataDir) ?? "unknown"})` : "Docker volume";
+  log(`broker: logs in ${brokerData}`);
 
   await Deno.mkdir(PEERS, { recursive: true });
   const ctx = {
@@ -283,6 +351,7 @@ async function main(): Promise<void> {
             } finally {
               if (w.mode !== "consume") {
                 await deleteTopic(bootstrap, fresh).catch(() => {});
+                await waitForDeletion(deletionDir, fresh);
                 await settle();
               }
             }
@@ -344,6 +413,7 @@ async function main(): Promise<void> {
       warmup: w.warmup,
     }])),
     settings: SETTINGS,
+    broker_data: brokerData,
     ...(args.caveat && { caveat: args.caveat }),
   };
   file.e2e = rows;
