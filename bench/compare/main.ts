@@ -67,7 +67,11 @@ const TMPFS_DATA = "/dev/shm/denokafka-bench";
  */
 function brokerLayout(brokerData: string): LayoutOptions | undefined {
   if (brokerData === "disk") return undefined;
-  return { dataRoot: brokerData, extraProperties: [DELETE_DELAY] };
+  // The log manager's tasks (the deletion among them) start 30 s after the broker by default.
+  return {
+    dataRoot: brokerData,
+    extraProperties: [DELETE_DELAY, "log.initial.task.delay.ms=1000"],
+  };
 }
 
 /** The filesystem type of the mount holding `path` (the longest matching mount point). */

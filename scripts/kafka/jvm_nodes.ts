@@ -153,6 +153,8 @@ async function stopJvms(state: ClusterState, progress: Progress): Promise<void> 
     for (const b of state.brokers) {
       await Deno.remove(b.dataDir, { recursive: true }).catch(() => {});
     }
+    // The root itself when nothing else (the other cluster) keeps its logs there.
+    await Deno.remove(state.dataRoot).catch(() => {});
   }
 }
 
