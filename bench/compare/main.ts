@@ -4,6 +4,7 @@
  * ```
  * deno run -A bench/compare/main.ts [--quick] [--rounds N] [--clients a,b] [--workloads P1,C1-100B]
  *                                   [--records N] [--timeout S] [--caveat TEXT] [--no-write]
+ *                                   [--broker-data DIR|disk] [--broker-warmup N]
  * ```
  *
  * It starts (or reuses) the local broker with the launcher, installs every peer into
@@ -17,7 +18,7 @@
 
 import { KafkaError } from "../../protocol/errors.ts";
 import { up } from "../../scripts/kafka/cluster.ts";
-import { logConfigProperty } from "../../scripts/kafka/config.ts";
+import { type LayoutOptions, logConfigProperty } from "../../scripts/kafka/config.ts";
 import {
   type ClientName,
   CLIENTS,
@@ -47,6 +48,46 @@ interface Args {
   timeoutS: number;
   caveat: string | undefined;
   write: boolean;
+  /** The broker's log folder root (tmpfs), or "disk" for the test bed's own under .kafka/. */
+  brokerData: string;
+  /** Unmeasured passes over the produce workloads before the rounds (the broker's JIT). */
+  brokerWarmup: number;
+}
+
+/** Deleted topics' files go 1 s after the delete instead of 60 s (Kafka's default). */
+const DELETE_DELAY = "log.segment.delete.delay.ms=1000";
+
+/** The broker's logs go here unless `--broker-data` says otherwise (when /dev/shm is tmpfs). */
+const TMPFS_DATA = "/dev/shm/denokafka-bench";
+
+/**
+ * The broker options of the benchmark: the logs on tmpfs and deleted topics' files removed a
+ * second after the delete (Kafka's default is 60 s), so the harness can wait for them before
+ * the next run. bench/README.md ("Fairness") says why.
+ */
+function brokerLayout(brokerData: string): LayoutOptions | undefined {
+  if (brokerData === "disk") return undefined;
+  // The log manager's tasks (the deletion among them) start 30 s after the broker by default.
+  return {
+    dataRoot: brokerData,
+    extraProperties: [DELETE_DELAY, "log.initial.task.delay.ms=1000"],
+  };
+}
+
+/** The filesystem type of the mount holding `path` (the longest matching mount point). */
+function fsType(path: string): string | undefined {
+  let best: { dir: string; type: string } | undefined;
+  try {
+    for (const line of Deno.readTextFileSync("/proc/mounts").split("\n")) {
+      const [, dir, type] = line.split(" ");
+      if (!dir || !type) continue;
+      const under = path === dir || path.startsWith(dir.endsWith("/") ? dir : `${dir}/`);
+      if (under && (!best || dir.length > best.dir.length)) best = { dir, type };
+    }
+  } catch {
+    return undefined;
+  }
+  return best?.type;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -59,6 +100,8 @@ function parseArgs(argv: string[]): Args {
     timeoutS: 0,
     caveat: undefined,
     write: true,
+    brokerData: fsType("/dev/shm") === "tmpfs" ? TMPFS_DATA : "disk",
+    brokerWarmup: -1,
   };
   for (let i = 0; i < argv.length; i++) {
     const f = argv[i]!;
@@ -73,6 +116,8 @@ function parseArgs(argv: string[]): Args {
     else if (f === "--records") a.records = Number(value());
     else if (f === "--timeout") a.timeoutS = Number(value());
     else if (f === "--caveat") a.caveat = value();
+    else if (f === "--broker-data") a.brokerData = value().replace(/\/$/, "");
+    else if (f === "--broker-warmup") a.brokerWarmup = Number(value());
     else if (f === "--workloads") a.workloads = value().split(",");
     else if (f === "--clients") {
       a.clients = value().split(",").map((c) => {
@@ -84,6 +129,7 @@ function parseArgs(argv: string[]): Args {
     } else throw new TypeError(`unknown flag ${f}`);
   }
   a.rounds ||= a.quick ? 1 : 3;
+  if (a.brokerWarmup < 0) a.brokerWarmup = a.quick ? 0 : 2;
   a.timeoutS ||= a.quick ? 180 : 600;
   return a;
 }
@@ -115,6 +161,31 @@ function describe(o: RunOutcome, w: Workload): string {
     parts.push(`p50 ${l[Math.floor(l.length / 2)]!.toFixed(0)} µs`);
   }
   return parts.join(", ");
+}
+
+/**
+ * Waits until the broker has removed a deleted topic's partition folders from its log folder
+ * (at most 30 s), so the freeing of their memory is not inside the next run's measured phase.
+ */
+async function waitForDeletion(dataDir: string | undefined, topic: string): Promise<void> {
+  if (!dataDir) return;
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    let left = false;
+    try {
+      for (const e of Deno.readDirSync(dataDir)) {
+        if (e.name.startsWith(`${topic}-`)) {
+          left = true;
+          break;
+        }
+      }
+    } catch {
+      return; // not readable from here (Docker): nothing to wait for
+    }
+    if (!left) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  log(`broker: ${topic}'s files still there after 30 s`);
 }
 
 /**
@@ -177,10 +248,16 @@ async function main(): Promise<void> {
   }
 
   log("broker: starting or reusing the local test bed (scripts/kafka/cluster.ts up())");
-  const state = await up({ progress: (l) => log(l) });
+  const layout = brokerLayout(args.brokerData);
+  const state = await up({ progress: (l) => log(l), ...(layout && { layout }) });
   const bootstrap = state.listeners.PLAINTEXT.split(",")[0]!;
   const brokerPid = state.mode === "jars" ? state.brokers[0]!.pid : 0;
   if (!brokerPid) log("broker: runs under Docker, its CPU time is not measured");
+  const dataDir = state.mode === "jars" ? state.brokers[0]!.dataDir : undefined;
+  // Only a broker started with the short delete delay removes the files soon enough to wait.
+  const deletionDir = state.extraProperties?.includes(DELETE_DELAY) ? dataDir : undefined;
+  const brokerData = dataDir ? `${dataDir} (${fsType(dataDir) ?? "unknown"})` : "Docker volume";
+  log(`broker: logs in ${brokerData}`);
 
   await Deno.mkdir(PEERS, { recursive: true });
   const ctx = {
@@ -244,6 +321,35 @@ async function main(): Promise<void> {
     await settle();
   }
 
+  // The broker's JIT: a fresh broker spent its first ~10 million records of the 1 KiB
+  // workloads compiling (C2 threads up to 1.2 CPU s per million, its user CPU 2.8 -> 1.0 s/M
+  // over the first rounds), which fell on whichever client ran first. Unmeasured passes over
+  // the produce workloads first, with the first client that can, on topics deleted after.
+  const warmer = args.clients.find((c) => peers.get(c)?.ok && supports(c, "produce"));
+  const warmPeer = warmer ? peers.get(warmer) : undefined;
+  for (let pass = 0; warmPeer?.ok && pass < args.brokerWarmup; pass++) {
+    for (const w of list.filter((w) => w.mode === "produce")) {
+      const topic = `bench-${runId}-${w.id}-warmup${pass + 1}`;
+      await createTopic(bootstrap, topic, w.partitions ?? SETTINGS.partitions);
+      try {
+        const o = await runPeer({
+          cmd: warmPeer.command(
+            peerArgs(w, topic, bootstrap, payloadFiles.get(w.size)!),
+          ),
+          brokerPid,
+          timeoutMs: args.timeoutS * 1000,
+          logFile: `${logDir}/warmup${pass + 1}-${w.id}-${warmer}.log`,
+          ...(warmPeer.env && { env: warmPeer.env }),
+        });
+        log(`[broker warm-up ${pass + 1}] ${w.id} ${warmer}: ${describe(o, w)}`);
+      } finally {
+        await deleteTopic(bootstrap, topic).catch(() => {});
+        await waitForDeletion(deletionDir, topic);
+        await settle();
+      }
+    }
+  }
+
   const outcomes = new Map<string, RunOutcome[]>();
   const key = (c: ClientName, w: string) => `${c}\u0000${w}`;
   try {
@@ -283,6 +389,7 @@ async function main(): Promise<void> {
             } finally {
               if (w.mode !== "consume") {
                 await deleteTopic(bootstrap, fresh).catch(() => {});
+                await waitForDeletion(deletionDir, fresh);
                 await settle();
               }
             }
@@ -344,6 +451,8 @@ async function main(): Promise<void> {
       warmup: w.warmup,
     }])),
     settings: SETTINGS,
+    broker_data: brokerData,
+    broker_warmup_passes: warmer ? args.brokerWarmup : 0,
     ...(args.caveat && { caveat: args.caveat }),
   };
   file.e2e = rows;

@@ -18,7 +18,13 @@
  * @module
  */
 
-import { type ClusterLayout, clusterLayout, type ClusterName, type NodeCount } from "./config.ts";
+import {
+  type ClusterLayout,
+  clusterLayout,
+  type ClusterName,
+  type LayoutOptions,
+  type NodeCount,
+} from "./config.ts";
 import { dockerAvailable, dockerNodes } from "./docker.ts";
 import { LauncherError } from "./errors.ts";
 import { jvmNodes } from "./jvm_nodes.ts";
@@ -60,6 +66,11 @@ export interface UpOptions {
   progress?: Progress;
   /** How long to wait for the brokers to answer; default 180 s. */
   timeoutMs?: number;
+  /**
+   * The benchmark's broker options (tests leave them unset): where the logs go and extra
+   * broker properties. A running cluster started with other ones is not reused: `up` throws.
+   */
+  layout?: LayoutOptions;
 }
 
 /**
@@ -123,6 +134,11 @@ async function healthyState(name: ClusterName): Promise<ClusterState | undefined
   return state;
 }
 
+function sameLayoutOptions(state: ClusterState, layout: ClusterLayout): boolean {
+  return state.dataRoot === layout.dataRoot &&
+    JSON.stringify(state.extraProperties ?? []) === JSON.stringify(layout.extraProperties ?? []);
+}
+
 async function stopCluster(state: ClusterState, progress: Progress): Promise<void> {
   await backendFor(state.mode).stopCluster(state, progress);
   await removeState(state.cluster);
@@ -143,7 +159,7 @@ async function stopCluster(state: ClusterState, progress: Progress): Promise<voi
  */
 export function up(options: UpOptions = {}): Promise<ClusterState> {
   const nodes = options.nodes ?? 1;
-  const layout = clusterLayout(nodes);
+  const layout = clusterLayout(nodes, undefined, options.layout);
   try {
     checkPortsOutsideEphemeral(layout);
   } catch (e) {
@@ -159,6 +175,13 @@ async function upLocked(layout: ClusterLayout, options: UpOptions): Promise<Clus
   const existing = await readState(layout.name);
   if (existing) {
     const healthy = await healthyState(layout.name);
+    if (healthy && options.layout && !sameLayoutOptions(healthy, layout)) {
+      throw new LauncherError(
+        `the running ${layout.name} cluster was started with other broker options ` +
+          `(logs in ${healthy.brokers[0]?.dataDir}, extra properties ` +
+          `${JSON.stringify(healthy.extraProperties ?? [])}): run \`deno task kafka:down\` first`,
+      );
+    }
     if (healthy && healthy.version === version) {
       progress(`kafka: reusing the running ${layout.name} cluster (Kafka ${version})`);
       return healthy;

@@ -176,6 +176,34 @@ export interface ClusterLayout {
   readonly stateFile: string;
   /** `controller.quorum.voters`. */
   readonly voters: string;
+  /** Set when the nodes keep their logs outside `dir` (see {@linkcode LayoutOptions}). */
+  readonly dataRoot?: string;
+  /** Broker properties added after the test bed's own (see {@linkcode LayoutOptions}). */
+  readonly extraProperties?: readonly string[];
+}
+
+/**
+ * Options of {@linkcode clusterLayout} that the benchmark uses and the tests do not.
+ *
+ * @example
+ * ```ts
+ * import type { LayoutOptions } from "./config.ts";
+ * const o: LayoutOptions = {
+ *   dataRoot: "/dev/shm/kafka-bench",
+ *   extraProperties: ["log.segment.delete.delay.ms=1000"],
+ * };
+ * console.log(o.dataRoot);
+ * ```
+ */
+export interface LayoutOptions {
+  /**
+   * Where the nodes keep their logs (`log.dirs`): `<dataRoot>/<cluster>-node-<id>` instead of
+   * `.kafka/clusters/<cluster>/node-<id>/data`. The benchmark puts them on tmpfs (bench/README.md
+   * says why). The jars launcher removes them when the cluster stops.
+   */
+  dataRoot?: string;
+  /** `key=value` lines appended to every node's `server.properties`. */
+  extraProperties?: readonly string[];
 }
 
 /**
@@ -253,7 +281,11 @@ export function portOffset(): number {
  * console.log(clusterLayout(3).nodes.map((n) => n.ports.SASL_SSL)); // [19095, 20095, 21095]
  * ```
  */
-export function clusterLayout(nodes: NodeCount, offset: number = portOffset()): ClusterLayout {
+export function clusterLayout(
+  nodes: NodeCount,
+  offset: number = portOffset(),
+  options: LayoutOptions = {},
+): ClusterLayout {
   const name = clusterName(nodes);
   const dir = `${KAFKA_DIR}/clusters/${name}`;
   const list: NodeLayout[] = [];
@@ -267,12 +299,20 @@ export function clusterLayout(nodes: NodeCount, offset: number = portOffset()): 
       dir: nodeDir,
       configFile: `${nodeDir}/server.properties`,
       logFile: `${nodeDir}/server.log`,
-      dataDir: `${nodeDir}/data`,
+      dataDir: options.dataRoot ? `${options.dataRoot}/${name}-node-${id}` : `${nodeDir}/data`,
       heapMiB: nodes === 1 ? 1024 : 768,
     });
   }
   const voters = list.map((n) => `${n.id}@127.0.0.1:${n.controllerPort}`).join(",");
-  return { name, nodes: list, dir, stateFile: stateFile(name), voters };
+  return {
+    name,
+    nodes: list,
+    dir,
+    stateFile: stateFile(name),
+    voters,
+    ...(options.dataRoot && { dataRoot: options.dataRoot }),
+    ...(options.extraProperties?.length && { extraProperties: [...options.extraProperties] }),
+  };
 }
 
 /**
@@ -410,6 +450,13 @@ export function brokerProperties(
       "group.consumer.heartbeat.interval.ms=1000",
       "group.consumer.min.session.timeout.ms=6000",
       "group.consumer.session.timeout.ms=10000",
+    );
+  }
+  if (layout.extraProperties?.length) {
+    lines.push(
+      "",
+      "# Added by the caller (the benchmark's broker options).",
+      ...layout.extraProperties,
     );
   }
   return lines.join("\n") + "\n";

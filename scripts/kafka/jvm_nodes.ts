@@ -148,6 +148,14 @@ async function stopJvms(state: ClusterState, progress: Progress): Promise<void> 
   );
   const killed = state.brokers.filter((_, i) => results[i] === "killed").map((b) => b.id);
   if (killed.length > 0) progress(`kafka: node(s) ${killed} needed SIGKILL`);
+  // Logs outside .kafka/ (the benchmark's, on tmpfs) would hold their memory until a reboot.
+  if (state.dataRoot) {
+    for (const b of state.brokers) {
+      await Deno.remove(b.dataDir, { recursive: true }).catch(() => {});
+    }
+    // The root itself when nothing else (the other cluster) keeps its logs there.
+    await Deno.remove(state.dataRoot).catch(() => {});
+  }
 }
 
 /**
@@ -185,6 +193,8 @@ export const jvmNodes: NodeBackend = {
     // Fresh data on every cold start: tests expect an empty cluster with the SCRAM users.
     await Deno.remove(layout.dir, { recursive: true }).catch(() => {});
     for (const n of layout.nodes) {
+      if (layout.dataRoot) await Deno.remove(n.dataDir, { recursive: true }).catch(() => {});
+      await Deno.mkdir(n.dir, { recursive: true });
       await Deno.mkdir(n.dataDir, { recursive: true });
       await writeNodeConfig(layout, n, version, tls);
     }

@@ -120,6 +120,10 @@ export interface ClusterState {
   brokers: NodeState[];
   /** ISO time the cluster was started. */
   startedAt: string;
+  /** The layout's `dataRoot`, when the nodes keep their logs outside `.kafka/clusters/`. */
+  dataRoot?: string;
+  /** The layout's `extraProperties`, when it had some. */
+  extraProperties?: string[];
 }
 
 /**
@@ -207,6 +211,8 @@ export function newState(options: NewStateOptions): ClusterState {
       };
     }),
     startedAt: new Date().toISOString(),
+    ...(layout.dataRoot && { dataRoot: layout.dataRoot }),
+    ...(layout.extraProperties?.length && { extraProperties: [...layout.extraProperties] }),
   };
 }
 
@@ -221,7 +227,10 @@ export function newState(options: NewStateOptions): ClusterState {
  * ```
  */
 export function layoutOf(state: ClusterState): ClusterLayout {
-  return clusterLayout(state.nodeCount as NodeCount);
+  return clusterLayout(state.nodeCount as NodeCount, undefined, {
+    ...(state.dataRoot && { dataRoot: state.dataRoot }),
+    ...(state.extraProperties && { extraProperties: state.extraProperties }),
+  });
 }
 
 /**

@@ -6,13 +6,13 @@
  */
 
 import assert from "node:assert/strict";
-import { clusterLayout } from "../../scripts/kafka/config.ts";
+import { brokerProperties, clusterLayout } from "../../scripts/kafka/config.ts";
 import { dockerAvailable, dockerNodes } from "../../scripts/kafka/docker.ts";
 import { LauncherError } from "../../scripts/kafka/errors.ts";
 import { jvmNodes } from "../../scripts/kafka/jvm_nodes.ts";
 import type { NodeBackend } from "../../scripts/kafka/node_backend.ts";
 import { waitReady } from "../../scripts/kafka/readiness.ts";
-import { newState } from "../../scripts/kafka/state.ts";
+import { layoutOf, newState } from "../../scripts/kafka/state.ts";
 import { tlsFiles } from "../../scripts/kafka/tls.ts";
 import { PROJECT_ROOT } from "../../scripts/kafka/versions.ts";
 
@@ -42,6 +42,47 @@ Deno.test("launcher state: a new cluster records every node's listeners, no pid,
   assert.equal(s.tls.caFile, "/nowhere/tls/ca.pem");
   // Containers log inside Docker: no host log file is recorded.
   assert.ok(trioState("docker").brokers.every((b) => b.logFile === ""));
+});
+
+Deno.test("launcher state: the benchmark's broker options (log folder, extra properties) survive a restart", () => {
+  const options = {
+    dataRoot: "/dev/shm/bench",
+    extraProperties: ["log.segment.delete.delay.ms=1000"],
+  };
+  const layout = clusterLayout(1, 0, options);
+  assert.equal(layout.nodes[0]!.dataDir, "/dev/shm/bench/single-node-1");
+  const s = newState({
+    layout,
+    version: "4.3.1",
+    mode: "jars",
+    tls: tlsFiles("/nowhere/tls"),
+    jarsDir: "/nowhere/libs",
+    clusterId: "dGVzdGJlZC1zaW5nbGUwMQ",
+  });
+  assert.equal(s.dataRoot, "/dev/shm/bench");
+  assert.equal(s.brokers[0]!.dataDir, "/dev/shm/bench/single-node-1");
+  // startNode rewrites server.properties from layoutOf(state): it must keep both options.
+  const again = layoutOf(s);
+  const props = brokerProperties(again, again.nodes[0]!, "4.3.1", {
+    dataDir: again.nodes[0]!.dataDir,
+    keystore: "/k.p12",
+    caFile: "/ca.pem",
+  });
+  assert.match(props, /^log\.dirs=\/dev\/shm\/bench\/single-node-1$/m);
+  assert.match(props, /^log\.segment\.delete\.delay\.ms=1000$/m);
+  // The tests' cluster has neither.
+  const plain = clusterLayout(1, 0);
+  assert.ok(plain.nodes[0]!.dataDir.endsWith("/.kafka/clusters/single/node-1/data"));
+  assert.equal(plain.dataRoot, undefined);
+  assert.equal(trioState("jars").dataRoot, undefined);
+  assert.doesNotMatch(
+    brokerProperties(plain, plain.nodes[0]!, "4.3.1", {
+      dataDir: "/d",
+      keystore: "/k.p12",
+      caFile: "/ca.pem",
+    }),
+    /delete\.delay/,
+  );
 });
 
 Deno.test("launcher JVM backend: only a live process running the node's config is its node", () => {
