@@ -11,10 +11,12 @@
  *
  * The matrix: the action (seek back, seek forward, pause and resume at once or later,
  * commit) × when (inside the destination's write of record K, or N microtasks after that write
- * returned: the moment between a write and the next record's take) × the destination (a sink
- * that writes synchronously, one that waits a macrotask per record; for pause, also a
- * pipeThrough, whose transform holds a record written but not yet read) × the topic (one batch
- * of 20; lz4 batches of 5, so the action falls inside a batch, at its end, or between batches).
+ * returned: the moment between a write and the next record's take) × K (4: in the first batch,
+ * which a pull queues whole in the stream for the pipe; 12: in batches of 5, a batch the pipe
+ * takes straight from the fetch buffer) × the destination (a sink that writes synchronously,
+ * one that waits a macrotask per record; for pause, also a pipeThrough, whose transform holds a
+ * record written but not yet read) × the topic (one batch of 20; batches of 5, plain and lz4,
+ * so the action falls inside a batch, at its end, or between batches).
  */
 
 import assert from "node:assert/strict";
@@ -26,12 +28,19 @@ const TOTAL = 20;
 const LAST = BigInt(TOTAL - 1);
 const VALUES = Array.from({ length: TOTAL }, (_, i) => ({ value: `v${i}` }));
 const ONE = uniq("pipe-live");
+const FIVES = uniq("pipe-live-fives");
 const LZ4 = uniq("pipe-live-lz4");
 await createTopic(ONE, 1);
 await produce(ONE, 0, VALUES, { batchSize: TOTAL });
+await createTopic(FIVES, 1);
+await produce(FIVES, 0, VALUES, { batchSize: 5 });
 await createTopic(LZ4, 1);
 await produce(LZ4, 0, VALUES, { batchSize: 5, compression: Compression.Lz4 });
-const TOPICS: Record<string, string> = { "one batch": ONE, "lz4 batches of 5": LZ4 };
+const TOPICS: Record<string, string> = {
+  "one batch": ONE,
+  "batches of 5": FIVES,
+  "lz4 batches of 5": LZ4,
+};
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const range = (from: number, to: number) =>
@@ -116,13 +125,17 @@ ACTIONS["commit"] = {
   },
 };
 
-/** When the action runs, relative to the destination's write of record K. */
-const K = 4n;
+/**
+ * The record at whose write the action runs: 4, in the first batch a pull queues whole in the
+ * stream for the pipe; 12, which the pipe takes straight from the fetch buffer when it is not
+ * in the first batch (batches of 5).
+ */
+const KS = [4n, 12n];
 type When = (f: () => void | Promise<void>) => void;
 const WHENS: Record<string, When> = {
   "inside the write of K": (f) => void f(),
   ...Object.fromEntries(
-    [0, 1, 2, 3, 5, 8].map((n): [string, When] => [
+    [0, 2, 5, 8].map((n): [string, When] => [
       `${n} microtasks after the write of K`,
       (f) => afterMicrotasks(n, () => void f()),
     ]),
@@ -136,6 +149,7 @@ async function pipeInto(
   action: Action,
   when: When,
   slow: boolean,
+  k: bigint,
 ): Promise<{ got: bigint[]; seen: Seen }> {
   const got: bigint[] = [];
   const seen: Seen = { handed: -1 };
@@ -145,7 +159,7 @@ async function pipeInto(
     new WritableStream<ConsumerRecord>({
       async write(r) {
         got.push(r.offset);
-        if (!acted && r.offset === K) {
+        if (!acted && r.offset === k) {
           acted = true;
           // `handed` is counted when the action runs: every write() call before it.
           when(() => {
@@ -172,8 +186,8 @@ for (const [actionName, action] of Object.entries(ACTIONS)) {
   for (const [whenName, when] of Object.entries(WHENS)) {
     Deno.test(`consumer pipe live: ${actionName} ${whenName}`, async (t) => {
       for (const [topicName, topic] of Object.entries(TOPICS)) {
-        for (const slow of [false, true]) {
-          await t.step(`${topicName}, ${slow ? "slow" : "sync"} sink`, async () => {
+        for (const [k, slow] of KS.flatMap((k) => [[k, false], [k, true]] as const)) {
+          await t.step(`${topicName}, K ${k}, ${slow ? "slow" : "sync"} sink`, async () => {
             await using c = new Consumer({
               brokers: BOOTSTRAP,
               groupId: uniq("pipe-live"),
@@ -181,7 +195,7 @@ for (const [actionName, action] of Object.entries(ACTIONS)) {
             });
             const tp = { topic, partition: 0 };
             c.assign([{ ...tp, offset: 0n }]);
-            const { got, seen } = await pipeInto(c, tp, action, when, slow);
+            const { got, seen } = await pipeInto(c, tp, action, when, slow, k);
             await action.check(c, tp, got, seen);
           });
         }
@@ -192,28 +206,30 @@ for (const [actionName, action] of Object.entries(ACTIONS)) {
 
 Deno.test("consumer pipeThrough live: pause and resume while the transform holds a record", async (t) => {
   for (const [topicName, topic] of Object.entries(TOPICS)) {
-    await t.step(topicName, async () => {
-      await using c = new Consumer({ brokers: BOOTSTRAP, groupId: uniq("pipe-live") });
-      const tp = { topic, partition: 0 };
-      c.assign([{ ...tp, offset: 0n }]);
-      const reader = c.pipeThrough(new TransformStream<ConsumerRecord, ConsumerRecord>())
-        .getReader();
-      const got: bigint[] = [];
-      while (got.at(-1) !== LAST) {
-        const { value, done } = await reader.read();
-        assert.ok(!done, `ended with ${got}`);
-        got.push(value.offset);
-        if (value.offset === K) {
-          // The pipe has the next record written to the transform, waiting: it stays delivered.
-          await sleep(50);
-          c.pause([tp]);
-          await sleep(100);
-          c.resume([tp]);
+    for (const k of KS) {
+      await t.step(`${topicName}, K ${k}`, async () => {
+        await using c = new Consumer({ brokers: BOOTSTRAP, groupId: uniq("pipe-live") });
+        const tp = { topic, partition: 0 };
+        c.assign([{ ...tp, offset: 0n }]);
+        const reader = c.pipeThrough(new TransformStream<ConsumerRecord, ConsumerRecord>())
+          .getReader();
+        const got: bigint[] = [];
+        while (got.at(-1) !== LAST) {
+          const { value, done } = await reader.read();
+          assert.ok(!done, `ended with ${got}`);
+          got.push(value.offset);
+          if (value.offset === k) {
+            // The pipe has the next record written to the transform, waiting: it stays delivered.
+            await sleep(50);
+            c.pause([tp]);
+            await sleep(100);
+            c.resume([tp]);
+          }
         }
-      }
-      assert.deepEqual(got, range(0, TOTAL));
-      await reader.cancel();
-    });
+        assert.deepEqual(got, range(0, TOTAL));
+        await reader.cancel();
+      });
+    }
   }
 });
 
