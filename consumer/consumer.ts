@@ -531,6 +531,7 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
 
   async #shutdown(options: ConsumerCloseOptions): Promise<void> {
     this.#closed = true;
+    this.#buffer.closing();
     const limitMs = Math.min(options.timeoutMs ?? Infinity, this.#cluster.retryPolicy.deadlineMs);
     const until = Date.now() + limitMs;
     this.#committer.stopAutoCommit();

@@ -112,6 +112,8 @@ export class FetchBuffer {
   #queued: Handed | undefined;
   /** Counting readers attached (see {@linkcode FetchBuffer.countingStarted}). */
   #counting = 0;
+  /** The consumer is closing: no record reaches the reader's code any more. */
+  #closing = false;
   /** Batches queued for a counting reader, in order, until it took them. */
   #handed: Cursor[] = [];
   /** Why {@linkcode fillNow} last left a batch to {@linkcode fill}. */
@@ -352,6 +354,9 @@ export class FetchBuffer {
    * moved since it was queued). The reader then reports it with {@linkcode took}.
    */
   take(record: ConsumerRecord): Handed | Cursor | undefined {
+    // Closing: a batch queued whole for the pipe must not go on reaching it after the commit
+    // on close was sent (those records would be delivered and never committed).
+    if (this.#closing) return undefined;
     const q = this.#handed;
     while (q.length > 0) {
       const e = q[0]!;
@@ -383,7 +388,7 @@ export class FetchBuffer {
     const q = this.#queued;
     if (q === undefined || q.record !== record) return true;
     this.#queued = undefined;
-    if (!current(q)) return false;
+    if (this.#closing || !current(q)) return false;
     this.took(q, record);
     return true;
   }
@@ -443,6 +448,14 @@ export class FetchBuffer {
     // Whatever was fetched after them is dropped and fetched again from the rewound position.
     for (const ps of parts) this.evict(ps);
     this.#fetcher?.wake();
+  }
+
+  /**
+   * The consumer is closing: nothing more is handed out (as by the pull), and what sits in
+   * the stream's queue is not taken, so the commit on close is exactly what the reader got.
+   */
+  closing(): void {
+    this.#closing = true;
   }
 
   /** The stream was cancelled (its queue emptied) or closed: nothing queued is taken. */

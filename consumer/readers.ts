@@ -218,13 +218,13 @@ export async function pipeCounting(
   /** A record taken from the buffer but not delivered to `dest`. */
   let unsent: { from: { ps: PartitionState; gen: number }; record: ConsumerRecord } | undefined;
   /**
-   * Reads the next record through the stream (when the buffer had none ready): the record
-   * and where it comes from; null for a record that must not reach `dest` (read on);
-   * undefined when the pipe must stop (stopped, ended, or the source failed).
+   * Reads the next record through the stream (when the buffer had none ready): undefined
+   * when the pipe must stop (stopped, ended, or the source failed). It is not taken here: the
+   * caller takes it (`take`) and writes it with no await in between, or a `seek()`, `pause()`
+   * or revocation during the hops of this async function's return would be missed (a stale
+   * record delivered).
    */
-  const readOne = async (): Promise<
-    { record: ConsumerRecord; from: { ps: PartitionState; gen: number } } | null | undefined
-  > => {
+  const readOne = async (): Promise<ConsumerRecord | undefined> => {
     let r: ReadableStreamReadResult<ConsumerRecord> | undefined;
     // A record in the stream's queue is read at once; otherwise the read waits for a pull,
     // and a stop must not wait for it (the log end, a slow fetch).
@@ -248,8 +248,7 @@ export async function pipeCounting(
       ended = true;
       return undefined;
     }
-    const from = buffer.take(r.value);
-    return from === undefined ? null : { record: r.value, from };
+    return r.value;
   };
   try {
     if (signal?.aborted) onAbort();
@@ -260,11 +259,12 @@ export async function pipeCounting(
       let from: { ps: PartitionState; gen: number } | undefined;
       if (record !== undefined) from = buffer.from;
       else {
-        const got = await readOne();
-        if (got === undefined) break;
-        if (got === null) continue;
-        record = got.record;
-        from = got.from;
+        record = await readOne();
+        // Stopped during the return's hops: not taken, so `abandon` fetches it again.
+        if (record === undefined || stop !== undefined) break;
+        // Taken now, as the record is written next (see readOne).
+        from = buffer.take(record);
+        if (from === undefined) continue;
       }
       try {
         if ((writer.desiredSize ?? 0) <= 0) {

@@ -9,7 +9,10 @@
  * after accepting one; the signal aborts, N microtasks after a write returned, which sweeps
  * the moment between a read and its write) × who reads next (a reader, `for await`, another
  * pipe) × the topic (one batch of 20 records, so the pipe stops inside it; or two lz4 batches
- * of 10, the second fetched ahead while the pipe stops inside the first).
+ * of 10, the second fetched ahead while the pipe stops inside the first) × where it stops: at
+ * record 5, in the first batch a pull queues whole in the stream's queue for the pipe; or at
+ * record 12, which in batches of 5 the pipe takes straight from the fetch buffer
+ * (`FetchBuffer.nextRecord`), not through the stream.
  */
 
 import assert from "node:assert/strict";
@@ -19,16 +22,26 @@ import { BOOTSTRAP, createTopic, produce, uniq } from "../helpers/consumer_testk
 
 const TOPIC = uniq("pipe-resume");
 const LZ4_TOPIC = uniq("pipe-resume-lz4");
+const FIVES_TOPIC = uniq("pipe-resume-fives");
+const LZ4_FIVES_TOPIC = uniq("pipe-resume-lz4-fives");
 const TOTAL = 20;
-const STOP = 5n;
+/** Where the pipe stops (see the matrix above). */
+let STOP = 5n;
+const STOP_AT = [5n, 12n];
 const VALUES = Array.from({ length: TOTAL }, (_, i) => ({ value: `v${i}` }));
 await createTopic(TOPIC, 1);
 await produce(TOPIC, 0, VALUES, { batchSize: TOTAL });
 await createTopic(LZ4_TOPIC, 1);
 await produce(LZ4_TOPIC, 0, VALUES, { batchSize: 10, compression: Compression.Lz4 });
+await createTopic(FIVES_TOPIC, 1);
+await produce(FIVES_TOPIC, 0, VALUES, { batchSize: 5 });
+await createTopic(LZ4_FIVES_TOPIC, 1);
+await produce(LZ4_FIVES_TOPIC, 0, VALUES, { batchSize: 5, compression: Compression.Lz4 });
 const TOPICS: Record<string, string> = {
   "one batch": TOPIC,
   "two lz4 batches": LZ4_TOPIC,
+  "batches of 5": FIVES_TOPIC,
+  "lz4 batches of 5": LZ4_FIVES_TOPIC,
 };
 
 /** How the pipe stops: the records the destination accepted. */
@@ -144,7 +157,12 @@ for (const [stopName, stop] of Object.entries(STOPS)) {
   for (const [nextName, next] of Object.entries(NEXTS)) {
     Deno.test(`consumer pipe resume: ${stopName}, then ${nextName}`, async (t) => {
       for (const [topicName, topic] of Object.entries(TOPICS)) {
-        await t.step(topicName, () => resume(topic, stop, next));
+        for (const at of STOP_AT) {
+          await t.step(`${topicName}, stop at ${at}`, () => {
+            STOP = at;
+            return resume(topic, stop, next);
+          });
+        }
       }
     });
   }

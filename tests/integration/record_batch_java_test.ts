@@ -256,7 +256,14 @@ Deno.test("record batch: Java and this codec read each other's batches", async (
       skipped.push(cname);
       continue;
     }
-    for (const [set, recs] of [["small", small()], ["big", big()]] as const) {
+    // zstd also at level -1 (sent as level -2 with target length 1) and level 2 (the
+    // tuned window, hash and chain sizes of levels 2-3): Java must read those frames too.
+    const levels = codec === Compression.Zstd ? [undefined, -1, 2] : [undefined];
+    for (
+      const [set, recs, level] of levels.flatMap((l) =>
+        [["small", small(), l], ["big", big(), l]] as const
+      )
+    ) {
       const opts = {
         baseOffset: set === "small" ? 0n : 1000n,
         producerId: set === "small" ? 1234n : 77n,
@@ -271,11 +278,12 @@ Deno.test("record batch: Java and this codec read each other's batches", async (
         transactional: opts.transactional,
         partitionLeaderEpoch: opts.leaderEpoch,
         baseOffset: opts.baseOffset,
+        ...level !== undefined && { level },
       });
       for (const r of recs) b.append(r.ts, r.key, r.value, r.headers);
       // Producer state set at drain time, as the producer does.
       b.setProducerState(opts.producerId, opts.producerEpoch, opts.baseSequence);
-      const name = `ts-${set}-${cname}`;
+      const name = `ts-${set}-${cname}${level === undefined ? "" : `-level${level}`}`;
       ours.push([name, b.finish()]);
       expectations.push([name, recs, opts]);
     }
