@@ -346,6 +346,9 @@ export class FetchBuffer {
   /** The counting reader let go. */
   countingEnded(): void {
     this.#counting--;
+    // The last batch a pipe took from directly (and its fetch response) must not outlive the
+    // pipe: that memory is no longer counted in the budget.
+    this.#from = undefined;
   }
 
   /**
