@@ -238,32 +238,10 @@ export class FetchBuffer {
    * (revoked, paused, moved) and one that needs room made are left to the pull.
    */
   takeNext(): ConsumerRecord | undefined {
-    // Written out (not through #readyCursor): every record's path for `getReader()` and
-    // `for await`, kept as it was measured (bench/PROFILE.md, session 14).
-    if (this.#queued !== undefined || this.#handed.length > 0) return undefined;
-    let cur = this.#cursor;
-    if (cur === undefined) {
-      // The first record of the next batch: decoded here when that needs no waiting, as the
-      // pull would (the same round-robin), so the read needs no pull either.
-      for (;;) {
-        const ps = this.nextReady();
-        if (ps === undefined) return undefined;
-        const held = this.fillNow(ps);
-        if (held === true) break;
-        if (held === undefined) {
-          // It needs room made (async): the pull serves `ps` next, as it would have
-          // (nextReady keeps serving the chunk it chose until that chunk is done).
-          this.#tooLarge = undefined;
-          return undefined;
-        }
-      }
-      cur = this.#cursor!;
-    }
-    const ps = cur.ps;
-    if (cur.gen !== ps.gen || ps.removed || ps.revoking || ps.paused) return undefined;
-    const record = cur.records[cur.next++]!;
-    if (cur.next === cur.records.length) this.#finishCursor();
-    ps.tookRecord(record.offset, record.leaderEpoch);
+    const cur = this.#readyCursor();
+    if (cur === undefined) return undefined;
+    const record = this.#advance(cur);
+    cur.ps.tookRecord(record.offset, record.leaderEpoch);
     return record;
   }
 
@@ -275,9 +253,15 @@ export class FetchBuffer {
   nextRecord(): ConsumerRecord | undefined {
     const cur = this.#readyCursor();
     if (cur === undefined) return undefined;
+    const record = this.#advance(cur);
+    this.#from = cur;
+    return record;
+  }
+
+  /** The cursor's next record, moving past it (and finishing the cursor after its last). */
+  #advance(cur: Cursor): ConsumerRecord {
     const record = cur.records[cur.next++]!;
     if (cur.next === cur.records.length) this.#finishCursor();
-    this.#from = cur;
     return record;
   }
 
@@ -292,8 +276,8 @@ export class FetchBuffer {
   #from: Cursor | undefined;
 
   /**
-   * The cursor to hand the next record from, when one is ready now (the same steps as
-   * {@linkcode takeNext}'s).
+   * The cursor to hand the next record from, when one is ready now: {@linkcode takeNext}'s and
+   * {@linkcode nextRecord}'s shared steps.
    */
   #readyCursor(): Cursor | undefined {
     if (this.#queued !== undefined || this.#handed.length > 0) return undefined;
