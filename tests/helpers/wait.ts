@@ -21,3 +21,20 @@ export async function until<T>(
   }
   throw new Error(`timed out waiting for ${what}`);
 }
+
+/** Fails after `ms` with `what` (read when it fires) unless `p` settles first. */
+export function deadline<T>(p: Promise<T>, what: () => string, ms = 15_000): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out: ${what()}`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** Calls `f` after `n` microtasks: to land an action between a pipe's steps. */
+export function afterMicrotasks(n: number, f: () => void): void {
+  if (n === 0) return f();
+  queueMicrotask(() => afterMicrotasks(n - 1, f));
+}

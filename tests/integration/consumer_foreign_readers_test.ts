@@ -26,6 +26,7 @@
 import assert from "node:assert/strict";
 import { Consumer, type ConsumerRecord } from "../../consumer/mod.ts";
 import { BOOTSTRAP, createTopic, produce, uniq } from "../helpers/consumer_testkit.ts";
+import { deadline } from "../helpers/wait.ts";
 
 const PER_BATCH = 4;
 /** Partition 0's last offset, partition 1's (three batches each before the stop). */
@@ -47,17 +48,6 @@ const show = (rs: readonly Rec[]) => rs.map((r) => `${r.partition}@${r.offset}`)
 async function write(topic: string, partition: number, from: number, count: number) {
   const values = Array.from({ length: count }, (_, i) => ({ value: `${partition}-${from + i}` }));
   await produce(topic, partition, values, { batchSize: PER_BATCH });
-}
-
-/** Fails after `ms` with `what`. */
-function deadline<T>(p: Promise<T>, what: () => string, ms = 15_000): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out: ${what()}`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 type Enough = (got: readonly Rec[]) => boolean;

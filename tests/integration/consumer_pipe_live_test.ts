@@ -23,6 +23,7 @@ import assert from "node:assert/strict";
 import { Consumer, type ConsumerRecord } from "../../consumer/mod.ts";
 import { Compression } from "../../protocol/compression/mod.ts";
 import { BOOTSTRAP, createTopic, produce, uniq } from "../helpers/consumer_testkit.ts";
+import { afterMicrotasks } from "../helpers/wait.ts";
 
 const TOTAL = 20;
 const LAST = BigInt(TOTAL - 1);
@@ -45,12 +46,6 @@ const TOPICS: Record<string, string> = {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const range = (from: number, to: number) =>
   Array.from({ length: to - from }, (_, i) => BigInt(from + i));
-
-/** Calls `f` after `n` microtasks. */
-function afterMicrotasks(n: number, f: () => void): void {
-  if (n === 0) return f();
-  queueMicrotask(() => afterMicrotasks(n - 1, f));
-}
 
 /** What the action saw: the records handed to the destination when it ran. */
 interface Seen {

@@ -19,6 +19,7 @@ import assert from "node:assert/strict";
 import { Consumer, type ConsumerRecord } from "../../consumer/mod.ts";
 import { Compression } from "../../protocol/compression/mod.ts";
 import { BOOTSTRAP, createTopic, produce, uniq } from "../helpers/consumer_testkit.ts";
+import { afterMicrotasks } from "../helpers/wait.ts";
 
 const TOPIC = uniq("pipe-resume");
 const LZ4_TOPIC = uniq("pipe-resume-lz4");
@@ -46,12 +47,6 @@ const TOPICS: Record<string, string> = {
 
 /** How the pipe stops: the records the destination accepted. */
 type Stop = (c: Consumer) => Promise<bigint[]>;
-
-/** Calls `f` after `n` microtasks. */
-function afterMicrotasks(n: number, f: () => void): void {
-  if (n === 0) return f();
-  queueMicrotask(() => afterMicrotasks(n - 1, f));
-}
 
 const STOPS: Record<string, Stop> = {
   "the destination refuses a record": async (c) => {

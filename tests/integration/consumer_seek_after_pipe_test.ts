@@ -17,6 +17,7 @@
 import assert from "node:assert/strict";
 import { Consumer, type ConsumerRecord } from "../../consumer/mod.ts";
 import { BOOTSTRAP, createTopic, produce, uniq } from "../helpers/consumer_testkit.ts";
+import { deadline } from "../helpers/wait.ts";
 
 /** Records per batch, and batches written per partition before the stop and after it. */
 const PER_BATCH = 4;
@@ -43,17 +44,6 @@ const range = (from: number, to: number) =>
 async function write(topic: string, partition: number, from: number, count: number) {
   const values = Array.from({ length: count }, (_, i) => ({ value: `${partition}-${from + i}` }));
   await produce(topic, partition, values, { batchSize: PER_BATCH });
-}
-
-/** Fails after `ms` with `what`. */
-function deadline<T>(p: Promise<T>, what: () => string, ms = 15_000): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out: ${what()}`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 /**
