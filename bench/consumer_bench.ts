@@ -225,8 +225,10 @@ Deno.bench("consumer fetch buffer: 256 partitions x 2 responses x 4 x 140 x 100 
  * time), 72,000 records read one at a time. Three ways, to split a record's cost: taken
  * synchronously (`FetchBuffer.takeNext`: CRC, decode, the `Record`, the bookkeeping), with
  * `await reader.read()` on the consumer's `DirectReader` (adds the read result and its
- * promise), and with `for await` over the consumer's iterator (session 15: ~170, ~195 and
- * ~200 ns a record, 282, 368 and 409 B allocated a record).
+ * promise), and with `for await` over the consumer's iterator. bench/PROFILE.md, session 15:
+ * 9.8, 11.1 and 13.5 ms at best (~136, ~154 and ~188 ns a record); 282, 368 and 409 B
+ * allocated a record, the last partly this bench's fresh iterator per iteration (run live,
+ * `for await` allocates what `read()` does).
  */
 const C1_CHUNK = (() => {
   const parts: Uint8Array[] = [];
