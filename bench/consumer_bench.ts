@@ -21,7 +21,7 @@ import { ByteBudget } from "../consumer/budget.ts";
 import { FetchBuffer } from "../consumer/fetch_buffer.ts";
 import { resolveConsumerOptions } from "../consumer/options.ts";
 import { PartitionState } from "../consumer/partition_state.ts";
-import { DirectReader, pipeCounting } from "../consumer/readers.ts";
+import { directIterator, DirectReader, pipeCounting } from "../consumer/readers.ts";
 import { KafkaError } from "../protocol/errors.ts";
 import { RecordBatchBuilder } from "../protocol/record_batch_builder.ts";
 import { decodeRecordBatches, decodeRecordBatchWith } from "../protocol/record_batch_decoder.ts";
@@ -217,6 +217,87 @@ Deno.bench("consumer fetch buffer: 256 partitions x 2 responses x 4 x 140 x 100 
   let n = 0;
   while (buffer.takeNext() !== undefined) n++;
   if (n !== 256 * 560 || budget.held !== 0) throw new KafkaError(`short read ${n}`);
+});
+
+/**
+ * C1's shape through the fetch buffer: one response over 4 partitions, each partition's chunk 2
+ * batches of 9,000 x 100 B (~1 MiB, the bench topics' batch size, read a slice of 512 at a
+ * time), 72,000 records read one at a time. Three ways, to split a record's cost: taken
+ * synchronously (`FetchBuffer.takeNext`: CRC, decode, the `Record`, the bookkeeping), with
+ * `await reader.read()` on the consumer's `DirectReader` (adds the read result and its
+ * promise), and with `for await` over the consumer's iterator. bench/PROFILE.md, session 15:
+ * 9.8, 11.1 and 13.5 ms at best (~136, ~154 and ~188 ns a record); 282, 368 and 409 B
+ * allocated a record, the last partly this bench's fresh iterator per iteration (run live,
+ * `for await` allocates what `read()` does).
+ */
+const C1_CHUNK = (() => {
+  const parts: Uint8Array[] = [];
+  for (let b = 0; b < 2; b++) {
+    const builder = new RecordBatchBuilder({
+      baseOffset: b * 9000,
+      partitionLeaderEpoch: 0,
+      initialCapacity: 9000 * 120,
+    });
+    const value = new Uint8Array(100).fill(67);
+    for (let i = 0; i < 9000; i++) builder.append(1_700_000_000_000 + i, null, value);
+    parts.push(builder.finish());
+  }
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
+  return out;
+})();
+const C1_SCAN = scanBatches(C1_CHUNK);
+
+/** A fetch buffer holding one C1-shaped response, and a `DirectReader` over it. */
+function c1Buffer(): { buffer: FetchBuffer; reader: DirectReader } {
+  const budget = new ByteBudget(C6_OPTIONS.maxBufferedBytes);
+  const parts: PartitionState[] = [];
+  for (let p = 0; p < 4; p++) {
+    const ps = new PartitionState("topic", p);
+    ps.startAt(0n, -1);
+    ps.phase = "ready";
+    parts.push(ps);
+  }
+  let controller!: ReadableStreamDefaultController<ConsumerRecord>;
+  const stream = new ReadableStream<ConsumerRecord>({ start: (c) => void (controller = c) }, {
+    highWaterMark: 0,
+  });
+  const buffer = new FetchBuffer(C6_OPTIONS, budget, controller, () => parts.values());
+  const bytes = 4 * C1_CHUNK.length;
+  budget.reserve(bytes);
+  budget.settle(bytes, bytes);
+  const frame = { bytes, refs: 4 };
+  for (const ps of parts) {
+    buffer.addChunk(new Chunk(ps, C1_CHUNK, null, frame, 0n, -1, C1_SCAN.nextOffset, 0));
+  }
+  const reader = new DirectReader(stream, () => buffer.takeNext(), () => true);
+  return { buffer, reader };
+}
+
+const C1_RECORDS = 4 * 18_000;
+Deno.bench("consumer C1 4 x 18,000 x 100 B: takeNext", { group: "c1" }, () => {
+  const { buffer } = c1Buffer();
+  let n = 0;
+  while (buffer.takeNext() !== undefined) n++;
+  if (n !== C1_RECORDS) throw new KafkaError(`short read ${n}`);
+});
+Deno.bench("consumer C1 4 x 18,000 x 100 B: await read()", { group: "c1" }, async () => {
+  const { reader } = c1Buffer();
+  let n = 0;
+  while (n < C1_RECORDS) {
+    const { done } = await reader.read();
+    if (done) break;
+    n++;
+  }
+  if (n !== C1_RECORDS) throw new KafkaError(`short read ${n}`);
+});
+Deno.bench("consumer C1 4 x 18,000 x 100 B: for await", { group: "c1" }, async () => {
+  const { reader } = c1Buffer();
+  let n = 0;
+  for await (const _ of directIterator(reader, { preventCancel: true })) {
+    if (++n === C1_RECORDS) break;
+  }
+  if (n !== C1_RECORDS) throw new KafkaError(`short read ${n}`);
 });
 
 // A record's offset (chunk.ts recordMaker): a number converted by BigInt() calls into the
