@@ -7,6 +7,7 @@
  */
 
 import { compressBatchRecords, type CompressionCodec } from "./compression/mod.ts";
+import { RecordsCrc } from "./compression/records_crc.ts";
 import { encodeControlRecordKey, encodeEndTxnMarkerValue } from "./control_record.ts";
 import { crc32c, crc32cCombine, crc32cUpdate } from "./crc32c.ts";
 import { ClosedError } from "./errors.ts";
@@ -501,7 +502,11 @@ export class RecordBatchBuilder {
   }
 }
 
-/** compressRecordBatch's scratch: the codec's CRC-32C of its output, and whether it set it. */
+/**
+ * compressRecordBatch's scratch: `[0]` a CRC-32C, `[1]` a {@linkcode RecordsCrc} state that
+ * says what `[0]` is and whether the batch still goes out compressed (records_crc.ts lists who
+ * sets which).
+ */
 const RECORDS_CRC = new Uint32Array(2);
 
 function v32(b: Uint8Array): DataView {
@@ -554,32 +559,36 @@ export function compressRecordBatch(
   );
   // In place and incompressible: the batch is sent from where it is, uncompressed.
   let result = packed === records ? batch : packed;
-  if (RECORDS_CRC[1] !== 2 && result.length >= batch.length) {
-    // Compressing did not shrink the records (any codec; lz4 says so itself, with 2, before
-    // copying anything): they go out as they are, uncompressed, their CRC computed below.
+  if (RECORDS_CRC[1] !== RecordsCrc.PlainKnown && result.length >= batch.length) {
+    // Compressing did not shrink the records (any codec; lz4 says so itself, with PlainKnown,
+    // before copying anything): they go out as they are, uncompressed, their CRC the builder's
+    // or computed below.
     if (inPlace) {
       result = batch;
     } else {
       result = result.subarray(0, batch.length);
       result.set(records, HEADER);
     }
-    RECORDS_CRC[1] = 3;
+    RECORDS_CRC[1] = RecordsCrc.PlainUnknown;
     if (recordsCrc !== undefined) {
       RECORDS_CRC[0] = recordsCrc;
-      RECORDS_CRC[1] = 2;
+      RECORDS_CRC[1] = RecordsCrc.PlainKnown;
     }
   }
   if (result !== batch) result.set(batch.subarray(0, HEADER));
   const v = v32(result);
   v.setInt32(L.BatchLength, result.length - L.LogOverhead);
-  // Uncompressed (RECORDS_CRC[1] 2 or 3): the batch goes out without a codec, as franz-go
+  // Uncompressed (PlainKnown or PlainUnknown): the batch goes out without a codec, as franz-go
   // sends a batch that compression did not shrink. The broker then validates it in place
   // instead of streaming it through its decompressor, and consumers read it as it is
   // (bench/PROFILE.md, Session 14).
-  if (RECORDS_CRC[1]! >= 2) result[L.Attributes + 1]! &= ~7;
-  // lz4 checksums what it writes (RECORDS_CRC[1] = 1, or 2 for the records as they are): only
-  // the header's fields after the CRC are left to add in front.
-  const crc = RECORDS_CRC[1] === 1 || RECORDS_CRC[1] === 2
+  const state = RECORDS_CRC[1]!;
+  if (state === RecordsCrc.PlainKnown || state === RecordsCrc.PlainUnknown) {
+    result[L.Attributes + 1]! &= ~7;
+  }
+  // The records' CRC is known (lz4 checksums what it writes: Compressed; the records as they
+  // are: PlainKnown): only the header's fields after the CRC are left to add in front.
+  const crc = state === RecordsCrc.Compressed || state === RecordsCrc.PlainKnown
     ? crc32cCombine(crc32c(result, L.Attributes, HEADER), RECORDS_CRC[0]!, result.length - HEADER)
     : crc32c(result, L.Attributes, result.length);
   v.setUint32(L.Crc, crc);

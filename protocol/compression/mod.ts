@@ -23,6 +23,7 @@ import {
   lz4DecompressFrame,
 } from "./lz4.ts";
 import { snappyCompressXerial, snappyDecompress } from "./snappy.ts";
+import { RecordsCrc } from "./records_crc.ts";
 import { zstdCompress, zstdCompressWithHeadroom, zstdDecompress } from "./zstd.ts";
 
 export { gzipCompress, gzipDecompress } from "./gzip.ts";
@@ -112,8 +113,8 @@ export function compress(codec: CompressionCodec, data: Uint8Array, level?: numb
  * after the headroom) or copied once (the `node:zlib` codecs, which return their own buffer).
  * The result is a view of `out` when `out` has room enough (for lz4, room for the worst case),
  * else of a new buffer. With `crc`, a codec that checksums its output as it writes it (lz4)
- * sets `crc[0]` to the CRC-32C of the bytes after the headroom and `crc[1]` to 1; the others
- * set `crc[1]` to 0.
+ * sets `crc[0]` to the CRC-32C of the bytes after the headroom and `crc[1]` to 1 (the records
+ * CRC state `Compressed`, see records_crc.ts); the others set `crc[1]` to 0 (`Unknown`).
  *
  * @example
  * ```ts
@@ -131,13 +132,13 @@ export function compressWithHeadroom(
   out?: Uint8Array,
   crc?: Uint32Array,
 ): Uint8Array {
-  if (crc !== undefined) crc[1] = 0;
+  if (crc !== undefined) crc[1] = RecordsCrc.Unknown;
   if (!Number.isSafeInteger(headroom) || headroom < 0) {
     throw new RangeError(`headroom must be a non-negative integer, got ${headroom}`);
   }
   if (codec === 3) {
     checkLz4Level(level);
-    if (crc !== undefined) crc[1] = 1;
+    if (crc !== undefined) crc[1] = RecordsCrc.Compressed;
     return lz4CompressFrameWithHeadroom(data, headroom, {}, out, crc);
   }
   if (codec === 4) return zstdCompressWithHeadroom(data, headroom, level, out);
@@ -150,9 +151,10 @@ export function compressWithHeadroom(
 
 /**
  * {@linkcode compressWithHeadroom} for a record batch's records, with `crc` (2 words) always
- * given: `crc[1]` is 1 when `crc[0]` holds the CRC-32C of the bytes after the headroom, 0 when
- * the caller must compute it, and 2 when lz4 found every block incompressible and wrote the
- * records as they are instead of a frame (`crc[0]` their CRC-32C): the batch then goes out
+ * given, `crc[1]` one of the `RecordsCrc` states (records_crc.ts): `Compressed` when
+ * `crc[0]` holds the CRC-32C of the bytes after the headroom, `Unknown` when the caller must
+ * compute it, and `PlainKnown` when lz4 found every block incompressible and wrote the records
+ * as they are instead of a frame (`crc[0]` their CRC-32C): the batch then goes out
  * uncompressed (see `lz4CompressFrameOrPlain`; with `inPlace` the result is then `data`
  * itself, not copied; `dataCrc`, the CRC-32C of `data` if known, spares it a pass). Internal to
  * the producer's batch path.
@@ -170,7 +172,7 @@ export function compressBatchRecords(
   if (codec !== 3) return compressWithHeadroom(codec, data, headroom, level, out, crc);
   checkLz4Level(level);
   const r = lz4CompressFrameOrPlain(data, headroom, out, crc, inPlace, dataCrc);
-  crc[1] = r.plain ? 2 : 1;
+  crc[1] = r.plain ? RecordsCrc.PlainKnown : RecordsCrc.Compressed;
   return r.bytes;
 }
 
