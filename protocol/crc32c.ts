@@ -25,6 +25,8 @@
  * @module
  */
 
+import { CRC32C_WASM, REDUCE_AT, REDUCE_BLOCKS, REDUCE_CHUNK } from "./crc32c_wasm.ts";
+
 /** The reflected Castagnoli polynomial. */
 const POLY = 0x82f63b78;
 
@@ -173,6 +175,70 @@ function wideTable(lo: number): Int32Array {
 const LOW: Int32Array = wideTable(0);
 const HIGH: Int32Array = wideTable(16);
 
+/**
+ * The WebAssembly block reduction (protocol/crc32c_wasm.ts, scripts/gen_crc32c_wasm.ts), or
+ * undefined where WebAssembly or its SIMD is not available (then the braids do everything).
+ * Its memory never grows, so the view stays valid.
+ */
+const WASM: { mem: Uint8Array; reduce: (blocks: number) => void } | undefined = (() => {
+  try {
+    const { exports } = new WebAssembly.Instance(
+      new WebAssembly.Module(CRC32C_WASM as BufferSource),
+    );
+    return {
+      mem: new Uint8Array((exports.memory as WebAssembly.Memory).buffer),
+      reduce: exports.reduce as (blocks: number) => void,
+    };
+  } catch {
+    return undefined;
+  }
+})();
+
+/**
+ * From this many bytes the WebAssembly reduction is faster: below, its fixed part (the last
+ * {@linkcode REDUCE_BLOCKS} blocks through the braid, the copy, the call) costs more.
+ */
+const WASM_MIN = 3 * 1024;
+
+/**
+ * Advances register `c` over `d[start, end)` (at least {@linkcode WASM_MIN} bytes) with the
+ * WebAssembly reduction: the bytes are copied into its memory, reduced in place to their last
+ * {@linkcode REDUCE_BLOCKS} 16-byte blocks (same CRC from register 0), which the braid then
+ * checksums. Chunks of at most {@linkcode REDUCE_CHUNK} bytes keep the memory small.
+ */
+function reduceUpdate(
+  wasm: { mem: Uint8Array; reduce: (blocks: number) => void },
+  c: number,
+  d: Uint8Array,
+  start: number,
+  end: number,
+): number {
+  const t = TABLE;
+  const mem = wasm.mem;
+  let i = start;
+  // The first (length mod 16) bytes a byte at a time: the rest is whole blocks.
+  for (const stop = start + ((end - start) & 15); i < stop; i++) {
+    c = (c >>> 8) ^ t[(c ^ d[i]!) & 0xff]!;
+  }
+  while (i < end) {
+    let n = end - i;
+    // A chunk, but never leave a last one shorter than WASM_MIN.
+    if (n > REDUCE_CHUNK) n = n - REDUCE_CHUNK >= WASM_MIN ? REDUCE_CHUNK : n - WASM_MIN;
+    mem.set(d.subarray(i, i + n), REDUCE_AT);
+    // The register from c over D equals the register from 0 over D with c xored into its first
+    // four bytes (little-endian): the reduction then needs no register at all.
+    mem[REDUCE_AT]! ^= c;
+    mem[REDUCE_AT + 1]! ^= c >>> 8;
+    mem[REDUCE_AT + 2]! ^= c >>> 16;
+    mem[REDUCE_AT + 3]! ^= c >>> 24;
+    wasm.reduce(n >>> 4);
+    const at = REDUCE_AT + n;
+    c = update(0, mem, at - 16 * REDUCE_BLOCKS, at);
+    i += n;
+  }
+  return c;
+}
+
 /** From this many bytes the eight-lane braid is faster (see the module doc). */
 const WIDE_MIN = 32 * 1024;
 
@@ -238,6 +304,7 @@ function update(crc: number, d: Uint8Array, start: number, end: number): number 
   const t = TABLE;
   let c = crc;
   let i = start;
+  if (WASM !== undefined && end - start >= WASM_MIN) return reduceUpdate(WASM, c, d, start, end);
   if (LITTLE_ENDIAN && end - start >= BRAID_MIN) {
     // Align to 4 bytes, then read whole little-endian words.
     while (((d.byteOffset + i) & 3) !== 0) c = (c >>> 8) ^ t[(c ^ d[i++]!) & 0xff]!;
