@@ -5,67 +5,120 @@
  * the generator for the method). Its source:
  *
  * ```wat
- * ;; CRC-32C block reduction (Chorba), see scripts/gen_crc32c_wasm.ts.
- * ;; S = {0, 1, 12, 18, 58, 71, 75, 79}: the sum of x^(128 s) over S is a multiple of the Castagnoli polynomial.
- * ;; Memory: [0, 1264) zeros, then the data, n blocks of 16 bytes, reduced in place.
+ * ;; CRC-32C block reduction (Chorba), see scripts/gen_crc32c_wasm.ts. The sum of x^(128 s)
+ * ;; over each S is a multiple of the Castagnoli polynomial. Memory: [0, 3344) zeros, then the
+ * ;; data, n blocks of 16 bytes, reduced in place.
  * (module
  *   (memory (export "memory") 5)
- *   (func (export "reduce") (param $n i32)
+ *   ;; S = {0, 1, 12, 18, 58, 71, 75, 79}: block q takes the blocks 79, 78, 67, 61, 21, 8, 4 before it.
+ *   (func (export "reduce8") (param $n i32)
  *     (local $q i32) (local $end i32) (local $lim i32) (local $stop i32) (local $v v128)
- *     ;; Block q (q = its byte offset in the data; it lives at q + 1264) takes the XOR of
- *     ;; the blocks 79, 78, 67, 61, 21, 8, 4 before it. Blocks [0, n - 79):
- *     ;; their sources are all before them, so in place and in order is right.
+ *     ;; Blocks [0, n - 79) move: their sources are all before them (or in the zeros), so in
+ *     ;; place and in order is right.
  *     (local.set $end (i32.shl (i32.sub (local.get $n) (i32.const 79)) (i32.const 4)))
  *     (block $done (loop $main
  *       (br_if $done (i32.ge_u (local.get $q) (local.get $end)))
- *       (v128.store offset=1264 (local.get $q)
- *         (v128.xor (v128.xor (v128.xor (v128.xor (v128.xor (v128.xor (v128.xor (v128.load offset=1264 (local.get $q))
- *           (v128.load offset=0 (local.get $q)))
- *           (v128.load offset=16 (local.get $q)))
- *           (v128.load offset=192 (local.get $q)))
- *           (v128.load offset=288 (local.get $q)))
- *           (v128.load offset=928 (local.get $q)))
- *           (v128.load offset=1136 (local.get $q)))
- *           (v128.load offset=1200 (local.get $q))))
+ *       (v128.store offset=3344 (local.get $q)
+ *         (v128.xor (v128.xor (v128.xor (v128.xor (v128.xor (v128.xor (v128.xor (v128.load offset=3344 (local.get $q))
+ *           (v128.load offset=2080 (local.get $q)))
+ *           (v128.load offset=2096 (local.get $q)))
+ *           (v128.load offset=2272 (local.get $q)))
+ *           (v128.load offset=2368 (local.get $q)))
+ *           (v128.load offset=3008 (local.get $q)))
+ *           (v128.load offset=3216 (local.get $q)))
+ *           (v128.load offset=3280 (local.get $q))))
  *       (local.set $q (i32.add (local.get $q) (i32.const 16)))
  *       (br $main)))
- *     ;; The last 79 blocks stay (the table code checksums them); they take only sources
- *     ;; that were themselves moved, i.e. before $end.
+ *     ;; The last 79 blocks stay (the table code checksums them); they take only the sources
+ *     ;; that moved, i.e. before $end.
  *     (local.set $lim (i32.add (local.get $end) (i32.const 1264)))
  *     (local.set $stop (i32.shl (local.get $n) (i32.const 4)))
  *     (block $tdone (loop $tail
  *       (br_if $tdone (i32.ge_u (local.get $q) (local.get $stop)))
- *       (local.set $v (v128.load offset=1264 (local.get $q)))
+ *       (local.set $v (v128.load offset=3344 (local.get $q)))
  *       (if (i32.lt_u (i32.add (local.get $q) (i32.const 0)) (local.get $lim))
- *         (then (local.set $v (v128.xor (local.get $v) (v128.load offset=0 (local.get $q))))))
+ *         (then (local.set $v (v128.xor (local.get $v)
+ *           (v128.load offset=2080 (local.get $q))))))
  *       (if (i32.lt_u (i32.add (local.get $q) (i32.const 16)) (local.get $lim))
- *         (then (local.set $v (v128.xor (local.get $v) (v128.load offset=16 (local.get $q))))))
+ *         (then (local.set $v (v128.xor (local.get $v)
+ *           (v128.load offset=2096 (local.get $q))))))
  *       (if (i32.lt_u (i32.add (local.get $q) (i32.const 192)) (local.get $lim))
- *         (then (local.set $v (v128.xor (local.get $v) (v128.load offset=192 (local.get $q))))))
+ *         (then (local.set $v (v128.xor (local.get $v)
+ *           (v128.load offset=2272 (local.get $q))))))
  *       (if (i32.lt_u (i32.add (local.get $q) (i32.const 288)) (local.get $lim))
- *         (then (local.set $v (v128.xor (local.get $v) (v128.load offset=288 (local.get $q))))))
+ *         (then (local.set $v (v128.xor (local.get $v)
+ *           (v128.load offset=2368 (local.get $q))))))
  *       (if (i32.lt_u (i32.add (local.get $q) (i32.const 928)) (local.get $lim))
- *         (then (local.set $v (v128.xor (local.get $v) (v128.load offset=928 (local.get $q))))))
+ *         (then (local.set $v (v128.xor (local.get $v)
+ *           (v128.load offset=3008 (local.get $q))))))
  *       (if (i32.lt_u (i32.add (local.get $q) (i32.const 1136)) (local.get $lim))
- *         (then (local.set $v (v128.xor (local.get $v) (v128.load offset=1136 (local.get $q))))))
+ *         (then (local.set $v (v128.xor (local.get $v)
+ *           (v128.load offset=3216 (local.get $q))))))
  *       (if (i32.lt_u (i32.add (local.get $q) (i32.const 1200)) (local.get $lim))
- *         (then (local.set $v (v128.xor (local.get $v) (v128.load offset=1200 (local.get $q))))))
- *       (v128.store offset=1264 (local.get $q) (local.get $v))
+ *         (then (local.set $v (v128.xor (local.get $v)
+ *           (v128.load offset=3280 (local.get $q))))))
+ *       (v128.store offset=3344 (local.get $q) (local.get $v))
  *       (local.set $q (i32.add (local.get $q) (i32.const 16)))
- *       (br $tail)))))
+ *       (br $tail)))
+ *   )
+ *   ;; S = {0, 14, 39, 54, 144, 209}: block q takes the blocks 209, 195, 170, 155, 65 before it.
+ *   (func (export "reduce6") (param $n i32)
+ *     (local $q i32) (local $end i32) (local $lim i32) (local $stop i32) (local $v v128)
+ *     ;; Blocks [0, n - 209) move: their sources are all before them (or in the zeros), so in
+ *     ;; place and in order is right.
+ *     (local.set $end (i32.shl (i32.sub (local.get $n) (i32.const 209)) (i32.const 4)))
+ *     (block $done (loop $main
+ *       (br_if $done (i32.ge_u (local.get $q) (local.get $end)))
+ *       (v128.store offset=3344 (local.get $q)
+ *         (v128.xor (v128.xor (v128.xor (v128.xor (v128.xor (v128.load offset=3344 (local.get $q))
+ *           (v128.load offset=0 (local.get $q)))
+ *           (v128.load offset=224 (local.get $q)))
+ *           (v128.load offset=624 (local.get $q)))
+ *           (v128.load offset=864 (local.get $q)))
+ *           (v128.load offset=2304 (local.get $q))))
+ *       (local.set $q (i32.add (local.get $q) (i32.const 16)))
+ *       (br $main)))
+ *     ;; The last 209 blocks stay (the table code checksums them); they take only the sources
+ *     ;; that moved, i.e. before $end.
+ *     (local.set $lim (i32.add (local.get $end) (i32.const 3344)))
+ *     (local.set $stop (i32.shl (local.get $n) (i32.const 4)))
+ *     (block $tdone (loop $tail
+ *       (br_if $tdone (i32.ge_u (local.get $q) (local.get $stop)))
+ *       (local.set $v (v128.load offset=3344 (local.get $q)))
+ *       (if (i32.lt_u (i32.add (local.get $q) (i32.const 0)) (local.get $lim))
+ *         (then (local.set $v (v128.xor (local.get $v)
+ *           (v128.load offset=0 (local.get $q))))))
+ *       (if (i32.lt_u (i32.add (local.get $q) (i32.const 224)) (local.get $lim))
+ *         (then (local.set $v (v128.xor (local.get $v)
+ *           (v128.load offset=224 (local.get $q))))))
+ *       (if (i32.lt_u (i32.add (local.get $q) (i32.const 624)) (local.get $lim))
+ *         (then (local.set $v (v128.xor (local.get $v)
+ *           (v128.load offset=624 (local.get $q))))))
+ *       (if (i32.lt_u (i32.add (local.get $q) (i32.const 864)) (local.get $lim))
+ *         (then (local.set $v (v128.xor (local.get $v)
+ *           (v128.load offset=864 (local.get $q))))))
+ *       (if (i32.lt_u (i32.add (local.get $q) (i32.const 2304)) (local.get $lim))
+ *         (then (local.set $v (v128.xor (local.get $v)
+ *           (v128.load offset=2304 (local.get $q))))))
+ *       (v128.store offset=3344 (local.get $q) (local.get $v))
+ *       (local.set $q (i32.add (local.get $q) (i32.const 16)))
+ *       (br $tail)))
+ *   ))
  * ```
  *
  * @module
  */
 
-/** The sparse multiple's degree in 16-byte blocks: the blocks left for the table code. */
-export const REDUCE_BLOCKS = 79;
+/** Blocks `reduce8` leaves for the table code (its multiple's degree in 16-byte blocks). */
+export const REDUCE8_BLOCKS = 79;
+/** Blocks `reduce6` leaves for the table code. */
+export const REDUCE6_BLOCKS = 209;
 /** Where the data goes in the module's memory (zeros before it). */
-export const REDUCE_AT = 1264;
+export const REDUCE_AT = 3344;
 /** The most bytes one call may reduce (the memory holds `REDUCE_AT` plus this). */
 export const REDUCE_CHUNK = 262144;
 
-/** The module (391 bytes): exports `memory` and `reduce(blocks)`. */
+/** The module (684 bytes): exports `memory`, `reduce8(blocks)` and `reduce6(blocks)`. */
 export const CRC32C_WASM: Uint8Array = new Uint8Array([
   0,
   97,
@@ -83,8 +136,9 @@ export const CRC32C_WASM: Uint8Array = new Uint8Array([
   127,
   0,
   3,
+  3,
   2,
-  1,
+  0,
   0,
   5,
   3,
@@ -92,8 +146,8 @@ export const CRC32C_WASM: Uint8Array = new Uint8Array([
   0,
   5,
   7,
-  19,
-  2,
+  30,
+  3,
   6,
   109,
   101,
@@ -103,20 +157,31 @@ export const CRC32C_WASM: Uint8Array = new Uint8Array([
   121,
   2,
   0,
-  6,
+  7,
   114,
   101,
   100,
   117,
   99,
   101,
+  56,
   0,
   0,
-  10,
-  215,
-  2,
+  7,
+  114,
+  101,
+  100,
+  117,
+  99,
+  101,
+  54,
+  0,
   1,
-  212,
+  10,
+  240,
+  4,
+  2,
+  216,
   2,
   2,
   4,
@@ -152,21 +217,14 @@ export const CRC32C_WASM: Uint8Array = new Uint8Array([
   253,
   0,
   4,
-  240,
-  9,
+  144,
+  26,
   32,
   1,
   253,
   0,
   4,
-  0,
-  253,
-  81,
-  32,
-  1,
-  253,
-  0,
-  4,
+  160,
   16,
   253,
   81,
@@ -175,51 +233,60 @@ export const CRC32C_WASM: Uint8Array = new Uint8Array([
   253,
   0,
   4,
-  192,
-  1,
-  253,
-  81,
-  32,
-  1,
-  253,
-  0,
-  4,
-  160,
-  2,
-  253,
-  81,
-  32,
-  1,
-  253,
-  0,
-  4,
-  160,
-  7,
-  253,
-  81,
-  32,
-  1,
-  253,
-  0,
-  4,
-  240,
-  8,
-  253,
-  81,
-  32,
-  1,
-  253,
-  0,
-  4,
   176,
-  9,
+  16,
+  253,
+  81,
+  32,
+  1,
+  253,
+  0,
+  4,
+  224,
+  17,
+  253,
+  81,
+  32,
+  1,
+  253,
+  0,
+  4,
+  192,
+  18,
+  253,
+  81,
+  32,
+  1,
+  253,
+  0,
+  4,
+  192,
+  23,
+  253,
+  81,
+  32,
+  1,
+  253,
+  0,
+  4,
+  144,
+  25,
+  253,
+  81,
+  32,
+  1,
+  253,
+  0,
+  4,
+  208,
+  25,
   253,
   81,
   253,
   11,
   4,
-  240,
-  9,
+  144,
+  26,
   32,
   1,
   65,
@@ -262,8 +329,8 @@ export const CRC32C_WASM: Uint8Array = new Uint8Array([
   253,
   0,
   4,
-  240,
-  9,
+  144,
+  26,
   33,
   5,
   32,
@@ -283,7 +350,8 @@ export const CRC32C_WASM: Uint8Array = new Uint8Array([
   253,
   0,
   4,
-  0,
+  160,
+  16,
   253,
   81,
   33,
@@ -306,6 +374,7 @@ export const CRC32C_WASM: Uint8Array = new Uint8Array([
   253,
   0,
   4,
+  176,
   16,
   253,
   81,
@@ -330,33 +399,33 @@ export const CRC32C_WASM: Uint8Array = new Uint8Array([
   253,
   0,
   4,
+  224,
+  17,
+  253,
+  81,
+  33,
+  5,
+  11,
+  32,
+  1,
+  65,
+  160,
+  2,
+  106,
+  32,
+  3,
+  73,
+  4,
+  64,
+  32,
+  5,
+  32,
+  1,
+  253,
+  0,
+  4,
   192,
-  1,
-  253,
-  81,
-  33,
-  5,
-  11,
-  32,
-  1,
-  65,
-  160,
-  2,
-  106,
-  32,
-  3,
-  73,
-  4,
-  64,
-  32,
-  5,
-  32,
-  1,
-  253,
-  0,
-  4,
-  160,
-  2,
+  18,
   253,
   81,
   33,
@@ -380,8 +449,8 @@ export const CRC32C_WASM: Uint8Array = new Uint8Array([
   253,
   0,
   4,
-  160,
-  7,
+  192,
+  23,
   253,
   81,
   33,
@@ -405,8 +474,8 @@ export const CRC32C_WASM: Uint8Array = new Uint8Array([
   253,
   0,
   4,
-  240,
-  8,
+  144,
+  25,
   253,
   81,
   33,
@@ -430,8 +499,8 @@ export const CRC32C_WASM: Uint8Array = new Uint8Array([
   253,
   0,
   4,
-  176,
-  9,
+  208,
+  25,
   253,
   81,
   33,
@@ -444,8 +513,285 @@ export const CRC32C_WASM: Uint8Array = new Uint8Array([
   253,
   11,
   4,
+  144,
+  26,
+  32,
+  1,
+  65,
+  16,
+  106,
+  33,
+  1,
+  12,
+  0,
+  11,
+  11,
+  11,
+  147,
+  2,
+  2,
+  4,
+  127,
+  1,
+  123,
+  32,
+  0,
+  65,
+  209,
+  1,
+  107,
+  65,
+  4,
+  116,
+  33,
+  2,
+  2,
+  64,
+  3,
+  64,
+  32,
+  1,
+  32,
+  2,
+  79,
+  13,
+  1,
+  32,
+  1,
+  32,
+  1,
+  253,
+  0,
+  4,
+  144,
+  26,
+  32,
+  1,
+  253,
+  0,
+  4,
+  0,
+  253,
+  81,
+  32,
+  1,
+  253,
+  0,
+  4,
+  224,
+  1,
+  253,
+  81,
+  32,
+  1,
+  253,
+  0,
+  4,
   240,
-  9,
+  4,
+  253,
+  81,
+  32,
+  1,
+  253,
+  0,
+  4,
+  224,
+  6,
+  253,
+  81,
+  32,
+  1,
+  253,
+  0,
+  4,
+  128,
+  18,
+  253,
+  81,
+  253,
+  11,
+  4,
+  144,
+  26,
+  32,
+  1,
+  65,
+  16,
+  106,
+  33,
+  1,
+  12,
+  0,
+  11,
+  11,
+  32,
+  2,
+  65,
+  144,
+  26,
+  106,
+  33,
+  3,
+  32,
+  0,
+  65,
+  4,
+  116,
+  33,
+  4,
+  2,
+  64,
+  3,
+  64,
+  32,
+  1,
+  32,
+  4,
+  79,
+  13,
+  1,
+  32,
+  1,
+  253,
+  0,
+  4,
+  144,
+  26,
+  33,
+  5,
+  32,
+  1,
+  65,
+  0,
+  106,
+  32,
+  3,
+  73,
+  4,
+  64,
+  32,
+  5,
+  32,
+  1,
+  253,
+  0,
+  4,
+  0,
+  253,
+  81,
+  33,
+  5,
+  11,
+  32,
+  1,
+  65,
+  224,
+  1,
+  106,
+  32,
+  3,
+  73,
+  4,
+  64,
+  32,
+  5,
+  32,
+  1,
+  253,
+  0,
+  4,
+  224,
+  1,
+  253,
+  81,
+  33,
+  5,
+  11,
+  32,
+  1,
+  65,
+  240,
+  4,
+  106,
+  32,
+  3,
+  73,
+  4,
+  64,
+  32,
+  5,
+  32,
+  1,
+  253,
+  0,
+  4,
+  240,
+  4,
+  253,
+  81,
+  33,
+  5,
+  11,
+  32,
+  1,
+  65,
+  224,
+  6,
+  106,
+  32,
+  3,
+  73,
+  4,
+  64,
+  32,
+  5,
+  32,
+  1,
+  253,
+  0,
+  4,
+  224,
+  6,
+  253,
+  81,
+  33,
+  5,
+  11,
+  32,
+  1,
+  65,
+  128,
+  18,
+  106,
+  32,
+  3,
+  73,
+  4,
+  64,
+  32,
+  5,
+  32,
+  1,
+  253,
+  0,
+  4,
+  128,
+  18,
+  253,
+  81,
+  33,
+  5,
+  11,
+  32,
+  1,
+  32,
+  5,
+  253,
+  11,
+  4,
+  144,
+  26,
   32,
   1,
   65,

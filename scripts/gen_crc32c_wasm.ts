@@ -85,60 +85,78 @@ function sparseMultiple(w: number, k: number): number[] | undefined {
   return undefined;
 }
 
-const S = sparseMultiple(8, 100);
-if (!S) throw new Error("no weight-8 multiple below 100 blocks");
-const r = powers(S.at(-1)! + 1);
-if (S.reduce((x, s) => x ^ r[s]!, 0) !== 0) throw new Error("not a multiple of P");
-const M = S.at(-1)!;
-/** Bytes of zeros in front of the data: the sources before the first block read them. */
-const PAD = 16 * M;
-/** The sources of block `q` (byte offset in the data) are at `q + 16 s` (s < m) in memory. */
-const sources = S.slice(0, -1).map((s) => 16 * s);
-/** One 16-byte XOR per source, the source closest behind (largest s) last. */
-const xorAll = (first: string) =>
-  sources.reduce(
-    (acc, o) => `(v128.xor ${acc}\n          (v128.load offset=${o} (local.get $q)))`,
-    first,
-  );
-/** Pages for `PAD` plus the largest chunk the TS side passes (`CHUNK`). */
-const CHUNK = 256 * 1024;
-const PAGES = Math.ceil((PAD + CHUNK) / 65536);
+/** A sparse multiple of P, checked: S with Σ x^(128 s) ≡ 0 mod P. */
+function multiple(w: number, k: number): number[] {
+  const S = sparseMultiple(w, k);
+  if (!S) throw new Error(`no weight-${w} multiple below ${k} blocks`);
+  const r = powers(S.at(-1)! + 1);
+  if (S.reduce((x, s) => x ^ r[s]!, 0) !== 0) throw new Error("not a multiple of P");
+  return S;
+}
 
-const wat = `;; CRC-32C block reduction (Chorba), see scripts/gen_crc32c_wasm.ts.
-;; S = {${S.join(", ")}}: the sum of x^(128 s) over S is a multiple of the Castagnoli polynomial.
-;; Memory: [0, ${PAD}) zeros, then the data, n blocks of 16 bytes, reduced in place.
-(module
-  (memory (export "memory") ${PAGES})
-  (func (export "reduce") (param $n i32)
+/** Weight 8 (7 loads a block, 79 blocks left) for mid sizes, weight 6 (5 loads, 209 left) for large. */
+const S8 = multiple(8, 100);
+const S6 = multiple(6, 260);
+/** Where the data starts: the zeros in front cover the larger multiple's degree. */
+const DATA = 16 * Math.max(S8.at(-1)!, S6.at(-1)!);
+/** The largest chunk the TS side passes. */
+const CHUNK = 256 * 1024;
+const PAGES = Math.ceil((DATA + CHUNK) / 65536);
+
+/**
+ * The WAT of one reduction function for S: block q (q = its byte offset in the data, at
+ * DATA + q in memory) takes the XOR of the blocks m - s before it, for each s < m in S.
+ */
+function kernel(name: string, S: number[]): string {
+  const M = S.at(-1)!;
+  const pad = 16 * M;
+  /** Memory offsets (from q) of the sources: block q - (m - s) is at q + DATA - pad + 16 s. */
+  const sources = S.slice(0, -1).map((s) => DATA - pad + 16 * s);
+  /** One 16-byte XOR per source, the source closest behind (largest s) last. */
+  const xorAll = sources.reduce(
+    (acc, o) => `(v128.xor ${acc}\n          (v128.load offset=${o} (local.get $q)))`,
+    `(v128.load offset=${DATA} (local.get $q))`,
+  );
+  const behind = S.slice(0, -1).map((s) => M - s).join(", ");
+  return `
+  ;; S = {${S.join(", ")}}: block q takes the blocks ${behind} before it.
+  (func (export "${name}") (param $n i32)
     (local $q i32) (local $end i32) (local $lim i32) (local $stop i32) (local $v v128)
-    ;; Block q (q = its byte offset in the data; it lives at q + ${PAD}) takes the XOR of
-    ;; the blocks ${
-  sources.map((o) => PAD / 16 - o / 16).join(", ")
-} before it. Blocks [0, n - ${M}):
-    ;; their sources are all before them, so in place and in order is right.
+    ;; Blocks [0, n - ${M}) move: their sources are all before them (or in the zeros), so in
+    ;; place and in order is right.
     (local.set $end (i32.shl (i32.sub (local.get $n) (i32.const ${M})) (i32.const 4)))
     (block $done (loop $main
       (br_if $done (i32.ge_u (local.get $q) (local.get $end)))
-      (v128.store offset=${PAD} (local.get $q)
-        ${xorAll(`(v128.load offset=${PAD} (local.get $q))`)})
+      (v128.store offset=${DATA} (local.get $q)
+        ${xorAll})
       (local.set $q (i32.add (local.get $q) (i32.const 16)))
       (br $main)))
-    ;; The last ${M} blocks stay (the table code checksums them); they take only sources
-    ;; that were themselves moved, i.e. before $end.
-    (local.set $lim (i32.add (local.get $end) (i32.const ${PAD})))
+    ;; The last ${M} blocks stay (the table code checksums them); they take only the sources
+    ;; that moved, i.e. before $end.
+    (local.set $lim (i32.add (local.get $end) (i32.const ${pad})))
     (local.set $stop (i32.shl (local.get $n) (i32.const 4)))
     (block $tdone (loop $tail
       (br_if $tdone (i32.ge_u (local.get $q) (local.get $stop)))
-      (local.set $v (v128.load offset=${PAD} (local.get $q)))
+      (local.set $v (v128.load offset=${DATA} (local.get $q)))
 ${
-  sources.map((o) =>
-    `      (if (i32.lt_u (i32.add (local.get $q) (i32.const ${o})) (local.get $lim))
-        (then (local.set $v (v128.xor (local.get $v) (v128.load offset=${o} (local.get $q))))))`
-  ).join("\n")
-}
-      (v128.store offset=${PAD} (local.get $q) (local.get $v))
+    S.slice(0, -1).map((s, j) =>
+      `      (if (i32.lt_u (i32.add (local.get $q) (i32.const ${16 * s})) (local.get $lim))
+        (then (local.set $v (v128.xor (local.get $v)
+          (v128.load offset=${sources[j]} (local.get $q))))))`
+    ).join("\n")
+  }
+      (v128.store offset=${DATA} (local.get $q) (local.get $v))
       (local.set $q (i32.add (local.get $q) (i32.const 16)))
-      (br $tail)))))
+      (br $tail)))
+  )`;
+}
+
+const wat =
+  `;; CRC-32C block reduction (Chorba), see scripts/gen_crc32c_wasm.ts. The sum of x^(128 s)
+;; over each S is a multiple of the Castagnoli polynomial. Memory: [0, ${DATA}) zeros, then the
+;; data, n blocks of 16 bytes, reduced in place.
+(module
+  (memory (export "memory") ${PAGES})${kernel("reduce8", S8)}${kernel("reduce6", S6)})
 `;
 
 const tools = await wabt();
@@ -164,14 +182,16 @@ ${wat.trimEnd().split("\n").map((l) => ` * ${l}`.trimEnd()).join("\n")}
  * @module
  */
 
-/** The sparse multiple's degree in 16-byte blocks: the blocks left for the table code. */
-export const REDUCE_BLOCKS = ${M};
+/** Blocks \`reduce8\` leaves for the table code (its multiple's degree in 16-byte blocks). */
+export const REDUCE8_BLOCKS = ${S8.at(-1)};
+/** Blocks \`reduce6\` leaves for the table code. */
+export const REDUCE6_BLOCKS = ${S6.at(-1)};
 /** Where the data goes in the module's memory (zeros before it). */
-export const REDUCE_AT = ${PAD};
+export const REDUCE_AT = ${DATA};
 /** The most bytes one call may reduce (the memory holds \`REDUCE_AT\` plus this). */
 export const REDUCE_CHUNK = ${CHUNK};
 
-/** The module (${bytes.length} bytes): exports \`memory\` and \`reduce(blocks)\`. */
+/** The module (${bytes.length} bytes): exports \`memory\`, \`reduce8(blocks)\` and \`reduce6(blocks)\`. */
 export const CRC32C_WASM: Uint8Array = new Uint8Array([
 ${rows.join("\n")}
 ]);
@@ -179,5 +199,7 @@ ${rows.join("\n")}
 const target = new URL("../protocol/crc32c_wasm.ts", import.meta.url);
 await Deno.writeTextFile(target, out);
 console.error(
-  `gen_crc32c_wasm: S = {${S.join(", ")}}, ${bytes.length} bytes -> ${target.pathname}`,
+  `gen_crc32c_wasm: {${S8.join(", ")}} and {${
+    S6.join(", ")
+  }}, ${bytes.length} bytes -> ${target.pathname}`,
 );

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { Crc32c, crc32c, crc32cCombine, crc32cUpdate } from "../../protocol/crc32c.ts";
+import { REDUCE_CHUNK } from "../../protocol/crc32c_wasm.ts";
 
 /** Bit-at-a-time reference, independent of the table code. */
 function reference(data: Uint8Array): number {
@@ -62,7 +63,7 @@ Deno.test("crc32c: the braided path (64 B and more) matches the reference at eve
   }
 });
 
-Deno.test("crc32c: the wide braid (32 KiB and more) matches the reference at every alignment", () => {
+Deno.test("crc32c: around 32 KiB (the wide braid, or the weight-6 reduction) matches the reference at every alignment", () => {
   const data = new Uint8Array(70_000);
   let x = 55555;
   for (let i = 0; i < data.length; i++) {
@@ -82,8 +83,8 @@ Deno.test("crc32c: the wide braid (32 KiB and more) matches the reference at eve
     }
     return out;
   };
-  // Around the threshold (32 KiB, where the register hands over from the four-lane braid),
-  // across a few of its 32-byte rounds, then larger.
+  // Around the threshold (32 KiB, where the four-lane braid hands over to the eight-lane one,
+  // or the weight-8 reduction to the weight-6 one), across a few 32-byte rounds, then larger.
   const WIDE = 32 * 1024;
   const lengths = [
     ...Array.from({ length: 100 }, (_, i) => WIDE - 40 + i),
@@ -216,7 +217,7 @@ Deno.test("crc32c: the WebAssembly reduction (3 KiB and more) matches the refere
     x = (x * 1103515245 + 12345) >>> 0;
     data[i] = x >>> 24;
   }
-  const CHUNK = 256 * 1024;
+  const CHUNK = REDUCE_CHUNK;
   const MIN = 3 * 1024;
   // Every prefix of data[start..], bitwise (independent of the table and wasm code).
   const prefixes = (start: number, max: number): Uint32Array => {
@@ -236,6 +237,9 @@ Deno.test("crc32c: the WebAssembly reduction (3 KiB and more) matches the refere
     4096,
     16_000,
     16_384,
+    // The weight-6 reduction (from 32 KiB) and its 3344-byte tail.
+    32 * 1024,
+    40_000,
     // One chunk, just over (the last chunk is never shorter than MIN), two, and 1 MiB.
     ...Array.from({ length: 40 }, (_, i) => CHUNK - 20 + i),
     CHUNK + MIN - 16,
