@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { Crc32c, crc32c, crc32cCombine, crc32cUpdate } from "../../protocol/crc32c.ts";
+import { REDUCE_CHUNK } from "../../protocol/crc32c_wasm.ts";
 
 /** Bit-at-a-time reference, independent of the table code. */
 function reference(data: Uint8Array): number {
@@ -62,7 +63,7 @@ Deno.test("crc32c: the braided path (64 B and more) matches the reference at eve
   }
 });
 
-Deno.test("crc32c: the wide braid (32 KiB and more) matches the reference at every alignment", () => {
+Deno.test("crc32c: around 32 KiB (the wide braid, or the weight-6 reduction) matches the reference at every alignment", () => {
   const data = new Uint8Array(70_000);
   let x = 55555;
   for (let i = 0; i < data.length; i++) {
@@ -82,8 +83,8 @@ Deno.test("crc32c: the wide braid (32 KiB and more) matches the reference at eve
     }
     return out;
   };
-  // Around the threshold (32 KiB, where the register hands over from the four-lane braid),
-  // across a few of its 32-byte rounds, then larger.
+  // Around the threshold (32 KiB, where the four-lane braid hands over to the eight-lane one,
+  // or the weight-8 reduction to the weight-6 one), across a few 32-byte rounds, then larger.
   const WIDE = 32 * 1024;
   const lengths = [
     ...Array.from({ length: 100 }, (_, i) => WIDE - 40 + i),
@@ -207,4 +208,103 @@ Deno.test("crc32c: crc32cCombine joins the CRCs of two parts at any split", () =
   assert.equal(crc32cCombine(0x12345678, 0, 0), 0x12345678);
   assert.throws(() => crc32cCombine(1, 2, -1), RangeError);
   assert.throws(() => crc32cCombine(1, 2, 0.5), RangeError);
+});
+
+Deno.test("crc32c: the WebAssembly reduction (3 KiB and more) matches the reference at every length, alignment and chunk edge", () => {
+  const data = new Uint8Array(1_100_000);
+  let x = 424242;
+  for (let i = 0; i < data.length; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    data[i] = x >>> 24;
+  }
+  const CHUNK = REDUCE_CHUNK;
+  const MIN = 3 * 1024;
+  // Every prefix of data[start..], bitwise (independent of the table and wasm code).
+  const prefixes = (start: number, max: number): Uint32Array => {
+    const out = new Uint32Array(max + 1);
+    let c = 0xffffffff;
+    for (let i = 0; i < max; i++) {
+      c ^= data[start + i]!;
+      for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+      out[i + 1] = (c ^ 0xffffffff) >>> 0;
+    }
+    return out;
+  };
+  const lengths = [
+    // Around the switch, every length (all 16 remainders on either side).
+    ...Array.from({ length: 120 }, (_, i) => MIN - 60 + i),
+    // The 1264-byte tail the braid takes, as a share of small and large inputs.
+    4096,
+    16_000,
+    16_384,
+    // The weight-6 reduction (from 32 KiB) and its 3344-byte tail.
+    32 * 1024,
+    40_000,
+    // One chunk, just over (the last chunk is never shorter than MIN), two, and 1 MiB.
+    ...Array.from({ length: 40 }, (_, i) => CHUNK - 20 + i),
+    CHUNK + MIN - 16,
+    CHUNK + MIN,
+    CHUNK + MIN + 16,
+    2 * CHUNK + 7,
+    1 << 20,
+    (1 << 20) + 15,
+  ];
+  for (const start of [0, 1, 2, 3, 5, 8, 13, 16]) {
+    const want = prefixes(start, (1 << 20) + 15);
+    for (const len of lengths) {
+      assert.equal(crc32c(data, start, start + len), want[len], `start ${start} len ${len}`);
+    }
+    // A fresh copy puts the bytes at another alignment of the underlying buffer.
+    const copy = data.slice(start, start + 5000);
+    assert.equal(crc32c(copy), want[5000], `copy start ${start}`);
+    // A running CRC goes into the reduction through the first four bytes.
+    for (const cut of [1, 4, 100, 3000]) {
+      const end = start + cut + 70_000;
+      assert.equal(
+        crc32cUpdate(crc32c(data, start, start + cut), data, start + cut, end),
+        want[cut + 70_000],
+        `start ${start} update after ${cut}`,
+      );
+    }
+  }
+  // Flipping any one bit changes the CRC: in the running register's four bytes, in the blocks
+  // the reduction moves, in the last 1264 bytes, and in the leading (length mod 16) bytes.
+  const base = crc32c(data, 3, 3 + 20_007);
+  for (const at of [3, 9, 10, 11, 13, 14, 1000, 18_000, 18_750, 20_000, 20_009]) {
+    data[at]! ^= 0x01;
+    assert.notEqual(crc32c(data, 3, 3 + 20_007), base, `bit flip at ${at}`);
+    data[at]! ^= 0x01;
+  }
+});
+
+Deno.test("crc32c: without WebAssembly the braids alone match the reference", async () => {
+  // A runtime without WebAssembly (or its SIMD) takes the TypeScript braids for every length.
+  const script = `
+    delete globalThis.WebAssembly;
+    const { crc32c, crc32cUpdate } = await import(${
+    JSON.stringify(new URL("../../protocol/crc32c.ts", import.meta.url).href)
+  });
+    const data = new Uint8Array(200_000);
+    let x = 99;
+    for (let i = 0; i < data.length; i++) { x = (x * 1103515245 + 12345) >>> 0; data[i] = x >>> 24; }
+    let c = 0xffffffff, bad = 0;
+    const want = [0];
+    for (let i = 0; i < data.length - 1; i++) {
+      c ^= data[i + 1];
+      for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+      want.push((c ^ 0xffffffff) >>> 0);
+    }
+    for (const len of [0, 3, 63, 64, 1000, 3072, 5000, 32_767, 32_768, 65_536, 199_999]) {
+      if (crc32c(data, 1, 1 + len) !== want[len]) bad++;
+      if (len >= 7 && crc32cUpdate(crc32c(data, 1, 8), data, 8, 1 + len) !== want[len]) bad++;
+    }
+    console.log(typeof WebAssembly, bad);
+  `;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--no-check", script],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  assert.equal(out.code, 0);
+  assert.equal(new TextDecoder().decode(out.stdout).trim(), "undefined 0");
 });
