@@ -115,6 +115,11 @@ export class Chunk {
   /** The offset after it, and its last batch's epoch. */
   readonly endOffset: bigint;
   readonly endEpoch: number;
+  /**
+   * Every batch's CRC-32C was already verified (consumer/crc_pool.ts): decoding skips the
+   * check. Unset, the batches are checked as they are decoded (when `checkCrcs`).
+   */
+  crcChecked = false;
   #pos = 0;
   readonly #aborted: AbortedTxn[];
   readonly #abortedProducers = new Set<bigint>();
@@ -185,6 +190,7 @@ export class Chunk {
    */
   nextRecords(checkCrc: boolean, maxDecompressed: number): BatchOf<ConsumerRecord> | undefined {
     if (this.#slices !== undefined) return this.#nextSlice(this.#slices);
+    if (this.crcChecked) checkCrc = false;
     const b = this.bytes;
     const pos = this.#pos;
     if (b.length - pos < L.Magic + 1) {

@@ -10,7 +10,11 @@
 import type { Cluster } from "../cluster/cluster.ts";
 import { backoffMs, sleep } from "../cluster/retry.ts";
 import { Api } from "../protocol/apis.ts";
-import type { FetchRequestTopic, FetchResponse } from "../protocol/messages/fetch.ts";
+import type {
+  FetchRequestTopic,
+  FetchResponse,
+  FetchResponsePartitionData,
+} from "../protocol/messages/fetch.ts";
 import {
   AuthenticationError,
   KafkaError,
@@ -23,6 +27,7 @@ import { ErrorCode } from "../protocol/error_codes.ts";
 import { FETCH_SESSION_ERRORS, LEADER_ERRORS } from "../protocol/error_sets.ts";
 import type { ByteBudget } from "./budget.ts";
 import { Chunk, type FrameRef, scanBatches } from "./chunk.ts";
+import { CrcPool } from "./crc_pool.ts";
 import { FetchSession, type SessionPartition } from "./fetch_session.ts";
 import { Notifier } from "./notifier.ts";
 import type { ResolvedConsumerOptions } from "./options.ts";
@@ -119,6 +124,8 @@ export class Fetcher {
   readonly #wakeup = new Notifier();
   readonly #idle = new Notifier();
   readonly #abort = new AbortController();
+  /** Workers that check the batches' CRCs before the reader gets them (`crcWorkers`). */
+  readonly #crc: CrcPool | undefined;
   #hold = 0;
 
   /** A fetcher for the host's partitions. */
@@ -132,6 +139,9 @@ export class Fetcher {
     this.#options = options;
     this.#budget = budget;
     this.#host = host;
+    this.#crc = options.checkCrcs && options.crcWorkers > 0
+      ? new CrcPool(options.crcWorkers, cluster.logger)
+      : undefined;
   }
 
   /** Something changed (partitions, leaders, budget, pauses): loops look again. */
@@ -191,6 +201,7 @@ export class Fetcher {
     this.#abort.abort(new KafkaError("consumer closed"));
     this.#wakeup.notify();
     await Promise.all([...this.#loops.values()]);
+    this.#crc?.close();
   }
 
   #fetchable(node: number, lane: number): { parts: PartitionState[]; led: boolean } {
@@ -309,7 +320,10 @@ export class Fetcher {
           session.succeeded(req, wanted, res.sessionId);
           failures = 0;
           if (res.throttleTimeMs > 0) throttleUntil = Date.now() + res.throttleTimeMs;
-          if (this.#accept(res, sent, maxBytes + overhead, lane_)) {
+          // The batches' CRCs are checked in a worker, if one is ready, while this thread
+          // decodes what earlier responses brought; nothing reads the response meanwhile.
+          const verified = await this.#crc?.check(res);
+          if (this.#accept(res, sent, maxBytes + overhead, lane_, verified)) {
             cap = Math.min(cap * 2, MAX_RESPONSE_BYTES);
           }
           settled = true;
@@ -339,6 +353,7 @@ export class Fetcher {
     sent: Map<PartitionState, { gen: number; offset: bigint }>,
     reserved: number,
     lane: { held: number },
+    verified: Set<FetchResponsePartitionData> | undefined,
   ): boolean {
     const host = this.#host;
     const frame: FrameRef = { bytes: 0, refs: 0, lane };
@@ -379,18 +394,18 @@ export class Fetcher {
         if (scan.count === 0 || scan.nextOffset <= state.fetchOffset) continue;
         if (frame.bytes === 0) frame.bytes = records.buffer.byteLength;
         const aborted = p.abortedTransactions?.length ? p.abortedTransactions : null;
-        chunks.push(
-          new Chunk(
-            state,
-            records.subarray(0, scan.used),
-            aborted,
-            frame,
-            state.fetchOffset,
-            state.fetchEpoch,
-            scan.nextOffset,
-            scan.lastEpoch,
-          ),
+        const chunk = new Chunk(
+          state,
+          records.subarray(0, scan.used),
+          aborted,
+          frame,
+          state.fetchOffset,
+          state.fetchEpoch,
+          scan.nextOffset,
+          scan.lastEpoch,
         );
+        if (verified?.has(p)) chunk.crcChecked = true;
+        chunks.push(chunk);
         state.fetchOffset = scan.nextOffset;
         if (scan.lastEpoch >= 0) state.fetchEpoch = scan.lastEpoch;
       }
