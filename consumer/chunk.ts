@@ -107,7 +107,8 @@ export interface AbortedTxn {
 export class Chunk {
   readonly ps: PartitionState;
   readonly gen: number;
-  readonly bytes: Uint8Array;
+  /** Re-pointed by the fetcher when a CRC worker hands the response's buffer back. */
+  bytes: Uint8Array;
   readonly frame: FrameRef;
   /** The fetch offset that produced it, and the epoch before it. */
   readonly startOffset: bigint;

@@ -126,6 +126,8 @@ export class Fetcher {
   readonly #abort = new AbortController();
   /** Workers that check the batches' CRCs before the reader gets them (`crcWorkers`). */
   readonly #crc: CrcPool | undefined;
+  /** The last response's chunks still waiting for a CRC worker (see #addLater). */
+  #adding: Promise<void> | undefined;
   #hold = 0;
 
   /** A fetcher for the host's partitions. */
@@ -185,7 +187,9 @@ export class Fetcher {
    */
   async hold(): Promise<void> {
     this.#hold++;
-    while (this.#inFlight.size > 0 && !this.#abort.signal.aborted) {
+    while (
+      (this.#inFlight.size > 0 || this.#adding !== undefined) && !this.#abort.signal.aborted
+    ) {
       await this.#idle.wait(this.#abort.signal, 1000).catch(() => {});
     }
   }
@@ -202,6 +206,7 @@ export class Fetcher {
     this.#wakeup.notify();
     await Promise.all([...this.#loops.values()]);
     this.#crc?.close();
+    await this.#adding;
   }
 
   #fetchable(node: number, lane: number): { parts: PartitionState[]; led: boolean } {
@@ -320,10 +325,7 @@ export class Fetcher {
           session.succeeded(req, wanted, res.sessionId);
           failures = 0;
           if (res.throttleTimeMs > 0) throttleUntil = Date.now() + res.throttleTimeMs;
-          // The batches' CRCs are checked in a worker, if one is ready, while this thread
-          // decodes what earlier responses brought; nothing reads the response meanwhile.
-          const verified = await this.#crc?.check(res);
-          if (this.#accept(res, sent, maxBytes + overhead, lane_, verified)) {
+          if (this.#accept(res, sent, maxBytes + overhead, lane_)) {
             cap = Math.min(cap * 2, MAX_RESPONSE_BYTES);
           }
           settled = true;
@@ -353,11 +355,12 @@ export class Fetcher {
     sent: Map<PartitionState, { gen: number; offset: bigint }>,
     reserved: number,
     lane: { held: number },
-    verified: Set<FetchResponsePartitionData> | undefined,
   ): boolean {
     const host = this.#host;
     const frame: FrameRef = { bytes: 0, refs: 0, lane };
     const chunks: Chunk[] = [];
+    /** The partition result each chunk was cut from. */
+    const from: FetchResponsePartitionData[] = [];
     for (const t of res.responses) {
       const topic = t.topic || this.#cluster.metadata.topicName(t.topicId);
       if (topic === undefined) continue;
@@ -394,18 +397,19 @@ export class Fetcher {
         if (scan.count === 0 || scan.nextOffset <= state.fetchOffset) continue;
         if (frame.bytes === 0) frame.bytes = records.buffer.byteLength;
         const aborted = p.abortedTransactions?.length ? p.abortedTransactions : null;
-        const chunk = new Chunk(
-          state,
-          records.subarray(0, scan.used),
-          aborted,
-          frame,
-          state.fetchOffset,
-          state.fetchEpoch,
-          scan.nextOffset,
-          scan.lastEpoch,
+        chunks.push(
+          new Chunk(
+            state,
+            records.subarray(0, scan.used),
+            aborted,
+            frame,
+            state.fetchOffset,
+            state.fetchEpoch,
+            scan.nextOffset,
+            scan.lastEpoch,
+          ),
         );
-        if (verified?.has(p)) chunk.crcChecked = true;
-        chunks.push(chunk);
+        from.push(p);
         state.fetchOffset = scan.nextOffset;
         if (scan.lastEpoch >= 0) state.fetchEpoch = scan.lastEpoch;
       }
@@ -413,8 +417,62 @@ export class Fetcher {
     frame.refs = chunks.length;
     if (chunks.length > 0) lane.held += frame.bytes;
     this.#budget.settle(reserved, chunks.length > 0 ? frame.bytes : 0);
-    for (const c of chunks) host.addChunk(c);
-    return chunks.length > 0;
+    if (chunks.length === 0) return false;
+    // The chunks' views read as empty while the buffer is away: their lengths, for later.
+    const lengths = this.#crc && chunks.map((c) => c.bytes.length);
+    const check = this.#crc?.check(res);
+    if (check === undefined && this.#adding === undefined) {
+      for (const c of chunks) host.addChunk(c);
+    } else this.#addLater(chunks, from, check, lengths!);
+    return true;
+  }
+
+  /**
+   * Chunks waiting for a CRC worker (`check`), or for an earlier response's: added once the
+   * buffer is back, in the order the responses were accepted (a partition's chunks must stay
+   * in order, even across lanes after a leader change). The next fetch goes out meanwhile:
+   * its offsets were already moved past these chunks.
+   */
+  #addLater(
+    chunks: Chunk[],
+    from: FetchResponsePartitionData[],
+    check: Promise<Set<FetchResponsePartitionData>> | undefined,
+    lengths: number[],
+  ): void {
+    const host = this.#host;
+    const prev = this.#adding;
+    const step = (async () => {
+      let verified: Set<FetchResponsePartitionData> | undefined;
+      let lost = false;
+      try {
+        verified = await check;
+      } catch {
+        lost = true;
+      }
+      await prev;
+      for (let i = 0; i < chunks.length; i++) {
+        const c = chunks[i]!;
+        if (lost) {
+          // The buffer went down with its worker (or the pool closed): fetched again from
+          // the position; the empty chunk, now stale, releases its share of the budget.
+          c.bytes = new Uint8Array(0);
+          if (c.gen === c.ps.gen && !this.#abort.signal.aborted) host.evict(c.ps);
+        } else if (check !== undefined) {
+          c.bytes = from[i]!.records!.subarray(0, lengths[i]);
+          if (c.bytes.length !== lengths[i]) {
+            // Never: records would be skipped without a word.
+            throw new KafkaError(`a CRC worker returned ${c.bytes.length} of ${lengths[i]} bytes`);
+          }
+          if (verified!.has(from[i]!)) c.crcChecked = true;
+        }
+        host.addChunk(c);
+      }
+    })().catch((e) => host.fail(e));
+    this.#adding = step;
+    step.finally(() => {
+      if (this.#adding === step) this.#adding = undefined;
+      this.#idle.notify();
+    });
   }
 
   // ---------------------------------------------------------------------------------------
