@@ -107,8 +107,7 @@ export interface AbortedTxn {
 export class Chunk {
   readonly ps: PartitionState;
   readonly gen: number;
-  /** Re-pointed by the fetcher when a CRC worker hands the response's buffer back. */
-  bytes: Uint8Array;
+  readonly bytes: Uint8Array;
   readonly frame: FrameRef;
   /** The fetch offset that produced it, and the epoch before it. */
   readonly startOffset: bigint;
@@ -116,11 +115,6 @@ export class Chunk {
   /** The offset after it, and its last batch's epoch. */
   readonly endOffset: bigint;
   readonly endEpoch: number;
-  /**
-   * Every batch's CRC-32C was already verified (consumer/crc_pool.ts): decoding skips the
-   * check. Unset, the batches are checked as they are decoded (when `checkCrcs`).
-   */
-  crcChecked = false;
   #pos = 0;
   readonly #aborted: AbortedTxn[];
   readonly #abortedProducers = new Set<bigint>();
@@ -191,7 +185,6 @@ export class Chunk {
    */
   nextRecords(checkCrc: boolean, maxDecompressed: number): BatchOf<ConsumerRecord> | undefined {
     if (this.#slices !== undefined) return this.#nextSlice(this.#slices);
-    if (this.crcChecked) checkCrc = false;
     const b = this.bytes;
     const pos = this.#pos;
     if (b.length - pos < L.Magic + 1) {

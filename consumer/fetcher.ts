@@ -10,11 +10,7 @@
 import type { Cluster } from "../cluster/cluster.ts";
 import { backoffMs, sleep } from "../cluster/retry.ts";
 import { Api } from "../protocol/apis.ts";
-import type {
-  FetchRequestTopic,
-  FetchResponse,
-  FetchResponsePartitionData,
-} from "../protocol/messages/fetch.ts";
+import type { FetchRequestTopic, FetchResponse } from "../protocol/messages/fetch.ts";
 import {
   AuthenticationError,
   KafkaError,
@@ -27,7 +23,6 @@ import { ErrorCode } from "../protocol/error_codes.ts";
 import { FETCH_SESSION_ERRORS, LEADER_ERRORS } from "../protocol/error_sets.ts";
 import type { ByteBudget } from "./budget.ts";
 import { Chunk, type FrameRef, scanBatches } from "./chunk.ts";
-import { CrcPool } from "./crc_pool.ts";
 import { FetchSession, type SessionPartition } from "./fetch_session.ts";
 import { Notifier } from "./notifier.ts";
 import type { ResolvedConsumerOptions } from "./options.ts";
@@ -124,10 +119,6 @@ export class Fetcher {
   readonly #wakeup = new Notifier();
   readonly #idle = new Notifier();
   readonly #abort = new AbortController();
-  /** Workers that check the batches' CRCs before the reader gets them (`crcWorkers`). */
-  readonly #crc: CrcPool | undefined;
-  /** The last response's chunks still waiting for a CRC worker (see #addLater). */
-  #adding: Promise<void> | undefined;
   #hold = 0;
 
   /** A fetcher for the host's partitions. */
@@ -141,9 +132,6 @@ export class Fetcher {
     this.#options = options;
     this.#budget = budget;
     this.#host = host;
-    this.#crc = options.checkCrcs && options.crcWorkers > 0
-      ? new CrcPool(options.crcWorkers, cluster.logger)
-      : undefined;
   }
 
   /** Something changed (partitions, leaders, budget, pauses): loops look again. */
@@ -187,9 +175,7 @@ export class Fetcher {
    */
   async hold(): Promise<void> {
     this.#hold++;
-    while (
-      (this.#inFlight.size > 0 || this.#adding !== undefined) && !this.#abort.signal.aborted
-    ) {
+    while (this.#inFlight.size > 0 && !this.#abort.signal.aborted) {
       await this.#idle.wait(this.#abort.signal, 1000).catch(() => {});
     }
   }
@@ -205,8 +191,6 @@ export class Fetcher {
     this.#abort.abort(new KafkaError("consumer closed"));
     this.#wakeup.notify();
     await Promise.all([...this.#loops.values()]);
-    this.#crc?.close();
-    await this.#adding;
   }
 
   #fetchable(node: number, lane: number): { parts: PartitionState[]; led: boolean } {
@@ -359,8 +343,6 @@ export class Fetcher {
     const host = this.#host;
     const frame: FrameRef = { bytes: 0, refs: 0, lane };
     const chunks: Chunk[] = [];
-    /** The partition result each chunk was cut from. */
-    const from: FetchResponsePartitionData[] = [];
     for (const t of res.responses) {
       const topic = t.topic || this.#cluster.metadata.topicName(t.topicId);
       if (topic === undefined) continue;
@@ -409,7 +391,6 @@ export class Fetcher {
             scan.lastEpoch,
           ),
         );
-        from.push(p);
         state.fetchOffset = scan.nextOffset;
         if (scan.lastEpoch >= 0) state.fetchEpoch = scan.lastEpoch;
       }
@@ -417,62 +398,8 @@ export class Fetcher {
     frame.refs = chunks.length;
     if (chunks.length > 0) lane.held += frame.bytes;
     this.#budget.settle(reserved, chunks.length > 0 ? frame.bytes : 0);
-    if (chunks.length === 0) return false;
-    // The chunks' views read as empty while the buffer is away: their lengths, for later.
-    const lengths = this.#crc && chunks.map((c) => c.bytes.length);
-    const check = this.#crc?.check(res);
-    if (check === undefined && this.#adding === undefined) {
-      for (const c of chunks) host.addChunk(c);
-    } else this.#addLater(chunks, from, check, lengths!);
-    return true;
-  }
-
-  /**
-   * Chunks waiting for a CRC worker (`check`), or for an earlier response's: added once the
-   * buffer is back, in the order the responses were accepted (a partition's chunks must stay
-   * in order, even across lanes after a leader change). The next fetch goes out meanwhile:
-   * its offsets were already moved past these chunks.
-   */
-  #addLater(
-    chunks: Chunk[],
-    from: FetchResponsePartitionData[],
-    check: Promise<Set<FetchResponsePartitionData>> | undefined,
-    lengths: number[],
-  ): void {
-    const host = this.#host;
-    const prev = this.#adding;
-    const step = (async () => {
-      let verified: Set<FetchResponsePartitionData> | undefined;
-      let lost = false;
-      try {
-        verified = await check;
-      } catch {
-        lost = true;
-      }
-      await prev;
-      for (let i = 0; i < chunks.length; i++) {
-        const c = chunks[i]!;
-        if (lost) {
-          // The buffer went down with its worker (or the pool closed): fetched again from
-          // the position; the empty chunk, now stale, releases its share of the budget.
-          c.bytes = new Uint8Array(0);
-          if (c.gen === c.ps.gen && !this.#abort.signal.aborted) host.evict(c.ps);
-        } else if (check !== undefined) {
-          c.bytes = from[i]!.records!.subarray(0, lengths[i]);
-          if (c.bytes.length !== lengths[i]) {
-            // Never: records would be skipped without a word.
-            throw new KafkaError(`a CRC worker returned ${c.bytes.length} of ${lengths[i]} bytes`);
-          }
-          if (verified!.has(from[i]!)) c.crcChecked = true;
-        }
-        host.addChunk(c);
-      }
-    })().catch((e) => host.fail(e));
-    this.#adding = step;
-    step.finally(() => {
-      if (this.#adding === step) this.#adding = undefined;
-      this.#idle.notify();
-    });
+    for (const c of chunks) host.addChunk(c);
+    return chunks.length > 0;
   }
 
   // ---------------------------------------------------------------------------------------

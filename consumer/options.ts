@@ -96,15 +96,6 @@ export interface ConsumerOptions extends ClientOptions {
    */
   checkCrcs?: boolean;
   /**
-   * Workers that verify the CRCs (with `checkCrcs`) of each large fetch response (over 64
-   * KiB) before the reader gets its records, while this thread decodes earlier responses: the
-   * response's buffer is handed to a worker and back (transferred, not copied). Batches a
-   * worker could not verify are checked here as they are decoded, so a corrupt batch fails
-   * the read exactly as without workers. The workers start with the first large response and
-   * stop when the consumer closes; 0 checks every CRC on the consumer's thread. Default 0.
-   */
-  crcWorkers?: number;
-  /**
    * Address space reserved (never written, so no physical memory) while the consumer runs, so
    * that V8 paces its full garbage collections on it rather than on the small JS heap: every
    * fetched byte is an ArrayBuffer, and without it V8 runs a full collection every ~20 MB
@@ -156,7 +147,6 @@ export interface ResolvedConsumerOptions {
   fetchMaxWaitMs: number;
   fetchConcurrency: number;
   checkCrcs: boolean;
-  crcWorkers: number;
   gcHeadroomBytes: number;
   rackId: string | null;
   metadataMaxAgeMs: number;
@@ -252,21 +242,11 @@ export function resolveConsumerOptions(options: ConsumerOptions): ResolvedConsum
     fetchMaxWaitMs,
     fetchConcurrency: Math.floor(positive(options, "fetchConcurrency", 2)),
     checkCrcs: options.checkCrcs ?? true,
-    crcWorkers: crcWorkers(options.crcWorkers),
     gcHeadroomBytes: headroom(options.gcHeadroomBytes, budget),
     rackId: options.rackId ?? null,
     metadataMaxAgeMs: options.metadataMaxAgeMs ?? 300_000,
     leaveGroupOnClose: options.leaveGroupOnClose ?? options.groupInstanceId === undefined,
   };
-}
-
-/** The `crcWorkers` option, checked, or its default. */
-function crcWorkers(n: number | undefined): number {
-  if (n === undefined) return 0;
-  if (!Number.isInteger(n) || n < 0 || n > 64) {
-    throw new RangeError(`crcWorkers must be an integer in 0..64, got ${n}`);
-  }
-  return n;
 }
 
 function headroom(value: number | undefined, budget: number): number {

@@ -4,7 +4,6 @@
  * @module
  */
 
-import { markSoleFrameBuffer } from "./sole_buffer.ts";
 import { AuthenticationError, ConnectionError, DecodeError } from "../protocol/errors.ts";
 
 /** The minimal readable side of a socket: a transport's socket fits. */
@@ -14,7 +13,6 @@ export interface ByteSource {
 }
 
 const CHUNK = 64 * 1024;
-const EMPTY = new Uint8Array(0);
 /** Below this much free tail space, a fresh chunk is started instead of a tiny read. */
 const MIN_TAIL = 4096;
 /**
@@ -109,19 +107,8 @@ export class FrameReader {
         );
       }
       if (have >= 4 + size) {
-        const end = s + 4 + size;
-        const frame = b.subarray(s + 4, end);
-        if (s === 0 && end === b.length && b.length > CHUNK) {
-          // A buffer made for this frame alone: the reader lets go of it (the next read
-          // needs a new buffer anyway), so its consumer owns it whole.
-          markSoleFrameBuffer(b.buffer);
-          this.#buf = EMPTY;
-          this.#start = 0;
-          this.#end = 0;
-          return frame;
-        }
-        this.#start = end;
-        return frame;
+        this.#start = s + 4 + size;
+        return b.subarray(s + 4, s + 4 + size);
       }
       this.#makeRoom(4 + size);
     } else this.#makeRoom(4);
@@ -144,7 +131,7 @@ export class FrameReader {
       return; // keep filling; grow only once this buffer is full
     }
     const cap = frameTotal <= DIRECT_LIMIT
-      ? Math.max(frameTotal, CHUNK)
+      ? Math.max(frameTotal, Math.min(CHUNK, this.#buf.length))
       : Math.min(frameTotal, Math.max(have * 2, CHUNK));
     const next = new Uint8Array(Math.max(cap, have + 1));
     next.set(this.#buf.subarray(this.#start, this.#end));

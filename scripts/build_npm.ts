@@ -70,15 +70,7 @@ await Deno.mkdir(out, { recursive: true });
 const libraryExports = Object.fromEntries(
   Object.entries(deno.exports).filter(([key]) => key !== "./cli"),
 );
-/** Worker modules: loaded by URL (`new Worker(new URL(...))`), so no import reaches them. */
-const workers = [
-  { pool: "producer/compression_pool", worker: "compression_worker" },
-  { pool: "consumer/crc_pool", worker: "crc_worker" },
-];
-const entries = [
-  ...Object.values(libraryExports),
-  ...workers.map((w) => `./${w.pool.replace(/[^/]+$/, w.worker)}.ts`),
-];
+const entries = [...Object.values(libraryExports), "./producer/compression_worker.ts"];
 const tsconfig = {
   compilerOptions: {
     target: "ES2022",
@@ -110,18 +102,16 @@ await Deno.writeTextFile(configPath, JSON.stringify(tsconfig, null, 2));
 await run("node", [tsc, "-p", configPath]);
 await Deno.remove(configPath);
 
-// The one specifier TypeScript does not rewrite: each Worker's URL.
-for (const w of workers) {
-  const pool = join(out, `${w.pool}.js`);
-  const poolText = await Deno.readTextFile(pool);
-  if (!poolText.includes(`"./${w.worker}.ts"`)) {
-    throw new Error(`build:npm: ${w.pool}.js no longer names ./${w.worker}.ts`);
-  }
-  await Deno.writeTextFile(
-    pool,
-    poolText.replaceAll(`"./${w.worker}.ts"`, `"./${w.worker}.js"`),
-  );
+// The one specifier TypeScript does not rewrite: the compression Worker's URL.
+const pool = join(out, "producer", "compression_pool.js");
+const poolText = await Deno.readTextFile(pool);
+if (!poolText.includes('"./compression_worker.ts"')) {
+  throw new Error("build:npm: compression_pool.js no longer names ./compression_worker.ts");
 }
+await Deno.writeTextFile(
+  pool,
+  poolText.replaceAll('"./compression_worker.ts"', '"./compression_worker.js"'),
+);
 
 const exportsMap: Record<string, { types: string; default: string }> = {};
 for (const [key, file] of Object.entries(libraryExports)) {

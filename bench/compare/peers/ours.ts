@@ -281,7 +281,6 @@ async function consumeN(o: Flags, n: number): Promise<number> {
     ...(process.env.OURS_GC_HEADROOM_BYTES
       ? { gcHeadroomBytes: Number(process.env.OURS_GC_HEADROOM_BYTES) }
       : {}),
-    ...(process.env.OURS_CRC_WORKERS ? { crcWorkers: Number(process.env.OURS_CRC_WORKERS) } : {}),
   });
   try {
     const parts = Number(o.partitions);
