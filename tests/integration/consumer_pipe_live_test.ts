@@ -23,7 +23,7 @@ import assert from "node:assert/strict";
 import { Consumer, type ConsumerRecord } from "../../consumer/mod.ts";
 import { Compression } from "../../protocol/compression/mod.ts";
 import { BOOTSTRAP, createTopic, produce, uniq } from "../helpers/consumer_testkit.ts";
-import { afterMicrotasks } from "../helpers/wait.ts";
+import { afterMicrotasks, deadline, until } from "../helpers/wait.ts";
 
 const TOTAL = 20;
 const LAST = BigInt(TOTAL - 1);
@@ -298,6 +298,94 @@ Deno.test("consumer pipe live: close() during a write ends the pipe; the commit 
           `committed ${committed!.offset}, the destination accepted ${got.length}`,
         );
       });
+    }
+  }
+});
+
+/**
+ * A destination with no room when the pipe starts: an earlier writer left two writes queued
+ * (its sink waits for `open()`) and let go, so `ready` pends. A pipe that took a record before
+ * waiting for room wrote it after a `seek()` or `pause()` made during the wait (a stale record).
+ */
+function fullDest(got: bigint[], onWrite: () => void) {
+  let open!: () => void;
+  const gate = new Promise<void>((res) => open = res);
+  const dest = new WritableStream<ConsumerRecord | string>({
+    async write(r) {
+      await gate;
+      if (typeof r === "string") return;
+      got.push(r.offset);
+      onWrite();
+    },
+  }, { highWaterMark: 1 });
+  const w = dest.getWriter();
+  for (const s of ["earlier a", "earlier b"]) w.write(s).catch(() => {});
+  w.ready.catch(() => {});
+  w.releaseLock();
+  return { dest: dest as WritableStream<ConsumerRecord>, open };
+}
+
+type TopicPartition = { topic: string; partition: number };
+
+/** Acts while the pipe waits for room, then opens `dest`: the first offset dest gets (-1: the next). */
+const NO_ROOM_ACTIONS: Record<
+  string,
+  (c: Consumer, tp: TopicPartition, open: () => void) => Promise<number>
+> = {
+  "seek forward to 15": (c, tp, open) => {
+    c.seek({ ...tp, offset: 15n });
+    open();
+    return Promise.resolve(15);
+  },
+  "pause, resume 100 ms later": async (c, tp, open) => {
+    c.pause([tp]);
+    open();
+    await sleep(100);
+    c.resume([tp]);
+    return -1;
+  },
+};
+
+Deno.test("consumer pipe live: seek()/pause() while dest has no room: no record taken before the wait reaches dest", async (t) => {
+  for (const [actionName, act] of Object.entries(NO_ROOM_ACTIONS)) {
+    for (const [topicName, topic] of Object.entries(TOPICS)) {
+      // 0: the pipe reads the first batch through the stream; 3: a reader took 0-2, the pipe
+      // takes the rest of the batch straight from the fetch buffer.
+      for (const before of [0, 3]) {
+        await t.step(`${actionName}, ${topicName}, ${before} read before`, async () => {
+          await using c = new Consumer({
+            brokers: BOOTSTRAP,
+            groupId: uniq("pipe-live-room"),
+            autoCommit: false,
+          });
+          const tp = { topic, partition: 0 };
+          c.assign([{ ...tp, offset: 0n }]);
+          if (before > 0) {
+            const reader = c.getReader();
+            for (let i = 0; i < before; i++) await reader.read();
+            reader.releaseLock();
+          }
+          const got: bigint[] = [];
+          const ac = new AbortController();
+          const { dest, open } = fullDest(got, () => {
+            if (got.at(-1) === LAST) ac.abort(new RangeError("enough"));
+          });
+          const pipe = c.pipeTo(dest, { signal: ac.signal, preventCancel: true });
+          // The pipe waits for room. (A pipe that took a record before that wait did so once the
+          // first fetch came; one that waits first reads nothing, so nothing is fetched: 1 s.)
+          await until(
+            "a fetch",
+            () => Promise.resolve(c.lag()[0]?.highWatermark !== undefined || undefined),
+            1_000,
+            5,
+          ).catch(() => {});
+          await sleep(50);
+          const first = await act(c, tp, open);
+          if (first < 0) assert.deepEqual(got, [], "nothing reached dest while paused");
+          await deadline(assert.rejects(pipe, RangeError), () => `got ${got}`);
+          assert.deepEqual(got, range(first < 0 ? before : first, TOTAL));
+        });
+      }
     }
   }
 });
