@@ -389,3 +389,93 @@ Deno.test("consumer pipe live: seek()/pause() while dest has no room: no record 
     }
   }
 });
+
+Deno.test("consumer pipe live: a record whose write resolves after pause() is taken; after seek() it is not", async (t) => {
+  for (const [topicName, topic] of Object.entries(TOPICS)) {
+    for (const k of KS) {
+      for (const action of ["pause", "seek back to 2"] as const) {
+        await t.step(`${action}, ${topicName}, K ${k}`, async () => {
+          await using c = new Consumer({
+            brokers: BOOTSTRAP,
+            groupId: uniq("pipe-live-late"),
+            autoCommit: false,
+          });
+          const tp = { topic, partition: 0 };
+          c.assign([{ ...tp, offset: 0n }]);
+          const got: bigint[] = [];
+          const ac = new AbortController();
+          let acted!: () => void;
+          const actedAt = new Promise<void>((res) => acted = res);
+          const pipe = c.pipeTo(
+            new WritableStream<ConsumerRecord>({
+              async write(r) {
+                got.push(r.offset);
+                if (r.offset !== k || got.length > Number(k) + 1) return;
+                // The destination accepts K only after the action.
+                if (action === "pause") c.pause([tp]);
+                else c.seek({ ...tp, offset: 2n });
+                await sleep(20);
+                acted();
+              },
+            }),
+            { signal: ac.signal, preventCancel: true },
+          );
+          await actedAt;
+          await sleep(50);
+          if (action === "pause") {
+            // The destination has 0..K: the position, and what commit() commits, is after K.
+            assert.deepEqual(got, range(0, Number(k) + 1));
+            assert.equal(c.position(tp), k + 1n);
+            await c.commit();
+            const [committed] = await c.committed([tp]);
+            assert.equal(committed!.offset, k + 1n);
+            c.resume([tp]);
+          }
+          while (got.at(-1) !== LAST) await sleep(10);
+          ac.abort(new RangeError("enough"));
+          await assert.rejects(pipe, RangeError);
+          if (action === "pause") assert.deepEqual(got, range(0, TOTAL));
+          // The seek's position wins: K was the destination's before the seek, then 2 on.
+          else assert.deepEqual(got, [...range(0, Number(k) + 1), ...range(2, TOTAL)]);
+        });
+      }
+    }
+  }
+});
+
+Deno.test("consumer pipe live: the commit on close() has the record whose write resolved before it, not one resolving after close() returned", async (t) => {
+  for (const [topicName, topic] of Object.entries(TOPICS)) {
+    for (const k of KS) {
+      for (const late of [false, true]) {
+        const name = `${topicName}, K ${k}, K's write resolves ${
+          late ? "after close() returned" : "at once"
+        }`;
+        await t.step(name, async () => {
+          const groupId = uniq("pipe-live-close-write");
+          const tp = { topic, partition: 0 };
+          const c = new Consumer({ brokers: BOOTSTRAP, groupId, autoCommitIntervalMs: 60_000 });
+          c.assign([{ ...tp, offset: 0n }]);
+          const got: bigint[] = [];
+          let closing: Promise<void> | undefined;
+          await c.pipeTo(
+            new WritableStream<ConsumerRecord>({
+              async write(r) {
+                got.push(r.offset);
+                if (r.offset !== k) return;
+                closing = c.close();
+                if (late) await closing;
+              },
+            }),
+          );
+          await closing;
+          assert.deepEqual(got, range(0, Number(k) + 1));
+          await using check = new Consumer({ brokers: BOOTSTRAP, groupId });
+          const [committed] = await check.committed([tp]);
+          // Resolved before the commit: committed. After it: delivered again after a restart
+          // (the bound: the one record a pipe has in flight).
+          assert.equal(committed!.offset, late ? k : k + 1n);
+        });
+      }
+    }
+  }
+});
