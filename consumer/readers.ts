@@ -279,6 +279,9 @@ export async function pipeCounting(
         from = buffer.take(record);
         if (from === undefined) continue;
       }
+      // Where the partition's position stands as the write starts: a record `dest` accepts
+      // after a pause still counts (the position is after it), after a seek it does not.
+      const moves = from.ps.moves;
       try {
         await writer.write(record);
       } catch (e) {
@@ -286,7 +289,7 @@ export async function pipeCounting(
         unsent = { from, record };
         break;
       }
-      buffer.took(from, record);
+      buffer.took(from, record, moves);
     }
   } finally {
     signal?.removeEventListener("abort", onAbort);
