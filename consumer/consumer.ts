@@ -338,7 +338,9 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
    * Pipes the records to `dest`, like `ReadableStream.pipeTo`. A record counts as taken (what
    * auto-commit and `commit()` commit) once `dest` accepted it, that is once its `write()`
    * resolved, so a pipe that is aborted or fails commits nothing its destination did not
-   * process. One record at a time is in flight to `dest`.
+   * process. One record at a time is in flight to `dest`, taken once `dest` has room: a record
+   * whose `write()` resolves after `pause()` counts, after `seek()` it does not, and after the
+   * commit on revocation or `close()` it is delivered again to the next owner (at most one).
    */
   override async pipeTo(
     dest: WritableStream<ConsumerRecord>,

@@ -380,10 +380,15 @@ export class FetchBuffer {
     return true;
   }
 
-  /** The reader's code has `record` (of `from`, from {@linkcode take}): it is taken. */
-  took(from: { ps: PartitionState; gen: number }, record: ConsumerRecord): void {
+  /**
+   * The reader's code has `record` (of `from`, from {@linkcode take}): it is taken. With
+   * `moves` (the partition's {@linkcode PartitionState.moves} when the record was taken, given
+   * by the pipe, whose destination may accept it after a pause), it counts unless the position
+   * was set since: a pause evicts (a new generation) but leaves the position after the record.
+   */
+  took(from: { ps: PartitionState; gen: number }, record: ConsumerRecord, moves?: number): void {
     const ps = from.ps;
-    if (from.gen !== ps.gen || ps.removed) return;
+    if ((moves === undefined ? from.gen !== ps.gen : moves !== ps.moves) || ps.removed) return;
     ps.tookRecord(record.offset, record.leaderEpoch);
   }
 

@@ -78,6 +78,12 @@ export class PartitionState {
   removed = false;
   /** Bumped by seeks, resets and evictions: older fetch results are then discarded. */
   gen = 0;
+  /**
+   * Bumped when the position is set (a seek, a reset, a committed offset, a truncation), not
+   * by evictions that keep it (a pause): a record whose pipe write resolves later still counts
+   * as taken unless this moved meanwhile (see `FetchBuffer.took`).
+   */
+  moves = 0;
   highWatermark: bigint | undefined;
   lastStableOffset: bigint | undefined;
   logStartOffset: bigint | undefined;
@@ -163,6 +169,7 @@ export class PartitionState {
     this.fetchOffset = offset;
     this.fetchEpoch = epoch;
     this.gen++;
+    this.moves++;
     this.phase = this.end !== undefined && offset >= this.end ? "done" : "ready";
   }
 

@@ -191,6 +191,7 @@ export class Positions {
       return;
     }
     state.gen++;
+    state.moves++;
     if (offset === "committed") {
       state.phase = "committed";
       return;

@@ -253,6 +253,19 @@ export async function pipeCounting(
   try {
     if (signal?.aborted) onAbort();
     while (stop === undefined) {
+      // Room in `dest` first, then the record: one taken before a wait for room would be
+      // written after a `seek()`, `pause()` or revocation during that wait (a stale record).
+      // Only this pipe writes to `dest`, so the room stays until the write below.
+      if ((writer.desiredSize ?? 0) <= 0) {
+        // No room (a queue left by an earlier writer, a highWaterMark of 0) or `dest` failed:
+        // wait for room, or for the pipe to stop.
+        try {
+          await Promise.race([writer.ready, stopped]);
+        } catch (e) {
+          stopWith(e, true);
+        }
+        if (stop !== undefined) break;
+      }
       // A ready record straight from the fetch buffer, as the consumer's own reader takes
       // them (no trip through the stream's queue), counted once `dest` has it (`took`).
       let record = next();
@@ -266,22 +279,17 @@ export async function pipeCounting(
         from = buffer.take(record);
         if (from === undefined) continue;
       }
+      // Where the partition's position stands as the write starts: a record `dest` accepts
+      // after a pause still counts (the position is after it), after a seek it does not.
+      const moves = from.ps.moves;
       try {
-        if ((writer.desiredSize ?? 0) <= 0) {
-          // No room in `dest` (or it failed): wait for room, or for the pipe to stop.
-          await Promise.race([writer.ready, stopped]);
-          if (stop !== undefined) {
-            unsent = { from, record };
-            break;
-          }
-        }
         await writer.write(record);
       } catch (e) {
         stopWith(e, true);
         unsent = { from, record };
         break;
       }
-      buffer.took(from, record);
+      buffer.took(from, record, moves);
     }
   } finally {
     signal?.removeEventListener("abort", onAbort);

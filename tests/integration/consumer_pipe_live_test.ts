@@ -23,7 +23,7 @@ import assert from "node:assert/strict";
 import { Consumer, type ConsumerRecord } from "../../consumer/mod.ts";
 import { Compression } from "../../protocol/compression/mod.ts";
 import { BOOTSTRAP, createTopic, produce, uniq } from "../helpers/consumer_testkit.ts";
-import { afterMicrotasks } from "../helpers/wait.ts";
+import { afterMicrotasks, deadline, until } from "../helpers/wait.ts";
 
 const TOTAL = 20;
 const LAST = BigInt(TOTAL - 1);
@@ -298,6 +298,184 @@ Deno.test("consumer pipe live: close() during a write ends the pipe; the commit 
           `committed ${committed!.offset}, the destination accepted ${got.length}`,
         );
       });
+    }
+  }
+});
+
+/**
+ * A destination with no room when the pipe starts: an earlier writer left two writes queued
+ * (its sink waits for `open()`) and let go, so `ready` pends. A pipe that took a record before
+ * waiting for room wrote it after a `seek()` or `pause()` made during the wait (a stale record).
+ */
+function fullDest(got: bigint[], onWrite: () => void) {
+  let open!: () => void;
+  const gate = new Promise<void>((res) => open = res);
+  const dest = new WritableStream<ConsumerRecord | string>({
+    async write(r) {
+      await gate;
+      if (typeof r === "string") return;
+      got.push(r.offset);
+      onWrite();
+    },
+  }, { highWaterMark: 1 });
+  const w = dest.getWriter();
+  for (const s of ["earlier a", "earlier b"]) w.write(s).catch(() => {});
+  w.ready.catch(() => {});
+  w.releaseLock();
+  return { dest: dest as WritableStream<ConsumerRecord>, open };
+}
+
+type TopicPartition = { topic: string; partition: number };
+
+/** Acts while the pipe waits for room, then opens `dest`: the first offset dest gets (-1: the next). */
+const NO_ROOM_ACTIONS: Record<
+  string,
+  (c: Consumer, tp: TopicPartition, open: () => void) => Promise<number>
+> = {
+  "seek forward to 15": (c, tp, open) => {
+    c.seek({ ...tp, offset: 15n });
+    open();
+    return Promise.resolve(15);
+  },
+  "pause, resume 100 ms later": async (c, tp, open) => {
+    c.pause([tp]);
+    open();
+    await sleep(100);
+    c.resume([tp]);
+    return -1;
+  },
+};
+
+Deno.test("consumer pipe live: seek()/pause() while dest has no room: no record taken before the wait reaches dest", async (t) => {
+  for (const [actionName, act] of Object.entries(NO_ROOM_ACTIONS)) {
+    for (const [topicName, topic] of Object.entries(TOPICS)) {
+      // 0: the pipe reads the first batch through the stream; 3: a reader took 0-2, the pipe
+      // takes the rest of the batch straight from the fetch buffer.
+      for (const before of [0, 3]) {
+        await t.step(`${actionName}, ${topicName}, ${before} read before`, async () => {
+          await using c = new Consumer({
+            brokers: BOOTSTRAP,
+            groupId: uniq("pipe-live-room"),
+            autoCommit: false,
+          });
+          const tp = { topic, partition: 0 };
+          c.assign([{ ...tp, offset: 0n }]);
+          if (before > 0) {
+            const reader = c.getReader();
+            for (let i = 0; i < before; i++) await reader.read();
+            reader.releaseLock();
+          }
+          const got: bigint[] = [];
+          const ac = new AbortController();
+          const { dest, open } = fullDest(got, () => {
+            if (got.at(-1) === LAST) ac.abort(new RangeError("enough"));
+          });
+          const pipe = c.pipeTo(dest, { signal: ac.signal, preventCancel: true });
+          // The pipe waits for room. (A pipe that took a record before that wait did so once the
+          // first fetch came; one that waits first reads nothing, so nothing is fetched: 1 s.)
+          await until(
+            "a fetch",
+            () => Promise.resolve(c.lag()[0]?.highWatermark !== undefined || undefined),
+            1_000,
+            5,
+          ).catch(() => {});
+          await sleep(50);
+          const first = await act(c, tp, open);
+          if (first < 0) assert.deepEqual(got, [], "nothing reached dest while paused");
+          await deadline(assert.rejects(pipe, RangeError), () => `got ${got}`);
+          assert.deepEqual(got, range(first < 0 ? before : first, TOTAL));
+        });
+      }
+    }
+  }
+});
+
+Deno.test("consumer pipe live: a record whose write resolves after pause() is taken; after seek() it is not", async (t) => {
+  for (const [topicName, topic] of Object.entries(TOPICS)) {
+    for (const k of KS) {
+      for (const action of ["pause", "seek back to 2"] as const) {
+        await t.step(`${action}, ${topicName}, K ${k}`, async () => {
+          await using c = new Consumer({
+            brokers: BOOTSTRAP,
+            groupId: uniq("pipe-live-late"),
+            autoCommit: false,
+          });
+          const tp = { topic, partition: 0 };
+          c.assign([{ ...tp, offset: 0n }]);
+          const got: bigint[] = [];
+          const ac = new AbortController();
+          let acted!: () => void;
+          const actedAt = new Promise<void>((res) => acted = res);
+          const pipe = c.pipeTo(
+            new WritableStream<ConsumerRecord>({
+              async write(r) {
+                got.push(r.offset);
+                if (r.offset !== k || got.length > Number(k) + 1) return;
+                // The destination accepts K only after the action.
+                if (action === "pause") c.pause([tp]);
+                else c.seek({ ...tp, offset: 2n });
+                await sleep(20);
+                acted();
+              },
+            }),
+            { signal: ac.signal, preventCancel: true },
+          );
+          await actedAt;
+          await sleep(50);
+          if (action === "pause") {
+            // The destination has 0..K: the position, and what commit() commits, is after K.
+            assert.deepEqual(got, range(0, Number(k) + 1));
+            assert.equal(c.position(tp), k + 1n);
+            await c.commit();
+            const [committed] = await c.committed([tp]);
+            assert.equal(committed!.offset, k + 1n);
+            c.resume([tp]);
+          }
+          while (got.at(-1) !== LAST) await sleep(10);
+          ac.abort(new RangeError("enough"));
+          await assert.rejects(pipe, RangeError);
+          if (action === "pause") assert.deepEqual(got, range(0, TOTAL));
+          // The seek's position wins: K was the destination's before the seek, then 2 on.
+          else assert.deepEqual(got, [...range(0, Number(k) + 1), ...range(2, TOTAL)]);
+        });
+      }
+    }
+  }
+});
+
+Deno.test("consumer pipe live: the commit on close() has the record whose write resolved before it, not one resolving after close() returned", async (t) => {
+  for (const [topicName, topic] of Object.entries(TOPICS)) {
+    for (const k of KS) {
+      for (const late of [false, true]) {
+        const name = `${topicName}, K ${k}, K's write resolves ${
+          late ? "after close() returned" : "at once"
+        }`;
+        await t.step(name, async () => {
+          const groupId = uniq("pipe-live-close-write");
+          const tp = { topic, partition: 0 };
+          const c = new Consumer({ brokers: BOOTSTRAP, groupId, autoCommitIntervalMs: 60_000 });
+          c.assign([{ ...tp, offset: 0n }]);
+          const got: bigint[] = [];
+          let closing: Promise<void> | undefined;
+          await c.pipeTo(
+            new WritableStream<ConsumerRecord>({
+              async write(r) {
+                got.push(r.offset);
+                if (r.offset !== k) return;
+                closing = c.close();
+                if (late) await closing;
+              },
+            }),
+          );
+          await closing;
+          assert.deepEqual(got, range(0, Number(k) + 1));
+          await using check = new Consumer({ brokers: BOOTSTRAP, groupId });
+          const [committed] = await check.committed([tp]);
+          // Resolved before the commit: committed. After it: delivered again after a restart
+          // (the bound: the one record a pipe has in flight).
+          assert.equal(committed!.offset, late ? k : k + 1n);
+        });
+      }
     }
   }
 });

@@ -168,6 +168,58 @@ Deno.test("consumer pipe: the signal stops a pipe between records taken from the
   assert.deepEqual(log, ["next 0", "took 0", "next 1", "took 1", "abandon -"]);
 });
 
+/**
+ * A destination with no room: an earlier writer left two writes queued (its sink waits for
+ * `open`) and let go, so `desiredSize` is below zero and `ready` pends until they are done.
+ */
+function fullSink(events: string[]) {
+  let open!: () => void;
+  const gate = new Promise<void>((res) => open = res);
+  const dest = new WritableStream<ConsumerRecord | string>({
+    async write(r) {
+      await gate;
+      events.push(typeof r === "string" ? r : `wrote ${r.offset}`);
+    },
+  }, { highWaterMark: 1 });
+  const w = dest.getWriter();
+  w.write("earlier a").catch(() => {});
+  w.write("earlier b").catch(() => {});
+  w.ready.catch(() => {});
+  w.releaseLock();
+  return { dest: dest as WritableStream<ConsumerRecord>, open };
+}
+
+Deno.test("consumer pipe: a record is taken only once dest has room, right before its write", async (t) => {
+  // A record taken before the wait for room would be written after a seek()/pause() during
+  // that wait: the pipe must not take it (nextRecord/take) until the write can start.
+  for (const path of ["buffer", "stream"] as const) {
+    await t.step(`taken from the ${path}`, async () => {
+      const { buffer, log } = fakeBuffer();
+      const events: string[] = [];
+      const { dest, open } = fullSink(events);
+      const src = source(path === "stream" ? 2 : 0, "wait");
+      const ac = new AbortController();
+      const piped = pipeCounting(
+        src,
+        () => src.getReader(),
+        dest,
+        { signal: ac.signal, preventCancel: true },
+        buffer,
+        path === "buffer" ? direct(log, 0, 2) : undefined,
+      );
+      for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 1));
+      assert.deepEqual(log, [], "nothing taken while dest has no room");
+      open();
+      while (events.length < 4) await new Promise((r) => setTimeout(r, 1));
+      ac.abort(new RangeError("stop"));
+      await assert.rejects(piped, RangeError);
+      assert.deepEqual(events, ["earlier a", "earlier b", "wrote 0", "wrote 1"]);
+      const takeOf = path === "buffer" ? "next" : "take";
+      assert.deepEqual(log, [`${takeOf} 0`, "took 0", `${takeOf} 1`, "took 1", "abandon -"]);
+    });
+  }
+});
+
 Deno.test("consumer pipe: a source error aborts dest (unless preventAbort) and rejects", async () => {
   for (const preventAbort of [false, true]) {
     const events: string[] = [];
