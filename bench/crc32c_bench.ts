@@ -1,7 +1,8 @@
 /**
  * CRC-32C throughput: GB/s = bytes / (time per iteration). 1 MiB per iteration is
  * 1.048576 / (time in ms) GB/s; 1 KiB is about one record of the C1-1KiB workload, 16 kB one
- * default-sized producer batch (and the producer's CRC runs), 110 kB one 1000 x 100 B batch; 2.5
+ * default-sized producer batch, 64 KiB one lz4 block's CRC run, 110 kB one 1000 x 100 B batch
+ * (the record batch builder's CRC runs are 128 KiB, 16 KiB before Session 15); 2.5
  * and 4 KiB sit on either side of the switch to the WebAssembly reduction (3 KiB, see
  * protocol/crc32c.ts). Session 15: 1 MiB ~115 us (9 GB/s) with it, 250-300 without.
  */

@@ -26,12 +26,14 @@ import {
 const HEADER: number = L.HeaderSize;
 /**
  * An uncompressed batch's records are checksummed as they are appended, in runs of this many
- * bytes, while they are still in the cache and the CRC's small tables fit L1 beside them (runs
- * below crc32c's 32 KiB switch to its 512 KiB tables); `finish` then combines the header's CRC
- * with theirs. Checksumming a whole 1 MiB batch at the end read it back from memory, with the
- * large tables competing for L2 (bench/PROFILE.md, Session 13 P2).
+ * bytes, while they are still in the cache; `finish` then combines the header's CRC with
+ * theirs. Checksumming a whole 1 MiB batch at the end reads it back from further away (Session
+ * 13 P2 in bench/PROFILE.md). The runs were 16 KiB for the old table CRC (its tables in L1
+ * beside the run); crc32c's WebAssembly path costs a copy, a call and a ~3 KiB tail per call,
+ * so runs of 128 KiB (still in L2 when checksummed) cost less: 1 MiB batches of 1 KiB records
+ * ~10 % faster to build (bench/PROFILE.md, Session 15: producer CRC runs).
  */
-const CRC_RUN = 16 * 1024;
+const CRC_RUN = 128 * 1024;
 const encoder = new TextEncoder();
 
 /** Options of a {@linkcode RecordBatchBuilder}. */
@@ -587,7 +589,10 @@ export function compressRecordBatch(
     result[L.Attributes + 1]! &= ~7;
   }
   // The records' CRC is known (lz4 checksums what it writes: Compressed; the records as they
-  // are: PlainKnown): only the header's fields after the CRC are left to add in front.
+  // are: PlainKnown): only the header's fields after the CRC are left to add in front. Else
+  // (zstd, gzip, snappy) one pass over the whole result: with crc32c's WebAssembly path that
+  // beats runs even when the codec left the bytes out of cache (640 KB evicted: 83 us, 106 in
+  // 16 KiB runs; bench/PROFILE.md, Session 15: producer CRC runs).
   const crc = state === RecordsCrc.Compressed || state === RecordsCrc.PlainKnown
     ? crc32cCombine(crc32c(result, L.Attributes, HEADER), RECORDS_CRC[0]!, result.length - HEADER)
     : crc32c(result, L.Attributes, result.length);

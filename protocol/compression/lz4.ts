@@ -16,10 +16,12 @@ import { xxhash32 } from "./xxhash32.ts";
 import { crc32cUpdate } from "../crc32c.ts";
 
 // The frame's CRC-32C, when asked for, is computed a block at a time right after the block is
-// written, in runs of this size (crc32c's four-lane braid, its 20 KiB of tables in L1), while
-// the block is still in the cache: a record batch's CRC then needs no second pass over 1 MiB
-// (Session 13 lz4 in bench/PROFILE.md: 1 MiB batches of P3 records 3-8 % faster).
-const CRC_RUN = 16 * 1024;
+// written, while it is still in the cache: a record batch's CRC then needs no second pass over
+// 1 MiB (Session 13 lz4 in bench/PROFILE.md: 1 MiB batches of P3 records 3-8 % faster). Runs
+// of this size: a whole 64 KiB block per call, since crc32c's WebAssembly path costs a copy,
+// a call and a ~3 KiB tail per call (16 KiB runs, sized for the old table CRC's L1 tables,
+// took 87 against 68 us per warm 640 KB; bench/PROFILE.md, Session 15: producer CRC runs).
+const CRC_RUN = 64 * 1024;
 
 function crcRuns(crc: number, b: Uint8Array, start: number, end: number): number {
   for (let p = start; p < end; p += CRC_RUN) {

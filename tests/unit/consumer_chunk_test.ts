@@ -126,7 +126,8 @@ Deno.test("chunk: a corrupt batch is a DecodeError and can be retried", () => {
 });
 
 Deno.test("chunk: a flipped byte deep inside a large batch is a DecodeError at that batch", () => {
-  // Two 1000 x 1 KiB batches, as in catch-up: the CRC runs its braided path over ~1 MB.
+  // Two 1000 x 1 KiB batches, as in catch-up: the CRC runs its large-input path (WebAssembly,
+  // else the braids) over ~1 MB.
   const value = new Uint8Array(1024).map((_, i) => i * 31);
   const big = (base: number) => {
     const b = new RecordBatchBuilder({ baseOffset: base, initialCapacity: 1000 * 1040 });
