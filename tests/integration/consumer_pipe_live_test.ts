@@ -479,3 +479,59 @@ Deno.test("consumer pipe live: the commit on close() has the record whose write 
     }
   }
 });
+
+Deno.test("consumer pipe live: a record whose write fails after pause() is delivered again after resume()", async (t) => {
+  // pause() evicts: the position goes back to the first record not handed out, the one after
+  // K. K's write then fails: K was not delivered, so the next reader must get it.
+  for (const [topicName, topic] of Object.entries(TOPICS)) {
+    for (const k of KS) {
+      for (const resumeFirst of [false, true]) {
+        const name = `${topicName}, K ${k}, resumed ${
+          resumeFirst ? "before the write fails" : "after the pipe failed"
+        }`;
+        await t.step(name, async () => {
+          await using c = new Consumer({
+            brokers: BOOTSTRAP,
+            groupId: uniq("pipe-live-fail"),
+            autoCommit: false,
+          });
+          const tp = { topic, partition: 0 };
+          c.assign([{ ...tp, offset: 0n }]);
+          const got: bigint[] = [];
+          const failure = new RangeError("dest failed");
+          await assert.rejects(
+            c.pipeTo(
+              new WritableStream<ConsumerRecord>({
+                async write(r) {
+                  if (r.offset !== k) return void got.push(r.offset);
+                  c.pause([tp]);
+                  if (resumeFirst) c.resume([tp]);
+                  await sleep(20);
+                  throw failure;
+                },
+              }),
+              { preventCancel: true },
+            ),
+            (e) => e === failure,
+          );
+          assert.deepEqual(got, range(0, Number(k)));
+          // K was not accepted: the position is K.
+          assert.equal(c.position(tp), k);
+          if (!resumeFirst) c.resume([tp]);
+          const ac = new AbortController();
+          const pipe = c.pipeTo(
+            new WritableStream<ConsumerRecord>({
+              write(r) {
+                got.push(r.offset);
+                if (r.offset === LAST) ac.abort(new RangeError("enough"));
+              },
+            }),
+            { signal: ac.signal, preventCancel: true },
+          );
+          await deadline(assert.rejects(pipe, RangeError), () => `got ${got}`);
+          assert.deepEqual(got, range(0, TOTAL));
+        });
+      }
+    }
+  }
+});
