@@ -535,3 +535,41 @@ Deno.test("consumer pipe live: a record whose write fails after pause() is deliv
     }
   }
 });
+
+Deno.test("consumer pipe live: close() while dest has no room: close() ends by its deadline, commits what was read, and the pipe takes nothing", async (t) => {
+  for (const [topicName, topic] of Object.entries(TOPICS)) {
+    for (const before of [0, 3]) {
+      await t.step(`${topicName}, ${before} read before`, async () => {
+        const groupId = uniq("pipe-live-close-room");
+        const tp = { topic, partition: 0 };
+        const c = new Consumer({ brokers: BOOTSTRAP, groupId, autoCommitIntervalMs: 60_000 });
+        c.assign([{ ...tp, offset: 0n }]);
+        if (before > 0) {
+          const reader = c.getReader();
+          for (let i = 0; i < before; i++) await reader.read();
+          reader.releaseLock();
+        }
+        const got: bigint[] = [];
+        const { dest, open } = fullDest(got, () => {});
+        const pipe = c.pipeTo(dest);
+        await until(
+          "a fetch",
+          () => Promise.resolve(c.lag()[0]?.highWatermark !== undefined || undefined),
+          1_000,
+          5,
+        ).catch(() => {});
+        await sleep(50);
+        const t0 = Date.now();
+        await deadline(c.close({ timeoutMs: 5_000 }), () => "close() waited", 8_000);
+        assert.ok(Date.now() - t0 < 6_000, `close() took ${Date.now() - t0} ms`);
+        // The room comes after close(): the stream is closed, the pipe ends without a record.
+        open();
+        await deadline(pipe, () => `pipe still running, got ${got}`);
+        assert.deepEqual(got, []);
+        await using check = new Consumer({ brokers: BOOTSTRAP, groupId });
+        const [committed] = await check.committed([tp]);
+        assert.equal(committed!.offset, before > 0 ? BigInt(before) : -1n);
+      });
+    }
+  }
+});
