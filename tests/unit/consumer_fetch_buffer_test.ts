@@ -226,7 +226,15 @@ Deno.test("fetch buffer: read_committed skips every slice of a large aborted bat
 });
 
 Deno.test("fetch buffer: a pipe's record in flight at a pause counts if accepted, is fetched again if not; after a seek neither", async (t) => {
-  for (const move of ["pause", "seek to 7"] as const) {
+  for (
+    const move of [
+      "pause",
+      "seek to 7",
+      "pause, then seek to 7",
+      "seek to 7, then pause",
+      "pause, then resume",
+    ]
+  ) {
     for (const write of ["accepted", "failed"] as const) {
       await t.step(`${move}, the write ${write}`, () => {
         const options = resolveConsumerOptions({ brokers: ["localhost:9092"] });
@@ -248,17 +256,16 @@ Deno.test("fetch buffer: a pipe's record in flight at a pause counts if accepted
         const from = buffer.from;
         const moves = ps.moves;
         assert.equal(record.offset, 3n);
-        if (move === "pause") {
-          ps.paused = true;
-          buffer.evict(ps);
-        } else {
-          buffer.evict(ps);
-          ps.startAt(7n, -1);
+        for (const step of move.split(", then ")) {
+          // As Partitions.setPaused and Partitions.seek do.
+          if (step !== "seek to 7") ps.paused = step === "pause";
+          if (step !== "resume") buffer.evict(ps);
+          if (step === "seek to 7") ps.startAt(7n, -1);
         }
         if (write === "accepted") buffer.took(from, record, moves);
         else buffer.abandon({ from, record, moves });
         buffer.countingEnded();
-        const expected = move === "pause" ? (write === "accepted" ? 4n : 3n) : 7n;
+        const expected = move.includes("seek") ? 7n : write === "accepted" ? 4n : 3n;
         assert.equal(ps.taken, expected, "taken: what a commit commits");
         assert.equal(ps.position, expected, "the position: where reading goes on");
         assert.equal(ps.fetchOffset, expected, "the next fetch");
