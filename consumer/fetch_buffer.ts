@@ -65,6 +65,17 @@ export interface Handed {
   record: ConsumerRecord;
 }
 
+/**
+ * A record a counting reader took ({@linkcode FetchBuffer.take}) but could not deliver, with
+ * its partition's {@linkcode PartitionState.moves} when it was taken (see
+ * {@linkcode FetchBuffer.abandon}).
+ */
+export interface Unsent {
+  from: { ps: PartitionState; gen: number };
+  record: ConsumerRecord;
+  moves?: number;
+}
+
 /** A decoded batch being handed out. */
 export interface Cursor {
   ps: PartitionState;
@@ -419,17 +430,24 @@ export class FetchBuffer {
    * order (the rest of a batch after a queued record would otherwise be skipped, see
    * {@linkcode take}).
    */
-  abandon(
-    unsent: { from: { ps: PartitionState; gen: number }; record: ConsumerRecord } | undefined,
-  ): void {
+  abandon(unsent: Unsent | undefined): void {
     const parts = new Set<PartitionState>();
-    const back = (from: { ps: PartitionState; gen: number }, record: ConsumerRecord) => {
+    const back = (
+      from: { ps: PartitionState; gen: number },
+      record: ConsumerRecord,
+      still = false,
+    ) => {
       const ps = from.ps;
-      if (from.gen !== ps.gen || ps.removed) return;
+      if ((from.gen !== ps.gen && !still) || ps.removed) return;
       this.#rewindTo(ps, record);
       parts.add(ps);
     };
-    if (unsent !== undefined) back(unsent.from, unsent.record);
+    // A pause (or a KIP-320 check) while its write ran evicted (a new generation) and left the
+    // position after it, as the write could still succeed (see `took`). It failed: the position
+    // goes back to it, unless the partition was moved (a seek, a reset) meanwhile.
+    if (unsent !== undefined) {
+      back(unsent.from, unsent.record, unsent.moves === unsent.from.ps.moves);
+    }
     const q = this.#queued;
     this.#queued = undefined;
     if (q !== undefined) back(q, q.record);

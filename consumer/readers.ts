@@ -14,7 +14,7 @@
  * @module
  */
 
-import type { FetchBuffer } from "./fetch_buffer.ts";
+import type { FetchBuffer, Unsent } from "./fetch_buffer.ts";
 import type { PartitionState } from "./partition_state.ts";
 import type { ConsumerRecord } from "./types.ts";
 
@@ -215,8 +215,11 @@ export async function pipeCounting(
   let ended = false;
   /** A read that may still be pending when the pipe stopped. */
   let pending: Promise<unknown> | undefined;
-  /** A record taken from the buffer but not delivered to `dest`. */
-  let unsent: { from: { ps: PartitionState; gen: number }; record: ConsumerRecord } | undefined;
+  /**
+   * A record taken from the buffer but not delivered to `dest`, with its partition's `moves`
+   * when it was taken (a pause during its write put the position after it: see `abandon`).
+   */
+  let unsent: Unsent | undefined;
   /**
    * Reads the next record through the stream (when the buffer had none ready): undefined
    * when the pipe must stop (stopped, ended, or the source failed). It is not taken here: the
@@ -286,7 +289,7 @@ export async function pipeCounting(
         await writer.write(record);
       } catch (e) {
         stopWith(e, true);
-        unsent = { from, record };
+        unsent = { from, record, moves };
         break;
       }
       buffer.took(from, record, moves);

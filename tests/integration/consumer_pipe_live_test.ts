@@ -479,3 +479,97 @@ Deno.test("consumer pipe live: the commit on close() has the record whose write 
     }
   }
 });
+
+Deno.test("consumer pipe live: a record whose write fails after pause() is delivered again after resume()", async (t) => {
+  // pause() evicts: the position goes back to the first record not handed out, the one after
+  // K. K's write then fails: K was not delivered, so the next reader must get it.
+  for (const [topicName, topic] of Object.entries(TOPICS)) {
+    for (const k of KS) {
+      for (const resumeFirst of [false, true]) {
+        const name = `${topicName}, K ${k}, resumed ${
+          resumeFirst ? "before the write fails" : "after the pipe failed"
+        }`;
+        await t.step(name, async () => {
+          await using c = new Consumer({
+            brokers: BOOTSTRAP,
+            groupId: uniq("pipe-live-fail"),
+            autoCommit: false,
+          });
+          const tp = { topic, partition: 0 };
+          c.assign([{ ...tp, offset: 0n }]);
+          const got: bigint[] = [];
+          const failure = new RangeError("dest failed");
+          await assert.rejects(
+            c.pipeTo(
+              new WritableStream<ConsumerRecord>({
+                async write(r) {
+                  if (r.offset !== k) return void got.push(r.offset);
+                  c.pause([tp]);
+                  if (resumeFirst) c.resume([tp]);
+                  await sleep(20);
+                  throw failure;
+                },
+              }),
+              { preventCancel: true },
+            ),
+            (e) => e === failure,
+          );
+          assert.deepEqual(got, range(0, Number(k)));
+          // K was not accepted: the position is K.
+          assert.equal(c.position(tp), k);
+          if (!resumeFirst) c.resume([tp]);
+          const ac = new AbortController();
+          const pipe = c.pipeTo(
+            new WritableStream<ConsumerRecord>({
+              write(r) {
+                got.push(r.offset);
+                if (r.offset === LAST) ac.abort(new RangeError("enough"));
+              },
+            }),
+            { signal: ac.signal, preventCancel: true },
+          );
+          await deadline(assert.rejects(pipe, RangeError), () => `got ${got}`);
+          assert.deepEqual(got, range(0, TOTAL));
+        });
+      }
+    }
+  }
+});
+
+Deno.test("consumer pipe live: close() while dest has no room: close() ends by its deadline, commits what was read, and the pipe takes nothing", async (t) => {
+  for (const [topicName, topic] of Object.entries(TOPICS)) {
+    for (const before of [0, 3]) {
+      await t.step(`${topicName}, ${before} read before`, async () => {
+        const groupId = uniq("pipe-live-close-room");
+        const tp = { topic, partition: 0 };
+        const c = new Consumer({ brokers: BOOTSTRAP, groupId, autoCommitIntervalMs: 60_000 });
+        c.assign([{ ...tp, offset: 0n }]);
+        if (before > 0) {
+          const reader = c.getReader();
+          for (let i = 0; i < before; i++) await reader.read();
+          reader.releaseLock();
+        }
+        const got: bigint[] = [];
+        const { dest, open } = fullDest(got, () => {});
+        const pipe = c.pipeTo(dest);
+        await until(
+          "a fetch",
+          () => Promise.resolve(c.lag()[0]?.highWatermark !== undefined || undefined),
+          1_000,
+          5,
+        ).catch(() => {});
+        await sleep(50);
+        const t0 = Date.now();
+        await deadline(c.close({ timeoutMs: 5_000 }), () => "close() waited", 8_000);
+        assert.ok(Date.now() - t0 < 6_000, `close() took ${Date.now() - t0} ms`);
+        // The room comes after close(): the stream is closed, the pipe ends without a record.
+        open();
+        await deadline(pipe, () => `pipe still running, got ${got}`);
+        assert.deepEqual(got, []);
+        await using check = new Consumer({ brokers: BOOTSTRAP, groupId });
+        const [committed] = await check.committed([tp]);
+        assert.equal(committed!.offset, before > 0 ? BigInt(before) : -1n);
+      });
+    }
+  }
+});

@@ -224,3 +224,52 @@ Deno.test("fetch buffer: read_committed skips every slice of a large aborted bat
   assert.deepEqual(seen, [BigInt(n + 1), BigInt(n + 2)]);
   assert.equal(ps.position, BigInt(n + 3));
 });
+
+Deno.test("fetch buffer: a pipe's record in flight at a pause counts if accepted, is fetched again if not; after a seek neither", async (t) => {
+  for (
+    const move of [
+      "pause",
+      "seek to 7",
+      "pause, then seek to 7",
+      "seek to 7, then pause",
+      "pause, then resume",
+    ]
+  ) {
+    for (const write of ["accepted", "failed"] as const) {
+      await t.step(`${move}, the write ${write}`, () => {
+        const options = resolveConsumerOptions({ brokers: ["localhost:9092"] });
+        const budget = new ByteBudget(options.maxBufferedBytes);
+        const ps = new PartitionState("t", 0);
+        ps.startAt(0n, -1);
+        let controller!: ReadableStreamDefaultController<ConsumerRecord>;
+        new ReadableStream<ConsumerRecord>({ start: (c) => void (controller = c) });
+        const buffer = new FetchBuffer(options, budget, controller, () => [ps].values());
+        buffer.countingStarted();
+        const bytes = batches(0, 10, 5);
+        buffer.addChunk(chunkOf(ps, bytes, frame(budget, bytes.length, 1)));
+        // As the pipe: records 0-2 accepted, 3 in flight when the partition moves.
+        for (let i = 0; i < 3; i++) {
+          const r = buffer.nextRecord()!;
+          buffer.took(buffer.from, r, ps.moves);
+        }
+        const record = buffer.nextRecord()!;
+        const from = buffer.from;
+        const moves = ps.moves;
+        assert.equal(record.offset, 3n);
+        for (const step of move.split(", then ")) {
+          // As Partitions.setPaused and Partitions.seek do.
+          if (step !== "seek to 7") ps.paused = step === "pause";
+          if (step !== "resume") buffer.evict(ps);
+          if (step === "seek to 7") ps.startAt(7n, -1);
+        }
+        if (write === "accepted") buffer.took(from, record, moves);
+        else buffer.abandon({ from, record, moves });
+        buffer.countingEnded();
+        const expected = move.includes("seek") ? 7n : write === "accepted" ? 4n : 3n;
+        assert.equal(ps.taken, expected, "taken: what a commit commits");
+        assert.equal(ps.position, expected, "the position: where reading goes on");
+        assert.equal(ps.fetchOffset, expected, "the next fetch");
+      });
+    }
+  }
+});

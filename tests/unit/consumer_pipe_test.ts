@@ -220,6 +220,48 @@ Deno.test("consumer pipe: a record is taken only once dest has room, right befor
   }
 });
 
+Deno.test("consumer pipe: stopped while dest has no room (the signal, dest failing): nothing taken, the pipe ends", async (t) => {
+  for (const how of ["the signal", "dest fails"] as const) {
+    for (const path of ["buffer", "stream"] as const) {
+      await t.step(`${how}, records in the ${path}`, async () => {
+        const { buffer, log } = fakeBuffer();
+        // An earlier writer left a write queued that settles only when told (fails or never).
+        let fail!: (e: unknown) => void;
+        const gate = new Promise<void>((_, rej) => fail = rej);
+        const dest = new WritableStream<ConsumerRecord | string>({
+          async write() {
+            await gate;
+          },
+        }, { highWaterMark: 1 });
+        const w = dest.getWriter();
+        w.write("earlier a").catch(() => {});
+        w.write("earlier b").catch(() => {});
+        w.ready.catch(() => {});
+        w.releaseLock();
+        const src = source(path === "stream" ? 2 : 0, "wait");
+        const ac = new AbortController();
+        const piped = pipeCounting(
+          src,
+          () => src.getReader(),
+          dest as WritableStream<ConsumerRecord>,
+          // preventAbort: aborting dest would wait for its write in flight, which never ends.
+          { signal: ac.signal, preventCancel: true, preventAbort: true },
+          buffer,
+          path === "buffer" ? direct(log, 0, 2) : undefined,
+        );
+        for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 1));
+        const reason = new RangeError(how);
+        if (how === "the signal") ac.abort(reason);
+        else fail(reason);
+        await assert.rejects(piped, (e) => e === reason);
+        assert.deepEqual(log, ["abandon -"], "nothing taken");
+        assert.equal(src.locked, false);
+        assert.equal(dest.locked, false);
+      });
+    }
+  }
+});
+
 Deno.test("consumer pipe: a source error aborts dest (unless preventAbort) and rejects", async () => {
   for (const preventAbort of [false, true]) {
     const events: string[] = [];
