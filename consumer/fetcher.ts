@@ -29,14 +29,19 @@ import type { ResolvedConsumerOptions } from "./options.ts";
 import type { PartitionState } from "./partition_state.ts";
 
 /**
- * The largest response a fetch asks for. The frame reader takes a frame of up to 16 MiB into
- * one buffer of its size; a larger one grows by doubling as its bytes arrive (a claimed size
- * is not trusted up front), which copies its bytes about twice more and faults in fresh pages
- * for each step. A consumer that reads as fast as it fetches would otherwise ask for its
- * whole free share (32 MiB by default) each time: measured on 256 partitions (C6-100B), that
- * was +0.26 CPU s per million records and +48 MiB of peak RSS (bench/PROFILE.md, session 10).
+ * The largest response a fetch asks for. A consumer that reads as fast as it fetches would
+ * otherwise ask for its whole free share (32 MiB by default) each time: measured on 256
+ * partitions (C6-100B), that was +0.26 CPU s per million records and +48 MiB of peak RSS
+ * against 16 MiB (bench/PROFILE.md, session 10), and 16 MiB was +17 MiB of peak RSS against
+ * 8 MiB for no CPU (session 15, consumer peak RSS; 4 MiB took 3 MiB more off for ~+0.01 CPU
+ * s/M). A response is in memory whole before its first record is read, so this is what a
+ * lane holds while the reader keeps up. The price of a smaller cap is on a long link: with
+ * one fetch in flight per lane, a lane moves at most this much per round trip (8 MiB at 50
+ * ms: 160 MiB/s). Only a lane fetching more than `cap / maxPartitionFetchBytes` partitions
+ * with data behind them reaches it. The frame reader takes a frame of up to 16 MiB into one
+ * buffer of its size.
  */
-const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 
 /**
  * The first fetch of a lane asks for at most this much, and each response that brought data

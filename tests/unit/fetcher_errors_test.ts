@@ -11,6 +11,7 @@ import { Fetcher, type FetcherHost } from "../../consumer/fetcher.ts";
 import { resolveConsumerOptions } from "../../consumer/options.ts";
 import { PartitionState } from "../../consumer/partition_state.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
+import { encodeRecordBatch } from "../../protocol/record_batch_builder.ts";
 import type { FetchRequest } from "../../protocol/messages/mod.ts";
 import { FakeCluster, type FakeRequest } from "../helpers/fake_cluster.ts";
 import { until } from "../helpers/wait.ts";
@@ -103,4 +104,88 @@ Deno.test("fetcher: a Fetch failing as a whole backs off, drops the session and 
   const fetches = cluster.seen("Fetch");
   const gap = fetches[2]!.at - fetches[1]!.at;
   assert.ok(gap >= 400, `${gap} ms between the failed fetch and the next`);
+});
+
+Deno.test("fetcher: a catch-up lane asks for at most 8 MiB a response", async () => {
+  // Every answer brings data, so the lane's response size doubles from 1 MiB; it stops at
+  // 8 MiB: with 256 partitions (C6) a 16 MiB response was ~17 MiB more peak RSS for the same
+  // CPU (bench/PROFILE.md, session 15, consumer peak RSS).
+  await using cluster = new FakeCluster(1);
+  cluster.addTopic("t", 1);
+  await cluster.refreshMetadata(["t"]);
+  const ps = new PartitionState("t", 0);
+  ps.phase = "ready";
+  ps.leader = 1;
+  ps.leaderEpoch = 0;
+  ps.fetchOffset = 0n;
+  const budget = new ByteBudget(64 * 1024 * 1024);
+  const host: FetcherHost = {
+    partitions: () => [ps],
+    partition: (topic, partition) => topic === "t" && partition === 0 ? ps : undefined,
+    decodeReserve: 0,
+    // The reader takes each response at once: the budget never holds the fetcher back.
+    addChunk: (c) => {
+      const f = c.frame;
+      if (--f.refs > 0) return;
+      if (f.lane) f.lane.held -= f.bytes;
+      budget.release(f.bytes);
+    },
+    evict: () => {},
+    truncated: () => {},
+    resolve: () => {},
+    fail: (e) => {
+      throw e;
+    },
+  };
+  const options = resolveConsumerOptions({
+    brokers: ["fake-1:9001"],
+    fetchMaxWaitMs: 10,
+    maxPartitionFetchBytes: 64 * 1024 * 1024,
+  });
+  const fetcher = new Fetcher(cluster, options, budget, host);
+  cluster.on("Fetch", (req: FakeRequest) => {
+    const body = req.body as FetchRequest;
+    const p = body.topics[0]!.partitions[0]!;
+    const batch = encodeRecordBatch([{ timestamp: 0, key: null, value: new Uint8Array(10) }], {
+      baseOffset: p.fetchOffset,
+    });
+    // As from the socket: the records are a view into a response buffer of maxBytes.
+    const frame = new Uint8Array(body.maxBytes ?? batch.length);
+    frame.set(batch);
+    return {
+      errorCode: 0,
+      sessionId: 0,
+      throttleTimeMs: 0,
+      responses: [{
+        topic: "t",
+        topicId: body.topics[0]!.topicId,
+        partitions: [{
+          partitionIndex: 0,
+          errorCode: 0,
+          highWatermark: 1_000_000n,
+          lastStableOffset: -1n,
+          logStartOffset: 0n,
+          abortedTransactions: null,
+          preferredReadReplica: -1,
+          records: frame.subarray(0, batch.length),
+        }],
+      }],
+    };
+  });
+  fetcher.wake();
+  await until(
+    "eight fetches",
+    () => Promise.resolve(cluster.seen("Fetch").length >= 8 || undefined),
+    10_000,
+    5,
+  );
+  await fetcher.close();
+  const sizes = cluster.seen("Fetch").slice(0, 8).map((r) =>
+    (r.body as FetchRequest).maxBytes ?? 0
+  );
+  const MiB = 1024 * 1024;
+  // 1, 2, 4 MiB (less the response's own headers), then 8 MiB on.
+  assert.ok(sizes[0]! <= MiB && sizes[1]! <= 2 * MiB && sizes[1]! > MiB, `${sizes}`);
+  assert.ok(sizes[2]! <= 4 * MiB && sizes[2]! > 2 * MiB, `${sizes}`);
+  assert.ok(sizes.slice(3).every((s) => s > 7 * MiB && s <= 8 * MiB), `${sizes}`);
 });
