@@ -101,8 +101,7 @@ export interface ConsumerOptions extends ClientOptions {
    * fetched byte is an ArrayBuffer, and without it V8 runs a full collection every ~20 MB
    * fetched (13 % more CPU at 1 KiB records than with the default). It shows in V8's external
    * memory (`memoryUsage().external`); dead fetch responses may wait longer to be freed. One
-   * reservation per process, the
-   * largest asked for by a live consumer. The first such consumer also raises glibc's heap
+   * reservation per process, the largest asked for by a live consumer. The first such consumer also raises glibc's heap
    * trim threshold for the process (to 64 MiB, by freeing one untouched 32 MiB block), so that
    * freed responses' pages are reused rather than faulted in again. Default 8 x
    * `maxBufferedBytes`; 0 turns both off. Smaller values do not simply trade CPU for memory
