@@ -99,16 +99,15 @@ export interface ConsumerOptions extends ClientOptions {
    * Address space reserved (never written, so no physical memory) while the consumer runs, so
    * that V8 paces its full garbage collections on it rather than on the small JS heap: every
    * fetched byte is an ArrayBuffer, and without it V8 runs a full collection every ~20 MB
-   * fetched (a quarter of the CPU time at 1 KiB records; the default cuts that ~3x). It shows
-   * in V8's external memory (`memoryUsage().external`); dead fetch responses wait longer to be
-   * freed (about 50 MB more resident memory at 1 GB/s). One reservation per process, the
-   * largest asked for by a live consumer. The first such consumer also raises glibc's heap
+   * fetched (13 % more CPU at 1 KiB records than with the default). It shows in V8's external
+   * memory (`memoryUsage().external`); dead fetch responses may wait longer to be freed. One
+   * reservation per process, the largest asked for by a live consumer. The first such consumer also raises glibc's heap
    * trim threshold for the process (to 64 MiB, by freeing one untouched 32 MiB block), so that
    * freed responses' pages are reused rather than faulted in again. Default 8 x
-   * `maxBufferedBytes`; 0 turns both off. Smaller values trade CPU for memory, and the trade
-   * depends on the record size (1M records, bench/PROFILE.md, "Session 14: peak RSS"): 4 x the
-   * budget was -10 MiB of peak RSS at no CPU cost with 100 B records and -25 MiB for +5 % CPU
-   * with 1 KiB records.
+   * `maxBufferedBytes`; 0 turns both off. Smaller values do not simply trade CPU for memory
+   * (1M records, bench/PROFILE.md, "Session 15: gcHeadroomBytes after the response leak"): 0
+   * costs 7-13 % CPU and raises the peak with 1 KiB records (96 -> 115 MiB), while 64-256 MiB
+   * take 10-30 MiB off with 100 B records on 4 partitions but add 6-20 MiB on 256 partitions.
    */
   gcHeadroomBytes?: number;
   /** The client's rack, for fetch-from-follower and rack-aware assignment. */
