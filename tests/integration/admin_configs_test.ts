@@ -140,6 +140,15 @@ Deno.test("config failures are per resource: unknown topic, bad value, read-only
   const missing = `cfg-missing-${uid()}`;
   await admin.createTopic(topic);
   try {
+    // A new topic's configs can lag its creation on the broker that answers DescribeConfigs (seen
+    // once in CI: results[1] failed). Wait until they describe, so the per-resource split below
+    // is what is tested, not the broker's metadata propagation.
+    await until(
+      "the new topic's configs",
+      () =>
+        admin.describeConfig({ type: "topic", name: topic, keys: ["retention.ms"] })
+          .then(() => true, () => undefined),
+    );
     const e = await admin.describeConfigs([
       { type: "topic", name: missing },
       { type: "topic", name: topic, keys: ["retention.ms"] },
