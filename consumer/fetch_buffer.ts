@@ -398,9 +398,8 @@ export class FetchBuffer {
    * was set since: a pause evicts (a new generation) but leaves the position after the record.
    */
   took(from: { ps: PartitionState; gen: number }, record: ConsumerRecord, moves?: number): void {
-    const ps = from.ps;
-    if ((moves === undefined ? from.gen !== ps.gen : moves !== ps.moves) || ps.removed) return;
-    ps.tookRecord(record.offset, record.leaderEpoch);
+    if (!stillAt(from, moves)) return;
+    from.ps.tookRecord(record.offset, record.leaderEpoch);
   }
 
   /**
@@ -435,19 +434,16 @@ export class FetchBuffer {
     const back = (
       from: { ps: PartitionState; gen: number },
       record: ConsumerRecord,
-      still = false,
+      moves?: number,
     ) => {
-      const ps = from.ps;
-      if ((from.gen !== ps.gen && !still) || ps.removed) return;
-      this.#rewindTo(ps, record);
-      parts.add(ps);
+      if (!stillAt(from, moves)) return;
+      this.#rewindTo(from.ps, record);
+      parts.add(from.ps);
     };
     // A pause (or a KIP-320 check) while its write ran evicted (a new generation) and left the
     // position after it, as the write could still succeed (see `took`). It failed: the position
     // goes back to it, unless the partition was moved (a seek, a reset) meanwhile.
-    if (unsent !== undefined) {
-      back(unsent.from, unsent.record, unsent.moves === unsent.from.ps.moves);
-    }
+    if (unsent !== undefined) back(unsent.from, unsent.record, unsent.moves);
     const q = this.#queued;
     this.#queued = undefined;
     if (q !== undefined) back(q, q.record);
@@ -751,4 +747,15 @@ export class FetchBuffer {
     }
     if (bump) ps.gen++;
   }
+}
+
+/**
+ * Whether a record taken from `from` still stands where the partition's position is: with
+ * `moves` (a pipe's record, whose write may finish after a pause), unless the position was set
+ * since; without, unless anything (a pause's eviction too) started a new generation. Every
+ * `moves` bump comes with a `gen` bump, so the first is the looser test.
+ */
+function stillAt(from: { ps: PartitionState; gen: number }, moves: number | undefined): boolean {
+  const ps = from.ps;
+  return !ps.removed && (moves === undefined ? from.gen === ps.gen : moves === ps.moves);
 }
