@@ -1,6 +1,6 @@
 /**
  * A/B of the `ours` peer between two checkouts on the running test bed, interleaved
- * (A, B, A, B, ...) so both see the same machine state; CPU seconds per million records of
+ * (A, B, B, A, A, B, ...) so both see the same machine state; CPU seconds per million records of
  * the measured phase (from /proc, as bench:compare), the broker's too, and peak RSS. See
  * bench/PROFILE.md.
  *
@@ -85,7 +85,10 @@ const rows: Record<
   B: { cpu: [], rss: [], rate: [], broker: [] },
 };
 for (let i = 0; i < pairs; i++) {
-  for (const [label, dir] of [["A", dirA!], ["B", dirB!]] as const) {
+  // ABBA order: the second run of a pair tends to come out cheaper (Session 16: main against
+  // main gave "B lower" in 5 of 6 pairs), so the sides take turns going first.
+  const order = [["A", dirA!], ["B", dirB!]] as const;
+  for (const [label, dir] of i % 2 === 0 ? order : [order[1], order[0]]) {
     const topic = fill || `ab-${w}-${label}-${i}-${Date.now()}`;
     if (!fill) await createTopic(boot, topic, parts);
     const extra: string[] = [];
@@ -120,6 +123,10 @@ for (let i = 0; i < pairs; i++) {
   }
 }
 const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
+const lower = (k: "cpu" | "rss") => rows.B![k].filter((b, i) => b < rows.A![k][i]!).length;
+console.log(
+  `${w} B lower than A: cpu in ${lower("cpu")}/${pairs} pairs, rss in ${lower("rss")}/${pairs}`,
+);
 for (const [label, r] of Object.entries(rows)) {
   console.log(
     `${w} ${label} median: cpu ${med(r.cpu).toFixed(3)} s/M, broker ${
