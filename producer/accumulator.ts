@@ -121,6 +121,11 @@ export class Accumulator {
   #pooled = 0;
   /** Batches away with a compression worker: each holds two buffers (input and output). */
   #compressing = 0;
+  /**
+   * Spares kept beyond the budget's free part for the batches a worker may have away
+   * (`WORKER_QUEUE` a worker): each holds a second buffer, its output.
+   */
+  readonly #awaySpares: number;
   /** Where a batch is full: `batchSize`, less what its codec may add (see `rawGrowth`). */
   readonly #batchLimit: number;
   #buffered = 0;
@@ -139,6 +144,9 @@ export class Accumulator {
     this.#transactional = options.transactionalId !== undefined;
     this.#hooks = hooks;
     this.#compressor = codec === Compression.None ? null : compressor;
+    this.#awaySpares = this.#compressor === null
+      ? 0
+      : WORKER_QUEUE * Math.max(1, options.compressionWorkers);
     this.#fullCapacity = Math.min(options.batchSize, MAX_INITIAL_CAPACITY);
     this.#batchLimit = Math.max(1, options.batchSize - rawGrowth(codec, options.batchSize));
     this.#poolCapacity = codec === Compression.None
@@ -259,9 +267,7 @@ export class Accumulator {
     // slower than the writes had the whole budget queued, twice over (P3-lz4-1KiB with one
     // worker: 209 MiB peak RSS, against 122 without). A batch past that waits in its queue
     // and is compressed at its drain, here, as without workers.
-    if (this.#compressing >= WORKER_QUEUE * Math.max(1, this.#options.compressionWorkers)) {
-      return false;
-    }
+    if (this.#compressing >= this.#awaySpares) return false;
     const builder = batch.builder;
     if (batch === batch.partition.open) batch.partition.open = null;
     const uncompressed = builder.finishUncompressed();
@@ -285,16 +291,7 @@ export class Accumulator {
 
   #compressed(batch: ProducerBatch, bytes: Uint8Array | null, input: Uint8Array | null): void {
     batch.compressing = false;
-    // The input is taken back while this batch still counts as compressing: its buffer is the
-    // one the recycle bound lends to batches away with a worker.
-    try {
-      this.#settle(batch, bytes, input);
-    } finally {
-      this.#compressing--;
-    }
-  }
-
-  #settle(batch: ProducerBatch, bytes: Uint8Array | null, input: Uint8Array | null): void {
+    this.#compressing--;
     if (batch.done) {
       // Failed or expired meanwhile: nothing to send.
       if (input !== null) this.recycle(input);
@@ -334,12 +331,14 @@ export class Accumulator {
     // `batchSize`), and counted in bytes the pool came out one buffer short of what a full
     // budget cycles through, so every ack dropped a buffer and the next batch allocated one.
     // Each batch away with a compression worker holds a second buffer (its output) for one
-    // batch of budget: one more spare each. (With a worker the bytes-based bound dropped 121
-    // buffers in 330 batches and allocated as many: 195-209 MiB peak RSS on P3-lz4-1KiB, 145
-    // now; bench/PROFILE.md, Session 16.)
+    // batch of budget: one more spare for each a worker may have away, fixed (a bound that
+    // followed how many were away at the moment dropped the buffers that came back with them,
+    // and they were allocated again when the next went away). (With one worker the old bound
+    // dropped 121 buffers in 330 batches and allocated as many: 195-209 MiB peak RSS on
+    // P3-lz4-1KiB, 145 now; bench/PROFILE.md, Session 16.)
     const free = Math.ceil(
       Math.max(0, this.#options.bufferMemory - this.#buffered) / this.#fullCapacity,
-    ) + 2 + this.#compressing;
+    ) + 2 + this.#awaySpares;
     if (this.#spares.length > 0 && this.#spares.length >= free) return;
     this.#spares.push(new Uint8Array(buffer.buffer, 0, size));
     this.#pooled += size;
