@@ -2,14 +2,22 @@
  * Runs the `ours` bench peer (bench/compare/peers/ours.ts, same flags) while sampling
  * `Deno.memoryUsage()` and `/proc/self/status` every 20 ms, then prints where the peak resident
  * memory was: RSS (anonymous and file-backed: the `deno` binary's mapped code), V8 heap
- * (committed and used) and external (ArrayBuffer) memory at the RSS peak and each one's own
- * peak. `MEM_TIMELINE=<file>` also writes every sample (ms, rss, anon, heapTotal, heapUsed,
+ * (committed and used, and per space) and external (ArrayBuffer) memory at the RSS peak and
+ * each one's own peak. `MEM_TIMELINE=<file>` also writes every sample (ms, rss, anon, heapTotal, heapUsed,
  * external, in KiB) as CSV. Used for bench/PROFILE.md's memory sections.
  *
  * @module
  */
 
-type Sample = ReturnType<typeof Deno.memoryUsage> & { anon: number; file: number; t: number };
+import { getHeapSpaceStatistics } from "node:v8";
+
+type Sample = ReturnType<typeof Deno.memoryUsage> & {
+  anon: number;
+  file: number;
+  t: number;
+  /** V8's heap spaces with anything committed: name, committed and used bytes. */
+  spaces: [string, number, number][];
+};
 const t0 = performance.now();
 const statusKb = (text: string, key: string) => {
   const i = text.indexOf(key);
@@ -22,6 +30,9 @@ const sample = (): Sample => {
     anon: statusKb(status, "RssAnon:"),
     file: statusKb(status, "RssFile:"),
     t: performance.now() - t0,
+    spaces: getHeapSpaceStatistics()
+      .filter((s) => s.space_size > 0)
+      .map((s) => [s.space_name, s.space_size, s.space_used_size]),
   };
 };
 let peak: Sample = sample();
@@ -47,6 +58,12 @@ console.error(
   } MiB; own peaks: heapTotal ${mib(max.heapTotal)} heapUsed ${mib(max.heapUsed)} external ${
     mib(max.external)
   } MiB`,
+);
+console.error(
+  `MEM heap spaces at rss peak (committed/used MiB): ${
+    peak.spaces.map(([n, c, u]) => `${n} ${(c / 1048576).toFixed(1)}/${(u / 1048576).toFixed(1)}`)
+      .join(", ")
+  }`,
 );
 if (keep) {
   const kib = (n: number) => Math.round(n / 1024);

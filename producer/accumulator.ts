@@ -61,6 +61,8 @@ const FIRST_CAPACITY = 16_384;
  * handing them to a worker would cost more latency than the compression itself.
  */
 export const WORKER_MIN_BYTES = 65_536;
+/** How many batches each compression worker may have away at once (see `compressAhead`). */
+const WORKER_QUEUE = 2;
 
 /**
  * What {@linkcode Accumulator.append} returns, with `moveOnFull`, when the record did not fit
@@ -117,6 +119,13 @@ export class Accumulator {
   readonly #spares: Uint8Array[] = [];
   /** Bytes held in `#spares`. */
   #pooled = 0;
+  /** Batches away with a compression worker: each holds two buffers (input and output). */
+  #compressing = 0;
+  /**
+   * Spares kept beyond the budget's free part for the batches a worker may have away
+   * (`WORKER_QUEUE` a worker): each holds a second buffer, its output.
+   */
+  readonly #awaySpares: number;
   /** Where a batch is full: `batchSize`, less what its codec may add (see `rawGrowth`). */
   readonly #batchLimit: number;
   #buffered = 0;
@@ -135,6 +144,9 @@ export class Accumulator {
     this.#transactional = options.transactionalId !== undefined;
     this.#hooks = hooks;
     this.#compressor = codec === Compression.None ? null : compressor;
+    this.#awaySpares = this.#compressor === null
+      ? 0
+      : WORKER_QUEUE * Math.max(1, options.compressionWorkers);
     this.#fullCapacity = Math.min(options.batchSize, MAX_INITIAL_CAPACITY);
     this.#batchLimit = Math.max(1, options.batchSize - rawGrowth(codec, options.batchSize));
     this.#poolCapacity = codec === Compression.None
@@ -250,11 +262,20 @@ export class Accumulator {
     if (compressor === null || batch.size < WORKER_MIN_BYTES || batch.builder === null) {
       return false;
     }
+    // At most two batches a worker away (one compressing, one queued behind it): a batch away
+    // holds two buffers (its records and the output) for one batch of budget, and a worker
+    // slower than the writes had the whole budget queued, twice over (P3-lz4-1KiB with one
+    // worker: 209 MiB peak RSS, against 122 without). A batch past that waits in its queue
+    // and is compressed at its drain, here, as without workers.
+    if (this.#compressing >= this.#awaySpares) return false;
     const builder = batch.builder;
     if (batch === batch.partition.open) batch.partition.open = null;
     const uncompressed = builder.finishUncompressed();
     const level = this.#options.compressionLevel;
-    const output = this.#spare();
+    // With no spare, a full-size output from here (as `finish` makes one): one a worker made
+    // would have the compressed batch's size, fit no later batch, and be garbage at its ack.
+    const output = this.#spare() ??
+      (batch.size >= this.#fullCapacity >>> 1 ? new Uint8Array(this.#poolCapacity) : undefined);
     const done = (bytes: Uint8Array | null, input: Uint8Array | null) =>
       this.#compressed(batch, bytes, input);
     if (!compressor.submit(uncompressed, level, output, done)) {
@@ -264,11 +285,13 @@ export class Accumulator {
     }
     batch.builder = null;
     batch.compressing = true;
+    this.#compressing++;
     return true;
   }
 
   #compressed(batch: ProducerBatch, bytes: Uint8Array | null, input: Uint8Array | null): void {
     batch.compressing = false;
+    this.#compressing--;
     if (batch.done) {
       // Failed or expired meanwhile: nothing to send.
       if (input !== null) this.recycle(input);
@@ -303,9 +326,20 @@ export class Accumulator {
     // flush, when the whole budget comes back at once, and the next batches allocated new ones
     // while the dropped ones waited, promoted to the old generation, for a full GC: ~24 dead
     // MiB on top of the budget, the largest part of the producer's peak RSS (bench/PROFILE.md,
-    // Session 13).
-    const free = Math.max(0, this.#options.bufferMemory - this.#buffered) + 2 * size;
-    if (this.#spares.length > 0 && this.#pooled + size > free) return;
+    // Session 13). Counted in whole batches, the free part rounded up: a full batch is a little
+    // smaller than its buffer (and with compression the buffer a little larger than
+    // `batchSize`), and counted in bytes the pool came out one buffer short of what a full
+    // budget cycles through, so every ack dropped a buffer and the next batch allocated one.
+    // Each batch away with a compression worker holds a second buffer (its output) for one
+    // batch of budget: one more spare for each a worker may have away, fixed (a bound that
+    // followed how many were away at the moment dropped the buffers that came back with them,
+    // and they were allocated again when the next went away). (With one worker the old bound
+    // dropped 121 buffers in 330 batches and allocated as many: 195-209 MiB peak RSS on
+    // P3-lz4-1KiB, 145 now; bench/PROFILE.md, Session 16.)
+    const free = Math.ceil(
+      Math.max(0, this.#options.bufferMemory - this.#buffered) / this.#fullCapacity,
+    ) + 2 + this.#awaySpares;
+    if (this.#spares.length > 0 && this.#spares.length >= free) return;
     this.#spares.push(new Uint8Array(buffer.buffer, 0, size));
     this.#pooled += size;
   }

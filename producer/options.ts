@@ -71,8 +71,8 @@ export interface ProducerOptions extends ClientOptions {
    * Byte budget of records accepted but not yet acknowledged; writes wait (the stream applies
    * backpressure) once it is full. Default 32 MiB. The batch buffers kept for reuse count
    * inside it (as in Java's BufferPool): with the budget's bytes acknowledged, an idle
-   * producer keeps up to `bufferMemory` (plus two batch buffers) of them, and allocates none
-   * when the next records come.
+   * producer keeps up to `bufferMemory` (plus two batch buffers, and two more for each
+   * compression worker) of them, and allocates none when the next records come.
    */
   bufferMemory?: number;
   /**
@@ -98,7 +98,10 @@ export interface ProducerOptions extends ClientOptions {
    * producer's thread. Default: the number of CPU cores minus one, at most 2, and none on a
    * machine of 1 or 2 cores, where the producer's thread and the worker compete for the same
    * cores: there a worker cost 13-31 % more CPU per record and 20-80 MiB more RSS for no more
-   * throughput (bench/PROFILE.md, Session 11). Without compression none start.
+   * throughput (bench/PROFILE.md, Session 11). Without compression none start. A worker
+   * has at most two batches at a time (each holds its records and its output); a batch that
+   * fills while they are busy is compressed on the producer's thread when it is sent, so a
+   * slow worker cannot hold the whole budget twice over (bench/PROFILE.md, Session 16).
    */
   compressionWorkers?: number;
   /**
