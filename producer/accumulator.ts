@@ -254,7 +254,11 @@ export class Accumulator {
     if (batch === batch.partition.open) batch.partition.open = null;
     const uncompressed = builder.finishUncompressed();
     const level = this.#options.compressionLevel;
-    const output = this.#spare();
+    // As at drain (`finish`): with no spare, a batch at least half full gets a new full-size
+    // output buffer, which comes back on acknowledgement for later batches. Without one the
+    // worker compressed into a buffer of its own that no later batch could reuse.
+    const output = this.#spare() ??
+      (batch.size >= this.#fullCapacity >>> 1 ? new Uint8Array(this.#poolCapacity) : undefined);
     const done = (bytes: Uint8Array | null, input: Uint8Array | null) =>
       this.#compressed(batch, bytes, input);
     if (!compressor.submit(uncompressed, level, output, done)) {
