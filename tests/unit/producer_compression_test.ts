@@ -443,6 +443,59 @@ Deno.test("accumulator: without workers, large batches compress into reused outp
   }
 });
 
+Deno.test("accumulator: batches handed to a compression worker get a reusable output buffer", () => {
+  // Without one the worker compressed into a buffer of its own, which no later batch could
+  // reuse: a quarter of the P3 batches of a one-worker producer (bench/PROFILE.md, Session 16).
+  for (const codec of [Compression.Lz4, Compression.Zstd] as const) {
+    const o = resolveProducerOptions({
+      brokers: ["127.0.0.1:9092"],
+      batchSize: 262_144,
+      compressionWorkers: 1,
+    });
+    // A stand-in for the pool: it keeps the jobs, and the test runs them as a worker would.
+    const jobs: (() => void)[] = [];
+    const outputs: (Uint8Array | undefined)[] = [];
+    const compressor = {
+      submit(
+        batch: Uint8Array,
+        level: number | undefined,
+        output: Uint8Array | undefined,
+        done: (bytes: Uint8Array | null, input: Uint8Array | null) => void,
+      ): boolean {
+        outputs.push(output);
+        jobs.push(() =>
+          done(compressRecordBatch(batch, level, output), new Uint8Array(batch.buffer))
+        );
+        return true;
+      },
+    };
+    const acc = new Accumulator(o, codec, { wake() {}, opened() {}, lost() {} }, compressor);
+    const t = new TopicState("t", o.batchSize);
+    const ps = new PartitionState(t, 0);
+    t.partitions.push(ps);
+    const value = enc.encode("a compressible record value ".repeat(36)); // ~1 KiB
+    const buffers: ArrayBufferLike[] = [];
+    for (let round = 0; round < 6; round++) {
+      // Fill one batch (it closes itself when full and goes to the "worker"), compress it,
+      // then acknowledge it.
+      while (ps.queue.length < 2) acc.append(ps, 1, null, value, undefined, null, null);
+      for (const job of jobs.splice(0)) job();
+      const batch = ps.queue.shift()!;
+      assert.ok(batch.bytes !== null && batch.bytes !== undefined, "compressed by the worker");
+      const decoded = decodeRecordBatches(batch.bytes!).batches[0]!;
+      assert.equal(decoded.count, batch.count);
+      assert.equal(decoded.compression, codec);
+      buffers.push(batch.bytes!.buffer);
+      batch.attempts = 1;
+      acc.release(batch, true);
+    }
+    assert.ok(outputs.length >= 6);
+    assert.ok(outputs.every((b) => b !== undefined), `codec ${codec}: a job without an output`);
+    const distinct = new Set(buffers).size;
+    assert.ok(distinct <= 3, `codec ${codec}: ${distinct} buffers`);
+  }
+});
+
 Deno.test("accumulator: a retried batch's buffer is not reused, its patched bytes are a copy", () => {
   // Requests write a batch's own buffer (zeroCopy): an earlier attempt's write may still be
   // queued on some connection when a later one is answered, or when the batch is renumbered.
