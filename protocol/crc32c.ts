@@ -211,6 +211,84 @@ const WASM: Wasm | undefined = (() => {
 })();
 
 /**
+ * A staging area for bytes that are to be checksummed and kept: a caller writes up to
+ * {@linkcode REDUCE_CHUNK} bytes into {@linkcode Crc32cStage.bytes}, copies them where they
+ * belong, then checksums them in place with {@linkcode Crc32cStage.update} (which destroys
+ * them). The bytes are written where the WebAssembly reduction reads them, so the copy that
+ * {@linkcode crc32cUpdate} makes into its memory is not needed: the record batch builder
+ * writes each record there and copies a whole run into the batch (one large copy instead of
+ * many small ones into a buffer that has left the cache; bench/PROFILE.md, Session 16).
+ * Internal: not exported from `protocol/mod.ts`.
+ *
+ * @example
+ * ```ts ignore
+ * const stage = crc32cStage();
+ * if (stage !== undefined) {
+ *   stage.bytes.set(data);
+ *   out.set(stage.bytes.subarray(0, data.length), at);
+ *   crc = stage.update(crc, data.length);
+ * }
+ * ```
+ */
+export interface Crc32cStage {
+  /** Where to write the bytes: {@linkcode REDUCE_CHUNK} bytes, valid while the stage lives. */
+  readonly bytes: Uint8Array;
+  /**
+   * Extends the finished CRC `crc` (as {@linkcode crc32cUpdate}) over `bytes[0, n)`, at least
+   * {@linkcode STAGE_MIN} bytes; the bytes are destroyed.
+   */
+  update(crc: number, n: number): number;
+}
+
+/** The fewest bytes {@linkcode Crc32cStage.update} takes. */
+export const STAGE_MIN = 32 * 1024;
+
+/** The size of {@linkcode Crc32cStage.bytes}. */
+export const STAGE_BYTES: number = REDUCE_CHUNK;
+
+/**
+ * A stage with its own WebAssembly instance (its own memory: no other CRC call can overwrite
+ * what was staged), or undefined where WebAssembly or its SIMD is missing.
+ */
+export function crc32cStage(): Crc32cStage | undefined {
+  if (WASM === undefined) return undefined;
+  let wasm: Wasm;
+  try {
+    const { exports } = new WebAssembly.Instance(
+      new WebAssembly.Module(CRC32C_WASM as BufferSource),
+    );
+    wasm = {
+      mem: new Uint8Array((exports.memory as WebAssembly.Memory).buffer),
+      reduce8: exports.reduce8 as (blocks: number) => void,
+      reduce6: exports.reduce6 as (blocks: number) => void,
+    };
+  } catch {
+    return undefined;
+  }
+  const mem = wasm.mem;
+  return {
+    bytes: mem.subarray(REDUCE_AT, REDUCE_AT + REDUCE_CHUNK),
+    update(crc: number, n: number): number {
+      if (!(n >= STAGE_MIN && n <= REDUCE_CHUNK)) {
+        throw new RangeError(`crc32c stage of ${n} bytes`);
+      }
+      // The whole blocks first (the register folded into their first four bytes, as in
+      // reduceUpdate), then the last n mod 16 bytes, which the reduction leaves alone.
+      const blocks = n >>> 4;
+      const c = ~crc;
+      mem[REDUCE_AT]! ^= c;
+      mem[REDUCE_AT + 1]! ^= c >>> 8;
+      mem[REDUCE_AT + 2]! ^= c >>> 16;
+      mem[REDUCE_AT + 3]! ^= c >>> 24;
+      wasm.reduce6(blocks);
+      const at = REDUCE_AT + blocks * 16;
+      const r = tableUpdate(0, mem, at - 16 * REDUCE6_BLOCKS, at);
+      return ~tableUpdate(r, mem, at, REDUCE_AT + n) >>> 0;
+    },
+  };
+}
+
+/**
  * The wide braid tables of the register's low and high 16 bits (~0.7 ms to build at import),
  * built only where the WebAssembly reduction is missing (it takes every input they would).
  * Module constants on purpose: V8 then folds each table's length into its bounds checks

@@ -136,3 +136,72 @@ Deno.test("appendWithin: recordsCrc is the records' CRC at every run boundary, a
     }
   }
 });
+
+/** The batch's stored CRC against a fresh one, and its records' values against `want`. */
+function assertBatch(bytes: Uint8Array, want: Uint8Array[], label: string): void {
+  const stored = new DataView(bytes.buffer, bytes.byteOffset).getUint32(L.Crc);
+  assert.equal(stored, crc32c(bytes, L.Attributes), `${label}: CRC`);
+  const batch = decodeRecordBatches(bytes).batches[0]!;
+  assert.equal(batch.count, want.length, `${label}: count`);
+  batch.records.forEach((r, i) => assert.deepEqual(r.value, want[i], `${label}: record ${i}`));
+}
+
+Deno.test("appendWithin: builders taking turns at the stage build the right batches", () => {
+  // Records are staged one builder at a time (record_batch_builder.ts `stage`): the others
+  // write straight into their buffers; one record larger than the stage, a buffer that grows
+  // and runs ending mid-turn all move records between the stage and the buffer.
+  const values = (n: number, size: (i: number) => number, seed: number) =>
+    Array.from({ length: n }, (_, i) => {
+      const v = new Uint8Array(size(i));
+      for (let j = 0; j < v.length; j++) v[j] = (seed * 31 + i * 7 + j) & 0xff;
+      return v;
+    });
+  const patterns: [string, (i: number) => number][] = [
+    ["round robin", (i) => i % 3],
+    ["bursts", (i) => Math.floor(i / 150) % 3],
+    ["mostly one", (i) => (i % 50 === 49 ? 1 + (Math.floor(i / 50) % 2) : 0)],
+  ];
+  for (const [name, pick] of patterns) {
+    const builders = [0, 1, 2].map((k) =>
+      new RecordBatchBuilder({ initialCapacity: k === 2 ? 64 : 1 << 20, maxCapacity: 4 << 20 })
+    );
+    const want: Uint8Array[][] = [[], [], []];
+    const all = values(2_400, (i) => (i === 700 ? 300_000 : 200 + ((i * 37) % 1_500)), 1);
+    all.forEach((v, i) => {
+      const k = pick(i);
+      assert.ok(builders[k]!.appendWithin(1_700_000_000_000 + i, null, v, undefined, Infinity) > 0);
+      want[k]!.push(v);
+    });
+    builders.forEach((b, k) => assertBatch(b.finish(), want[k]!, `${name}, builder ${k}`));
+  }
+});
+
+Deno.test("appendWithin: a batch left unfinished with staged records gives the stage up", () => {
+  const header = L.HeaderSize;
+  const big = (fill: number) => new Uint8Array(700).fill(fill);
+  // Free the stage from whatever an earlier test left in it: a builder that outlasts its idle
+  // limit takes it over, and gives it up when it finishes.
+  const z = new RecordBatchBuilder({ maxCapacity: 8 << 20 });
+  for (let i = 0; i < 5_000; i++) z.appendWithin(1, null, big(1), undefined, Infinity);
+  z.finish();
+  const bufA = new Uint8Array(1 << 20);
+  const a = new RecordBatchBuilder({ buffer: bufA, maxCapacity: 1 << 20 });
+  a.appendWithin(1, null, big(7), undefined, Infinity);
+  // A's record waits in the stage, not in its buffer.
+  assert.ok(bufA.subarray(header, header + 800).every((x) => x === 0));
+  // Small records never take the stage.
+  const small = new RecordBatchBuilder({ maxCapacity: 8 << 20 });
+  for (let i = 0; i < 5_000; i++) {
+    small.appendWithin(1, null, new Uint8Array(100), undefined, Infinity);
+  }
+  assert.ok(bufA.subarray(header, header + 800).every((x) => x === 0));
+  small.finish();
+  // A new builder of large records may, once A has been idle long enough: A's record is then
+  // copied into A's buffer.
+  const b = new RecordBatchBuilder({ maxCapacity: 8 << 20 });
+  for (let i = 0; i < 5_000; i++) b.appendWithin(1, null, big(9), undefined, Infinity);
+  assert.ok(bufA.subarray(header, header + 800).some((x) => x === 7));
+  assertBatch(b.finish(), Array.from({ length: 5_000 }, () => big(9)), "B");
+  a.appendWithin(2, null, big(7), undefined, Infinity);
+  assertBatch(a.finish(), [big(7), big(7)], "A");
+});
