@@ -9,15 +9,7 @@
 import { compressBatchRecords, type CompressionCodec } from "./compression/mod.ts";
 import { RecordsCrc } from "./compression/records_crc.ts";
 import { encodeControlRecordKey, encodeEndTxnMarkerValue } from "./control_record.ts";
-import {
-  crc32c,
-  crc32cCombine,
-  type Crc32cStage,
-  crc32cStage,
-  crc32cUpdate,
-  STAGE_BYTES,
-  STAGE_MIN,
-} from "./crc32c.ts";
+import { crc32c, crc32cCombine, crc32cUpdate } from "./crc32c.ts";
 import { ClosedError } from "./errors.ts";
 import { putVarint, putVarlong } from "./varint_put.ts";
 import {
@@ -42,29 +34,6 @@ const HEADER: number = L.HeaderSize;
  * ~10 % faster to build (bench/PROFILE.md, Session 15: producer CRC runs).
  */
 const CRC_RUN = 128 * 1024;
-
-/**
- * Where an uncompressed batch's records are written first, a run at a time, before the run is
- * copied into the batch's buffer and checksummed in place (`crc32cStage`): the values are
- * copied into memory that stays in the cache, and the batch's buffer, which has left it, takes
- * one large copy a run instead of one small one a record (bench/PROFILE.md, Session 16). One
- * builder at a time stages; the others write straight into their buffers as before. Made on
- * first use; undefined without WebAssembly.
- */
-let stage: Crc32cStage | undefined | null = null;
-/** The builder whose records are in the stage (null: none). */
-let stageOwner: RecordBatchBuilder | null = null;
-/** Records appended outside the stage: the stage's clock. */
-let stageClock = 0;
-/** The smallest record (bytes) that starts a staged run (see `appendWithin`). */
-const STAGE_RECORD_MIN = 512;
-/**
- * Records other builders may append while the stage's owner appends none before one of them
- * takes the stage over (its records are copied into its buffer first): a batch that is dropped
- * unfinished must not keep the stage, while builders that take turns (records spread over
- * partitions by key) do not take it from each other at every record.
- */
-const STAGE_IDLE = 4096;
 const encoder = new TextEncoder();
 
 /** Options of a {@linkcode RecordBatchBuilder}. */
@@ -229,10 +198,6 @@ export class RecordBatchBuilder {
   #crc = 0;
   /** Where the next checksum run starts: `#crcAt + CRC_RUN`, or never with a codec. */
   #crcNext: number;
-  /** Bytes of records in the stage, which belong at `#buf[#crcAt, #crcAt + #staged)`. */
-  #staged = 0;
-  /** `stageClock` at this builder's last staged record. */
-  #stagedAt = 0;
 
   /** Starts an empty batch. */
   constructor(options: RecordBatchBuilderOptions = {}) {
@@ -378,47 +343,9 @@ export class RecordBatchBuilder {
       this.#baseTimestamp = timestampMs;
       this.#maxTimestamp = timestampMs;
     } else if (timestampMs > this.#maxTimestamp) this.#maxTimestamp = timestampMs;
-    if (after > this.#buf.length) {
-      this.#unstage();
-      this.#grow(total);
-    }
-    let b = this.#buf;
+    if (after > this.#buf.length) this.#grow(total);
+    const b = this.#buf;
     let p = this.#pos;
-    // Stage the record (see `stage`) when this builder holds the stage, or may take it at the
-    // start of a run: all its records so far are checksummed, the record is large enough for
-    // the stage to pay (it saves per byte and costs per record), and nobody else has records
-    // in it.
-    let at = 0;
-    if (this.#staged > 0) {
-      if (this.#staged + total <= STAGE_BYTES) {
-        at = this.#crcAt;
-        this.#stagedAt = stageClock;
-      } else {
-        this.#unstage();
-        p = this.#pos;
-      }
-    } else {
-      const clock = ++stageClock;
-      if (
-        this.#crcAt === p && total >= STAGE_RECORD_MIN && total <= STAGE_BYTES &&
-        this.#crcNext !== Infinity
-      ) {
-        const owner = stageOwner;
-        if (owner === null || owner.#staged === 0 || clock - owner.#stagedAt > STAGE_IDLE) {
-          if (owner !== null) owner.#unstage();
-          if (stage === null) stage = crc32cStage();
-          if (stage !== undefined) {
-            stageOwner = this;
-            at = p;
-            this.#stagedAt = clock;
-          }
-        }
-      }
-    }
-    if (at !== 0) {
-      b = stage!.bytes;
-      p -= at;
-    }
     p = body < 64 ? (b[p] = body << 1, p + 1) : putVarint(b, p, body);
     b[p++] = 0; // record attributes: unused
     p = tsDelta >= -64 && tsDelta < 64
@@ -442,18 +369,8 @@ export class RecordBatchBuilder {
     }
     if (hasHeaders) p = this.#putHeaders(b, p, headers);
     else b[p++] = 0;
-    this.#count = count + 1;
-    if (at !== 0) {
-      this.#staged = p;
-      p += at;
-      this.#pos = p;
-      if (p >= this.#crcNext) {
-        this.#unstage();
-        this.#crcNext = p + CRC_RUN;
-      }
-      return p;
-    }
     this.#pos = p;
+    this.#count = count + 1;
     if (p >= this.#crcNext) {
       this.#crc = crc32cUpdate(this.#crc, b, this.#crcAt, p);
       this.#crcAt = p;
@@ -489,24 +406,6 @@ export class RecordBatchBuilder {
     return p;
   }
 
-  /**
-   * Copies the staged records into the buffer, and checksums them there in the stage when
-   * there are enough of them (else the next run, `recordsCrc` or `finish` checksums them from
-   * the buffer); gives the stage up.
-   */
-  #unstage(): void {
-    const n = this.#staged;
-    if (n === 0) return;
-    const st = stage!;
-    this.#buf.set(st.bytes.subarray(0, n), this.#crcAt);
-    if (n >= STAGE_MIN) {
-      this.#crc = st.update(this.#crc, n);
-      this.#crcAt += n;
-    }
-    this.#staged = 0;
-    stageOwner = null;
-  }
-
   #grow(extra: number): void {
     const need = this.#pos + extra;
     let cap = this.#buf.length * 2;
@@ -531,7 +430,6 @@ export class RecordBatchBuilder {
       return out;
     }
     this.#complete();
-    this.#unstage();
     const out = this.#buf.subarray(0, this.#pos);
     this.#writeHeader(out);
     // The header's fields from the attributes on, then the records, the last run checksummed
@@ -550,7 +448,6 @@ export class RecordBatchBuilder {
    */
   finishUncompressed(): Uint8Array {
     this.#complete();
-    this.#unstage();
     const out = this.#buf.subarray(0, this.#pos);
     this.#writeHeader(out);
     return out;
@@ -564,7 +461,6 @@ export class RecordBatchBuilder {
    */
   recordsCrc(): number | undefined {
     if (this.#crcNext === Infinity) return undefined;
-    this.#unstage();
     if (this.#crcAt < this.#pos) {
       this.#crc = crc32cUpdate(this.#crc, this.#buf, this.#crcAt, this.#pos);
       this.#crcAt = this.#pos;

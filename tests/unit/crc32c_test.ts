@@ -1,13 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  Crc32c,
-  crc32c,
-  crc32cCombine,
-  crc32cStage,
-  crc32cUpdate,
-  STAGE_BYTES,
-  STAGE_MIN,
-} from "../../protocol/crc32c.ts";
+import { Crc32c, crc32c, crc32cCombine, crc32cUpdate } from "../../protocol/crc32c.ts";
 import { REDUCE_CHUNK } from "../../protocol/crc32c_wasm.ts";
 
 /** Bit-at-a-time reference, independent of the table code. */
@@ -331,28 +323,4 @@ Deno.test("crc32c: without WebAssembly, or where compiling it throws, the braids
     const kind = what === "no WebAssembly" ? "undefined" : "object";
     assert.equal(new TextDecoder().decode(out.stdout).trim(), `${kind} 0`, what);
   }
-});
-
-Deno.test("crc32c: a stage checksums its bytes in place as crc32cUpdate does, at every length mod 16", () => {
-  const stage = crc32cStage();
-  assert.ok(stage !== undefined, "WebAssembly with SIMD is available here");
-  assert.equal(stage.bytes.length, STAGE_BYTES);
-  const d = new Uint8Array(STAGE_BYTES + 4096);
-  for (let i = 0; i < d.length; i++) d[i] = (i * 7919 + (i >>> 9)) & 0xff;
-  const lengths = [STAGE_MIN, STAGE_MIN + 1, 131_072, STAGE_BYTES];
-  for (let r = 0; r < 16; r++) lengths.push(100_000 + r, STAGE_BYTES - 16 + r);
-  for (const n of lengths) {
-    for (const pre of [0, 3, 4_000]) {
-      const crc = crc32c(d, 0, pre);
-      stage.bytes.set(d.subarray(pre, pre + n));
-      assert.equal(stage.update(crc, n), crc32cUpdate(crc, d, pre, pre + n), `${n} after ${pre}`);
-    }
-  }
-  // Another stage (or any other CRC) does not touch this one's bytes.
-  stage.bytes.set(d.subarray(0, STAGE_MIN));
-  crc32c(d);
-  crc32cStage()!.bytes.fill(1);
-  assert.equal(stage.update(0, STAGE_MIN), crc32c(d, 0, STAGE_MIN));
-  assert.throws(() => stage.update(0, STAGE_MIN - 1), RangeError);
-  assert.throws(() => stage.update(0, STAGE_BYTES + 1), RangeError);
 });
