@@ -21,6 +21,7 @@ import { ByteBudget } from "../consumer/budget.ts";
 import { FetchBuffer } from "../consumer/fetch_buffer.ts";
 import { resolveConsumerOptions } from "../consumer/options.ts";
 import { PartitionState } from "../consumer/partition_state.ts";
+import { FetchSession, type SessionPartition } from "../consumer/fetch_session.ts";
 import { directIterator, DirectReader, pipeCounting } from "../consumer/readers.ts";
 import { KafkaError } from "../protocol/errors.ts";
 import { RecordBatchBuilder } from "../protocol/record_batch_builder.ts";
@@ -479,5 +480,36 @@ async function main(): Promise<void> {
   console.log("|---|---|---|---|");
   for (const r of rows) console.log(r);
 }
+
+/**
+ * One C6 lane's fetch session (bench/PROFILE.md, Session 16): 128 partitions of one topic
+ * asked for, 20 of them moved on since the last request (what a response of ~8 MiB of 16 KiB
+ * batches brings), `build` then `succeeded`, as the fetcher does per request.
+ */
+const sessionBench = (() => {
+  const topic = "ab-C6-100B-1000000-1733600000000";
+  const topicId = "Qm3kq0x8T0uJ9cDqg5pX2A";
+  const session = new FetchSession();
+  const offsets: bigint[] = new Array(128).fill(0n);
+  let round = 0;
+  return () => {
+    const wanted: SessionPartition[] = [];
+    for (let i = 0; i < 128; i++) {
+      wanted.push({
+        topic,
+        topicId,
+        partition: i * 2,
+        fetchOffset: offsets[i]!,
+        lastFetchedEpoch: 0,
+        currentLeaderEpoch: 0,
+        maxBytes: 1_048_576,
+      });
+    }
+    session.succeeded(session.build(wanted), wanted, 7);
+    for (let k = 0; k < 20; k++) offsets[(round * 20 + k) % 128]! += 140n;
+    round++;
+  };
+})();
+Deno.bench("consumer fetch session: 128 partitions, 20 moved, build + succeeded", sessionBench);
 
 if (import.meta.main) await main();

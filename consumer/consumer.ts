@@ -485,7 +485,7 @@ export class Consumer extends ReadableStream<ConsumerRecord> {
       this.#fail(e);
       return;
     }
-    this.#resolver = this.#positions.run(signal);
+    this.#resolver = this.#positions.run(signal, { metadataFresh: true });
     if (this.#subscription !== undefined) this.#startGroup();
     if (this.#resolved.autoCommit && this.#resolved.groupId !== undefined) {
       this.#committer.startAutoCommit();

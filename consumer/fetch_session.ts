@@ -30,9 +30,17 @@ export interface SessionRequest {
 const FINAL_EPOCH = -1;
 const INITIAL_EPOCH = 0;
 
-function key(p: SessionPartition): string {
-  return `${p.topicId}\u0000${p.topic}\u0000${p.partition}`;
+/** The session's key of a partition's topic: its id, and its name (ids are zero before v13). */
+function topicKey(p: SessionPartition): string {
+  return `${p.topicId}\u0000${p.topic}`;
 }
+
+/**
+ * What the broker's session holds: topic key → partition → what was sent. Nested, so that a
+ * request of many partitions of one topic makes one string key, not one per partition
+ * (256 partitions over two lanes build a request every few milliseconds).
+ */
+type Sent = Map<string, Map<number, SessionPartition>>;
 
 function same(a: SessionPartition, b: SessionPartition): boolean {
   return a.fetchOffset === b.fetchOffset && a.maxBytes === b.maxBytes &&
@@ -54,7 +62,9 @@ export class FetchSession {
   #id = 0;
   #epoch = INITIAL_EPOCH;
   /** What the broker's session holds, as of the last successful response. */
-  #sent = new Map<string, SessionPartition>();
+  #sent: Sent = new Map();
+  /** How many partitions {@linkcode #sent} holds. */
+  #count = 0;
 
   /** The request for `wanted` partitions. */
   build(wanted: readonly SessionPartition[]): SessionRequest {
@@ -62,15 +72,27 @@ export class FetchSession {
       return { sessionId: 0, sessionEpoch: INITIAL_EPOCH, send: [...wanted], forget: [] };
     }
     const send: SessionPartition[] = [];
-    const seen = new Set<string>();
+    /** What was sent for partitions still wanted (forget the rest). */
+    const kept = new Set<SessionPartition>();
+    let lastTopic: string | undefined;
+    let lastId: string | undefined;
+    let parts: Map<number, SessionPartition> | undefined;
     for (const p of wanted) {
-      const k = key(p);
-      seen.add(k);
-      const prev = this.#sent.get(k);
+      if (p.topic !== lastTopic || p.topicId !== lastId) {
+        lastTopic = p.topic;
+        lastId = p.topicId;
+        parts = this.#sent.get(topicKey(p));
+      }
+      const prev = parts?.get(p.partition);
+      if (prev !== undefined) kept.add(prev);
       if (!prev || !same(prev, p)) send.push(p);
     }
     const forget: SessionPartition[] = [];
-    for (const [k, p] of this.#sent) if (!seen.has(k)) forget.push(p);
+    if (kept.size < this.#count) {
+      for (const m of this.#sent.values()) {
+        for (const p of m.values()) if (!kept.has(p)) forget.push(p);
+      }
+    }
     return { sessionId: this.#id, sessionEpoch: this.#epoch, send, forget };
   }
 
@@ -83,7 +105,24 @@ export class FetchSession {
     } else {
       this.#epoch = this.#epoch >= 0x7fffffff ? 1 : this.#epoch + 1;
     }
-    this.#sent = new Map(wanted.map((p) => [key(p), p]));
+    const sent: Sent = new Map();
+    let count = 0;
+    let lastTopic: string | undefined;
+    let lastId: string | undefined;
+    let parts: Map<number, SessionPartition> | undefined;
+    for (const p of wanted) {
+      if (parts === undefined || p.topic !== lastTopic || p.topicId !== lastId) {
+        lastTopic = p.topic;
+        lastId = p.topicId;
+        const k = topicKey(p);
+        parts = sent.get(k);
+        if (parts === undefined) sent.set(k, parts = new Map());
+      }
+      if (!parts.has(p.partition)) count++;
+      parts.set(p.partition, p);
+    }
+    this.#sent = sent;
+    this.#count = count;
   }
 
   /** Forgets the session (after an error): the next request is full. */
@@ -91,6 +130,7 @@ export class FetchSession {
     this.#id = 0;
     this.#epoch = INITIAL_EPOCH;
     this.#sent.clear();
+    this.#count = 0;
   }
 
   /** The fields of a request that closes the session (sent on close). */

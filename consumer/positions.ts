@@ -249,11 +249,20 @@ export class Positions {
     return true;
   }
 
-  /** The resolver loop: runs until `signal` aborts or the stream fails. */
-  async run(signal: AbortSignal): Promise<void> {
+  /**
+   * The resolver loop: runs until `signal` aborts or the stream fails. `metadataFresh`: the
+   * caller has just refreshed the metadata of every assigned topic (the consumer's start), so
+   * the first pass takes leaders from the cache instead of asking again; a partition the
+   * cache does not have is looked up on the next pass, as always.
+   */
+  async run(signal: AbortSignal, options: { metadataFresh?: boolean } = {}): Promise<void> {
     let failures = 0;
     let lastRefresh = Date.now();
+    let cached = options.metadataFresh ?? false;
     while (!signal.aborted) {
+      // Only the first pass: later ones (say, once a group assigned partitions) ask.
+      const fresh = cached;
+      cached = false;
       const now = Date.now();
       const work = [...this.#host.partitions()].filter((state) =>
         state.needsMetadata || state.leader < 0 || state.phase === "committed" ||
@@ -267,9 +276,12 @@ export class Positions {
         continue;
       }
       try {
+        const fromCache = fresh && !stale;
         if (stale || work.some((state) => state.needsMetadata || state.leader < 0)) {
-          await this.#refreshLeaders(signal);
+          await this.#refreshLeaders(signal, fromCache);
           lastRefresh = Date.now();
+          // The fetcher opens its connections to the leaders while the offsets are looked up.
+          this.#host.changed();
         }
         await this.#resolvePositions(
           work.filter((state) => !state.removed && state.leader >= 0),
@@ -277,7 +289,8 @@ export class Positions {
         );
         failures = 0;
         this.#host.changed();
-        if (work.some((state) => !state.removed && state.leader < 0)) {
+        // Not in the cache: asked for at once on the next pass.
+        if (!fromCache && work.some((state) => !state.removed && state.leader < 0)) {
           await sleep(backoffMs(this.#cluster.retryPolicy, ++failures), signal);
         }
       } catch (e) {
@@ -296,10 +309,12 @@ export class Positions {
       }
     }
   }
-  async #refreshLeaders(signal: AbortSignal): Promise<void> {
+  async #refreshLeaders(signal: AbortSignal, fromCache = false): Promise<void> {
     const topics = [...new Set([...this.#host.partitions()].map((state) => state.topic))];
     if (topics.length === 0) return;
-    const errors = await this.#cluster.refreshMetadata(topics, { signal });
+    const errors: ReadonlyMap<string, number> = fromCache
+      ? new Map()
+      : await this.#cluster.refreshMetadata(topics, { signal });
     for (const state of this.#host.partitions()) {
       const t = this.#cluster.metadata.topic(state.topic);
       const info = this.#cluster.metadata.partition(state.topic, state.partition);

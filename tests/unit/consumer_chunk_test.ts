@@ -189,6 +189,29 @@ Deno.test("fetch session: full, then only what changed, and what to forget", () 
   assert.equal(s.build(wanted2).sessionEpoch, 0);
 });
 
+Deno.test("fetch session: several topics, interleaved, and a topic recreated under a new id", () => {
+  const s = new FetchSession();
+  const p = (topic: string, topicId: string, partition: number, fetchOffset: bigint) => ({
+    ...part(partition, fetchOffset),
+    topic,
+    topicId,
+  });
+  const wanted1 = [p("a", "A", 0, 0n), p("b", "B", 0, 0n), p("a", "A", 1, 0n), p("b", "B", 1, 0n)];
+  s.succeeded(s.build(wanted1), wanted1, 9);
+  // Nothing moved: nothing sent, nothing forgotten, whatever the order.
+  const same = [wanted1[3]!, wanted1[0]!, wanted1[2]!, wanted1[1]!];
+  const r1 = s.build(same);
+  assert.deepEqual([r1.send.length, r1.forget.length], [0, 0]);
+  // b-1 moved; a-1 no longer wanted; "a" recreated (id A2): its partition 0 is a new one.
+  const wanted2 = [p("b", "B", 0, 0n), p("a", "A2", 0, 0n), p("b", "B", 1, 7n)];
+  const r2 = s.build(wanted2);
+  assert.deepEqual(r2.send.map((x) => `${x.topicId}-${x.partition}`), ["A2-0", "B-1"]);
+  assert.deepEqual(r2.forget.map((x) => `${x.topicId}-${x.partition}`).sort(), ["A-0", "A-1"]);
+  s.succeeded(r2, wanted2, 9);
+  const r3 = s.build(wanted2);
+  assert.deepEqual([r3.send.length, r3.forget.length], [0, 0]);
+});
+
 Deno.test("consumer protocol: garbage is a DecodeError, never a huge allocation", () => {
   const huge = new Uint8Array([0, 3, 0x7f, 0xff, 0xff, 0xff]);
   assert.throws(() => decodeSubscription(huge), DecodeError);
