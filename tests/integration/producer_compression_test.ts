@@ -207,6 +207,7 @@ Deno.test("compression workers: abort while workers hold batches settles every s
   assert.ok(failed.length > 0, "the abort caught batches on their way");
   assert.equal(p.metrics().workerCompressedBatches, 0, "no batch came back before the abort");
   assert.equal(p.metrics().compressionWorkersRunning, 0, "the workers were terminated");
+  assert.equal(p.metrics().bufferedBytes, 0, "the abort gave the whole budget back");
   // Close: everything accepted is delivered.
   const q = new Producer({
     brokers,
@@ -221,6 +222,7 @@ Deno.test("compression workers: abort while workers hold batches settles every s
   assert.equal(mds.length, records.length);
   assert.equal(q.metrics().recordsSent, records.length);
   assert.equal(q.metrics().compressionWorkersRunning, 0, "the workers were terminated");
+  assert.equal(q.metrics().bufferedBytes, 0, "the close gave the whole budget back");
 });
 
 Deno.test("compression workers: one busy worker, batches past its two compressed inline, order and sequences hold per partition", async () => {
