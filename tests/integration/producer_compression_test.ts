@@ -207,6 +207,7 @@ Deno.test("compression workers: abort while workers hold batches settles every s
   assert.ok(failed.length > 0, "the abort caught batches on their way");
   assert.equal(p.metrics().workerCompressedBatches, 0, "no batch came back before the abort");
   assert.equal(p.metrics().compressionWorkersRunning, 0, "the workers were terminated");
+  assert.equal(p.metrics().bufferedBytes, 0, "the abort gave the whole budget back");
   // Close: everything accepted is delivered.
   const q = new Producer({
     brokers,
@@ -221,4 +222,62 @@ Deno.test("compression workers: abort while workers hold batches settles every s
   assert.equal(mds.length, records.length);
   assert.equal(q.metrics().recordsSent, records.length);
   assert.equal(q.metrics().compressionWorkersRunning, 0, "the workers were terminated");
+  assert.equal(q.metrics().bufferedBytes, 0, "the close gave the whole budget back");
+});
+
+Deno.test("compression workers: one busy worker, batches past its two compressed inline, order and sequences hold per partition", async () => {
+  // A worker has at most two batches at a time; one that fills meanwhile is compressed on the
+  // producer's thread when it is sent. It must never overtake its partition's earlier batch
+  // still at the worker (KIP-98: sequences go out in order), and the budget comes back whole.
+  for (const [compression, level] of [["zstd", 12], ["lz4", undefined]] as const) {
+    const topic = topicName(`prod-cw-busy-${compression}`);
+    await createTopic(brokers, topic, 3);
+    const vals = values(9000, 11);
+    let m;
+    {
+      await using p = new Producer({
+        brokers,
+        defaultTopic: topic,
+        compression,
+        ...level !== undefined && { compressionLevel: level },
+        compressionWorkers: 1,
+        batchSize: 131_072,
+        bufferMemory: 2 << 20,
+        lingerMs: 5,
+      });
+      await p.send(
+        vals.slice(0, 600).map((value, i) => ({ key: `${i}`, value, partition: i % 3 })),
+      );
+      await workersReady(p);
+      await ReadableStream.from(
+        vals.slice(600).map((value, j) => ({ key: `${600 + j}`, value, partition: (600 + j) % 3 })),
+      ).pipeTo(p.writable);
+      m = p.metrics();
+    }
+    assert.equal(m.recordsFailed, 0, compression);
+    assert.equal(m.bufferedBytes, 0, `${compression}: the budget came back whole`);
+    assert.ok(m.workerCompressedBatches > 0, `${compression}: the worker compressed batches`);
+    assert.ok(
+      m.workerCompressedBatches < m.batchesSent - 3,
+      `${compression}: ${m.workerCompressedBatches} of ${m.batchesSent} by the worker, the rest inline`,
+    );
+    const read = await readBack(brokers, topic);
+    assert.equal(read.length, vals.length, compression);
+    for (const part of [0, 1, 2]) {
+      const mine = read.filter((r) => r.partition === part);
+      const expected = vals.map((_, i) => i).filter((i) => i % 3 === part);
+      assert.equal(mine.length, expected.length);
+      mine.forEach((r, k) => {
+        const i = expected[k]!;
+        assert.equal(new TextDecoder().decode(r.key!), `${i}`, `${compression} p${part} #${k}`);
+        assert.equal(hex(r.value), hex(vals[i]!), `${compression} value ${i}`);
+      });
+      let seq = 0;
+      for (const batch of await fetchBatches(brokers, topic, part)) {
+        assert.equal(batch.baseSequence, seq, `${compression} p${part} sequence`);
+        seq += batch.count;
+      }
+      assert.equal(seq, expected.length);
+    }
+  }
 });

@@ -223,3 +223,60 @@ Deno.test("buffer pool: with a compression worker, a full budget cycles through 
   // The budget's 8 batches, the open one, two away with the worker and their outputs, spares.
   assert.ok(buffers.size <= 14, `${buffers.size} buffers for 60 batches`);
 });
+
+Deno.test("buffer pool: a job lost with its worker, or whose batch failed meanwhile, frees the worker's slot", () => {
+  // Each answer, whatever it is, ends one batch away: were a lost or dropped job still
+  // counted, the worker would be thought busy for good and every later batch compressed
+  // inline (and the fail hook must see the lost batch, its budget released by the sender).
+  const o = resolveProducerOptions({
+    brokers: ["127.0.0.1:9092"],
+    batchSize: MIB,
+    bufferMemory: 16 * MIB,
+    compressionWorkers: 1,
+  });
+  const worker = heldCompressor();
+  const lost: unknown[] = [];
+  const acc = new Accumulator(o, Compression.Lz4, {
+    wake() {},
+    opened() {},
+    lost(batch) {
+      // As the sender fails it: off its queue, out of the budget.
+      lost.push(batch);
+      acc.remove(batch);
+      batch.done = true;
+      acc.release(batch);
+    },
+  }, worker);
+  const t = new TopicState("t", o.batchSize);
+  const ps = new PartitionState(t, 0);
+  t.partitions.push(ps);
+  const value = new Uint8Array(1000).fill(97);
+  const fillTill = (n: number) => {
+    while (worker.jobs.length < n) {
+      assert.ok(acc.append(ps, 1, null, value, undefined, null, null) >= 0, "budget left");
+    }
+  };
+  fillTill(2);
+  // Lost with the worker: the sender fails the batch (here: the hook).
+  for (const j of worker.jobs.splice(0)) j.done(null, null);
+  assert.equal(lost.length, 2);
+  fillTill(2);
+  // Failed (expired) while away: what comes back is dropped.
+  for (const batch of ps.queue.filter((b) => b.compressing)) {
+    acc.remove(batch);
+    batch.done = true;
+    acc.release(batch);
+  }
+  worker.complete();
+  // The worker takes batches again.
+  fillTill(2);
+  assert.equal(worker.jobs.length, 2);
+  worker.complete();
+  for (const b of [...ps.queue]) {
+    acc.take(ps, b);
+    acc.finish(b);
+    b.attempts = 1;
+    acc.release(b, true);
+  }
+  assert.equal(acc.bufferedBytes, 0, "the budget came back whole");
+});
