@@ -5,7 +5,12 @@
  */
 
 import assert from "node:assert/strict";
-import { reservedGcHeadroom, reserveGcHeadroom } from "../../consumer/gc_reserve.ts";
+import {
+  gcNudges,
+  reservedGcHeadroom,
+  reserveGcHeadroom,
+  retiredResponse,
+} from "../../consumer/gc_reserve.ts";
 import { resolveConsumerOptions } from "../../consumer/options.ts";
 
 const MiB = 1024 * 1024;
@@ -24,6 +29,38 @@ Deno.test("gc headroom: the largest live request is reserved, released with the 
   none();
   a();
   assert.equal(reservedGcHeadroom(), 0);
+});
+
+Deno.test("gc headroom: a collection is asked for after 48 MiB of long-read responses", () => {
+  const kept: ArrayBuffer[] = [];
+  const retire = (records: number) => {
+    const b = new ArrayBuffer(MiB);
+    kept.push(b); // alive: the collector can free none of them, so only the rule decides
+    retiredResponse(b, records);
+  };
+  const start = gcNudges();
+  // No reservation (gcHeadroomBytes: 0, or no consumer): V8 keeps its own pace.
+  for (let i = 0; i < 64; i++) retire(100_000);
+  assert.equal(gcNudges(), start);
+  const release = reserveGcHeadroom(64 * MiB);
+  try {
+    // Read within a few thousand records (1 KiB records): they die young, nothing to ask.
+    for (let i = 0; i < 200; i++) retire(2_000);
+    assert.equal(gcNudges(), start);
+    // Read over 16k+ records (100 B records): promoted; the 48th MiB asks once.
+    for (let i = 0; i < 47; i++) retire(20_000);
+    assert.equal(gcNudges(), start);
+    retire(20_000);
+    assert.equal(gcNudges(), start + 1);
+    // A reader that keeps them is not nudged for the same bytes again: 48 MiB more first.
+    for (let i = 0; i < 47; i++) retire(20_000);
+    assert.equal(gcNudges(), start + 1);
+    retire(20_000);
+    assert.equal(gcNudges(), start + 2);
+  } finally {
+    release();
+  }
+  assert.equal(kept.length, 64 + 200 + 96);
 });
 
 Deno.test("gc headroom: reserved address space is not resident memory", async () => {
