@@ -162,12 +162,29 @@ export function retiredResponse(buffer: ArrayBufferLike, records: number): void 
   alive += buffer.byteLength;
   collected.register(buffer, buffer.byteLength);
   if (alive - floor < NUDGE_AFTER) return;
+  // A full collection marks the whole heap: only worth it while it frees more than it marks
+  // (a host with a large heap gets V8's own, heap-paced collections).
+  if (alive - floor < heapUsed()) return;
   floor = alive;
   nudges++;
   try {
     new ArrayBuffer(NUDGE_BYTES);
   } catch {
     // No address space to spare: collections keep V8's pace.
+  }
+}
+
+/** V8's used heap where the runtime tells it (Deno, Node, Bun), else 0. */
+function heapUsed(): number {
+  const g = globalThis as {
+    Deno?: { memoryUsage?: () => { heapUsed: number } };
+    process?: { memoryUsage?: () => { heapUsed: number } };
+  };
+  try {
+    return (g.Deno?.memoryUsage ? g.Deno.memoryUsage() : g.process?.memoryUsage?.())?.heapUsed ??
+      0;
+  } catch {
+    return 0;
   }
 }
 
