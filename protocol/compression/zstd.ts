@@ -113,6 +113,8 @@ interface ZstdContext {
   handle: ZstdHandle;
   /** [output room left, input left] after a write. */
   state: Uint32Array;
+  /** `constants.ZSTD_e_end`: end the frame with this write. */
+  end: number;
 }
 
 /**
@@ -133,7 +135,8 @@ function zstdContext(level: number): ZstdContext | null {
   try {
     // Not in node:zlib's typings, nor in every runtime: node:zlib's own stream class, whose
     // handle takes the output buffer (what the sync functions drive it with, one call).
-    const Ctor = (zlib("zstd") as unknown as Record<string, unknown>).ZstdCompress as
+    const z = zlib("zstd");
+    const Ctor = (z as unknown as Record<string, unknown>).ZstdCompress as
       | (new (o: object) => { _handle?: ZstdHandle; _writeState?: Uint32Array })
       | undefined;
     const stream = Ctor === undefined ? undefined : new Ctor({ params: zstdParams(level) });
@@ -142,7 +145,7 @@ function zstdContext(level: number): ZstdContext | null {
     if (
       typeof handle?.writeSync === "function" && typeof handle.reset === "function" &&
       state instanceof Uint32Array && state.length >= 2
-    ) c = { stream, handle, state };
+    ) c = { stream, handle, state, end: z.constants.ZSTD_e_end };
   } catch {
     c = null;
   }
@@ -167,7 +170,7 @@ function zstdCompressInto(
   if (c === null) return -1;
   const room = out.length - offset;
   try {
-    c.handle.writeSync(zlib("zstd").constants.ZSTD_e_end, data, 0, data.length, out, offset, room);
+    c.handle.writeSync(c.end, data, 0, data.length, out, offset, room);
   } catch {
     contexts.set(level, null);
     return -1;
