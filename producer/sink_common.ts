@@ -100,12 +100,17 @@ export function yieldNow(now: number): Promise<void> | undefined {
  * Runs `fn` in a task of its own, after the event loop polled for I/O. `setImmediate` (Deno,
  * Node, Bun) does that at once; `setTimeout(fn, 0)` waits for the timer phase, 1-4 ms on Deno
  * (the HTML spec clamps nested timeouts to 4 ms), and the pipe sat idle that long every 2 ms.
- * Runtimes without `setImmediate` (Workers) take `setTimeout`.
+ * Runtimes without `setImmediate` (Workers) take `setTimeout`. Looked up at the first yield,
+ * not at import: in Deno the first touch of `globalThis.setImmediate` loads Node's timers
+ * (+5-6 MiB RSS, +1.2 MB of V8 heap), which only the pipeline sinks need (bench/PROFILE.md,
+ * Session 16: import footprint).
  */
-const macrotask: (fn: () => void) => void =
-  typeof (globalThis as { setImmediate?: unknown }).setImmediate === "function"
-    ? (fn) => (globalThis as unknown as { setImmediate(fn: () => void): void }).setImmediate(fn)
-    : (fn) => setTimeout(fn, 0);
+function macrotask(fn: () => void): void {
+  (schedule ??= typeof (globalThis as { setImmediate?: unknown }).setImmediate === "function"
+    ? (f) => (globalThis as unknown as { setImmediate(f: () => void): void }).setImmediate(f)
+    : (f) => setTimeout(f, 0))(fn);
+}
+let schedule: ((fn: () => void) => void) | undefined;
 
 export function isEnvelopeList(c: PipelineChunk): c is readonly PipelineEnvelope[] {
   return Array.isArray(c);

@@ -6,9 +6,9 @@
  * @module
  */
 
-import { crc32, gzipSync, inflateRawSync } from "node:zlib";
 import { DecodeError } from "../errors.ts";
 import { joinParts, plain, zlibCapped } from "./output.ts";
+import { zlib } from "./zlib.ts";
 
 const FHCRC = 0x02;
 const FEXTRA = 0x04;
@@ -42,7 +42,7 @@ function parseHeader(data: Uint8Array, pos: number): number {
   if (flags & FHCRC) {
     if (data.length - pos < 2) return -1;
     const expected = data[pos]! | (data[pos + 1]! << 8);
-    if ((crc32(data.subarray(start, pos)) & 0xffff) !== expected) return -1;
+    if ((zlib("gzip").crc32(data.subarray(start, pos)) & 0xffff) !== expected) return -1;
     pos += 2;
   }
   return pos;
@@ -66,7 +66,7 @@ export function gzipCompress(data: Uint8Array, level?: number): Uint8Array {
   if (level !== undefined && (!Number.isInteger(level) || level < -1 || level > 9)) {
     throw new RangeError(`gzip level ${level} is outside -1..9`);
   }
-  return plain(gzipSync(data, level === undefined ? {} : { level }));
+  return plain(zlib("gzip").gzipSync(data, level === undefined ? {} : { level }));
 }
 
 /**
@@ -81,6 +81,7 @@ export function gzipCompress(data: Uint8Array, level?: number): Uint8Array {
  * ```
  */
 export function gzipDecompress(data: Uint8Array, maxOutputBytes: number): Uint8Array {
+  const { crc32, inflateRawSync } = zlib("gzip");
   let pos = parseHeader(data, 0);
   if (pos < 0) throw new DecodeError("gzip: not in gzip format");
   const parts: Uint8Array[] = [];

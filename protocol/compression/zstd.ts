@@ -7,10 +7,9 @@
  * @module
  */
 
-import * as zlib from "node:zlib";
-import { constants, zstdCompressSync, zstdDecompressSync } from "node:zlib";
 import { DecodeError } from "../errors.ts";
 import { joinParts, plain, zlibCapped } from "./output.ts";
+import { zlib } from "./zlib.ts";
 
 const MAGIC = 0xfd2fb528;
 const SKIPPABLE_MASK = 0xfffffff0;
@@ -59,6 +58,7 @@ function zstdBound(n: number): number {
 
 /** The parameters of a level, as {@linkcode zstdCompress} sets them. */
 function zstdParams(level: number): Record<number, number> {
+  const { constants } = zlib("zstd");
   // node:zlib hands the parameters over in a Uint32Array in which 0xffffffff means "not set",
   // so level -1 would arrive as no level at all: zstd's default, level 3. libzstd makes every
   // negative level from one row of its table, with the target length set to minus the level,
@@ -113,6 +113,8 @@ interface ZstdContext {
   handle: ZstdHandle;
   /** [output room left, input left] after a write. */
   state: Uint32Array;
+  /** `constants.ZSTD_e_end`: end the frame with this write. */
+  end: number;
 }
 
 /**
@@ -133,7 +135,8 @@ function zstdContext(level: number): ZstdContext | null {
   try {
     // Not in node:zlib's typings, nor in every runtime: node:zlib's own stream class, whose
     // handle takes the output buffer (what the sync functions drive it with, one call).
-    const Ctor = (zlib as unknown as Record<string, unknown>).ZstdCompress as
+    const z = zlib("zstd");
+    const Ctor = (z as unknown as Record<string, unknown>).ZstdCompress as
       | (new (o: object) => { _handle?: ZstdHandle; _writeState?: Uint32Array })
       | undefined;
     const stream = Ctor === undefined ? undefined : new Ctor({ params: zstdParams(level) });
@@ -142,7 +145,7 @@ function zstdContext(level: number): ZstdContext | null {
     if (
       typeof handle?.writeSync === "function" && typeof handle.reset === "function" &&
       state instanceof Uint32Array && state.length >= 2
-    ) c = { stream, handle, state };
+    ) c = { stream, handle, state, end: z.constants.ZSTD_e_end };
   } catch {
     c = null;
   }
@@ -167,7 +170,7 @@ function zstdCompressInto(
   if (c === null) return -1;
   const room = out.length - offset;
   try {
-    c.handle.writeSync(constants.ZSTD_e_end, data, 0, data.length, out, offset, room);
+    c.handle.writeSync(c.end, data, 0, data.length, out, offset, room);
   } catch {
     contexts.set(level, null);
     return -1;
@@ -226,7 +229,10 @@ export function zstdCompressWithHeadroom(
   // straight into it, where node:zlib's default 16 KiB chunks made it stage the frame and hand
   // it out in ~40 pieces, which node:zlib then concatenated (+8 % on 1 MiB batches of 1 KiB
   // letter records, +3 % on 100-byte ones; the same on JSON).
-  const packed = zstdCompressSync(data, { params: zstdParams(level), chunkSize: bound });
+  const packed = zlib("zstd").zstdCompressSync(data, {
+    params: zstdParams(level),
+    chunkSize: bound,
+  });
   if (headroom === 0 && out === undefined) return plain(packed);
   const n = headroom + packed.length;
   const dst = out !== undefined && out.length >= n ? out.subarray(0, n) : new Uint8Array(n);
@@ -257,6 +263,7 @@ function scratch(n: number): Uint8Array {
  * ```
  */
 export function zstdDecompress(data: Uint8Array, maxOutputBytes: number): Uint8Array {
+  const { zstdDecompressSync } = zlib("zstd");
   const parts: Uint8Array[] = [];
   let total = 0;
   let pos = 0;
