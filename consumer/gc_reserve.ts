@@ -135,6 +135,11 @@ let alive = 0;
 /** `alive` after the last nudge (what a reader keeps is not nudged for again). */
 let floor = 0;
 let nudges = 0;
+/**
+ * Buffers already counted in `alive`. Responses of under 64 KiB share the frame reader's read
+ * buffer (net/frame_reader.ts), so several frames retire the same buffer: counted once.
+ */
+const counted = new WeakSet<ArrayBufferLike>();
 /** Tells when a retired response is collected (by a nudged collection or one of V8's own). */
 const collected = typeof FinalizationRegistry === "function"
   ? new FinalizationRegistry<number>((bytes) => {
@@ -159,6 +164,8 @@ const collected = typeof FinalizationRegistry === "function"
  */
 export function retiredResponse(buffer: ArrayBufferLike, records: number): void {
   if (records < LONG_LIVED_RECORDS || reserve === undefined || collected === undefined) return;
+  if (counted.has(buffer)) return;
+  counted.add(buffer);
   alive += buffer.byteLength;
   collected.register(buffer, buffer.byteLength);
   if (alive - floor < NUDGE_AFTER) return;

@@ -75,6 +75,41 @@ Deno.test("gc headroom: a collection is asked for after 48 MiB of long-read resp
   assert.equal(kept, 64 + 200 + 96);
 });
 
+Deno.test("gc headroom: a buffer retired by several frames counts once", async () => {
+  // Responses of under 64 KiB share the frame reader's read buffer, so several frames retire
+  // the same buffer; counted each time, 1 MiB read by 48 frames asked for a collection.
+  const module = new URL("../../consumer/gc_reserve.ts", import.meta.url).href;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      `import { gcNudges, reserveGcHeadroom, retiredResponse } from ${JSON.stringify(module)};
+       const release = reserveGcHeadroom(${64 * MiB});
+       const kept = [];
+       const counts = [];
+       const shared = new ArrayBuffer(${MiB});
+       for (let i = 0; i < 100; i++) retiredResponse(shared, 20_000);
+       counts.push(gcNudges());
+       for (let i = 0; i < 46; i++) {
+         const b = new ArrayBuffer(${MiB});
+         kept.push(b);
+         retiredResponse(b, 20_000);
+       }
+       counts.push(gcNudges());
+       const last = new ArrayBuffer(${MiB});
+       retiredResponse(last, 20_000);
+       counts.push(gcNudges());
+       release();
+       console.log(JSON.stringify({ counts, kept: kept.length + shared.byteLength / ${MiB} + last.byteLength / ${MiB} }));`,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  const { counts, kept } = JSON.parse(new TextDecoder().decode(out.stdout));
+  assert.deepEqual(counts, [0, 0, 1]);
+  assert.equal(kept, 48);
+});
+
 Deno.test("gc headroom: no collection is asked for while the JS heap is larger than the dead", () => {
   const release = reserveGcHeadroom(64 * MiB);
   // ~64 MB of live JS heap (a packed array of 8M doubles): marking it would cost more than the
