@@ -30,10 +30,6 @@ export interface FrameRef {
   refs: number;
   /** The fetch lane's own count of held bytes, decremented with the frame's release. */
   lane?: { held: number };
-  /** The response's buffer, until it is released (for gc_reserve.ts). */
-  buffer?: ArrayBufferLike | undefined;
-  /** Records the consumer had decoded when the frame's first chunk was added. */
-  born?: number;
 }
 
 /** What the header walk of a partition's records found. */

@@ -14,7 +14,6 @@ import type { BatchOf } from "../protocol/record_batch_decoder.ts";
 import type { ByteBudget } from "./budget.ts";
 import type { Chunk, FrameRef } from "./chunk.ts";
 import type { Fetcher } from "./fetcher.ts";
-import { retiredResponse } from "./gc_reserve.ts";
 import type { ResolvedConsumerOptions } from "./options.ts";
 import type { PartitionState } from "./partition_state.ts";
 import type { ConsumerRecord } from "./types.ts";
@@ -135,8 +134,6 @@ export class FetchBuffer {
   #servingChunk: Chunk | undefined;
   /** Room kept free for the next decompressed batch: the largest seen (capped). */
   #decodeReserve = 0;
-  /** Records decoded so far: the clock a frame's lifetime is measured in (gc_reserve.ts). */
-  #decoded = 0;
 
   /** A buffer charging `budget`, handing records to `controller`. */
   constructor(
@@ -163,11 +160,6 @@ export class FetchBuffer {
 
   /** A fetched chunk for the reader. */
   addChunk(chunk: Chunk): void {
-    const f = chunk.frame;
-    if (f.born === undefined) {
-      f.born = this.#decoded;
-      f.buffer = chunk.bytes.buffer;
-    }
     const ps = chunk.ps;
     ps.chunks.push(chunk);
     if (!ps.queued) {
@@ -202,10 +194,6 @@ export class FetchBuffer {
     f.refs--;
     if (f.refs !== 0) return 0;
     if (f.lane) f.lane.held -= f.bytes;
-    if (f.buffer !== undefined) {
-      retiredResponse(f.buffer, this.#decoded - f.born!);
-      f.buffer = undefined;
-    }
     return f.bytes;
   }
 
@@ -626,7 +614,6 @@ export class FetchBuffer {
       this.#release(this.#unrefFrame(chunk.frame));
       return false;
     }
-    this.#decoded += batch.records.length;
     const extra = decompressedBytes(batch, chunk.bytes.buffer);
     this.#charge(extra);
     // A slice of a batch with records left (Chunk.nextRecords): the position goes past its

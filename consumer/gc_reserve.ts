@@ -22,14 +22,6 @@
  * that freed responses' pages are reused rather than handed back to the kernel and faulted in
  * again.
  *
- * With small records the reservation lets dead responses pile up: a response of 100 B records
- * is read over ~20k records (~8 MB of JavaScript garbage), so it outlives two scavenges, is
- * promoted, and waits for a full collection, which V8 starts only once ~64 MB of ArrayBuffer
- * memory has accumulated over the reservation. That was 40-70 MiB of a small-record
- * consumer's peak RSS. So the reader reports every response it is done with
- * ({@linkcode retiredResponse}), and once 48 MiB of long-read ones are dead and uncollected,
- * a full collection is asked for (bench/PROFILE.md, "Session 16: consumer peak RSS").
- *
  * @module
  */
 
@@ -110,101 +102,6 @@ export function reserveGcHeadroom(bytes: number): () => void {
   return () => {
     if (wanted.delete(key)) resize();
   };
-}
-
-/**
- * A fetch response read over more than this many decoded records has most likely been
- * promoted to V8's old generation, where only a full collection frees it. Every record handed
- * out allocates ~400 B of JavaScript (the record, its value view, its offset bigint, the read
- * result and its promise: bench/PROFILE.md, Session 15), so 16k records are ~6.5 MB, about
- * one scavenge with V8's young generation grown to 8 MiB semi-spaces; a response also waits
- * behind the other lanes' before it is read, and one that lives past two scavenges is
- * promoted. With 1 KiB records a 2 MiB response is 2k records and dies young.
- */
-const LONG_LIVED_RECORDS = 16_384;
-/** Read, promoted responses not yet collected after which a full collection is asked for. */
-const NUDGE_AFTER = 48 * 1024 * 1024;
-/**
- * What a nudge allocates: V8 starts a full collection once ArrayBuffer memory grows by its
- * external-memory soft limit (64 MB) over what the last one left. Never written, so never
- * resident, and it dies in the collection it starts.
- */
-const NUDGE_BYTES = 64 * 1024 * 1024;
-/** Bytes of responses read after {@linkcode LONG_LIVED_RECORDS} or more, not collected yet. */
-let alive = 0;
-/** `alive` after the last nudge (what a reader keeps is not nudged for again). */
-let floor = 0;
-let nudges = 0;
-/**
- * Buffers already counted in `alive`. Responses of under 64 KiB share the frame reader's read
- * buffer (net/frame_reader.ts), so several frames retire the same buffer: counted once.
- */
-const counted = new WeakSet<ArrayBufferLike>();
-/** Tells when a retired response is collected (by a nudged collection or one of V8's own). */
-const collected = typeof FinalizationRegistry === "function"
-  ? new FinalizationRegistry<number>((bytes) => {
-    alive -= bytes;
-    if (alive < floor) floor = alive;
-  })
-  : undefined;
-
-/**
- * Told when the reader is done with a fetch response (every chunk of it read or dropped):
- * its buffer, and how many records were decoded while it was held. With a reservation in
- * place, V8 lets ~64 MB of dead responses accumulate before a full collection; responses of
- * small records are promoted (see {@linkcode LONG_LIVED_RECORDS}) and all wait for it, which
- * is most of a small-record consumer's peak RSS. This asks for the collection once
- * {@linkcode NUDGE_AFTER} of them are dead and still uncollected, so responses of large
- * records (which die young) and collections V8 started on its own cost nothing here.
- *
- * @example
- * ```ts ignore
- * retiredResponse(records.buffer, decodedNow - decodedWhenAdded);
- * ```
- */
-export function retiredResponse(buffer: ArrayBufferLike, records: number): void {
-  if (records < LONG_LIVED_RECORDS || reserve === undefined || collected === undefined) return;
-  if (counted.has(buffer)) return;
-  counted.add(buffer);
-  alive += buffer.byteLength;
-  collected.register(buffer, buffer.byteLength);
-  if (alive - floor < NUDGE_AFTER) return;
-  // A full collection marks the whole heap: only worth it while it frees more than it marks
-  // (a host with a large heap gets V8's own, heap-paced collections).
-  if (alive - floor < heapUsed()) return;
-  floor = alive;
-  nudges++;
-  try {
-    new ArrayBuffer(NUDGE_BYTES);
-  } catch {
-    // No address space to spare: collections keep V8's pace.
-  }
-}
-
-/** V8's used heap where the runtime tells it (Deno, Node, Bun), else 0. */
-function heapUsed(): number {
-  const g = globalThis as {
-    Deno?: { memoryUsage?: () => { heapUsed: number } };
-    process?: { memoryUsage?: () => { heapUsed: number } };
-  };
-  try {
-    return (g.Deno?.memoryUsage ? g.Deno.memoryUsage() : g.process?.memoryUsage?.())?.heapUsed ??
-      0;
-  } catch {
-    return 0;
-  }
-}
-
-/**
- * How many collections {@linkcode retiredResponse} asked for (for tests).
- *
- * @example
- * ```ts ignore
- * console.log(gcNudges());
- * ```
- */
-export function gcNudges(): number {
-  return nudges;
 }
 
 /**

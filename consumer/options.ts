@@ -108,8 +108,7 @@ export interface ConsumerOptions extends ClientOptions {
    * (1M records, bench/PROFILE.md, "Session 15: gcHeadroomBytes after the response leak"): 0
    * costs 7-13 % CPU and raises the peak with 1 KiB records (96 -> 115 MiB), while 64-256 MiB
    * take 10-30 MiB off with 100 B records on 4 partitions but add 6-20 MiB on 256 partitions
-   * (glibc heap fragmentation: "Session 16: consumer peak RSS"). With a reservation, a full
-   * collection is also asked for once 48 MiB of responses read over many small records are dead.
+   * (glibc heap fragmentation: "Session 16: consumer peak RSS").
    */
   gcHeadroomBytes?: number;
   /** The client's rack, for fetch-from-follower and rack-aware assignment. */

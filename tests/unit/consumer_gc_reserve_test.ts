@@ -5,12 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  gcNudges,
-  reservedGcHeadroom,
-  reserveGcHeadroom,
-  retiredResponse,
-} from "../../consumer/gc_reserve.ts";
+import { reservedGcHeadroom, reserveGcHeadroom } from "../../consumer/gc_reserve.ts";
 import { resolveConsumerOptions } from "../../consumer/options.ts";
 
 const MiB = 1024 * 1024;
@@ -29,106 +24,6 @@ Deno.test("gc headroom: the largest live request is reserved, released with the 
   none();
   a();
   assert.equal(reservedGcHeadroom(), 0);
-});
-
-Deno.test("gc headroom: a collection is asked for after 48 MiB of long-read responses", async () => {
-  // In a process of its own: the rule also looks at the JS heap, which in the test runner is
-  // larger than 48 MiB (see the next test).
-  const module = new URL("../../consumer/gc_reserve.ts", import.meta.url).href;
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "eval",
-      `import { gcNudges, reserveGcHeadroom, retiredResponse } from ${JSON.stringify(module)};
-       const kept = [];
-       const retire = (records) => {
-         const b = new ArrayBuffer(${MiB});
-         kept.push(b); // alive: the collector frees none of them, only the rule decides
-         retiredResponse(b, records);
-       };
-       const counts = [];
-       // No reservation (gcHeadroomBytes: 0, or no consumer): V8 keeps its own pace.
-       for (let i = 0; i < 64; i++) retire(100_000);
-       counts.push(gcNudges());
-       const release = reserveGcHeadroom(${64 * MiB});
-       // Read within a few thousand records (1 KiB records): they die young.
-       for (let i = 0; i < 200; i++) retire(2_000);
-       counts.push(gcNudges());
-       // Read over 16k+ records (100 B records): promoted; the 48th MiB asks once.
-       for (let i = 0; i < 47; i++) retire(20_000);
-       counts.push(gcNudges());
-       retire(20_000);
-       counts.push(gcNudges());
-       // A reader that keeps them is not nudged for the same bytes again: 48 MiB more first.
-       for (let i = 0; i < 47; i++) retire(20_000);
-       counts.push(gcNudges());
-       retire(20_000);
-       counts.push(gcNudges());
-       release();
-       console.log(JSON.stringify({ counts, kept: kept.length }));`,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.ok(out.success, new TextDecoder().decode(out.stderr));
-  const { counts, kept } = JSON.parse(new TextDecoder().decode(out.stdout));
-  assert.deepEqual(counts, [0, 0, 0, 1, 1, 2]);
-  assert.equal(kept, 64 + 200 + 96);
-});
-
-Deno.test("gc headroom: a buffer retired by several frames counts once", async () => {
-  // Responses of under 64 KiB share the frame reader's read buffer, so several frames retire
-  // the same buffer; counted each time, 1 MiB read by 48 frames asked for a collection.
-  const module = new URL("../../consumer/gc_reserve.ts", import.meta.url).href;
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "eval",
-      `import { gcNudges, reserveGcHeadroom, retiredResponse } from ${JSON.stringify(module)};
-       const release = reserveGcHeadroom(${64 * MiB});
-       const kept = [];
-       const counts = [];
-       const shared = new ArrayBuffer(${MiB});
-       for (let i = 0; i < 100; i++) retiredResponse(shared, 20_000);
-       counts.push(gcNudges());
-       for (let i = 0; i < 46; i++) {
-         const b = new ArrayBuffer(${MiB});
-         kept.push(b);
-         retiredResponse(b, 20_000);
-       }
-       counts.push(gcNudges());
-       const last = new ArrayBuffer(${MiB});
-       retiredResponse(last, 20_000);
-       counts.push(gcNudges());
-       release();
-       console.log(JSON.stringify({ counts, kept: kept.length + shared.byteLength / ${MiB} + last.byteLength / ${MiB} }));`,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.ok(out.success, new TextDecoder().decode(out.stderr));
-  const { counts, kept } = JSON.parse(new TextDecoder().decode(out.stdout));
-  assert.deepEqual(counts, [0, 0, 1]);
-  assert.equal(kept, 48);
-});
-
-Deno.test("gc headroom: no collection is asked for while the JS heap is larger than the dead", () => {
-  const release = reserveGcHeadroom(64 * MiB);
-  // ~64 MB of live JS heap (a packed array of 8M doubles): marking it would cost more than the
-  // 48 MiB of responses are worth.
-  const big = new Array<number>(8 * 1024 * 1024).fill(0.5);
-  const kept: ArrayBuffer[] = [];
-  try {
-    const start = gcNudges();
-    for (let i = 0; i < 60; i++) {
-      const b = new ArrayBuffer(MiB);
-      kept.push(b);
-      retiredResponse(b, 20_000);
-    }
-    assert.ok(Deno.memoryUsage().heapUsed > 60 * MiB);
-    assert.equal(gcNudges(), start);
-  } finally {
-    release();
-  }
-  assert.equal(big.length + kept.length, 8 * 1024 * 1024 + 60);
 });
 
 Deno.test("gc headroom: reserved address space is not resident memory", async () => {
