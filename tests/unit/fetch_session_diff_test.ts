@@ -10,6 +10,7 @@ import {
   type SessionPartition,
   type SessionRequest,
 } from "../../consumer/fetch_session.ts";
+import { Rng } from "./messages_arbitrary.ts";
 
 /** The algorithm before Session 16, copied as it was (consumer/fetch_session.ts at 5e6810a). */
 class OldFetchSession {
@@ -60,18 +61,6 @@ class OldFetchSession {
   }
 }
 
-/** A small seeded generator (mulberry32): a failure names its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const ZERO = "00000000-0000-0000-0000-000000000000";
 
 function show(p: SessionPartition): string {
@@ -113,7 +102,9 @@ function wantedList(r: () => number, offsets: Map<string, bigint>): SessionParti
 
 Deno.test("fetch session: the per-topic map agrees with the per-partition key it replaced", () => {
   for (let seed = 1; seed <= 3000; seed++) {
-    const r = rng(seed);
+    // A failure names its seed.
+    const rand = new Rng(seed);
+    const r = () => rand.next();
     const neu = new FetchSession();
     const old = new OldFetchSession();
     const offsets = new Map<string, bigint>();
