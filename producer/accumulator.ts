@@ -117,15 +117,14 @@ export class Accumulator {
   readonly #poolCapacity: number;
   /** Buffers of `#poolCapacity` bytes free for reuse: builder and compression output buffers. */
   readonly #spares: Uint8Array[] = [];
-  /** Bytes held in `#spares`. */
-  #pooled = 0;
   /** Batches away with a compression worker: each holds two buffers (input and output). */
   #compressing = 0;
   /**
-   * Spares kept beyond the budget's free part for the batches a worker may have away
-   * (`WORKER_QUEUE` a worker): each holds a second buffer, its output.
+   * How many batches may be away with compression workers at once (`WORKER_QUEUE` a worker).
+   * Each holds a second buffer, its output, so the pool keeps as many spares beyond the
+   * budget's free part.
    */
-  readonly #awaySpares: number;
+  readonly #awayLimit: number;
   /** Where a batch is full: `batchSize`, less what its codec may add (see `rawGrowth`). */
   readonly #batchLimit: number;
   #buffered = 0;
@@ -144,7 +143,7 @@ export class Accumulator {
     this.#transactional = options.transactionalId !== undefined;
     this.#hooks = hooks;
     this.#compressor = codec === Compression.None ? null : compressor;
-    this.#awaySpares = this.#compressor === null
+    this.#awayLimit = this.#compressor === null
       ? 0
       : WORKER_QUEUE * Math.max(1, options.compressionWorkers);
     this.#fullCapacity = Math.min(options.batchSize, MAX_INITIAL_CAPACITY);
@@ -267,7 +266,7 @@ export class Accumulator {
     // slower than the writes had the whole budget queued, twice over (P3-lz4-1KiB with one
     // worker: 209 MiB peak RSS, against 122 without). A batch past that waits in its queue
     // and is compressed at its drain, here, as without workers.
-    if (this.#compressing >= this.#awaySpares) return false;
+    if (this.#compressing >= this.#awayLimit) return false;
     const builder = batch.builder;
     if (batch === batch.partition.open) batch.partition.open = null;
     const uncompressed = builder.finishUncompressed();
@@ -338,22 +337,20 @@ export class Accumulator {
     // P3-lz4-1KiB, 145 now; bench/PROFILE.md, Session 16.)
     const free = Math.ceil(
       Math.max(0, this.#options.bufferMemory - this.#buffered) / this.#fullCapacity,
-    ) + 2 + this.#awaySpares;
+    ) + 2 + this.#awayLimit;
     if (this.#spares.length > 0 && this.#spares.length >= free) return;
     this.#spares.push(new Uint8Array(buffer.buffer, 0, size));
-    this.#pooled += size;
   }
 
   /** A spare buffer, if the pool has one. */
   #spare(): Uint8Array | undefined {
-    const buffer = this.#spares.pop();
-    if (buffer !== undefined) this.#pooled -= buffer.length;
-    return buffer;
+    return this.#spares.pop();
   }
 
   /** Bytes of spare buffers held for reuse (builder and compression output buffers). */
   get pooledBytes(): number {
-    return this.#pooled;
+    // Every spare is a whole buffer of the pool's size (`recycle` keeps no other).
+    return this.#spares.length * this.#poolCapacity;
   }
 
   /** Finishes a batch at its first drain (compressing it here, if no worker did). */
